@@ -1,0 +1,1 @@
+"""Inferchain gateway: FastAPI service linking wallets to jobs."""

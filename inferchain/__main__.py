@@ -1,0 +1,5 @@
+"""`python -m inferchain` runs the CLI."""
+
+from inferchain.cli import main
+
+main()

@@ -1,0 +1,38 @@
+"""Root Typer app: mounts one sub-app per command group and turns errors into one line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from inferchain.cli import contracts, dev
+from inferchain.errors import InferchainError
+
+app = typer.Typer(
+    name="inferchain",
+    help="Inferchain: an open, on-chain marketplace for AI inference.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(dev.app, name="dev")
+app.add_typer(contracts.app, name="contracts")
+
+
+@app.callback()
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def main() -> None:
+    """Console entry point: known errors print as `error: ...` with exit code 1, no traceback."""
+    try:
+        app()
+    except InferchainError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(1)

@@ -1,0 +1,36 @@
+"""A running local service as recorded in the stack's state file."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from inferchain.devstack.process import is_running, terminate
+
+
+@dataclass(frozen=True)
+class RunningService:
+    name: str
+    pid: int
+    url: str
+    log_path: Path
+    executable: str
+    identity: int | None
+    ports: dict[str, int]
+    started_at: float
+    ready_after_s: float
+
+    def alive(self) -> bool:
+        return is_running(self.pid, self.identity)
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop this exact process (PID and start time); False if it was already gone."""
+        return terminate(self.pid, self.identity, timeout)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "log_path": str(self.log_path)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunningService:
+        return cls(**{**data, "log_path": Path(data["log_path"])})

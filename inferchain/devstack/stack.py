@@ -1,0 +1,119 @@
+"""`inferchain dev up | status | down`: the local stack and its state file.
+
+The state file records exactly what `up` started (PID + start time, ports, logs), so `down`
+stops those processes and nothing else, and a second `up` reuses services still running.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from inferchain.devstack.anvil import rpc_answers, start_anvil
+from inferchain.devstack.ipfs import api_answers, start_ipfs
+from inferchain.devstack.service import RunningService
+from inferchain.settings import DevStackSettings
+
+SERVICES = ("anvil", "ipfs")
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    service: RunningService | None
+    running: bool
+    answering: bool
+
+    @property
+    def healthy(self) -> bool:
+        return self.running and self.answering
+
+
+class DevStack:
+    def __init__(self, settings: DevStackSettings) -> None:
+        self.settings = settings
+        self.state_dir = settings.state_dir.resolve()
+        self.state_file = self.state_dir / "stack.json"
+
+    def up(self, on_progress: Callable[[str], None] = lambda _msg: None) -> list[ServiceStatus]:
+        """Start whatever is not already running and healthy; reuse the rest."""
+        with self._locked():
+            recorded = self._read_state()
+            for name in SERVICES:
+                current = self._status(name, recorded.get(name))
+                if current.healthy:
+                    on_progress(f"{name}: already running (pid {current.service.pid})")  # type: ignore[union-attr]
+                    continue
+                if current.service is not None and current.running:
+                    current.service.stop()  # alive but not answering: restart it
+                on_progress(f"{name}: starting")
+                recorded[name] = self._start(name)
+                self._write_state(recorded)  # after each: a later failure still leaves it stoppable
+                on_progress(f"{name}: ready in {recorded[name].ready_after_s:.2f}s")
+            return [self._status(name, recorded.get(name)) for name in SERVICES]
+
+    def status(self) -> list[ServiceStatus]:
+        recorded = self._read_state()
+        return [self._status(name, recorded.get(name)) for name in SERVICES]
+
+    def down(self) -> list[str]:
+        """Stop exactly the recorded processes; return the names of those that were running."""
+        with self._locked():
+            recorded = self._read_state()
+            stopped = [name for name, service in recorded.items() if service.stop()]
+            self.state_file.unlink(missing_ok=True)
+            return stopped
+
+    # -- internals -------------------------------------------------------------------
+
+    def _start(self, name: str) -> RunningService:
+        s = self.settings
+        logs = self.state_dir / "logs"
+        if name == "anvil":
+            return start_anvil(
+                s.anvil_port,
+                logs / "anvil.log",
+                chain_id=s.chain_id,
+                block_time=s.block_time,
+                timeout=s.start_timeout,
+            )
+        return start_ipfs(
+            self.state_dir / "ipfs",
+            logs / "ipfs.log",
+            api_port=s.ipfs_api_port,
+            gateway_port=s.ipfs_gateway_port,
+            swarm_port=s.ipfs_swarm_port,
+            timeout=s.start_timeout,
+        )
+
+    @staticmethod
+    def _status(name: str, service: RunningService | None) -> ServiceStatus:
+        if service is None:
+            return ServiceStatus(name, None, running=False, answering=False)
+        running = service.alive()
+        probe = rpc_answers if name == "anvil" else api_answers
+        return ServiceStatus(
+            name, service, running=running, answering=running and probe(service.url)
+        )
+
+    def _read_state(self) -> dict[str, RunningService]:
+        if not self.state_file.exists():
+            return {}
+        data = json.loads(self.state_file.read_text())
+        return {name: RunningService.from_dict(item) for name, item in data.items()}
+
+    def _write_state(self, services: dict[str, RunningService]) -> None:
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({n: s.to_dict() for n, s in services.items()}, indent=2))
+        tmp.replace(self.state_file)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One `up`/`down` at a time per state folder."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with (self.state_dir / "stack.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield

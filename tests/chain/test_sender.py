@@ -1,0 +1,86 @@
+"""The transaction sender against a real Anvil: nonces, reverts, retries."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from web3.contract import Contract
+
+from inferchain.chain import Chain, ContractReverted, TransactionSender
+from tests.conftest import AnvilNode
+
+
+@pytest.fixture
+def probe(chain_snapshot: Chain, anvil: AnvilNode) -> Contract:
+    return chain_snapshot.sender(anvil.keys[0]).deploy("ChainProbe")
+
+
+def test_sender_is_one_per_key(chain: Chain, anvil: AnvilNode) -> None:
+    assert chain.sender(anvil.keys[1]) is chain.sender(anvil.keys[1])
+    assert chain.sender(anvil.keys[1]) is not chain.sender(anvil.keys[2])
+
+
+def test_transact_survives_50_concurrent_requests_on_one_key(
+    chain: Chain, anvil: AnvilNode, probe: Contract
+) -> None:
+    sender = chain.sender(anvil.keys[0])
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        receipts = list(pool.map(lambda _: sender.transact(probe.functions.poke()), range(50)))
+    assert all(r["status"] == 1 for r in receipts)
+    assert len({r["transactionHash"] for r in receipts}) == 50
+    assert probe.functions.pokes(sender.address).call() == 50
+
+
+def test_transact_decodes_custom_error_by_name(
+    chain: Chain, anvil: AnvilNode, probe: Contract
+) -> None:
+    sender = chain.sender(anvil.keys[0])
+    with pytest.raises(ContractReverted) as info:
+        sender.transact(probe.functions.failWith(7))
+    assert info.value.error_name == "ChainProbeRejected"
+    assert info.value.error_args == {"caller": sender.address.lower(), "code": 7}
+
+
+def test_transact_decodes_string_reason(chain: Chain, anvil: AnvilNode, probe: Contract) -> None:
+    with pytest.raises(ContractReverted) as info:
+        chain.sender(anvil.keys[0]).transact(probe.functions.failWithReason())
+    assert info.value.error_name == "Error"
+    assert info.value.error_args == {"reason": "probe: plain reason"}
+
+
+def test_failed_simulation_consumes_no_nonce(
+    chain: Chain, anvil: AnvilNode, probe: Contract
+) -> None:
+    sender = chain.sender(anvil.keys[0])
+    before = chain.w3.eth.get_transaction_count(sender.address)
+    with pytest.raises(ContractReverted):
+        sender.transact(probe.functions.failWith(1))
+    sender.transact(probe.functions.poke())
+    assert chain.w3.eth.get_transaction_count(sender.address) == before + 1
+
+
+def test_call_raises_decoded_revert(chain: Chain, probe: Contract) -> None:
+    with pytest.raises(ContractReverted, match="ChainProbeRejected"):
+        chain.call(probe.functions.failWith(3))
+
+
+def test_sender_recovers_when_the_key_was_used_elsewhere(
+    chain: Chain, anvil: AnvilNode, probe: Contract
+) -> None:
+    """Another process sent with the same key: the stale local nonce is re-read, not lost."""
+    sender = chain.sender(anvil.keys[0])
+    sender.transact(probe.functions.poke())  # local nonce is now cached
+    outsider = TransactionSender(chain.w3, sender._account, chain_id=chain.chain_id)
+    outsider.transact(probe.functions.poke())
+    sender.transact(probe.functions.poke())
+    assert probe.functions.pokes(sender.address).call() == 3
+
+
+def test_nonces_follow_a_chain_revert(chain: Chain, anvil: AnvilNode) -> None:
+    sender = chain.sender(anvil.keys[3])
+    snapshot = chain.snapshot()
+    sender.send_value(anvil.accounts[4], 1)
+    chain.revert(snapshot)
+    receipt = sender.send_value(anvil.accounts[4], 1)
+    assert receipt["status"] == 1

@@ -1,0 +1,119 @@
+"""`inferchain dev up | status | down` as a user runs it: a real subprocess, real services."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from inferchain.devstack import free_port
+from inferchain.devstack.process import is_running
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "inferchain", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture
+def stack_args(tmp_path: Path) -> Iterator[list[str]]:
+    args = [
+        "--state-dir", str(tmp_path / "state"),
+    ]  # fmt: skip
+    yield args
+    run_cli("dev", "down", *args)  # never leave services behind, even when a test fails
+
+
+def port_args() -> list[str]:
+    return [
+        "--anvil-port", str(free_port()),
+        "--ipfs-api-port", str(free_port()),
+        "--ipfs-gateway-port", str(free_port()),
+        "--ipfs-swarm-port", str(free_port()),
+    ]  # fmt: skip
+
+
+def status_json(stack_args: list[str]) -> tuple[int, dict]:
+    proc = run_cli("dev", "status", "--json", *stack_args)
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_up_status_down_leaves_no_process(stack_args: list[str]) -> None:
+    up = run_cli("dev", "up", *stack_args, *port_args())
+    assert up.returncode == 0, up.stderr
+    code, status = status_json(stack_args)
+    assert code == 0
+    assert status["anvil"]["answering"] and status["ipfs"]["answering"]
+    pids = [(status[n]["pid"], status[n]["identity"]) for n in ("anvil", "ipfs")]
+
+    again = run_cli("dev", "up", *stack_args)  # reuses: same processes
+    assert again.returncode == 0, again.stderr
+    assert "already running" in again.stdout
+    assert [status_json(stack_args)[1][n]["pid"] for n in ("anvil", "ipfs")] == [p for p, _ in pids]
+
+    down = run_cli("dev", "down", *stack_args)
+    assert down.returncode == 0 and "anvil, ipfs" in down.stdout
+    assert not any(is_running(pid, identity) for pid, identity in pids)
+    code, status = status_json(stack_args)
+    assert code == 1 and not status["anvil"]["running"]
+
+
+def test_up_restarts_a_service_that_died(stack_args: list[str]) -> None:
+    assert run_cli("dev", "up", *stack_args, *port_args()).returncode == 0
+    _, status = status_json(stack_args)
+    os.kill(status["anvil"]["pid"], signal.SIGKILL)
+    code, after_kill = status_json(stack_args)
+    assert code == 1 and not after_kill["anvil"]["running"] and after_kill["ipfs"]["answering"]
+    restarted = run_cli("dev", "up", *stack_args)
+    assert restarted.returncode == 0, restarted.stderr
+    _, healed = status_json(stack_args)
+    assert healed["anvil"]["answering"] and healed["anvil"]["pid"] != status["anvil"]["pid"]
+    assert healed["ipfs"]["pid"] == status["ipfs"]["pid"]
+
+
+def test_taken_port_names_the_flag_and_starts_nothing(stack_args: list[str]) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        taken = blocker.getsockname()[1]
+        ports = port_args()
+        ports[1] = str(taken)
+        proc = run_cli("dev", "up", *stack_args, *ports)
+    assert proc.returncode == 1
+    assert f"127.0.0.1:{taken} but it is in use" in proc.stderr
+    assert "--anvil-port" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    code, status = status_json(stack_args)
+    assert code == 1
+    assert not status["anvil"]["running"] and not status["ipfs"]["running"]
+
+
+def test_missing_install_names_the_install_step(tmp_path: Path, stack_args: list[str]) -> None:
+    checkout = tmp_path / "checkout"
+    (checkout / "contracts").mkdir(parents=True)
+    (checkout / "package.json").write_text("{}")
+    path = os.path.dirname(sys.executable) + ":/usr/bin:/bin"
+    proc = run_cli(
+        "dev", "up", *stack_args, *port_args(),
+        env={"INFERCHAIN_ROOT": str(checkout), "PATH": path},
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "npm ci" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_invalid_settings_are_reported(stack_args: list[str]) -> None:
+    proc = run_cli("dev", "up", *stack_args, "--anvil-port", "5001", "--ipfs-api-port", "5001")
+    assert proc.returncode != 0
+    assert "ports must differ" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,1 @@
+"""Inferchain worker node: pulls jobs, runs inference, pins results, gets paid."""
