@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from inferchain.cli import contracts, dev
+from inferchain.cli import contracts, dev, model
 from inferchain.errors import InferchainError
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 app.add_typer(dev.app, name="dev")
 app.add_typer(contracts.app, name="contracts")
+app.add_typer(model.app, name="model")
 
 
 @app.callback()

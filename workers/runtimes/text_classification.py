@@ -1,0 +1,96 @@
+"""Runtime ``inferchain-bow``: text classification, labels with probabilities.
+
+Input: ``{"text": "...", "top_k": 2}`` as JSON bytes or a mapping, or a bare string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from tokenizers import Tokenizer
+
+from inferchain.bundle import Bundle, InferenceFailed, InvalidInput, ManifestError
+from inferchain.worker.runtimes._classify import read_labels, top_k
+from inferchain.worker.runtimes._config import from_dict
+from inferchain.worker.runtimes._inputs import Params, parse_object
+from inferchain.worker.runtimes._weights import load_weights
+from inferchain.worker.runtimes.base import Output, model_info, pick_device, runtime_info
+from inferchain.worker.runtimes.bow import BagOfTokens, BowConfig
+
+
+@dataclass(frozen=True)
+class TextLimits:
+    max_input_bytes: int = 16384
+    max_text_bytes: int = 8192
+    max_tokens: int = 2048
+    max_batch_size: int = 256
+
+
+@dataclass(frozen=True)
+class TextRequest:
+    token_ids: tuple[int, ...]
+    top_k: int
+
+
+class TextClassificationRuntime:
+    name: ClassVar[str] = "inferchain-bow"
+
+    def __init__(self, bundle: Bundle, device: str | torch.device | None = None) -> None:
+        config = bundle.config()
+        self.bundle = bundle
+        self.device = pick_device(device)
+        self.config = from_dict(BowConfig, config.get("model"), "config.model")
+        self.limits = from_dict(TextLimits, config.get("limits", {}), "config.limits")
+        self.labels = read_labels(config, self.config.num_labels)
+        if bundle.manifest.tokenizer is None:
+            raise ManifestError("a text-classification bundle needs a tokenizer")
+        self.tokenizer = Tokenizer.from_file(str(bundle.file(bundle.manifest.tokenizer)))
+        if self.tokenizer.get_vocab_size() > self.config.vocab_size:
+            raise ManifestError("the tokenizer has more tokens than the model's vocabulary")
+        self.model = load_weights(BagOfTokens(self.config), bundle, self.device)
+        self._model_info = model_info(bundle)
+        self._runtime_info = runtime_info(self.name, self.device, bundle.manifest.dtype)
+
+    def prepare(self, raw: object) -> TextRequest:
+        limits = self.limits
+        params = Params(parse_object(raw, max_bytes=limits.max_input_bytes, text_key="text"))
+        text = params.text("text", max_bytes=limits.max_text_bytes)
+        k = params.integer("top_k", self.config.num_labels, 1, self.config.num_labels)
+        params.finish()
+        ids = tuple(self.tokenizer.encode(text).ids)
+        if not ids:
+            raise InvalidInput("invalid_param", "text holds no tokens")
+        if len(ids) > limits.max_tokens:
+            raise InvalidInput(
+                "oversize", f"text is {len(ids)} tokens; the limit is {limits.max_tokens}"
+            )
+        return TextRequest(ids, k)
+
+    def run(self, batch: Sequence[TextRequest]) -> list[Output]:
+        outputs: list[Output] = []
+        size = self.limits.max_batch_size
+        try:
+            with torch.inference_mode():
+                for i in range(0, len(batch), size):
+                    chunk = batch[i : i + size]
+                    flat = [t for r in chunk for t in r.token_ids]
+                    starts, total = [], 0
+                    for r in chunk:
+                        starts.append(total)
+                        total += len(r.token_ids)
+                    logits = self.model(
+                        torch.tensor(flat, device=self.device),
+                        torch.tensor(starts, device=self.device),
+                    )
+                    for result in top_k(logits, self.labels, [r.top_k for r in chunk]):
+                        outputs.append(
+                            Output(
+                                "text-classification", self._model_info, result, self._runtime_info
+                            )
+                        )
+        except RuntimeError as exc:
+            raise InferenceFailed(f"classification failed on {self.device}: {exc}") from exc
+        return outputs
