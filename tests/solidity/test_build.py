@@ -8,19 +8,23 @@ import pytest
 
 from inferchain.artifacts import ARTIFACTS_DIR, artifact_names, load_artifact
 from inferchain.paths import project_root
-from inferchain.solidity import CompilationError, compile_contracts
+from inferchain.solidity import BuildResult, CompilationError, compile_contracts
 
 
-def test_shipped_artifacts_equal_a_fresh_compile() -> None:
-    fresh = compile_contracts()
+@pytest.fixture(scope="module")
+def fresh() -> BuildResult:
+    return compile_contracts()
+
+
+def test_shipped_artifacts_equal_a_fresh_compile(fresh: BuildResult) -> None:
     assert sorted(fresh.artifacts) == artifact_names(), "run `inferchain contracts build`"
     stale = [n for n, a in fresh.artifacts.items() if load_artifact(n) != a]
     assert not stale, f"artifacts out of date: {stale}; run `inferchain contracts build`"
     assert all(p.parent == ARTIFACTS_DIR for p in ARTIFACTS_DIR.glob("*.json"))
 
 
-def test_standard_json_input_is_self_contained() -> None:
-    sources = compile_contracts().standard_json_input["sources"]
+def test_standard_json_input_is_self_contained(fresh: BuildResult) -> None:
+    sources = fresh.standard_json_input["sources"]
     assert "contracts/test/ChainProbe.sol" in sources
     assert all("content" in s for s in sources.values())
 

@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title IJobMarket
+/// @notice Escrow and lifecycle of inference jobs.
+///
+///   Open ──claim──▶ Claimed ──submitResult──▶ Submitted ──finalize (window passed)──▶ paid
+///    │ cancel / expire  │ reportFailure / timeout   │ dispute (within window)
+///    ▼                  ▼                           ▼
+///  refunded          refunded (+slash on timeout)  Disputed ──resolveDispute / expireDispute──▶
+///                                                    paid + bond, or refunded + bond (+slash)
+///
+/// Caveats a caller must know:
+/// - Storage keeps one slot per job: a 192-bit commitment to the {Job} tuple, the deadline of
+///   the current status and the status. Every transition therefore takes the job tuple as an
+///   argument; rebuild it from {JobCreated} (plus `worker` from {JobClaimed}, the output from
+///   {ResultSubmitted} and `bond` from {JobDisputed}). A wrong tuple reverts with
+///   {JobMarketJobMismatch}.
+/// - Settled jobs free their slot: {jobStatus} reports `Settled`; the outcome is in the events.
+/// - Money is never pushed during the lifecycle: every payout, refund, fee, royalty, bond and
+///   slash is credited to a per-token balance that its owner takes out with {withdraw}.
+/// - Batches are all-or-nothing; simulate before sending.
+interface IJobMarket {
+    /// @notice Stored status of a job. `Settled` is never stored: a freed slot below the
+    /// next job id reads as Settled, and the event tells which way it settled.
+    enum JobStatus {
+        None,
+        Open,
+        Claimed,
+        Submitted,
+        Disputed,
+        Settled
+    }
+
+    /// @notice What a job fixed at creation besides its requester and model: snapshots of the
+    /// model's terms, the protocol fee and the challenge window (later changes by the provider
+    /// or the owner never touch this job), and the requester's choices. {JobCreated} emits it.
+    struct JobTerms {
+        address token;
+        uint96 price;
+        address provider;
+        uint16 royaltyBps;
+        uint16 feeBps;
+        uint8 verification;
+        uint32 workTime;
+        uint32 challengeWindow;
+        address callback;
+        uint32 callbackGas;
+    }
+
+    /// @notice Everything the contract needs about a job, committed to by its storage slot.
+    /// Rebuild it from {JobCreated} (requester, modelId, terms; the rest zero), then set
+    /// `worker` from {JobClaimed}, the output fields from {ResultSubmitted} (codec and digest
+    /// are parsed from the output CID) and `bond` from {JobDisputed}.
+    /// The input CID and the request deadline are not part of it: the first lives in
+    /// {JobCreated} only, the second in the job's slot while it matters.
+    struct Job {
+        address requester;
+        uint32 modelId;
+        JobTerms terms;
+        address worker;
+        uint16 outputCodec;
+        bytes32 outputDigest;
+        bytes32 outputHash;
+        uint96 bond;
+    }
+
+    /// @notice What a requester asks for.
+    /// @param modelId Model to run.
+    /// @param inputCid CIDv1 (sha2-256) of the input on IPFS.
+    /// @param maxPrice Most the requester pays (the spend limit of a signed request).
+    /// @param requestDeadline Last second at which a worker may claim.
+    /// @param workTime Seconds a worker has from its claim to submit.
+    /// @param verification Verification mode, which names the dispute arbiter.
+    /// @param callback Contract told the result on finalization, or address(0).
+    /// @param callbackGas Gas the callback gets (at most MAX_CALLBACK_GAS).
+    struct JobRequest {
+        uint32 modelId;
+        bytes inputCid;
+        uint96 maxPrice;
+        uint40 requestDeadline;
+        uint32 workTime;
+        uint8 verification;
+        address callback;
+        uint32 callbackGas;
+    }
+
+    /// @notice A request signed (EIP-712) by `requester`, paid from its deposit, sent by anyone.
+    struct SignedJobRequest {
+        JobRequest request;
+        address requester;
+        uint256 nonce;
+        uint256 expiry;
+        bytes signature;
+    }
+
+    /// @notice Owner-set parameters, each bounded by a constant of the market. The challenge
+    /// window is snapshot into each job at creation; the others apply when used.
+    struct Params {
+        uint32 challengeWindow;
+        uint32 arbitrationWindow;
+        uint16 disputeBondBps;
+        uint16 slashRewardBps;
+    }
+
+    // --- errors -------------------------------------------------------------------------
+
+    /// @notice Thrown when a job is not in the status a transition needs.
+    error JobMarketInvalidStatus(uint256 jobId, JobStatus current, JobStatus expected);
+    /// @notice Thrown when the job tuple passed does not match the job's commitment.
+    error JobMarketJobMismatch(uint256 jobId);
+    /// @notice Thrown when `caller` acts for the requester of `jobId` without being it.
+    error JobMarketNotRequester(uint256 jobId, address caller);
+    /// @notice Thrown when `caller` acts for the worker of `jobId` without being it.
+    error JobMarketNotWorker(uint256 jobId, address caller);
+    /// @notice Thrown when a job is claimed after its request deadline.
+    error JobMarketRequestExpired(uint256 jobId, uint40 deadline);
+    /// @notice Thrown when an open job is expired before its request deadline passed.
+    error JobMarketRequestNotExpired(uint256 jobId, uint40 deadline);
+    /// @notice Thrown when a worker submits or reports after its claim deadline.
+    error JobMarketClaimExpired(uint256 jobId, uint40 deadline);
+    /// @notice Thrown when a claimed job is timed out before its claim deadline passed.
+    error JobMarketClaimNotExpired(uint256 jobId, uint40 deadline);
+    /// @notice Thrown when a job is finalized while its challenge window is open.
+    error JobMarketChallengeWindowOpen(uint256 jobId, uint40 deadline);
+    /// @notice Thrown when a job is disputed after its challenge window closed.
+    error JobMarketChallengeWindowClosed(uint256 jobId, uint40 deadline);
+    /// @notice Thrown when a dispute is expired before its arbitration deadline passed.
+    error JobMarketArbitrationOpen(uint256 jobId, uint40 deadline);
+    /// @notice Thrown when a dispute is resolved after its arbitration deadline passed.
+    error JobMarketArbitrationClosed(uint256 jobId, uint40 deadline);
+    /// @notice Thrown when the arbiter has not decided yet.
+    error JobMarketVerdictPending(uint256 jobId);
+    /// @notice Thrown when new jobs are requested while the market is paused.
+    error JobMarketPaused();
+    /// @notice Thrown when pausing a paused market or unpausing a running one.
+    error JobMarketPauseUnchanged(bool paused);
+    /// @notice Thrown when a job names a verification mode that is not enabled.
+    error JobMarketVerificationDisabled(uint8 mode);
+    /// @notice Thrown when a verification mode's arbiter is set twice, or a mode is out of range.
+    error JobMarketArbiterAlreadySet(uint8 mode, address arbiter);
+    /// @notice Thrown when a mode without an arbiter is enabled.
+    error JobMarketNoArbiter(uint8 mode);
+    /// @notice Thrown when a request deadline is in the past or too far ahead.
+    error JobMarketInvalidRequestDeadline(uint40 deadline, uint256 min, uint256 max);
+    /// @notice Thrown when the work time is zero or above MAX_WORK_TIME.
+    error JobMarketInvalidWorkTime(uint32 workTime, uint32 max);
+    /// @notice Thrown when the callback gas is above MAX_CALLBACK_GAS.
+    error JobMarketCallbackGasTooHigh(uint32 callbackGas, uint32 max);
+    /// @notice Thrown when the model's price is above the requester's limit.
+    error JobMarketPriceAboveMax(uint256 price, uint256 maxPrice);
+    /// @notice Thrown when a job or deposit uses an ERC-20 that is not allowed.
+    error JobMarketTokenNotAllowed(address token);
+    /// @notice Thrown when the ETH sent differs from what the call needs.
+    error JobMarketValueMismatch(uint256 expected, uint256 sent);
+    /// @notice Thrown when a balance is too small for a withdrawal or a signed job.
+    error JobMarketInsufficientBalance(address account, address token, uint256 balance, uint256 needed);
+    /// @notice Thrown when a signed request is used after its expiry.
+    error JobMarketSignatureExpired(uint256 expiry);
+    /// @notice Thrown when a signed request's nonce was used or invalidated.
+    error JobMarketNonceUsed(address requester, uint256 nonce);
+    /// @notice Thrown when a signature does not come from the requester it names.
+    error JobMarketInvalidSignature(address requester);
+    /// @notice Thrown when a batch is empty or longer than MAX_BATCH.
+    error JobMarketInvalidBatchLength(uint256 length, uint256 max);
+    /// @notice Thrown when the arrays of a batch have different lengths.
+    error JobMarketLengthMismatch();
+    /// @notice Thrown when a finalizer leaves too little gas for a job's callback stipend.
+    error JobMarketInsufficientCallbackGas(uint256 available, uint256 needed);
+    /// @notice Thrown when an admin parameter is outside its constant bounds.
+    error JobMarketParameterOutOfBounds(uint256 value, uint256 min, uint256 max);
+    /// @notice Thrown when an address parameter is zero.
+    error JobMarketZeroAddress();
+    /// @notice Thrown when an amount is zero.
+    error JobMarketZeroAmount();
+    /// @notice Thrown when ETH arrives from anyone but the worker registry (slashes).
+    error JobMarketUnexpectedEth(address sender);
+
+    // --- events -------------------------------------------------------------------------
+
+    /// @notice Emitted when a job was created and its price escrowed. With the topics, `terms`
+    /// gives the {Job} tuple every later transition takes; `inputCid` is the full input CID.
+    event JobCreated(
+        uint256 indexed jobId,
+        address indexed requester,
+        uint32 indexed modelId,
+        JobTerms terms,
+        uint40 requestDeadline,
+        bytes inputCid
+    );
+    /// @notice Emitted when the requester cancelled an open job (refunded).
+    event JobCancelled(uint256 indexed jobId);
+    /// @notice Emitted when an open job expired unclaimed (refunded).
+    event JobExpired(uint256 indexed jobId);
+    /// @notice Emitted when `worker` claimed a job; it must submit by `deadline`.
+    event JobClaimed(uint256 indexed jobId, address indexed worker, uint40 deadline);
+    /// @notice Emitted when the worker submitted; the challenge window ends at `challengeDeadline`.
+    event ResultSubmitted(
+        uint256 indexed jobId,
+        address indexed worker,
+        bytes outputCid,
+        bytes32 outputHash,
+        uint40 challengeDeadline
+    );
+    /// @notice Emitted when the worker reported the input invalid (refunded, no slash).
+    event JobFailed(uint256 indexed jobId, address indexed worker, bytes evidenceCid);
+    /// @notice Emitted when a claimed job passed its deadline (refunded; worker slashed).
+    event JobTimedOut(uint256 indexed jobId, address indexed worker, uint256 slashed);
+    /// @notice Emitted when the requester disputed with `bond`; the arbiter has until
+    /// `arbitrationDeadline`.
+    event JobDisputed(uint256 indexed jobId, uint96 bond, uint40 arbitrationDeadline);
+    /// @notice Emitted when the arbiter's verdict was applied.
+    event DisputeResolved(uint256 indexed jobId, bool workerWins, uint256 slashed);
+    /// @notice Emitted when nobody decided in time: price and bond back, no slash.
+    event DisputeExpired(uint256 indexed jobId);
+    /// @notice Emitted when a job was paid: worker, provider royalty and protocol fee.
+    event JobFinalized(
+        uint256 indexed jobId, address indexed worker, uint256 workerAmount, uint256 royalty, uint256 fee
+    );
+    /// @notice Emitted after a job's callback ran; `success` false never blocks payment.
+    event CallbackDelivered(uint256 indexed jobId, address indexed callback, bool success);
+    /// @notice Emitted when `amount` joined `account`'s balance from outside (deposit, excess ETH).
+    event Deposited(address indexed account, address indexed token, uint256 amount);
+    /// @notice Emitted when `account` took `amount` out to `to`.
+    event Withdrawn(address indexed account, address indexed token, address to, uint256 amount);
+    /// @notice Emitted when `account` burned a signed-request nonce.
+    event NonceInvalidated(address indexed account, uint256 nonce);
+    /// @notice Emitted when the treasury changed.
+    event TreasuryUpdated(address indexed treasury);
+    /// @notice Emitted when the protocol fee changed (new jobs only).
+    event ProtocolFeeUpdated(uint16 feeBps);
+    /// @notice Emitted when any of the windows, the bond or the slash reward share changed.
+    event ParamsUpdated(Params params);
+    /// @notice Emitted when an ERC-20 was allowed or disallowed for new jobs and deposits.
+    event TokenAllowed(address indexed token, bool allowed);
+    /// @notice Emitted once per mode, when its arbiter was set for good.
+    event ArbiterSet(uint8 indexed mode, address arbiter);
+    /// @notice Emitted when a verification mode was enabled or disabled for new jobs.
+    event VerificationModeSet(uint8 indexed mode, bool enabled);
+    /// @notice Emitted when new jobs were stopped.
+    event Paused(address account);
+    /// @notice Emitted when new jobs were allowed again.
+    event Unpaused(address account);
+
+    // --- jobs ---------------------------------------------------------------------------
+
+    /// @notice Create a job paid now: ETH as value (excess credited to the caller's balance)
+    /// or the model's ERC-20 through an allowance. Emits {JobCreated}.
+    function createJob(JobRequest calldata request) external payable returns (uint256 jobId);
+
+    /// @notice {createJob} for an ERC-20 with an EIP-2612 permit of `request.maxPrice`.
+    function createJobWithPermit(
+        JobRequest calldata request,
+        uint256 permitDeadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external returns (uint256 jobId);
+
+    /// @notice Create a job from a signed request, paid from the requester's deposit.
+    /// Requirements: unexpired, unused nonce, signature by `requester` (EOA or ERC-1271),
+    /// price <= maxPrice, enough balance. Emits {JobCreated}.
+    function createJobFor(SignedJobRequest calldata signed) external returns (uint256 jobId);
+
+    /// @notice {createJobFor} for up to MAX_BATCH requests; job ids are consecutive.
+    function createJobsFor(SignedJobRequest[] calldata signed) external returns (uint256 firstJobId);
+
+    /// @notice Requester takes back an unclaimed job. Emits {JobCancelled}.
+    function cancel(uint256 jobId, Job calldata job) external;
+
+    /// @notice Anyone refunds an open job once its request deadline passed. Emits {JobExpired}.
+    function expire(uint256 jobId, Job calldata job) external;
+
+    /// @notice An eligible worker takes the job until now + workTime. Emits {JobClaimed}.
+    function claim(uint256 jobId, Job calldata job) external;
+
+    /// @notice {claim} for up to MAX_BATCH jobs.
+    function claimBatch(uint256[] calldata jobIds, Job[] calldata jobs) external;
+
+    /// @notice The worker publishes its result and opens the challenge window.
+    /// Emits {ResultSubmitted}.
+    function submitResult(uint256 jobId, Job calldata job, bytes calldata outputCid, bytes32 outputHash)
+        external;
+
+    /// @notice {submitResult} for up to MAX_BATCH jobs.
+    function submitBatch(
+        uint256[] calldata jobIds,
+        Job[] calldata jobs,
+        bytes[] calldata outputCids,
+        bytes32[] calldata outputHashes
+    ) external;
+
+    /// @notice The worker declares the input invalid: refund, no slash. Emits {JobFailed}.
+    function reportFailure(uint256 jobId, Job calldata job, bytes calldata evidenceCid) external;
+
+    /// @notice Anyone refunds a claimed job past its deadline; the worker is slashed.
+    /// Emits {JobTimedOut}.
+    function timeout(uint256 jobId, Job calldata job) external;
+
+    /// @notice The requester contests a result within the window, paying the dispute bond
+    /// (ETH as value, or the job's ERC-20 through an allowance). Emits {JobDisputed}.
+    function dispute(uint256 jobId, Job calldata job) external payable;
+
+    /// @notice Anyone applies the arbiter's verdict before the arbitration deadline.
+    /// Emits {DisputeResolved} (and {JobFinalized} when the worker wins).
+    function resolveDispute(uint256 jobId, Job calldata job) external;
+
+    /// @notice Anyone unwinds a dispute nobody decided in time. Emits {DisputeExpired}.
+    function expireDispute(uint256 jobId, Job calldata job) external;
+
+    /// @notice Anyone pays out a job whose challenge window passed, then runs its callback.
+    /// Emits {JobFinalized}.
+    function finalize(uint256 jobId, Job calldata job) external;
+
+    /// @notice {finalize} for up to MAX_BATCH jobs.
+    function finalizeBatch(uint256[] calldata jobIds, Job[] calldata jobs) external;
+
+    // --- balances -----------------------------------------------------------------------
+
+    /// @notice Credit the caller's balance (ETH as value). Emits {Deposited}.
+    function deposit(address token, uint256 amount) external payable;
+
+    /// @notice Anyone deposits `amount` of `token` for `owner` using owner's EIP-2612 permit,
+    /// so a wallet without ETH can fund signed requests. Emits {Deposited}.
+    function depositWithPermit(
+        address owner,
+        address token,
+        uint256 amount,
+        uint256 permitDeadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external;
+
+    /// @notice Take `amount` of the caller's balance out to `to`. Emits {Withdrawn}.
+    function withdraw(address token, address to, uint256 amount) external;
+
+    /// @notice Burn a nonce so a signed request can never be used. Emits {NonceInvalidated}.
+    function invalidateNonce(uint256 nonce) external;
+
+    // --- views --------------------------------------------------------------------------
+
+    /// @notice Status of a job and the deadline of that status (request, claim, challenge or
+    /// arbitration deadline; zero once settled).
+    function jobStatus(uint256 jobId) external view returns (JobStatus status, uint40 deadline);
+
+    /// @notice The commitment a job tuple must match (the top 192 bits of its hash).
+    function jobCommitment(Job calldata job) external pure returns (bytes24);
+
+    /// @notice The full output CID of a finalized callback job (empty for other jobs).
+    function resultCid(uint256 jobId) external view returns (bytes memory);
+
+    /// @notice `account`'s withdrawable balance of `token` (address(0) for ETH).
+    function balanceOf(address account, address token) external view returns (uint256);
+
+    /// @notice Jobs of `worker` settled so far (the registry subtracts it from its claims).
+    function settledJobs(address worker) external view returns (uint256);
+
+    /// @notice Whether `account` used or invalidated signed-request `nonce`.
+    function nonceUsed(address account, uint256 nonce) external view returns (bool);
+
+    /// @notice EIP-712 digest a requester signs for `signed` (its signature field is ignored).
+    function requestDigest(SignedJobRequest calldata signed) external view returns (bytes32);
+
+    function nextJobId() external view returns (uint256);
+
+    function treasury() external view returns (address);
+
+    function protocolFeeBps() external view returns (uint16);
+
+    function params() external view returns (Params memory);
+
+    function paused() external view returns (bool);
+
+    function isTokenAllowed(address token) external view returns (bool);
+
+    function arbiterOf(uint8 mode) external view returns (address);
+
+    function verificationEnabled(uint8 mode) external view returns (bool);
+
+    function modelRegistry() external view returns (address);
+
+    function workerRegistry() external view returns (address);
+}

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IJobMarket} from "../interfaces/IJobMarket.sol";
+
+/// @title JobSlot
+/// @notice The one storage word of a job:
+///
+///   bits 255..64  top 192 bits of keccak256(abi.encode(job))  — the commitment
+///   bits  63..48  unused (zero)
+///   bits  47..8   deadline of the current status (uint40)
+///   bits   7..0   status
+///
+/// A 192-bit commitment keeps collision search at 2^96 work while leaving room for the
+/// status and deadline, which views and off-chain reconciliation read without the tuple.
+///
+/// Hashing works on raw bytes: the ABI encoding of the static {IJobMarket-Job} tuple is its
+/// 17 words in order (the nested terms inline), identical in calldata and in abi.encode. A
+/// caller's tuple is hashed straight from calldata without decoding; a non-canonical encoding
+/// (dirty high bits) simply fails to match the commitment, which was made from clean values.
+library JobSlot {
+    uint256 internal constant COMMITMENT_MASK = ~uint256(type(uint64).max);
+    /// @dev Size of the encoded Job tuple and byte offsets of the fields set after creation.
+    uint256 private constant _JOB_SIZE = 544; // 17 words
+    uint256 private constant _TERMS = 64; // words 2..11
+    uint256 private constant _TERMS_SIZE = 320;
+    uint256 private constant _WORKER = 384; // word 12
+    uint256 private constant _OUTPUT_CODEC = 416; // word 13
+    uint256 private constant _OUTPUT_DIGEST = 448; // word 14
+    uint256 private constant _OUTPUT_HASH = 480; // word 15
+    uint256 private constant _BOND = 512; // word 16
+
+    /// @notice Commitment of a new job: requester, model and terms; everything else zero.
+    /// `terms` is a memory struct, i.e. its ten fields as ten clean words.
+    function commitNew(address requester, uint32 modelId, IJobMarket.JobTerms memory terms)
+        internal
+        pure
+        returns (uint256)
+    {
+        bytes32 h;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, requester)
+            mstore(add(ptr, 32), modelId)
+            mcopy(add(ptr, _TERMS), terms, _TERMS_SIZE)
+            mstore(add(ptr, _WORKER), 0)
+            mstore(add(ptr, _OUTPUT_CODEC), 0)
+            mstore(add(ptr, _OUTPUT_DIGEST), 0)
+            mstore(add(ptr, _OUTPUT_HASH), 0)
+            mstore(add(ptr, _BOND), 0)
+            h := keccak256(ptr, _JOB_SIZE)
+        }
+        return uint256(h) & COMMITMENT_MASK;
+    }
+
+    /// @notice Commitment of a job tuple passed as calldata, unchanged.
+    function commitCalldata(IJobMarket.Job calldata job) internal pure returns (uint256) {
+        bytes32 h;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, job, _JOB_SIZE)
+            h := keccak256(ptr, _JOB_SIZE)
+        }
+        return uint256(h) & COMMITMENT_MASK;
+    }
+
+    /// @notice Commitment of `job` once claimed by `worker`.
+    function commitClaimed(IJobMarket.Job calldata job, address worker)
+        internal
+        pure
+        returns (uint256)
+    {
+        bytes32 h;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, job, _JOB_SIZE)
+            mstore(add(ptr, _WORKER), worker)
+            h := keccak256(ptr, _JOB_SIZE)
+        }
+        return uint256(h) & COMMITMENT_MASK;
+    }
+
+    /// @notice Commitment of `job` once its result was submitted.
+    function commitSubmitted(
+        IJobMarket.Job calldata job,
+        uint16 outputCodec,
+        bytes32 outputDigest,
+        bytes32 outputHash
+    ) internal pure returns (uint256) {
+        bytes32 h;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, job, _JOB_SIZE)
+            mstore(add(ptr, _OUTPUT_CODEC), outputCodec)
+            mstore(add(ptr, _OUTPUT_DIGEST), outputDigest)
+            mstore(add(ptr, _OUTPUT_HASH), outputHash)
+            h := keccak256(ptr, _JOB_SIZE)
+        }
+        return uint256(h) & COMMITMENT_MASK;
+    }
+
+    /// @notice Commitment of `job` once disputed with `bond`.
+    function commitDisputed(IJobMarket.Job calldata job, uint96 bond) internal pure returns (uint256) {
+        bytes32 h;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, job, _JOB_SIZE)
+            mstore(add(ptr, _BOND), bond)
+            h := keccak256(ptr, _JOB_SIZE)
+        }
+        return uint256(h) & COMMITMENT_MASK;
+    }
+
+    function pack(uint256 commitment, uint40 deadline, IJobMarket.JobStatus status)
+        internal
+        pure
+        returns (uint256)
+    {
+        return commitment | (uint256(deadline) << 8) | uint256(uint8(status));
+    }
+
+    function commitmentOf(uint256 slot) internal pure returns (uint256) {
+        return slot & COMMITMENT_MASK;
+    }
+
+    function statusOf(uint256 slot) internal pure returns (IJobMarket.JobStatus) {
+        return IJobMarket.JobStatus(uint8(slot));
+    }
+
+    function deadlineOf(uint256 slot) internal pure returns (uint40) {
+        return uint40(slot >> 8);
+    }
+}

@@ -1,0 +1,238 @@
+"""Gas measurements shared by `scripts/bench_gas.py` and the gas-target tests.
+
+Figures are `gasUsed` of mined transactions on Anvil's default hardfork, refunds included.
+"Steady state" means the accounts involved already hold balances and counters, as they do
+for every job after a worker's and a provider's first: the first job pays one-time
+zero-to-nonzero storage writes that no later job pays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.contracts.helpers import (
+    CHALLENGE_WINDOW,
+    ETH,
+    ETH_PRICE,
+    Deployment,
+    cid,
+    cid_parts,
+    event,
+    events,
+    job_from_created,
+    job_tuple,
+    request_tuple,
+    sign_permit,
+    sign_request,
+)
+
+LIFECYCLE_TARGET = 230_000
+BATCH_PER_JOB_TARGET = 100_000
+BATCH_SIZE = 20
+
+
+def _gas(receipt: Any) -> int:
+    return int(receipt["gasUsed"])
+
+
+def lifecycle(d: Deployment) -> dict[str, int]:
+    """Gas of create + claim + submit + finalize for one ETH job, by step and in total."""
+    request = d.request()
+    r = d.tx("requester", d.market.functions.createJob(request_tuple(request)), value=ETH_PRICE)
+    created = event(d.market, r, "JobCreated")
+    job_id, job = created["jobId"], job_from_created(created)
+    gas = {"createJob": _gas(r)}
+    gas["claim"] = _gas(d.tx("worker", d.market.functions.claim(job_id, job_tuple(job))))
+    job = {**job, "worker": d.addr("worker")}
+    output, output_hash = cid(f"out {job_id}"), b"\x11" * 32
+    gas["submitResult"] = _gas(
+        d.tx("worker", d.market.functions.submitResult(job_id, job_tuple(job), output, output_hash))
+    )
+    codec, digest = cid_parts(output)
+    job = {**job, "outputCodec": codec, "outputDigest": digest, "outputHash": output_hash}
+    d.chain.increase_time(CHALLENGE_WINDOW + 1)
+    gas["finalize"] = _gas(d.finalize(job_id, job))
+    gas["total"] = sum(gas.values())
+    return gas
+
+
+def batch(d: Deployment, size: int = BATCH_SIZE, nonce_base: int = 0) -> dict[str, int]:
+    """Gas of `size` jobs created by batched signed requests, claimed, submitted and
+    finalized in batches; `deposit` (funding the requester once) is reported apart."""
+    gas = {
+        "deposit": _gas(
+            d.tx(
+                "requester",
+                d.market.functions.deposit(ETH, size * ETH_PRICE),
+                value=size * ETH_PRICE,
+            )
+        )
+    }
+    expiry = d.now() + 3_600
+    signed = [
+        sign_request(
+            d.market,
+            d.chain.chain_id,
+            d.actors.requester,
+            d.request(inputCid=cid(f"batch {nonce_base + i}")),
+            nonce=nonce_base + i,
+            expiry=expiry,
+        )
+        for i in range(size)
+    ]
+    r = d.tx("relayer", d.market.functions.createJobsFor(signed))
+    gas["createJobsFor"] = _gas(r)
+    created = events(d.market, r, "JobCreated")
+    ids = [e["jobId"] for e in created]
+    jobs = [job_from_created(e) for e in created]
+    gas["claimBatch"] = _gas(
+        d.tx("worker", d.market.functions.claimBatch(ids, [job_tuple(j) for j in jobs]))
+    )
+    jobs = [{**j, "worker": d.addr("worker")} for j in jobs]
+    outputs = [cid(f"batch out {i}") for i in ids]
+    hashes = [bytes([i % 251 + 1]) * 32 for i in ids]
+    gas["submitBatch"] = _gas(
+        d.tx(
+            "worker",
+            d.market.functions.submitBatch(ids, [job_tuple(j) for j in jobs], outputs, hashes),
+        )
+    )
+    for k, (o, h) in enumerate(zip(outputs, hashes, strict=True)):
+        codec, digest = cid_parts(o)
+        jobs[k] = {**jobs[k], "outputCodec": codec, "outputDigest": digest, "outputHash": h}
+    d.chain.increase_time(CHALLENGE_WINDOW + 1)
+    gas["finalizeBatch"] = _gas(
+        d.tx("outsider", d.market.functions.finalizeBatch(ids, [job_tuple(j) for j in jobs]))
+    )
+    gas["total"] = sum(v for k, v in gas.items() if k != "deposit")
+    gas["perJob"] = gas["total"] // size
+    gas["perJobWithDeposit"] = (gas["total"] + gas["deposit"]) // size
+    return gas
+
+
+def calls(d: Deployment) -> dict[str, int]:
+    """Gas of each other call, in steady state where that matters (run after `lifecycle`)."""
+    out: dict[str, int] = {}
+    tok = d.token_model
+    # ERC-20 job with allowance, then with a permit.
+    d.tx("requester", d.token.functions.approve(d.market.address, 2**255))
+    r = d.tx("requester", d.market.functions.createJob(request_tuple(d.request(model=tok))))
+    out["createJob(erc20)"] = _gas(r)
+    d.tx("requester2", d.token.functions.approve(d.market.address, 0))
+    request = d.request(model=tok)
+    v, rr, ss = sign_permit(
+        d.token,
+        d.chain.chain_id,
+        d.actors.requester2,
+        d.market.address,
+        request["maxPrice"],
+        d.now() + 600,
+    )
+    r = d.tx(
+        "requester2",
+        d.market.functions.createJobWithPermit(request_tuple(request), d.now() + 600, v, rr, ss),
+    )
+    out["createJobWithPermit"] = _gas(r)
+    # Signed single request from a deposit.
+    d.tx("requester", d.market.functions.deposit(ETH, 10 * ETH_PRICE), value=10 * ETH_PRICE)
+    out["deposit(eth)"] = _gas(
+        d.tx("requester", d.market.functions.deposit(ETH, ETH_PRICE), value=ETH_PRICE)
+    )
+    signed = sign_request(
+        d.market,
+        d.chain.chain_id,
+        d.actors.requester,
+        d.request(),
+        nonce=10**6,
+        expiry=d.now() + 600,
+    )
+    out["createJobFor"] = _gas(d.tx("relayer", d.market.functions.createJobFor(signed)))
+    # Cancel, expire.
+    job_id, job = d.create()
+    out["cancel"] = _gas(d.tx("requester", d.market.functions.cancel(job_id, job_tuple(job))))
+    job_id, job = d.create(requestDeadline=d.now() + 10)
+    d.chain.increase_time(11)
+    out["expire"] = _gas(d.tx("outsider", d.market.functions.expire(job_id, job_tuple(job))))
+    # Failure report, timeout.
+    job_id, job = d.create()
+    job = d.claim(job_id, job)
+    out["reportFailure"] = _gas(
+        d.tx("worker", d.market.functions.reportFailure(job_id, job_tuple(job), cid("bad input")))
+    )
+    job_id, job = d.create()
+    job = d.claim(job_id, job)
+    d.chain.increase_time(job["terms"]["workTime"] + 1)
+    out["timeout"] = _gas(d.tx("outsider", d.market.functions.timeout(job_id, job_tuple(job))))
+    d.tx("worker", d.workers.functions.addStake(10**18), value=10**18)
+    # Disputes: worker wins, worker loses, nobody decides.
+    for label, wins in (
+        ("resolve(workerWins)", True),
+        ("resolve(workerLoses)", False),
+        ("expireDispute", None),
+    ):
+        job_id, job = d.create()
+        job = d.claim(job_id, job)
+        job = d.submit(job_id, job)
+        bond = job["terms"]["price"] * d.market.functions.params().call()[2] // 10_000
+        r = d.tx("requester", d.market.functions.dispute(job_id, job_tuple(job)), value=bond)
+        out["dispute"] = _gas(r)
+        job = {**job, "bond": bond}
+        if wins is None:
+            d.chain.increase_time(d.market.functions.params().call()[1] + 1)
+            out[label] = _gas(
+                d.tx("outsider", d.market.functions.expireDispute(job_id, job_tuple(job)))
+            )
+        else:
+            out[label] = _gas(
+                d.tx(
+                    "owner",
+                    d.arbiter.functions.rule(d.market.address, job_id, job_tuple(job), wins),
+                )
+            )
+        if wins is False:
+            d.tx("worker", d.workers.functions.addStake(10**18), value=10**18)
+    # Callback job through the example consumer.
+    consumer = d.chain.sender(d.actors.owner).deploy("ExampleConsumer", d.market.address)
+    r = d.tx(
+        "requester",
+        consumer.functions.ask(d.eth_model, cid("oracle q"), d.now() + 600, 600),
+        value=ETH_PRICE,
+    )
+    created = event(d.market, r, "JobCreated")
+    job_id, job = created["jobId"], job_from_created(created)
+    out["ExampleConsumer.ask"] = _gas(r)
+    job = d.claim(job_id, job)
+    job = d.submit(job_id, job)
+    d.chain.increase_time(CHALLENGE_WINDOW + 1)
+    out["finalize(callback)"] = _gas(d.finalize(job_id, job))
+    # Withdrawals.
+    out["withdraw(eth)"] = _gas(
+        d.tx("worker", d.market.functions.withdraw(ETH, d.addr("worker"), 1))
+    )
+    out["deposit(erc20)"] = _gas(
+        d.tx("requester", d.market.functions.deposit(d.token.address, 10**18))
+    )
+    out["withdraw(erc20)"] = _gas(
+        d.tx("requester", d.market.functions.withdraw(d.token.address, d.addr("requester"), 1))
+    )
+    # Registries.
+    spec = (
+        cid(b"bundle 2", 0x70),
+        b"\x42" * 32,
+        b"text-classification".ljust(32, b"\0"),
+        ETH,
+        ETH_PRICE,
+        500,
+    )
+    out["registerModel"] = _gas(d.tx("provider", d.models.functions.registerModel(spec)))
+    out["updateTerms"] = _gas(
+        d.tx("provider", d.models.functions.updateTerms(d.eth_model, ETH_PRICE, 900))
+    )
+    r = d.tx(
+        "outsider", d.workers.functions.register(10**18, cid("meta 2"), [d.eth_model]), value=10**18
+    )
+    out["registerWorker(1 model)"] = _gas(r)
+    out["requestExit"] = _gas(d.tx("outsider", d.workers.functions.requestExit()))
+    d.chain.increase_time(d.workers.functions.unbondingDelay().call() + 1)
+    out["withdrawStake"] = _gas(d.tx("outsider", d.workers.functions.withdrawStake()))
+    return out

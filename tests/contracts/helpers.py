@@ -1,0 +1,463 @@
+"""Test-side helpers for the contracts: deployment, job tuples, signatures, expected reverts.
+
+The market stores one commitment per job, so every transition takes the job tuple. These
+helpers keep that tuple as a dict (field name -> value), update it the way the contract does
+after claim / submit / dispute, and turn it into the ABI tuple for calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import ContractLogicError
+from web3.types import TxReceipt
+
+from inferchain.artifacts import load_artifact
+from inferchain.chain import Chain, ContractReverted, TransactionFailed, decode_revert
+
+ETH = "0x0000000000000000000000000000000000000000"
+ZERO = ETH
+ETHER = 10**18
+RAW_CODEC = 0x55
+DAG_PB_CODEC = 0x70
+
+# Defaults of the test deployment (see `deploy`).
+MIN_STAKE = 1 * ETHER
+UNBONDING_DELAY = 86_400
+SLASH_BPS = 5_000
+FEE_BPS = 250
+CHALLENGE_WINDOW = 3_600
+ARBITRATION_WINDOW = 86_400
+DISPUTE_BOND_BPS = 1_000
+SLASH_REWARD_BPS = 5_000
+ETH_PRICE = 10**16
+ETH_ROYALTY_BPS = 1_000
+TOKEN_PRICE = 100 * ETHER
+TOKEN_ROYALTY_BPS = 500
+WORK_TIME = 600
+REQUEST_TTL = 3_600
+
+
+def _struct_param(contract: str, function: str, arg: str) -> dict[str, Any]:
+    for item in load_artifact(contract).abi:
+        if item.get("name") == function:
+            for param in item["inputs"]:
+                if param["name"] == arg:
+                    return param
+    raise LookupError(f"{contract}.{function}({arg})")
+
+
+_JOB_PARAM = _struct_param("JobMarket", "claim", "job")
+JOB_FIELDS = [c["name"] for c in _JOB_PARAM["components"]]
+TERMS_FIELDS = [
+    c["name"]
+    for c in next(c for c in _JOB_PARAM["components"] if c["name"] == "terms")["components"]
+]
+REQUEST_FIELDS = [
+    c["name"] for c in _struct_param("JobMarket", "createJob", "request")["components"]
+]
+ZERO32 = b"\0" * 32
+
+
+# --- CIDs ---------------------------------------------------------------------------------
+
+
+def cid(data: bytes | str, codec: int = RAW_CODEC) -> bytes:
+    """CIDv1 bytes with a sha2-256 multihash of `data` (1- or 2-byte codec varint)."""
+    raw = data.encode() if isinstance(data, str) else data
+    varint = bytes([codec]) if codec < 0x80 else bytes([(codec & 0x7F) | 0x80, codec >> 7])
+    return b"\x01" + varint + b"\x12\x20" + hashlib.sha256(raw).digest()
+
+
+def cid_parts(value: bytes) -> tuple[int, bytes]:
+    """(codec, digest) of a CID made by `cid`."""
+    codec = value[1] if value[1] < 0x80 else (value[1] & 0x7F) | (value[2] << 7)
+    return codec, value[-32:]
+
+
+# --- jobs ---------------------------------------------------------------------------------
+
+
+def job_tuple(job: dict[str, Any]) -> tuple[Any, ...]:
+    """The ABI tuple of a job dict (terms nested)."""
+    return tuple(
+        tuple(job["terms"][t] for t in TERMS_FIELDS) if name == "terms" else job[name]
+        for name in JOB_FIELDS
+    )
+
+
+def request_tuple(request: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(request[name] for name in REQUEST_FIELDS)
+
+
+def job_from_created(args: Any) -> dict[str, Any]:
+    """The job dict a JobCreated event describes: requester, model, terms; the rest zero."""
+    terms = args["terms"]
+    return {
+        "requester": args["requester"],
+        "modelId": args["modelId"],
+        "terms": {name: terms[name] for name in TERMS_FIELDS},
+        "worker": ZERO,
+        "outputCodec": 0,
+        "outputDigest": ZERO32,
+        "outputHash": ZERO32,
+        "bond": 0,
+    }
+
+
+def event(contract: Contract, receipt: TxReceipt, name: str) -> Any:
+    """The args of the only `name` event `contract` emitted in `receipt`."""
+    logs = getattr(contract.events, name)().process_receipt(receipt, errors=DISCARD)
+    assert len(logs) == 1, f"expected one {name}, got {len(logs)}"
+    return logs[0]["args"]
+
+
+def events(contract: Contract, receipt: TxReceipt, name: str) -> list[Any]:
+    return [
+        log["args"]
+        for log in getattr(contract.events, name)().process_receipt(receipt, errors=DISCARD)
+    ]
+
+
+from web3.logs import DISCARD  # noqa: E402  (kept next to its only users)
+
+# --- reverts ------------------------------------------------------------------------------
+
+
+@dataclass
+class Revert:
+    error: ContractReverted | None = None
+
+    @property
+    def args(self) -> dict[str, Any]:
+        """The error's arguments, addresses checksummed like web3 returns them elsewhere."""
+        assert self.error is not None
+        return {k: _checksum(v) for k, v in self.error.error_args.items()}
+
+
+def _checksum(value: Any) -> Any:
+    if isinstance(value, str) and len(value) == 42 and value.startswith("0x"):
+        return Web3.to_checksum_address(value)
+    return value
+
+
+@contextmanager
+def reverts(error_name: str) -> Iterator[Revert]:
+    """Expect the block to revert with custom error `error_name` (decoded from the ABIs)."""
+    caught = Revert()
+    try:
+        yield caught
+    except ContractReverted as exc:
+        caught.error = exc
+    except TransactionFailed as exc:
+        assert exc.reason is not None, f"mined revert without a decodable reason: {exc}"
+        caught.error = exc.reason
+    else:
+        raise AssertionError(f"expected revert {error_name}, but the call succeeded")
+    assert caught.error.error_name == error_name, f"expected {error_name}, got {caught.error}"
+
+
+# --- signatures ---------------------------------------------------------------------------
+
+_REQUEST_TYPES = [
+    {"name": "requester", "type": "address"},
+    {"name": "modelId", "type": "uint32"},
+    {"name": "inputCid", "type": "bytes"},
+    {"name": "maxPrice", "type": "uint96"},
+    {"name": "requestDeadline", "type": "uint40"},
+    {"name": "workTime", "type": "uint32"},
+    {"name": "verification", "type": "uint8"},
+    {"name": "callback", "type": "address"},
+    {"name": "callbackGas", "type": "uint32"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "expiry", "type": "uint256"},
+]
+
+
+def sign_request(
+    market: Contract,
+    chain_id: int,
+    key: str,
+    request: dict[str, Any],
+    *,
+    nonce: int,
+    expiry: int,
+    requester: str | None = None,
+) -> tuple[Any, ...]:
+    """A SignedJobRequest tuple: `request` signed (EIP-712) with `key` for `requester`."""
+    requester = requester or Account.from_key(key).address
+    message = {**request, "requester": requester, "nonce": nonce, "expiry": expiry}
+    typed = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "JobRequest": _REQUEST_TYPES,
+        },
+        "primaryType": "JobRequest",
+        "domain": {
+            "name": "Inferchain JobMarket",
+            "version": "1",
+            "chainId": chain_id,
+            "verifyingContract": market.address,
+        },
+        "message": message,
+    }
+    signature = Account.sign_message(encode_typed_data(full_message=typed), key).signature
+    return (request_tuple(request), requester, nonce, expiry, bytes(signature))
+
+
+def sign_permit(
+    token: Contract, chain_id: int, key: str, spender: str, value: int, deadline: int
+) -> tuple[int, bytes, bytes]:
+    """(v, r, s) of an EIP-2612 permit signed with `key`."""
+    owner = Account.from_key(key).address
+    typed = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {
+            "name": token.functions.name().call(),
+            "version": "1",
+            "chainId": chain_id,
+            "verifyingContract": token.address,
+        },
+        "message": {
+            "owner": owner,
+            "spender": spender,
+            "value": value,
+            "nonce": token.functions.nonces(owner).call(),
+            "deadline": deadline,
+        },
+    }
+    signed = Account.sign_message(encode_typed_data(full_message=typed), key)
+    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
+
+# --- deployment ---------------------------------------------------------------------------
+
+
+@dataclass
+class Actors:
+    owner: str
+    treasury: str
+    provider: str
+    worker: str
+    worker2: str
+    requester: str
+    requester2: str
+    relayer: str
+    outsider: str
+
+    @classmethod
+    def from_keys(cls, keys: list[str]) -> Actors:
+        return cls(*keys[:9])
+
+    def address(self, role: str) -> str:
+        return Account.from_key(getattr(self, role)).address
+
+
+@dataclass
+class Deployment:
+    """Everything a contracts test needs; `tx` sends from a role's key."""
+
+    chain: Chain
+    actors: Actors
+    models: Contract
+    workers: Contract
+    market: Contract
+    arbiter: Contract
+    token: Contract
+    eth_model: int
+    token_model: int
+    addresses: dict[str, str] = field(default_factory=dict)
+
+    def addr(self, role: str) -> str:
+        if role not in self.addresses:
+            self.addresses[role] = self.actors.address(role)
+        return self.addresses[role]
+
+    def tx(self, role: str, call: Any, *, value: int = 0, gas: int | None = None) -> TxReceipt:
+        return self.chain.sender(getattr(self.actors, role)).transact(call, value=value, gas=gas)
+
+    def tx_at(self, timestamp: int, role: str, call: Any, *, value: int = 0) -> TxReceipt:
+        """Send `call` in a block stamped `timestamp`, simulating it at that time first.
+
+        The sender estimates against the latest block, whose time is earlier; deadline edges
+        need the simulation at the pending block, which carries the time set here.
+        """
+        self.at(timestamp)
+        params = {"from": self.addr(role), "value": value}
+        try:
+            estimate = call.estimate_gas(params, block_identifier="pending")
+        except ContractLogicError as exc:
+            raise decode_revert(exc.data if isinstance(exc.data, str) else None) from exc
+        return self.tx(role, call, value=value, gas=int(estimate * 1.5))
+
+    def now(self) -> int:
+        return self.chain.block_timestamp()
+
+    def at(self, timestamp: int) -> None:
+        """Make the next block carry `timestamp`."""
+        self.chain.set_next_block_timestamp(timestamp)
+
+    def request(self, model: int | None = None, **overrides: Any) -> dict[str, Any]:
+        base = {
+            "modelId": self.eth_model if model is None else model,
+            "inputCid": cid(f"input {self.now()} {overrides}"),
+            "maxPrice": ETH_PRICE if model in (None, self.eth_model) else TOKEN_PRICE,
+            "requestDeadline": self.now() + REQUEST_TTL,
+            "workTime": WORK_TIME,
+            "verification": 0,
+            "callback": ZERO,
+            "callbackGas": 0,
+        }
+        base.update(overrides)
+        return base
+
+    # -- lifecycle shortcuts returning the updated job dict ----------------------------
+
+    def create(
+        self, role: str = "requester", *, value: int | None = None, **overrides: Any
+    ) -> tuple[int, dict[str, Any]]:
+        request = self.request(**overrides)
+        if value is None:
+            value = request["maxPrice"] if request["modelId"] == self.eth_model else 0
+        receipt = self.tx(
+            role, self.market.functions.createJob(request_tuple(request)), value=value
+        )
+        created = event(self.market, receipt, "JobCreated")
+        return created["jobId"], job_from_created(created)
+
+    def claim(self, job_id: int, job: dict[str, Any], role: str = "worker") -> dict[str, Any]:
+        self.tx(role, self.market.functions.claim(job_id, job_tuple(job)))
+        return {**job, "worker": self.addr(role)}
+
+    def submit(
+        self,
+        job_id: int,
+        job: dict[str, Any],
+        role: str = "worker",
+        output: bytes | None = None,
+        output_hash: bytes = b"\x11" * 32,
+    ) -> dict[str, Any]:
+        output = output or cid(f"output {job_id}")
+        self.tx(
+            role, self.market.functions.submitResult(job_id, job_tuple(job), output, output_hash)
+        )
+        codec, digest = cid_parts(output)
+        return {**job, "outputCodec": codec, "outputDigest": digest, "outputHash": output_hash}
+
+    def dispute(self, job_id: int, job: dict[str, Any], role: str = "requester") -> dict[str, Any]:
+        bond = job["terms"]["price"] * self.market.functions.params().call()[2] // 10_000
+        value = bond if job["terms"]["token"] == ETH else 0
+        if job["terms"]["token"] != ETH:
+            allowance = self.token.functions.allowance(self.addr(role), self.market.address).call()
+            if allowance < bond:
+                self.tx(role, self.token.functions.approve(self.market.address, allowance + bond))
+        receipt = self.tx(role, self.market.functions.dispute(job_id, job_tuple(job)), value=value)
+        assert event(self.market, receipt, "JobDisputed")["bond"] == bond
+        return {**job, "bond": bond}
+
+    def finalize(self, job_id: int, job: dict[str, Any], role: str = "outsider") -> TxReceipt:
+        return self.tx(role, self.market.functions.finalize(job_id, job_tuple(job)))
+
+    def status(self, job_id: int) -> tuple[int, int]:
+        status, deadline = self.market.functions.jobStatus(job_id).call()
+        return status, deadline
+
+    def balance(self, role_or_address: str, token: str = ETH) -> int:
+        account = (
+            self.addr(role_or_address) if not role_or_address.startswith("0x") else role_or_address
+        )
+        return self.market.functions.balanceOf(account, token).call()
+
+    def register_worker(
+        self, role: str = "worker", stake: int = MIN_STAKE, models: list[int] | None = None
+    ) -> None:
+        models = [self.eth_model, self.token_model] if models is None else models
+        self.tx(
+            role, self.workers.functions.register(stake, cid(f"meta {role}"), models), value=stake
+        )
+
+
+# Job statuses as the contract numbers them.
+NONE, OPEN, CLAIMED, SUBMITTED, DISPUTED, SETTLED = range(6)
+# IArbiter.Verdict
+PENDING, WORKER_WINS, WORKER_LOSES = range(3)
+
+
+def deploy(chain: Chain, keys: list[str], *, workers: bool = True) -> Deployment:
+    """Deploy registries, market, arbiter and a permit token; register two models (ETH and
+    token priced) and, with `workers`, two workers serving both (`worker` staking twice the
+    minimum, `worker2` exactly the minimum)."""
+    actors = Actors.from_keys(keys)
+    owner = chain.sender(actors.owner)
+    treasury = Account.from_key(actors.treasury).address
+    models = owner.deploy("ModelRegistry")
+    registry = owner.deploy(
+        "WorkerRegistry", owner.address, ETH, models.address, MIN_STAKE, UNBONDING_DELAY, SLASH_BPS
+    )
+    params = (CHALLENGE_WINDOW, ARBITRATION_WINDOW, DISPUTE_BOND_BPS, SLASH_REWARD_BPS)
+    market = owner.deploy(
+        "JobMarket", owner.address, models.address, registry.address, treasury, FEE_BPS, params
+    )
+    owner.transact(registry.functions.bindMarket(market.address))
+    arbiter = owner.deploy("ManualArbiter", owner.address)
+    owner.transact(market.functions.setArbiter(0, arbiter.address))
+    owner.transact(market.functions.setVerificationMode(0, True))
+    token = owner.deploy("MockERC20Permit", "Mock Dollar", "MUSD")
+    owner.transact(market.functions.setTokenAllowed(token.address, True))
+    deployment = Deployment(chain, actors, models, registry, market, arbiter, token, 0, 0)
+    deployment.eth_model = _register_model(deployment, ETH, ETH_PRICE, ETH_ROYALTY_BPS)
+    deployment.token_model = _register_model(
+        deployment, token.address, TOKEN_PRICE, TOKEN_ROYALTY_BPS
+    )
+    for role in ("requester", "requester2", "worker", "worker2"):
+        deployment.tx("owner", token.functions.mint(deployment.addr(role), 10**6 * ETHER))
+    if workers:
+        deployment.register_worker("worker", stake=2 * MIN_STAKE)
+        deployment.register_worker("worker2", stake=MIN_STAKE)
+    return deployment
+
+
+def model_spec(token: str, price: int, royalty_bps: int, task: bytes = b"text-generation") -> tuple:
+    return (
+        cid(b"bundle", DAG_PB_CODEC),
+        b"\x42" * 32,
+        task.ljust(32, b"\0"),
+        token,
+        price,
+        royalty_bps,
+    )
+
+
+def _register_model(d: Deployment, token: str, price: int, royalty_bps: int) -> int:
+    receipt = d.tx(
+        "provider", d.models.functions.registerModel(model_spec(token, price, royalty_bps))
+    )
+    return event(d.models, receipt, "ModelRegistered")["modelId"]

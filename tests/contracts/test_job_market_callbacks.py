@@ -1,0 +1,128 @@
+"""AI-oracle callbacks: the example consumer, and consumers that revert, burn gas, reenter or
+return a huge revert. Payment never depends on the callback; the result stays readable."""
+
+from __future__ import annotations
+
+import pytest
+from web3.exceptions import ContractLogicError
+
+from inferchain.chain import decode_revert
+from tests.contracts.helpers import (
+    CHALLENGE_WINDOW,
+    ETH,
+    ETH_PRICE,
+    ETH_ROYALTY_BPS,
+    FEE_BPS,
+    Deployment,
+    cid,
+    event,
+    job_from_created,
+    job_tuple,
+    reverts,
+)
+
+REVERT, BURN_GAS, REENTER, RETURN_BOMB, ACCEPT = range(5)
+WORKER_SHARE = ETH_PRICE - ETH_PRICE * ETH_ROYALTY_BPS // 10_000 - ETH_PRICE * FEE_BPS // 10_000
+
+
+def _ready(d: Deployment, **overrides) -> tuple[int, dict, bytes]:  # type: ignore[no-untyped-def]
+    job_id, job = d.create(**overrides)
+    output = cid(f"oracle answer {job_id}")
+    job = d.submit(job_id, d.claim(job_id, job), output=output)
+    d.chain.increase_time(CHALLENGE_WINDOW + 1)
+    return job_id, job, output
+
+
+def test_example_consumer_receives_the_answer(d: Deployment) -> None:
+    consumer = d.chain.sender(d.actors.owner).deploy("ExampleConsumer", d.market.address)
+    question = cid("what is 2 + 2?")
+    receipt = d.tx(
+        "requester",
+        consumer.functions.ask(d.eth_model, question, d.now() + 600, 600),
+        value=ETH_PRICE,
+    )
+    created = event(d.market, receipt, "JobCreated")
+    job_id, job = created["jobId"], job_from_created(created)
+    assert created["inputCid"] == question and job["requester"] == consumer.address
+    assert event(consumer, receipt, "Asked")["asker"] == d.addr("requester")
+    output = cid("4")
+    job = d.submit(job_id, d.claim(job_id, job), output=output)
+    d.chain.increase_time(CHALLENGE_WINDOW + 1)
+    receipt = d.finalize(job_id, job)
+    assert dict(event(d.market, receipt, "CallbackDelivered")) == {
+        "jobId": job_id,
+        "callback": consumer.address,
+        "success": True,
+    }
+    assert event(consumer, receipt, "Answered")["outputCid"] == output
+    assert consumer.functions.answer(job_id).call() == output
+    assert consumer.functions.askerOf(job_id).call() == d.addr("requester")
+    assert d.market.functions.resultCid(job_id).call() == output
+
+
+def test_example_consumer_guards_its_callback_and_refunds(d: Deployment) -> None:
+    consumer = d.chain.sender(d.actors.owner).deploy("ExampleConsumer", d.market.address)
+    with reverts("ExampleConsumerNotMarket"):
+        d.tx("outsider", consumer.functions.onInferenceResult(1, cid("x")))
+    # A job naming the consumer that the consumer did not create: its callback refuses,
+    # the worker is paid anyway.
+    job_id, job, _ = _ready(d, callback=consumer.address, callbackGas=150_000)
+    receipt = d.finalize(job_id, job)
+    assert event(d.market, receipt, "CallbackDelivered")["success"] is False
+    assert d.balance("worker") == WORKER_SHARE
+    # Refunds of its own jobs land in its market balance; only the deployer takes them out.
+    receipt = d.tx(
+        "requester",
+        consumer.functions.ask(d.eth_model, cid("q"), d.now() + 5, 600),
+        value=ETH_PRICE,
+    )
+    created = event(d.market, receipt, "JobCreated")
+    d.chain.increase_time(10)
+    d.tx(
+        "outsider",
+        d.market.functions.expire(created["jobId"], job_tuple(job_from_created(created))),
+    )
+    assert d.balance(consumer.address) == ETH_PRICE
+    with reverts("ExampleConsumerNotOwner"):
+        d.tx("outsider", consumer.functions.withdrawRefunds(d.addr("outsider"), ETH_PRICE))
+    d.tx("owner", consumer.functions.withdrawRefunds(d.addr("owner"), ETH_PRICE))
+    assert d.balance(consumer.address) == 0
+
+
+@pytest.mark.parametrize("mode", [REVERT, BURN_GAS, REENTER, RETURN_BOMB])
+def test_hostile_consumer_never_blocks_payment(d: Deployment, mode: int) -> None:
+    hostile = d.chain.sender(d.actors.owner).deploy("HostileConsumer", d.market.address, mode)
+    job_id, job, output = _ready(d, callback=hostile.address, callbackGas=300_000)
+    receipt = d.finalize(job_id, job)
+    assert event(d.market, receipt, "CallbackDelivered")["success"] is False
+    assert receipt["gasUsed"] < 500_000  # the stipend bounds what a consumer can burn
+    assert d.balance("worker") == WORKER_SHARE
+    assert d.market.functions.resultCid(job_id).call() == output
+    assert hostile.functions.accepted().call() == 0
+
+
+def test_accepting_consumer_counts_once(d: Deployment) -> None:
+    hostile = d.chain.sender(d.actors.owner).deploy("HostileConsumer", d.market.address, ACCEPT)
+    job_id, job, _ = _ready(d, callback=hostile.address, callbackGas=100_000)
+    assert event(d.market, d.finalize(job_id, job), "CallbackDelivered")["success"] is True
+    assert hostile.functions.accepted().call() == 1
+
+
+def test_finalizer_must_leave_the_stipend(d: Deployment) -> None:
+    hostile = d.chain.sender(d.actors.owner).deploy("HostileConsumer", d.market.address, ACCEPT)
+    job_id, job, _ = _ready(d, callback=hostile.address, callbackGas=500_000)
+    fn = d.market.functions.finalize(job_id, job_tuple(job))
+    with reverts("JobMarketInsufficientCallbackGas"):
+        try:
+            fn.call({"from": d.addr("outsider"), "gas": 300_000})
+        except ContractLogicError as exc:
+            raise decode_revert(exc.data if isinstance(exc.data, str) else None) from exc
+    d.finalize(job_id, job)
+    assert hostile.functions.accepted().call() == 1
+
+
+def test_jobs_without_callback_store_no_result(d: Deployment) -> None:
+    job_id, job, _ = _ready(d)
+    d.finalize(job_id, job)
+    assert d.market.functions.resultCid(job_id).call() == b""
+    assert d.balance("worker", ETH) == WORKER_SHARE
