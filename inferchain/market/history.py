@@ -1,0 +1,148 @@
+"""Rebuild each job's tuple and status from the market's events.
+
+Storage keeps only a commitment per job; events carry the rest. `JobRecord.apply` is a
+pure fold over one job's events in chain order, so the worker (reconciliation after a
+restart), the gateway's indexer and the CLI all rebuild jobs the same way. Callers that
+must be sure check the rebuilt tuple against `jobStatus` / `jobCommitment` on-chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+from eth_utils import event_abi_to_log_topic
+from web3.contract import Contract
+from web3.types import EventData, LogReceipt
+
+from inferchain.chain.rpc import translate_rpc_errors
+from inferchain.market.jobs import Job, JobStatus, JobTerms
+
+
+class JobOutcome(StrEnum):
+    """How a settled job ended (`None` on a record that is still live)."""
+
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    FAILED = "failed"  # worker reported invalid input: refunded, no slash
+    TIMED_OUT = "timed_out"  # refunded, worker slashed
+    PAID = "paid"  # finalized, or dispute won by the worker
+    REFUNDED = "refunded"  # dispute lost by the worker
+    DISPUTE_EXPIRED = "dispute_expired"  # arbiter silent: price and bond back
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    job_id: int
+    job: Job
+    status: JobStatus
+    input_cid: bytes
+    request_deadline: int
+    created_block: int
+    claim_deadline: int | None = None
+    challenge_deadline: int | None = None
+    output_cid: bytes | None = None
+    evidence_cid: bytes | None = None
+    outcome: JobOutcome | None = None
+
+    @classmethod
+    def created(cls, args: Mapping[str, Any], block: int) -> JobRecord:
+        job = Job(
+            requester=args["requester"],
+            model_id=args["modelId"],
+            terms=JobTerms.from_abi(args["terms"]),
+        )
+        return cls(
+            job_id=args["jobId"],
+            job=job,
+            status=JobStatus.OPEN,
+            input_cid=bytes(args["inputCid"]),
+            request_deadline=args["requestDeadline"],
+            created_block=block,
+        )
+
+    def apply(self, event: str, args: Mapping[str, Any]) -> JobRecord:
+        """The record after `event` (a market event about this job); unknown events are no-ops."""
+        settled = JobStatus.SETTLED
+        match event:
+            case "JobClaimed":
+                return replace(
+                    self,
+                    job=self.job.claimed_by(args["worker"]),
+                    status=JobStatus.CLAIMED,
+                    claim_deadline=args["deadline"],
+                )
+            case "ResultSubmitted":
+                output = bytes(args["outputCid"])
+                return replace(
+                    self,
+                    job=self.job.with_output(output, bytes(args["outputHash"])),
+                    status=JobStatus.SUBMITTED,
+                    output_cid=output,
+                    challenge_deadline=args["challengeDeadline"],
+                )
+            case "JobDisputed":
+                return replace(self, job=self.job.disputed(args["bond"]), status=JobStatus.DISPUTED)
+            case "JobCancelled":
+                return replace(self, status=settled, outcome=JobOutcome.CANCELLED)
+            case "JobExpired":
+                return replace(self, status=settled, outcome=JobOutcome.EXPIRED)
+            case "JobFailed":
+                evidence = bytes(args["evidenceCid"])
+                return replace(
+                    self, status=settled, outcome=JobOutcome.FAILED, evidence_cid=evidence
+                )
+            case "JobTimedOut":
+                return replace(self, status=settled, outcome=JobOutcome.TIMED_OUT)
+            case "JobFinalized":
+                return replace(self, status=settled, outcome=JobOutcome.PAID)
+            case "DisputeResolved":
+                won = JobOutcome.PAID if args["workerWins"] else JobOutcome.REFUNDED
+                return replace(self, status=settled, outcome=won)
+            case "DisputeExpired":
+                return replace(self, status=settled, outcome=JobOutcome.DISPUTE_EXPIRED)
+        return self
+
+
+def decode_logs(market: Contract, logs: Iterable[LogReceipt]) -> list[EventData]:
+    """Decode raw logs of the market contract; logs of other events or contracts are skipped."""
+    by_topic = {
+        event_abi_to_log_topic(item): item["name"]
+        for item in market.abi
+        if item.get("type") == "event"
+    }
+    decoded = []
+    for log in logs:
+        topics = log.get("topics") or []
+        name = by_topic.get(bytes(topics[0])) if topics else None
+        if name is None or log["address"].lower() != market.address.lower():
+            continue
+        decoded.append(market.events[name]().process_log(log))
+    return decoded
+
+
+def fold_events(
+    events: Iterable[EventData], known: Mapping[int, JobRecord] | None = None
+) -> dict[int, JobRecord]:
+    """Apply decoded market events in order onto `known` records; returns the updated map."""
+    records = dict(known or {})
+    for event in events:
+        args = event["args"]
+        if event["event"] == "JobCreated":
+            records[args["jobId"]] = JobRecord.created(args, event["blockNumber"])
+        elif "jobId" in args and args["jobId"] in records:
+            records[args["jobId"]] = records[args["jobId"]].apply(event["event"], args)
+    return records
+
+
+def fetch_market_events(
+    market: Contract, from_block: int, to_block: int | str = "latest"
+) -> list[EventData]:
+    """Every market event in the block range, decoded, in chain order (one RPC call)."""
+    with translate_rpc_errors():
+        logs = market.w3.eth.get_logs(
+            {"address": market.address, "fromBlock": from_block, "toBlock": to_block}
+        )
+    return decode_logs(market, logs)

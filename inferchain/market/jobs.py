@@ -1,0 +1,154 @@
+"""The market's job values as Python types, in the exact ABI order of IJobMarket.
+
+The contract stores one commitment per job, so every transition takes the whole `Job`
+tuple. These frozen dataclasses mirror it and apply the same updates the contract applies
+(claim sets the worker, submit the output fields, dispute the bond), so any party can
+rebuild the tuple from events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from enum import IntEnum
+from typing import Any
+
+from inferchain.ipfs import Cid
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+#: The `token` of ETH-priced models and jobs.
+ETH = ZERO_ADDRESS
+ZERO32 = b"\0" * 32
+
+
+class JobStatus(IntEnum):
+    """IJobMarket.JobStatus; `SETTLED` is what a freed slot reads as."""
+
+    NONE = 0
+    OPEN = 1
+    CLAIMED = 2
+    SUBMITTED = 3
+    DISPUTED = 4
+    SETTLED = 5
+
+
+@dataclass(frozen=True)
+class JobTerms:
+    """Terms snapshot into a job at creation (IJobMarket.JobTerms)."""
+
+    token: str
+    price: int
+    provider: str
+    royalty_bps: int
+    fee_bps: int
+    verification: int
+    work_time: int
+    challenge_window: int
+    callback: str
+    callback_gas: int
+
+    def as_abi(self) -> tuple[Any, ...]:
+        return (
+            self.token,
+            self.price,
+            self.provider,
+            self.royalty_bps,
+            self.fee_bps,
+            self.verification,
+            self.work_time,
+            self.challenge_window,
+            self.callback,
+            self.callback_gas,
+        )
+
+    @classmethod
+    def from_abi(cls, terms: Mapping[str, Any]) -> JobTerms:
+        return cls(
+            token=terms["token"],
+            price=terms["price"],
+            provider=terms["provider"],
+            royalty_bps=terms["royaltyBps"],
+            fee_bps=terms["feeBps"],
+            verification=terms["verification"],
+            work_time=terms["workTime"],
+            challenge_window=terms["challengeWindow"],
+            callback=terms["callback"],
+            callback_gas=terms["callbackGas"],
+        )
+
+
+@dataclass(frozen=True)
+class Job:
+    """The tuple every transition takes (IJobMarket.Job)."""
+
+    requester: str
+    model_id: int
+    terms: JobTerms
+    worker: str = ZERO_ADDRESS
+    output_codec: int = 0
+    output_digest: bytes = ZERO32
+    output_hash: bytes = ZERO32
+    bond: int = 0
+
+    def as_abi(self) -> tuple[Any, ...]:
+        return (
+            self.requester,
+            self.model_id,
+            self.terms.as_abi(),
+            self.worker,
+            self.output_codec,
+            self.output_digest,
+            self.output_hash,
+            self.bond,
+        )
+
+    def claimed_by(self, worker: str) -> Job:
+        return replace(self, worker=worker)
+
+    def with_output(self, output_cid: bytes | str | Cid, output_hash: bytes) -> Job:
+        cid = Cid.parse(output_cid)
+        return replace(
+            self, output_codec=cid.codec, output_digest=cid.digest, output_hash=output_hash
+        )
+
+    def disputed(self, bond: int) -> Job:
+        return replace(self, bond=bond)
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """What a requester asks for (IJobMarket.JobRequest); `input_cid` as CID bytes."""
+
+    model_id: int
+    input_cid: bytes
+    max_price: int
+    request_deadline: int
+    work_time: int
+    verification: int = 0
+    callback: str = ZERO_ADDRESS
+    callback_gas: int = 0
+
+    def as_abi(self) -> tuple[Any, ...]:
+        return (
+            self.model_id,
+            self.input_cid,
+            self.max_price,
+            self.request_deadline,
+            self.work_time,
+            self.verification,
+            self.callback,
+            self.callback_gas,
+        )
+
+    def typed_message(self) -> dict[str, Any]:
+        """The request's fields under their EIP-712 names."""
+        return {
+            "modelId": self.model_id,
+            "inputCid": self.input_cid,
+            "maxPrice": self.max_price,
+            "requestDeadline": self.request_deadline,
+            "workTime": self.work_time,
+            "verification": self.verification,
+            "callback": self.callback,
+            "callbackGas": self.callback_gas,
+        }

@@ -1,0 +1,175 @@
+"""The shared market bindings against the real contracts on Anvil."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from eth_account import Account
+from web3.contract import Contract
+
+from inferchain.artifacts import load_artifact
+from inferchain.chain import Chain, ContractReverted
+from inferchain.ipfs import Cid
+from inferchain.market import (
+    ETH,
+    Job,
+    JobOutcome,
+    JobRequest,
+    JobStatus,
+    Market,
+    MarketConfig,
+    ModelSpec,
+    deploy_market,
+    fetch_market_events,
+    fold_events,
+    sign_job_request,
+)
+from tests.conftest import AnvilNode
+
+PRICE = 10**16
+OWNER, TREASURY, PROVIDER, WORKER, REQUESTER, RELAYER = range(6)
+
+
+def raw_cid(data: bytes) -> Cid:
+    return Cid(version=1, codec=0x55, digest=hashlib.sha256(data).digest())
+
+
+@pytest.fixture(scope="module")
+def market(chain: Chain, anvil: AnvilNode) -> Market:
+    config = MarketConfig(treasury=anvil.accounts[TREASURY])
+    market = deploy_market(chain, anvil.keys[OWNER], config)
+    spec = ModelSpec(raw_cid(b"bundle"), b"\x42" * 32, "text-generation", PRICE, 1_000)
+    chain.sender(anvil.keys[PROVIDER]).transact(
+        market.models.functions.registerModel(spec.as_abi())
+    )
+    stake = config.min_stake
+    chain.sender(anvil.keys[WORKER]).transact(
+        market.workers.functions.register(stake, raw_cid(b"meta").to_bytes(), [1]), value=stake
+    )
+    return market
+
+
+def _abi_component_names(contract: str, function: str, arg: str) -> list[str]:
+    item = next(i for i in load_artifact(contract).abi if i.get("name") == function)
+    param = next(p for p in item["inputs"] if p["name"] == arg)
+    return [c["name"] for c in param["components"]]
+
+
+def test_python_tuples_follow_the_abi_order() -> None:
+    assert _abi_component_names("JobMarket", "claim", "job") == [
+        "requester", "modelId", "terms", "worker", "outputCodec", "outputDigest",
+        "outputHash", "bond",
+    ]  # fmt: skip
+    assert _abi_component_names("JobMarket", "createJob", "request") == [
+        "modelId", "inputCid", "maxPrice", "requestDeadline", "workTime", "verification",
+        "callback", "callbackGas",
+    ]  # fmt: skip
+
+
+def _create(chain: Chain, market: Market, key: str) -> int:
+    request = JobRequest(
+        model_id=1,
+        input_cid=raw_cid(b"prompt").to_bytes(),
+        max_price=PRICE,
+        request_deadline=chain.block_timestamp() + 3600,
+        work_time=600,
+    )
+    receipt = chain.sender(key).transact(
+        market.jobs.functions.createJob(request.as_abi()), value=PRICE
+    )
+    return market.jobs.events.JobCreated().process_receipt(receipt)[0]["args"]["jobId"]
+
+
+def _record(market: Market, job_id: int):  # type: ignore[no-untyped-def]
+    events = fetch_market_events(market.jobs, market.addresses.deployed_block)
+    return fold_events(events)[job_id]
+
+
+def test_rebuilt_job_drives_the_whole_lifecycle(
+    chain_snapshot: Chain, market: Market, anvil: AnvilNode
+) -> None:
+    chain = chain_snapshot
+    worker = chain.sender(anvil.keys[WORKER])
+    job_id = _create(chain, market, anvil.keys[REQUESTER])
+    record = _record(market, job_id)
+    assert record.status is JobStatus.OPEN and record.input_cid == raw_cid(b"prompt").to_bytes()
+    assert record.job.terms.price == PRICE and record.job.terms.token == ETH
+
+    worker.transact(market.jobs.functions.claim(job_id, record.job.as_abi()))
+    record = _record(market, job_id)
+    assert record.status is JobStatus.CLAIMED and record.job.worker == worker.address
+
+    output = raw_cid(b"result").to_bytes()
+    digest = hashlib.sha256(b"result").digest()
+    worker.transact(market.jobs.functions.submitResult(job_id, record.job.as_abi(), output, digest))
+    record = _record(market, job_id)
+    assert record.status is JobStatus.SUBMITTED and record.output_cid == output
+    assert record.job == Job(
+        requester=record.job.requester,
+        model_id=1,
+        terms=record.job.terms,
+        worker=worker.address,
+        output_codec=0x55,
+        output_digest=digest,
+        output_hash=digest,
+    )
+
+    chain.increase_time(3601)
+    chain.sender(anvil.keys[RELAYER]).transact(
+        market.jobs.functions.finalize(job_id, record.job.as_abi())
+    )
+    record = _record(market, job_id)
+    assert record.status is JobStatus.SETTLED and record.outcome is JobOutcome.PAID
+    assert market.jobs.functions.jobStatus(job_id).call()[0] == JobStatus.SETTLED
+
+
+def test_wrong_tuple_is_rejected_by_name(
+    chain_snapshot: Chain, market: Market, anvil: AnvilNode
+) -> None:
+    job_id = _create(chain_snapshot, market, anvil.keys[REQUESTER])
+    forged = _record(market, job_id).job.claimed_by(anvil.accounts[OWNER])
+    with pytest.raises(ContractReverted) as info:
+        chain_snapshot.sender(anvil.keys[WORKER]).transact(
+            market.jobs.functions.claim(job_id, forged.as_abi())
+        )
+    assert info.value.error_name == "JobMarketJobMismatch"
+
+
+def test_signed_request_is_relayed_from_a_deposit(
+    chain_snapshot: Chain, market: Market, anvil: AnvilNode
+) -> None:
+    chain = chain_snapshot
+    wallet = Account.create()
+    chain.sender(anvil.keys[REQUESTER]).send_value(wallet.address, 10**18)
+    chain.sender(wallet.key.to_0x_hex()).transact(
+        market.jobs.functions.deposit(ETH, PRICE), value=PRICE
+    )
+    request = JobRequest(
+        model_id=1,
+        input_cid=raw_cid(b"signed prompt").to_bytes(),
+        max_price=PRICE,
+        request_deadline=chain.block_timestamp() + 3600,
+        work_time=600,
+    )
+    signed = sign_job_request(
+        wallet.key.to_0x_hex(),
+        request,
+        nonce=7,
+        expiry=chain.block_timestamp() + 600,
+        chain_id=chain.chain_id,
+        market_address=market.jobs.address,
+    )
+    receipt = chain.sender(anvil.keys[RELAYER]).transact(
+        market.jobs.functions.createJobFor(signed.as_abi())
+    )
+    created = market.jobs.events.JobCreated().process_receipt(receipt)[0]["args"]
+    assert created["requester"] == wallet.address
+    assert market.jobs.functions.balanceOf(wallet.address, ETH).call() == 0
+
+
+def test_connect_binds_the_same_contracts(chain: Chain, market: Market, anvil: AnvilNode) -> None:
+    again = Market.connect(chain, market.addresses)
+    assert again.jobs.address == market.jobs.address
+    assert isinstance(again.models, Contract)
+    assert again.workers.functions.market().call() == market.jobs.address
