@@ -1,4 +1,4 @@
-"""`inferchain model validate | publish`: model bundles for providers."""
+"""`inferchain model validate | publish | register | update | deactivate | activate`."""
 
 from __future__ import annotations
 
@@ -8,10 +8,21 @@ from pathlib import Path
 import typer
 
 from inferchain.bundle import load_bundle, publish_bundle
+from inferchain.cli._network import (
+    DeploymentsOpt,
+    KeystoreOpt,
+    NetworkOpt,
+    NetworksFileOpt,
+    market_client,
+    parse_amount,
+)
 from inferchain.cli.output import JsonOption, emit
-from inferchain.ipfs import IpfsClient
+from inferchain.ipfs import Cid, InvalidCid, IpfsClient
+from inferchain.market import ETH, ModelSpec
 
-app = typer.Typer(help="Validate and publish model bundles.", no_args_is_help=True)
+app = typer.Typer(
+    help="Model bundles (validate, publish) and their on-chain registration.", no_args_is_help=True
+)
 
 BundleDir = typer.Argument(
     ..., exists=True, file_okay=False, dir_okay=True, help="Bundle directory (with manifest.json)."
@@ -58,3 +69,116 @@ def publish(
         f"manifest sha256: {published.manifest_sha256}"
     )
     emit(asdict(published), human, as_json)
+
+
+# -- on-chain registration (providers) ---------------------------------------------------
+
+
+@app.command()
+def register(
+    cid: str = typer.Option(..., "--cid", help="Bundle CID from `inferchain model publish`."),
+    manifest_sha256: str = typer.Option(..., "--manifest-sha256", help="From `model publish`."),
+    task: str = typer.Option(..., "--task", help="e.g. text-generation"),
+    price: str = typer.Option(..., "--price", help="Per job, e.g. 0.001eth or 1000 (units)."),
+    royalty_bps: int = typer.Option(..., "--royalty-bps", min=0, max=10_000),
+    token: str = typer.Option(ETH, "--token", help="ERC-20 the model is paid in; ETH default."),
+    network: str | None = NetworkOpt,
+    networks_file: Path | None = NetworksFileOpt,
+    deployments: Path | None = DeploymentsOpt,
+    keystore: Path | None = KeystoreOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """Register a published bundle on-chain; you become its provider."""
+    try:
+        spec = ModelSpec(
+            bundle_cid=Cid.parse(cid),
+            manifest_sha256=bytes.fromhex(manifest_sha256.removeprefix("0x")),
+            task=task,
+            price=parse_amount(price),
+            royalty_bps=royalty_bps,
+            token=token,
+        )
+    except (ValueError, InvalidCid) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    _conn, client = market_client(
+        network, networks_file, deployments, keystore=keystore, signs=True
+    )
+    model_id, tx = client.register_model(spec)
+    emit(
+        {"model_id": model_id, "tx": tx, "price": spec.price, "token": token},
+        f"registered model {model_id} (tx {tx})",
+        as_json,
+    )
+
+
+ModelId = typer.Argument(..., min=1, help="Model id.")
+
+
+@app.command()
+def update(
+    model_id: int = ModelId,
+    price: str | None = typer.Option(None, "--price", help="New price per job."),
+    royalty_bps: int | None = typer.Option(None, "--royalty-bps", min=0, max=10_000),
+    network: str | None = NetworkOpt,
+    networks_file: Path | None = NetworksFileOpt,
+    deployments: Path | None = DeploymentsOpt,
+    keystore: Path | None = KeystoreOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """Change price and/or royalty (jobs already created keep their terms)."""
+    if price is None and royalty_bps is None:
+        raise typer.BadParameter("give --price and/or --royalty-bps")
+    _conn, client = market_client(
+        network, networks_file, deployments, keystore=keystore, signs=True
+    )
+    tx = client.update_model(
+        model_id, parse_amount(price) if price is not None else None, royalty_bps
+    )
+    emit({"model_id": model_id, "tx": tx}, f"model {model_id} updated (tx {tx})", as_json)
+
+
+def _set_active(
+    model_id: int,
+    active: bool,
+    network: str | None,
+    networks_file: Path | None,
+    deployments: Path | None,
+    keystore: Path | None,
+    as_json: bool,
+) -> None:
+    _conn, client = market_client(
+        network, networks_file, deployments, keystore=keystore, signs=True
+    )
+    tx = client.set_model_active(model_id, active)
+    word = "activated" if active else "deactivated"
+    emit(
+        {"model_id": model_id, "active": active, "tx": tx},
+        f"model {model_id} {word} (tx {tx})",
+        as_json,
+    )
+
+
+@app.command()
+def deactivate(
+    model_id: int = ModelId,
+    network: str | None = NetworkOpt,
+    networks_file: Path | None = NetworksFileOpt,
+    deployments: Path | None = DeploymentsOpt,
+    keystore: Path | None = KeystoreOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """Stop taking new jobs for a model (jobs in flight finish normally)."""
+    _set_active(model_id, False, network, networks_file, deployments, keystore, as_json)
+
+
+@app.command()
+def activate(
+    model_id: int = ModelId,
+    network: str | None = NetworkOpt,
+    networks_file: Path | None = NetworksFileOpt,
+    deployments: Path | None = DeploymentsOpt,
+    keystore: Path | None = KeystoreOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """Take jobs for a deactivated model again."""
+    _set_active(model_id, True, network, networks_file, deployments, keystore, as_json)

@@ -1,0 +1,178 @@
+"""`inferchain job submit | status | result | cancel | dispute` for users."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from inferchain.cli._network import (
+    DeploymentsOpt,
+    IpfsApiOpt,
+    KeystoreOpt,
+    NetworkOpt,
+    NetworksFileOpt,
+    market_client,
+    parse_amount,
+)
+from inferchain.cli.output import JsonOption, emit
+from inferchain.market import JobRecord
+from inferchain.wallet import encode_input
+
+app = typer.Typer(help="Submit inference jobs and follow them.", no_args_is_help=True)
+
+JobId = typer.Argument(..., min=1, help="Job id.")
+
+
+def _progress(as_json: bool):  # type: ignore[no-untyped-def]
+    def show(record: JobRecord) -> None:
+        state = record.outcome.value if record.outcome else record.status.name.lower()
+        typer.echo(f"job {record.job_id}: {state}", err=True)
+
+    return (lambda _r: None) if as_json else show
+
+
+def _render(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"<{len(data)} bytes of binary output; use --out FILE>"
+
+
+@app.command()
+def submit(
+    model: int = typer.Option(..., "--model", "-m", min=1, help="Model id."),
+    input_: str = typer.Option(
+        ..., "--input", "-i", help="A file path, a JSON object, or plain text (text models)."
+    ),
+    max_price: str | None = typer.Option(
+        None, "--max-price", help="Refuse if the model costs more (e.g. 0.01eth)."
+    ),
+    work_time: int = typer.Option(600, "--work-time", min=1, help="Seconds a worker gets."),
+    ttl: int = typer.Option(3600, "--ttl", min=60, help="Seconds the job waits for a worker."),
+    wait: bool = typer.Option(False, "--wait", help="Follow the job and print the result."),
+    timeout: float = typer.Option(600.0, "--timeout", min=1, help="Seconds to --wait."),
+    out: Path | None = typer.Option(None, "--out", help="With --wait: write the result here."),
+    network: str | None = NetworkOpt,
+    networks_file: Path | None = NetworksFileOpt,
+    deployments: Path | None = DeploymentsOpt,
+    keystore: Path | None = KeystoreOpt,
+    ipfs_api: str = IpfsApiOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """Pin the input, pay for the job (escrowed until the result is final), create it."""
+    _conn, client = market_client(
+        network, networks_file, deployments, keystore=keystore, signs=True, ipfs_api=ipfs_api
+    )
+    path = Path(input_)
+    is_file = path.is_file()
+    data = path.read_bytes() if is_file else encode_input(client.model(model).task, input_)
+    limit = parse_amount(max_price) if max_price is not None else None
+    sent = client.submit(model, data, max_price=limit, work_time=work_time, ttl=ttl)
+    info = {
+        "job_id": sent.job_id,
+        "input_cid": sent.input_cid,
+        "price": sent.price,
+        "token": sent.token,
+        "tx": sent.tx_hash,
+    }
+    if not wait:
+        emit(
+            info, f"job {sent.job_id} created (input {sent.input_cid}, tx {sent.tx_hash})", as_json
+        )
+        return
+    if not as_json:
+        typer.echo(
+            f"job {sent.job_id} created (tx {sent.tx_hash}); waiting for a worker…", err=True
+        )
+    client.wait(sent.job_id, timeout=timeout, on_change=_progress(as_json))
+    cid, output = client.result(sent.job_id)
+    _emit_result(sent.job_id, cid, output, out, as_json, extra=info)
+
+
+def _emit_result(
+    job_id: int, cid: str, output: bytes, out: Path | None, as_json: bool, extra: dict | None = None
+) -> None:
+    data = {**(extra or {}), "job_id": job_id, "output_cid": cid, "verified": True}
+    if out is not None:
+        out.write_bytes(output)
+        data["written_to"] = str(out)
+        emit(data, f"result of job {job_id} ({cid}, verified) written to {out}", as_json)
+        return
+    data["output"] = _render(output)
+    emit(data, data["output"], as_json)
+
+
+@app.command()
+def status(
+    job_id: int = JobId,
+    network: str | None = NetworkOpt,
+    networks_file: Path | None = NetworksFileOpt,
+    deployments: Path | None = DeploymentsOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """Where a job stands (from contract state and its events)."""
+    _conn, client = market_client(network, networks_file, deployments)
+    info = client.status(job_id)
+    lines = [f"job {job_id}: {info['outcome'] or info['status']}"]
+    lines += [f"  {k}: {v}" for k, v in info.items() if k not in ("job_id",) and v is not None]
+    emit(info, "\n".join(lines), as_json)
+
+
+@app.command()
+def result(
+    job_id: int = JobId,
+    out: Path | None = typer.Option(None, "--out", help="Write the output to this file."),
+    timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds for the IPFS fetch."),
+    network: str | None = NetworkOpt,
+    networks_file: Path | None = NetworksFileOpt,
+    deployments: Path | None = DeploymentsOpt,
+    ipfs_api: str = IpfsApiOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """Fetch a job's output from IPFS, verified against the CID the worker put on-chain."""
+    _conn, client = market_client(network, networks_file, deployments, ipfs_api=ipfs_api)
+    cid, output = client.result(job_id, timeout=timeout)
+    _emit_result(job_id, cid, output, out, as_json)
+
+
+@app.command()
+def cancel(
+    job_id: int = JobId,
+    network: str | None = NetworkOpt,
+    networks_file: Path | None = NetworksFileOpt,
+    deployments: Path | None = DeploymentsOpt,
+    keystore: Path | None = KeystoreOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """Take back a job no worker claimed yet (refunded to your market balance)."""
+    _conn, client = market_client(
+        network, networks_file, deployments, keystore=keystore, signs=True
+    )
+    tx = client.cancel(job_id)
+    emit(
+        {"job_id": job_id, "tx": tx},
+        f"job {job_id} cancelled; the price is in your market balance (tx {tx})",
+        as_json,
+    )
+
+
+@app.command()
+def dispute(
+    job_id: int = JobId,
+    network: str | None = NetworkOpt,
+    networks_file: Path | None = NetworksFileOpt,
+    deployments: Path | None = DeploymentsOpt,
+    keystore: Path | None = KeystoreOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """Contest a submitted result within its challenge window (pays the dispute bond)."""
+    _conn, client = market_client(
+        network, networks_file, deployments, keystore=keystore, signs=True
+    )
+    bond, tx = client.dispute(job_id)
+    emit(
+        {"job_id": job_id, "bond": bond, "tx": tx},
+        f"job {job_id} disputed with a bond of {bond} (tx {tx})",
+        as_json,
+    )

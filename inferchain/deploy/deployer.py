@@ -1,0 +1,447 @@
+"""Idempotent deployment of the market contracts to one network.
+
+The steps are the ones `inferchain.market.deploy_market` takes (same constructor
+arguments, same wiring), but each is skipped when the chain already holds its result:
+a recorded contract is reused when its artifact is unchanged and its runtime code hash
+still matches, and every wiring call first reads the state it would set. A re-run
+therefore sends nothing. `ModelRegistry` is reused on its own; the worker registry, the
+market and the arbiter are bound to each other by one-shot calls (`bindMarket`,
+`setArbiter`), so they are reused or redeployed together.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_abi import encode as abi_encode
+from eth_utils.abi import collapse_if_tuple
+from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import ContractLogicError
+from web3.types import TxReceipt
+from web3.utils.address import get_create_address
+
+from inferchain.artifacts import load_artifact
+from inferchain.chain import Chain, TransactionSender, TransactionTimeout, decode_revert
+from inferchain.chain.rpc import translate_rpc_errors
+from inferchain.deploy.errors import DeployError, DeployerUnderfunded, DeploymentConflict
+from inferchain.deploy.networks import Network
+from inferchain.deploy.records import (
+    ContractRecord,
+    DeploymentRecord,
+    StepRecord,
+    artifact_fingerprint,
+    read_record,
+    write_record,
+)
+from inferchain.market import ZERO_ADDRESS, MarketConfig
+from inferchain.market.deploy import CONTRACTS, constructor_args, market_params
+from inferchain.solidity.config import SOLC_VERSION, compiler_settings
+
+#: Gas allowed in a dry run for a call on a contract that does not exist yet (measured
+#: on Anvil at 25k-50k; rounded up, since it cannot be simulated).
+UNSIMULATED_CALL_GAS = 80_000
+_BOUND_TOGETHER = ("WorkerRegistry", "JobMarket", "ManualArbiter")
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One transaction: planned (dry run) or sent."""
+
+    name: str
+    gas: int
+    simulated: bool = True
+    tx_hash: str | None = None
+    block: int | None = None
+
+
+@dataclass
+class DeployReport:
+    network: str
+    chain_id: int
+    deployer: str
+    dry_run: bool
+    gas_price: int
+    steps: list[Step] = field(default_factory=list)
+    addresses: dict[str, str] = field(default_factory=dict)
+    record_path: Path | None = None
+
+    @property
+    def total_gas(self) -> int:
+        return sum(s.gas for s in self.steps)
+
+    @property
+    def cost_wei(self) -> int:
+        return self.total_gas * self.gas_price
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "network": self.network,
+            "chain_id": self.chain_id,
+            "deployer": self.deployer,
+            "dry_run": self.dry_run,
+            "transactions": len(self.steps),
+            "total_gas": self.total_gas,
+            "gas_price_wei": self.gas_price,
+            "cost_wei": self.cost_wei,
+            "steps": [s.__dict__ for s in self.steps],
+            "addresses": self.addresses,
+            "record": str(self.record_path) if self.record_path else None,
+        }
+
+
+@dataclass(frozen=True)
+class _Wire:
+    """A wiring or parameter call: `needed` reads the state it would set."""
+
+    name: str
+    target: str
+    needed: Callable[[Contract], bool]
+    call: Callable[[Contract], Any]
+    #: Whether a freshly deployed target needs it (for dry runs, which cannot read it).
+    on_fresh: bool
+
+
+def deploy_network(
+    chain: Chain,
+    sender: TransactionSender,
+    network: Network,
+    directory: Path,
+    *,
+    dry_run: bool = False,
+    on_progress: Progress = lambda _msg: None,
+) -> DeployReport:
+    """Deploy what is missing on `network` and record it in `directory`/<chain-id>.json."""
+    return _Deployment(chain, sender, network, directory, on_progress).run(dry_run)
+
+
+class _Deployment:
+    def __init__(
+        self,
+        chain: Chain,
+        sender: TransactionSender,
+        network: Network,
+        directory: Path,
+        on_progress: Progress,
+    ) -> None:
+        self.chain = chain
+        self.w3 = chain.w3
+        self.sender = sender
+        self.network = network
+        self.directory = directory
+        self.progress = on_progress
+        self.config: MarketConfig = network.market_config(sender.address)
+        self.record = read_record(directory, chain.chain_id) or DeploymentRecord(
+            chain_id=chain.chain_id,
+            network=network.name,
+            deployer=sender.address,
+            compiler={},
+        )
+
+    # -- plan ------------------------------------------------------------------------
+
+    def run(self, dry_run: bool) -> DeployReport:
+        with translate_rpc_errors():
+            gas_price = self.w3.eth.gas_price
+        report = DeployReport(
+            self.network.name, self.chain.chain_id, self.sender.address, True, gas_price
+        )
+        reused = self._reusable()
+        self._plan(reused, report)
+        if dry_run or not report.steps:
+            report.addresses = {n: self.record.contracts[n].address for n in reused}
+            return report
+        balance = self.chain.balance(self.sender.address)
+        if balance < report.cost_wei:
+            raise DeployerUnderfunded(
+                f"{self.sender.address} holds {balance} wei on {self.network.name}; the "
+                f"{len(report.steps)} missing steps need about {report.cost_wei} wei "
+                f"({report.total_gas} gas at {gas_price} wei)"
+            )
+        sent = DeployReport(
+            self.network.name, self.chain.chain_id, self.sender.address, False, gas_price
+        )
+        self._execute(reused, sent)
+        sent.addresses = {n: c.address for n, c in self.record.contracts.items()}
+        sent.record_path = self.directory / f"{self.chain.chain_id}.json"
+        return sent
+
+    def _matches(self, name: str) -> bool:
+        recorded = self.record.contracts.get(name)
+        if recorded is None:
+            return False
+        abi_sha, bytecode_sha = artifact_fingerprint(name)
+        if (recorded.abi_sha256, recorded.bytecode_sha256) != (abi_sha, bytecode_sha):
+            self.progress(f"{name}: artifact changed since {recorded.address}; redeploying")
+            return False
+        if self._code_hash(recorded.address) != recorded.code_hash:
+            self.progress(f"{name}: code at {recorded.address} differs from the record")
+            return False
+        return True
+
+    def _reusable(self) -> set[str]:
+        reused: set[str] = set()
+        if self._matches("ModelRegistry"):
+            reused.add("ModelRegistry")
+        else:
+            return reused
+        if all(self._matches(n) for n in _BOUND_TOGETHER):
+            workers = self._bind("WorkerRegistry")
+            token = self.chain.call(workers.functions.stakeToken())
+            if Web3.to_checksum_address(token) == self.config.stake_token:
+                reused.update(_BOUND_TOGETHER)
+            else:
+                self.progress("WorkerRegistry: stake token changed; redeploying")
+        return reused
+
+    def _plan(self, reused: set[str], report: DeployReport) -> None:
+        """Dry run: estimate each missing step, predicting the addresses of new contracts.
+
+        A constructor may read an earlier contract (JobMarket asks the worker registry for
+        its stake token), so each estimate runs with the runtime code of the contracts
+        planned before it placed at their predicted addresses (an eth_estimateGas state
+        override, which Anvil, geth and the major providers support).
+        """
+        with translate_rpc_errors():
+            nonce = self.w3.eth.get_transaction_count(self.sender.address, "pending")
+        deployed = {n: self.record.contracts[n].address for n in reused}
+        overrides: dict[str, dict[str, str]] = {}
+        for name in CONTRACTS:
+            if name in reused:
+                continue
+            address = get_create_address(self.sender.address, nonce)  # type: ignore[arg-type]
+            args = constructor_args(name, self.sender.address, self.config, deployed)
+            if overrides:  # the deployer's nonce as it will be, else CREATE hits a planned address
+                overrides[self.sender.address] = {"nonce": hex(nonce)}
+            report.steps.append(
+                Step(f"deploy {name}", self._estimate_deploy(name, args, overrides))
+            )
+            nonce += 1
+            deployed[name] = address
+            overrides[address] = {"code": load_artifact(name).deployed_bytecode}
+        for wire in self._wires(deployed):
+            if wire.target not in reused:
+                if wire.on_fresh:
+                    report.steps.append(Step(wire.name, UNSIMULATED_CALL_GAS, simulated=False))
+                continue
+            contract = self._bind(wire.target, deployed[wire.target])
+            if wire.needed(contract):
+                report.steps.append(Step(wire.name, self._estimate(wire.call(contract))))
+
+    def _estimate_deploy(
+        self, name: str, args: tuple[Any, ...], overrides: dict[str, dict[str, str]]
+    ) -> int:
+        data = load_artifact(name).bytecode + encode_constructor_args(name, args)
+        tx = {"from": self.sender.address, "data": data}
+        with translate_rpc_errors():
+            response = self.w3.provider.make_request(
+                "eth_estimateGas",  # type: ignore[arg-type]
+                [tx, "latest", overrides] if overrides else [tx, "latest"],
+            )
+        if "error" in response:
+            error = response["error"]
+            data = error.get("data") if isinstance(error, dict) else None
+            if isinstance(data, str) and data.startswith("0x"):
+                raise decode_revert(data)
+            raise DeployError(f"cannot estimate the deployment of {name}: {error}")
+        return int(response["result"], 16)
+
+    def _estimate(self, call: Any) -> int:
+        with translate_rpc_errors():
+            try:
+                return int(call.estimate_gas({"from": self.sender.address}))
+            except ContractLogicError as exc:
+                raise decode_revert(exc.data if isinstance(exc.data, str) else None) from exc
+
+    # -- execute ---------------------------------------------------------------------
+
+    def _execute(self, reused: set[str], report: DeployReport) -> None:
+        if not self.record.compiler:
+            self.record.compiler = {"version": SOLC_VERSION, "settings": compiler_settings()}
+        deployed = {n: self.record.contracts[n].address for n in reused}
+        for name in CONTRACTS:
+            if name in reused:
+                continue
+            args = constructor_args(name, self.sender.address, self.config, deployed)
+            self.progress(f"deploying {name}…")
+            record, gas_used = self._deploy(name, args)
+            deployed[name] = record.address
+            self.record.contracts[name] = record
+            self.record.compiler = {"version": SOLC_VERSION, "settings": compiler_settings()}
+            self._save()
+            report.steps.append(
+                Step(f"deploy {name}", gas_used, tx_hash=record.tx_hash, block=record.block)
+            )
+            self.progress(f"  {name} at {record.address} (tx {record.tx_hash})")
+        for wire in self._wires(deployed):
+            contract = self._bind(wire.target, deployed[wire.target])
+            if not wire.needed(contract):
+                continue
+            self.progress(f"{wire.name}…")
+            receipt = self._send(wire.call(contract))
+            tx_hash, block = receipt["transactionHash"].to_0x_hex(), receipt["blockNumber"]
+            self.record.transactions.append(StepRecord(wire.name, tx_hash, block))
+            self._save()
+            report.steps.append(Step(wire.name, receipt["gasUsed"], tx_hash=tx_hash, block=block))
+
+    def _deploy(self, name: str, args: tuple[Any, ...]) -> tuple[ContractRecord, int]:
+        artifact = load_artifact(name)
+        factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        receipt = self._send(factory.constructor(*args))
+        address = receipt["contractAddress"]
+        abi_sha, bytecode_sha = artifact_fingerprint(name)
+        record = ContractRecord(
+            address=address,
+            tx_hash=receipt["transactionHash"].to_0x_hex(),
+            block=receipt["blockNumber"],
+            abi_sha256=abi_sha,
+            bytecode_sha256=bytecode_sha,
+            code_hash=self._code_hash(address),
+            constructor_args=encode_constructor_args(name, args),
+        )
+        return record, int(receipt["gasUsed"])
+
+    def _send(self, call: Any) -> TxReceipt:
+        receipt = self.sender.transact(call)
+        self._confirm(receipt)
+        return receipt
+
+    def _confirm(self, receipt: TxReceipt) -> None:
+        """Wait until the receipt's block has `confirmations` blocks (itself included)."""
+        target = receipt["blockNumber"] + self.network.confirmations - 1
+        deadline = time.monotonic() + self.network.confirmation_timeout_s
+        while True:
+            with translate_rpc_errors():
+                head = self.w3.eth.block_number
+            if head >= target:
+                return
+            if time.monotonic() > deadline:
+                tx = receipt["transactionHash"].to_0x_hex()
+                raise TransactionTimeout(
+                    f"{tx} lacks {target - head} of {self.network.confirmations} confirmations "
+                    f"after {self.network.confirmation_timeout_s}s"
+                )
+            time.sleep(0.2)
+
+    def _save(self) -> None:
+        write_record(self.directory, self.record)
+
+    # -- wiring ----------------------------------------------------------------------
+
+    def _wires(self, deployed: dict[str, str]) -> list[_Wire]:
+        c = self.config
+        jobs_at, arbiter_at = deployed["JobMarket"], deployed["ManualArbiter"]
+        call = self.chain.call
+
+        def bound_market(w: Contract) -> bool:
+            current = call(w.functions.market())
+            if current == ZERO_ADDRESS:
+                return True
+            if current != jobs_at:
+                raise DeploymentConflict(
+                    f"WorkerRegistry {w.address} is bound to market {current}, not {jobs_at}"
+                )
+            return False
+
+        def arbiter_unset(j: Contract) -> bool:
+            current = call(j.functions.arbiterOf(0))
+            if current not in (ZERO_ADDRESS, arbiter_at):
+                raise DeploymentConflict(f"JobMarket {j.address} uses arbiter {current}")
+            return current == ZERO_ADDRESS
+
+        wires = [
+            _Wire(
+                "WorkerRegistry.bindMarket",
+                "WorkerRegistry",
+                bound_market,
+                lambda w: w.functions.bindMarket(jobs_at),
+                True,
+            ),
+            _Wire(
+                "JobMarket.setArbiter",
+                "JobMarket",
+                arbiter_unset,
+                lambda j: j.functions.setArbiter(0, arbiter_at),
+                True,
+            ),
+            _Wire(
+                "JobMarket.setVerificationMode",
+                "JobMarket",
+                lambda j: not call(j.functions.verificationEnabled(0)),
+                lambda j: j.functions.setVerificationMode(0, True),
+                True,
+            ),
+        ]
+        for token in c.allowed_tokens:
+            wires.append(
+                _Wire(
+                    f"JobMarket.setTokenAllowed({token})",
+                    "JobMarket",
+                    lambda j, t=token: not call(j.functions.isTokenAllowed(t)),
+                    lambda j, t=token: j.functions.setTokenAllowed(t, True),
+                    True,
+                )
+            )
+        wires += self._parameter_wires()
+        return wires
+
+    def _parameter_wires(self) -> list[_Wire]:
+        """Settable parameters changed in the networks file since the contracts were deployed."""
+        c, call = self.config, self.chain.call
+        params = market_params(c)
+        specs: list[tuple[str, str, str, Any, Callable[[Contract], Any]]] = [
+            ("JobMarket", "treasury", "setTreasury", c.treasury,
+             lambda j: j.functions.setTreasury(c.treasury)),
+            ("JobMarket", "protocolFeeBps", "setProtocolFee", c.protocol_fee_bps,
+             lambda j: j.functions.setProtocolFee(c.protocol_fee_bps)),
+            ("JobMarket", "params", "setParams", params, lambda j: j.functions.setParams(params)),
+            ("WorkerRegistry", "minStake", "setMinStake", c.min_stake,
+             lambda w: w.functions.setMinStake(c.min_stake)),
+            ("WorkerRegistry", "unbondingDelay", "setUnbondingDelay", c.unbonding_delay,
+             lambda w: w.functions.setUnbondingDelay(c.unbonding_delay)),
+            ("WorkerRegistry", "slashBps", "setSlashBps", c.slash_bps,
+             lambda w: w.functions.setSlashBps(c.slash_bps)),
+        ]  # fmt: skip
+        return [
+            _Wire(
+                f"{target}.{setter}",
+                target,
+                lambda k, g=getter, v=want: _normalise(call(k.functions[g]())) != _normalise(v),
+                fn,
+                False,
+            )
+            for target, getter, setter, want, fn in specs
+        ]
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _bind(self, name: str, address: str | None = None) -> Contract:
+        return self.chain.contract(name, address or self.record.contracts[name].address)
+
+    def _code_hash(self, address: str) -> str:
+        with translate_rpc_errors():
+            code = self.w3.eth.get_code(Web3.to_checksum_address(address))
+        return Web3.keccak(code).to_0x_hex() if code else ""
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, str) and Web3.is_address(value):
+        return Web3.to_checksum_address(value)
+    if isinstance(value, list | tuple):
+        return tuple(_normalise(v) for v in value)
+    return value
+
+
+def encode_constructor_args(name: str, args: tuple[Any, ...]) -> str:
+    """ABI-encoded constructor arguments, as block explorers ask for them (hex, no 0x)."""
+    ctor = next((i for i in load_artifact(name).abi if i.get("type") == "constructor"), None)
+    if ctor is None or not ctor.get("inputs"):
+        return ""
+    types = [collapse_if_tuple(p) for p in ctor["inputs"]]
+    return abi_encode(types, list(args)).hex()

@@ -1,0 +1,149 @@
+"""The networks file: one entry per chain Inferchain is deployed to.
+
+Secrets never live here: an entry names the environment variable that holds its RPC URL
+(provider URLs carry API keys), and keys come from a keystore (see `inferchain.wallet`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from web3 import Web3
+
+from inferchain.deploy.errors import NetworkConfigError
+from inferchain.market import ETH, MarketConfig
+from inferchain.paths import project_root
+
+NETWORKS_FILE_ENV = "INFERCHAIN_NETWORKS_FILE"
+NETWORK_ENV = "INFERCHAIN_NETWORK"
+DEFAULT_NETWORK = "local"
+
+
+def _address(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if not Web3.is_address(value):
+        raise ValueError(f"{value!r} is not an address")
+    return Web3.to_checksum_address(value)
+
+
+Address = Annotated[str, AfterValidator(_address)]
+OptionalAddress = Annotated[str | None, AfterValidator(_address)]
+
+
+class MarketParams(BaseModel):
+    """Fee and timing parameters; each is bounded again by the contracts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    protocol_fee_bps: int = Field(250, ge=0, le=10_000)
+    challenge_window: int = Field(3_600, gt=0)
+    arbitration_window: int = Field(86_400, gt=0)
+    dispute_bond_bps: int = Field(1_000, ge=0, le=10_000)
+    slash_reward_bps: int = Field(5_000, ge=0, le=10_000)
+    stake_token: Address = ETH
+    min_stake_wei: int = Field(10**18, ge=0)
+    unbonding_delay: int = Field(86_400, ge=0)
+    slash_bps: int = Field(5_000, ge=0, le=10_000)
+
+
+class Network(BaseModel):
+    """One `[networks.NAME]` entry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    chain_id: int = Field(gt=0)
+    rpc_url_env: str = Field(min_length=1)
+    #: Used when the env var is unset; only sensible for local chains.
+    default_rpc_url: str | None = None
+    #: Local development chain: plain private keys from the environment are accepted.
+    local: bool = False
+    confirmations: int = Field(1, ge=1)
+    confirmation_timeout_s: float = Field(600.0, gt=0)
+    #: Fee recipient; empty means the deployer.
+    treasury: OptionalAddress = None
+    #: Owner of the ManualArbiter (rules disputes); empty means the deployer.
+    arbiter: OptionalAddress = None
+    allowed_tokens: list[Address] = Field(default_factory=list)
+    explorer_url: str | None = None
+    market: MarketParams = Field(default_factory=MarketParams)
+
+    def rpc_url(self) -> str:
+        """The RPC URL from the env var this entry names (its default for local chains)."""
+        url = os.environ.get(self.rpc_url_env) or self.default_rpc_url
+        if not url:
+            raise NetworkConfigError(
+                f"network {self.name!r}: set {self.rpc_url_env} to its RPC URL "
+                f"(e.g. https://… from your node provider)"
+            )
+        return url
+
+    def market_config(self, deployer: str) -> MarketConfig:
+        m = self.market
+        return MarketConfig(
+            treasury=self.treasury or deployer,
+            protocol_fee_bps=m.protocol_fee_bps,
+            challenge_window=m.challenge_window,
+            arbitration_window=m.arbitration_window,
+            dispute_bond_bps=m.dispute_bond_bps,
+            slash_reward_bps=m.slash_reward_bps,
+            stake_token=m.stake_token,
+            min_stake=m.min_stake_wei,
+            unbonding_delay=m.unbonding_delay,
+            slash_bps=m.slash_bps,
+            allowed_tokens=tuple(self.allowed_tokens),
+            arbiter_owner=self.arbiter or deployer,
+        )
+
+
+def default_networks_file() -> Path:
+    env = os.environ.get(NETWORKS_FILE_ENV)
+    if env:
+        return Path(env)
+    return project_root() / "networks.toml"
+
+
+def load_networks(path: Path | None = None) -> dict[str, Network]:
+    """Every entry of the networks file, validated; errors name the entry and field."""
+    path = path or default_networks_file()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise NetworkConfigError(
+            f"no networks file at {path}; pass --networks-file or set {NETWORKS_FILE_ENV}"
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise NetworkConfigError(f"{path} is not valid TOML: {exc}") from exc
+    entries: dict[str, Any] = raw.get("networks", {})
+    if not isinstance(entries, dict) or not entries:
+        raise NetworkConfigError(f"{path} has no [networks.NAME] entries")
+    networks = {}
+    for name, entry in entries.items():
+        try:
+            networks[name] = Network(name=name, **entry)
+        except (ValidationError, TypeError) as exc:
+            raise NetworkConfigError(f"{path}: network {name!r}: {_describe(exc)}") from exc
+    return networks
+
+
+def load_network(name: str | None = None, path: Path | None = None) -> Network:
+    """The entry `name` (default: $INFERCHAIN_NETWORK, else `local`)."""
+    name = name or os.environ.get(NETWORK_ENV) or DEFAULT_NETWORK
+    networks = load_networks(path)
+    if name not in networks:
+        known = ", ".join(sorted(networks))
+        raise NetworkConfigError(f"unknown network {name!r}; the networks file has: {known}")
+    return networks[name]
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}" for e in exc.errors()
+        )
+    return str(exc)

@@ -1,0 +1,378 @@
+"""What a wallet does with the market: jobs, balances, and (for providers) models.
+
+Pre-checks turn the common mistakes (inactive model, price above the maximum, too little
+ETH, someone else's job) into clear errors before anything is signed; whatever the chain
+still refuses is translated by `reverts.explained_reverts`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from web3 import Web3
+from web3.contract import Contract
+from web3.types import TxReceipt
+
+from inferchain.chain import TransactionSender
+from inferchain.chain.rpc import translate_rpc_errors
+from inferchain.ipfs import Cid, IpfsClient
+from inferchain.market import (
+    ETH,
+    JobOutcome,
+    JobRecord,
+    JobRequest,
+    JobStatus,
+    Market,
+    ModelSpec,
+    decode_logs,
+    fold_events,
+)
+from inferchain.wallet.errors import (
+    InactiveModel,
+    InsufficientFunds,
+    JobStateError,
+    KeyUnavailable,
+    NotOwner,
+    PriceAboveMax,
+    UnknownJob,
+)
+from inferchain.wallet.reverts import explained_reverts
+
+#: Input key of the text tasks, for `--input TEXT` given as plain text.
+TEXT_KEYS = {"text-generation": "prompt", "text-classification": "text"}
+#: Settled-job outcomes after which no result will ever come.
+_NO_RESULT = {
+    JobOutcome.CANCELLED,
+    JobOutcome.EXPIRED,
+    JobOutcome.FAILED,
+    JobOutcome.TIMED_OUT,
+}
+
+
+def encode_input(task: str, text: str) -> bytes:
+    """A job input from the command line: a JSON object as is, plain text under the task's key."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if isinstance(value, dict):
+        return text.encode()
+    key = TEXT_KEYS.get(task)
+    if key is None:
+        raise JobStateError(
+            f"a {task} model takes a JSON object or a file as input, not plain text"
+        )
+    return json.dumps({key: text}, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class ModelTerms:
+    model_id: int
+    provider: str
+    token: str
+    price: int
+    royalty_bps: int
+    task: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class Submitted:
+    job_id: int
+    input_cid: str
+    price: int
+    token: str
+    tx_hash: str
+
+
+def _tx(receipt: TxReceipt) -> str:
+    return receipt["transactionHash"].to_0x_hex()
+
+
+class MarketClient:
+    """One wallet (optional for reads) acting on one deployed market."""
+
+    def __init__(
+        self, market: Market, key: str | None = None, ipfs: IpfsClient | None = None
+    ) -> None:
+        self.market = market
+        self.chain = market.chain
+        self._key = key
+        self.address = Account.from_key(key).address if key else None
+        self.ipfs = ipfs
+
+    @property
+    def sender(self) -> TransactionSender:
+        if self._key is None:
+            raise KeyUnavailable("this command signs a transaction: configure a key")
+        return self.chain.sender(self._key)
+
+    def _ipfs(self) -> IpfsClient:
+        if self.ipfs is None:
+            raise KeyUnavailable("this command needs an IPFS API (--ipfs-api)")
+        return self.ipfs
+
+    # -- models ----------------------------------------------------------------------
+
+    def model(self, model_id: int) -> ModelTerms:
+        with explained_reverts():
+            m = self.chain.call(self.market.models.functions.model(model_id))
+        provider, price, token, royalty, active, _codec, _digest, _manifest, task = m
+        return ModelTerms(
+            model_id,
+            provider,
+            token,
+            price,
+            royalty,
+            bytes(task).rstrip(b"\0").decode(errors="replace"),
+            active,
+        )
+
+    def register_model(self, spec: ModelSpec) -> tuple[int, str]:
+        with explained_reverts():
+            receipt = self.sender.transact(
+                self.market.models.functions.registerModel(spec.as_abi())
+            )
+        event = self.market.models.events.ModelRegistered().process_receipt(receipt)[0]
+        return int(event["args"]["modelId"]), _tx(receipt)
+
+    def update_model(self, model_id: int, price: int | None, royalty_bps: int | None) -> str:
+        current = self._owned_model(model_id)
+        price = current.price if price is None else price
+        royalty = current.royalty_bps if royalty_bps is None else royalty_bps
+        with explained_reverts():
+            fn = self.market.models.functions.updateTerms(model_id, price, royalty)
+            return _tx(self.sender.transact(fn))
+
+    def set_model_active(self, model_id: int, active: bool) -> str:
+        self._owned_model(model_id)
+        with explained_reverts():
+            fn = self.market.models.functions.setActive(model_id, active)
+            return _tx(self.sender.transact(fn))
+
+    def _owned_model(self, model_id: int) -> ModelTerms:
+        terms = self.model(model_id)
+        if terms.provider != self.sender.address:
+            raise NotOwner(
+                f"not the owner: model {model_id} belongs to {terms.provider}, "
+                f"not {self.sender.address}"
+            )
+        return terms
+
+    # -- jobs ------------------------------------------------------------------------
+
+    def submit(
+        self,
+        model_id: int,
+        data: bytes,
+        *,
+        max_price: int | None = None,
+        work_time: int = 600,
+        ttl: int = 3_600,
+    ) -> Submitted:
+        """Pin the input, pay (ETH) or approve (ERC-20), create the job."""
+        terms = self.model(model_id)
+        if not terms.active:
+            raise InactiveModel(f"model {model_id} is inactive: its provider takes no jobs for it")
+        max_price = terms.price if max_price is None else max_price
+        if terms.price > max_price:
+            raise PriceAboveMax(
+                f"price above the maximum: model {model_id} costs {terms.price}, "
+                f"max price is {max_price}"
+            )
+        sender = self.sender
+        value = self._fund(sender, terms)
+        cid = self._ipfs().add_bytes(data)
+        request = JobRequest(
+            model_id=model_id,
+            input_cid=cid.to_bytes(),
+            max_price=max_price,
+            request_deadline=self.chain.block_timestamp() + ttl,
+            work_time=work_time,
+        )
+        with explained_reverts():
+            receipt = sender.transact(
+                self.market.jobs.functions.createJob(request.as_abi()), value=value
+            )
+        event = self.market.jobs.events.JobCreated().process_receipt(receipt)[0]
+        return Submitted(
+            int(event["args"]["jobId"]), str(cid), terms.price, terms.token, _tx(receipt)
+        )
+
+    def _fund(self, sender: TransactionSender, terms: ModelTerms) -> int:
+        """The ETH value to send; for an ERC-20 job, approve the market first."""
+        if terms.token == ETH:
+            balance = self.chain.balance(sender.address)
+            if balance <= terms.price:
+                raise InsufficientFunds(
+                    f"insufficient funds: {sender.address} holds {balance} wei; the job costs "
+                    f"{terms.price} wei plus gas"
+                )
+            return terms.price
+        token = self._erc20(terms.token)
+        balance = self.chain.call(token.functions.balanceOf(sender.address))
+        if balance < terms.price:
+            raise InsufficientFunds(
+                f"insufficient funds: {sender.address} holds {balance} of token "
+                f"{terms.token}; the job costs {terms.price}"
+            )
+        allowance = self.chain.call(
+            token.functions.allowance(sender.address, self.market.jobs.address)
+        )
+        if allowance < terms.price:
+            with explained_reverts():
+                sender.transact(token.functions.approve(self.market.jobs.address, terms.price))
+        return 0
+
+    def _erc20(self, address: str) -> Contract:
+        # Any shipped OpenZeppelin ERC-20 artifact carries the standard ERC-20 ABI.
+        return self.chain.contract("MockERC20Permit", address)
+
+    def job(self, job_id: int) -> JobRecord:
+        """The job rebuilt from its events (one filtered log query)."""
+        next_id = self.chain.call(self.market.jobs.functions.nextJobId())
+        if job_id < 1 or job_id >= next_id:
+            raise UnknownJob(f"unknown job {job_id}: this market has jobs 1..{next_id - 1}")
+        topic = "0x" + job_id.to_bytes(32, "big").hex()
+        with translate_rpc_errors():
+            logs = self.chain.w3.eth.get_logs(
+                {
+                    "address": self.market.jobs.address,
+                    "fromBlock": self.market.addresses.deployed_block,
+                    "toBlock": "latest",
+                    "topics": [None, topic],
+                }
+            )
+        record = fold_events(decode_logs(self.market.jobs, logs)).get(job_id)
+        if record is None:
+            raise UnknownJob(f"unknown job {job_id}: no JobCreated event found")
+        return record
+
+    def status(self, job_id: int) -> dict[str, Any]:
+        record = self.job(job_id)
+        status, deadline = self.chain.call(self.market.jobs.functions.jobStatus(job_id))
+        return {
+            "job_id": job_id,
+            "status": JobStatus(status).name.lower(),
+            "outcome": record.outcome.value if record.outcome else None,
+            "deadline": deadline or None,
+            "model_id": record.job.model_id,
+            "requester": record.job.requester,
+            "worker": None if int(record.job.worker, 16) == 0 else record.job.worker,
+            "price": record.job.terms.price,
+            "token": record.job.terms.token,
+            "input_cid": str(Cid.parse(record.input_cid)),
+            "output_cid": str(Cid.parse(record.output_cid)) if record.output_cid else None,
+        }
+
+    def result(self, job_id: int, *, timeout: float = 60.0) -> tuple[str, bytes]:
+        """(output CID, output bytes), the bytes checked against the CID on-chain."""
+        record = self.job(job_id)
+        if record.output_cid is None:
+            state = record.outcome.value if record.outcome else record.status.name.lower()
+            raise JobStateError(f"job {job_id} has no result ({state})")
+        cid = Cid.parse(record.output_cid)
+        return str(cid), self._ipfs().cat(cid, timeout=timeout)
+
+    def wait(
+        self,
+        job_id: int,
+        *,
+        timeout: float,
+        poll_s: float = 0.5,
+        on_change: Callable[[JobRecord], None] = lambda _r: None,
+    ) -> JobRecord:
+        """Follow the job until it has a result or ends without one."""
+        deadline = time.monotonic() + timeout
+        last: tuple[Any, ...] | None = None
+        while True:
+            record = self.job(job_id)
+            if (record.status, record.outcome) != last:
+                last = (record.status, record.outcome)
+                on_change(record)
+            if record.output_cid is not None:
+                return record
+            if record.outcome in _NO_RESULT:
+                raise JobStateError(f"job {job_id} ended without a result ({record.outcome})")
+            if time.monotonic() > deadline:
+                raise JobStateError(
+                    f"job {job_id} has no result after {timeout:.0f}s; it is "
+                    f"{record.status.name.lower()} (check later with `inferchain job status`)"
+                )
+            time.sleep(poll_s)
+
+    def cancel(self, job_id: int) -> str:
+        record = self._own_job(job_id)
+        with explained_reverts():
+            fn = self.market.jobs.functions.cancel(job_id, record.job.as_abi())
+            return _tx(self.sender.transact(fn))
+
+    def dispute(self, job_id: int) -> tuple[int, str]:
+        record = self._own_job(job_id)
+        params = self.chain.call(self.market.jobs.functions.params())
+        bond = record.job.terms.price * params[2] // 10_000
+        value = bond if record.job.terms.token == ETH else 0
+        if value == 0 and bond:
+            self._fund_token(record.job.terms.token, bond)
+        with explained_reverts():
+            fn = self.market.jobs.functions.dispute(job_id, record.job.as_abi())
+            return bond, _tx(self.sender.transact(fn, value=value))
+
+    def _fund_token(self, token_address: str, amount: int) -> None:
+        token = self._erc20(token_address)
+        with explained_reverts():
+            self.sender.transact(token.functions.approve(self.market.jobs.address, amount))
+
+    def _own_job(self, job_id: int) -> JobRecord:
+        record = self.job(job_id)
+        if record.job.requester != self.sender.address:
+            raise NotOwner(
+                f"not the owner: job {job_id} was requested by {record.job.requester}, "
+                f"not {self.sender.address}"
+            )
+        return record
+
+    # -- balances --------------------------------------------------------------------
+
+    def balances(self, address: str, token: str = ETH) -> dict[str, int]:
+        wallet = (
+            self.chain.balance(address)
+            if token == ETH
+            else self.chain.call(self._erc20(token).functions.balanceOf(address))
+        )
+        deposited = self.chain.call(self.market.jobs.functions.balanceOf(address, token))
+        return {"wallet": int(wallet), "market": int(deposited)}
+
+    def deposit(self, amount: int, token: str = ETH) -> str:
+        sender = self.sender
+        if token == ETH and self.chain.balance(sender.address) <= amount:
+            raise InsufficientFunds(
+                f"insufficient funds: {sender.address} holds "
+                f"{self.chain.balance(sender.address)} wei; depositing {amount} needs more"
+            )
+        if token != ETH:
+            self._fund_token(token, amount)
+        with explained_reverts():
+            fn = self.market.jobs.functions.deposit(token, amount)
+            return _tx(sender.transact(fn, value=amount if token == ETH else 0))
+
+    def withdraw(
+        self, amount: int | None, token: str = ETH, to: str | None = None
+    ) -> tuple[int, str]:
+        sender = self.sender
+        available = self.chain.call(self.market.jobs.functions.balanceOf(sender.address, token))
+        amount = available if amount is None else amount
+        if amount == 0 or amount > available:
+            raise InsufficientFunds(
+                f"insufficient funds: {sender.address} has {available} in the market; "
+                f"cannot withdraw {amount}"
+            )
+        recipient = Web3.to_checksum_address(to or sender.address)
+        with explained_reverts():
+            fn = self.market.jobs.functions.withdraw(token, recipient, amount)
+            return amount, _tx(sender.transact(fn))

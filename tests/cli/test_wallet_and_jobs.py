@@ -1,0 +1,303 @@
+"""The wallet, job and model commands against a market deployed through the `local` entry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from inferchain.chain import Chain
+from inferchain.deploy import deploy_network, load_network, load_record
+from inferchain.ipfs import Cid, IpfsClient
+from inferchain.market import Job, Market
+from inferchain.paths import project_root
+from inferchain.wallet import PASSWORD_ENV, PRIVATE_KEY_ENV, decrypt_keystore
+from tests.cli.runner import Cli
+from tests.conftest import AnvilNode
+
+PRICE = 10**15
+PASSWORD = "hunter2-but-longer"
+OWNER, PROVIDER, WORKER, OTHER = 0, 1, 2, 3
+
+
+@pytest.fixture(scope="module")
+def deployed(anvil: AnvilNode, chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Deploy via the local entry into a tmp deployments dir; register a model and a worker."""
+    directory = tmp_path_factory.mktemp("deployments")
+    network = load_network("local", project_root() / "networks.toml")
+    deploy_network(chain, chain.sender(anvil.keys[OWNER]), network, directory)
+    market = Market.connect(chain, load_record(directory, chain.chain_id).market_addresses())
+    stake = chain.call(market.workers.functions.minStake())
+    return {
+        "dir": directory,
+        "market": market,
+        "stake": stake,
+        "base": [
+            "--network",
+            "local",
+            "--networks-file",
+            str(project_root() / "networks.toml"),
+            "--deployments-dir",
+            str(directory),
+        ],
+        "env": {"INFERCHAIN_LOCAL_RPC_URL": anvil.rpc_url, PASSWORD_ENV: PASSWORD},
+    }
+
+
+def _key_env(deployed: dict, key: str) -> dict[str, str]:
+    return {**deployed["env"], PRIVATE_KEY_ENV: key, "INFERCHAIN_KEYSTORE": ""}
+
+
+def _register_model(
+    cli: Cli, deployed: dict, anvil: AnvilNode, task: str = "text-generation"
+) -> int:
+    cid = Cid.for_raw_block(b"bundle " + task.encode())
+    out = cli(
+        "model", "register", "--cid", str(cid), "--manifest-sha256", "ab" * 32, "--task", task,
+        "--price", f"{PRICE}wei", "--royalty-bps", "1000", *deployed["base"], "--json",
+        env=_key_env(deployed, anvil.keys[PROVIDER]),
+    )  # fmt: skip
+    assert out.code == 0, out.error
+    return out.json()["model_id"]
+
+
+def _fresh_wallet(
+    cli: Cli, tmp_path: Path, chain: Chain, anvil: AnvilNode, fund: int
+) -> tuple[Path, str]:
+    keystore = tmp_path / "wallet.json"
+    out = cli("wallet", "new", "--keystore", str(keystore), "--scrypt-n", "1024", "--json",
+              env={PASSWORD_ENV: PASSWORD})  # fmt: skip
+    assert out.code == 0, out.error
+    address = out.json()["address"]
+    if fund:
+        chain.sender(anvil.keys[OWNER]).send_value(address, fund)
+    return keystore, address
+
+
+def test_wallet_new_import_show_round_trip(cli: Cli, tmp_path: Path) -> None:
+    keystore = tmp_path / "k.json"
+    created = cli("wallet", "new", "--keystore", str(keystore), "--scrypt-n", "1024",
+                  input=f"{PASSWORD}\n{PASSWORD}\n")  # fmt: skip
+    assert created.code == 0, created.error
+    shown = cli("wallet", "show", "--keystore", str(keystore), "--json")
+    address = shown.json()["address"]
+    assert address in created.stdout
+    key = decrypt_keystore(keystore, PASSWORD)
+    assert Account.from_key(key).address == address
+    assert key[2:] not in keystore.read_text()  # encrypted at rest
+    assert keystore.stat().st_mode & 0o077 == 0
+    again = cli("wallet", "new", "--keystore", str(keystore), env={PASSWORD_ENV: PASSWORD})
+    assert again.code == 1 and "already exists" in again.error
+
+    imported = tmp_path / "imported.json"
+    out = cli("wallet", "import", "--keystore", str(imported), "--from-env", "K", "--scrypt-n",
+              "1024", "--json", env={"K": key, PASSWORD_ENV: "other password"})  # fmt: skip
+    assert out.code == 0 and out.json()["address"] == address
+    from inferchain.wallet import WrongPassword
+
+    with pytest.raises(WrongPassword):
+        decrypt_keystore(imported, PASSWORD)
+    bad = cli("wallet", "import", "--keystore", str(tmp_path / "x.json"), "--from-env", "K",
+              env={"K": "0x1234", PASSWORD_ENV: PASSWORD})  # fmt: skip
+    assert bad.code == 1 and "not a valid private key" in bad.error
+    missing = cli("wallet", "show", "--keystore", str(tmp_path / "nope.json"))
+    assert missing.code == 1 and "wallet new" in missing.error
+
+
+def test_submit_status_cancel_balance_withdraw_from_a_fresh_wallet(
+    cli: Cli, deployed: dict, anvil: AnvilNode, chain: Chain, tmp_path: Path, ipfs_api_url: str
+) -> None:
+    model_id = _register_model(cli, deployed, anvil)
+    keystore, address = _fresh_wallet(cli, tmp_path, chain, anvil, fund=10**18)
+    common = [*deployed["base"], "--keystore", str(keystore), "--json"]
+    env = {**deployed["env"], "INFERCHAIN_IPFS_API": ipfs_api_url}
+
+    out = cli(
+        "job", "submit", "--model", str(model_id), "--input", "Once upon a time", *common, env=env
+    )
+    assert out.code == 0, out.error
+    submitted = out.json()
+    job_id = submitted["job_id"]
+    with IpfsClient(ipfs_api_url) as ipfs:
+        assert json.loads(ipfs.cat(submitted["input_cid"])) == {"prompt": "Once upon a time"}
+
+    status = cli("job", "status", str(job_id), *deployed["base"], "--json", env=env).json()
+    assert status["status"] == "open" and status["requester"] == address
+    assert status["price"] == PRICE and status["input_cid"] == submitted["input_cid"]
+
+    cancelled = cli("job", "cancel", str(job_id), *common, env=env)
+    assert cancelled.code == 0, cancelled.error
+    status = cli("job", "status", str(job_id), *deployed["base"], "--json", env=env).json()
+    assert status["outcome"] == "cancelled"
+
+    balance = cli("wallet", "balance", *common, env=env).json()
+    assert balance["market"] == PRICE and balance["address"] == address
+    out = cli("wallet", "withdraw", *common, env=env)
+    assert out.code == 0 and out.json()["amount"] == PRICE
+    assert cli("wallet", "balance", *common, env=env).json()["market"] == 0
+    out = cli("wallet", "deposit", "0.001eth", *common, env=env)
+    assert out.code == 0 and cli("wallet", "balance", *common, env=env).json()["market"] == 10**15
+
+
+def test_result_is_fetched_and_verified_then_disputed(
+    cli: Cli, deployed: dict, anvil: AnvilNode, chain: Chain, tmp_path: Path, ipfs_api_url: str
+) -> None:
+    """Acts as the worker by hand (claim + submit a really pinned output)."""
+    market: Market = deployed["market"]
+    model_id = _register_model(cli, deployed, anvil)
+    keystore, _address = _fresh_wallet(cli, tmp_path, chain, anvil, fund=10**18)
+    common = [*deployed["base"], "--keystore", str(keystore), "--json"]
+    env = {**deployed["env"], "INFERCHAIN_IPFS_API": ipfs_api_url}
+    job_id = cli("job", "submit", "--model", str(model_id), "--input", '{"prompt": "hi"}',
+                 *common, env=env).json()["job_id"]  # fmt: skip
+
+    early = cli("job", "result", str(job_id), *deployed["base"], env=env)
+    assert early.code == 1 and "has no result (open)" in early.error
+
+    worker = chain.sender(anvil.keys[WORKER])
+    if not chain.call(market.workers.functions.worker(worker.address))[0]:
+        worker.transact(
+            market.workers.functions.register(
+                deployed["stake"], Cid.for_raw_block(b"m").to_bytes(), [model_id]
+            ),
+            value=deployed["stake"],
+        )
+    else:
+        worker.transact(market.workers.functions.addModels([model_id]))
+    record_job = cli("job", "status", str(job_id), *deployed["base"], "--json", env=env).json()
+    assert record_job["status"] == "open"
+    from inferchain.wallet import MarketClient
+
+    job: Job = MarketClient(market).job(job_id).job
+    worker.transact(market.jobs.functions.claim(job_id, job.as_abi()))
+    output = json.dumps({"result": {"text": "hello there"}}).encode()
+    with IpfsClient(ipfs_api_url) as ipfs:
+        cid = ipfs.add_bytes(output)
+    claimed = job.claimed_by(worker.address)
+    worker.transact(
+        market.jobs.functions.submitResult(
+            job_id, claimed.as_abi(), cid.to_bytes(), hashlib.sha256(output).digest()
+        )
+    )
+
+    out = cli("job", "result", str(job_id), *deployed["base"], "--json", env=env)
+    assert out.code == 0, out.error
+    assert out.json()["output"] == output.decode() and out.json()["output_cid"] == str(cid)
+    saved = tmp_path / "out.json"
+    out = cli("job", "result", str(job_id), *deployed["base"], "--out", str(saved), env=env)
+    assert out.code == 0 and saved.read_bytes() == output and "verified" in out.stdout
+
+    disputed = cli("job", "dispute", str(job_id), *common, env=env)
+    assert disputed.code == 0, disputed.error
+    assert disputed.json()["bond"] == PRICE * 1000 // 10_000
+    assert (
+        cli("job", "status", str(job_id), *deployed["base"], "--json", env=env).json()["status"]
+        == "disputed"
+    )
+
+
+def test_clear_errors(
+    cli: Cli, deployed: dict, anvil: AnvilNode, chain: Chain, tmp_path: Path, ipfs_api_url: str
+) -> None:
+    model_id = _register_model(cli, deployed, anvil)
+    env = {**deployed["env"], "INFERCHAIN_IPFS_API": ipfs_api_url}
+    as_other = _key_env(deployed, anvil.keys[OTHER])
+    as_other["INFERCHAIN_IPFS_API"] = ipfs_api_url
+    base = deployed["base"]
+
+    # price above the maximum
+    out = cli(
+        "job",
+        "submit",
+        "--model",
+        str(model_id),
+        "--input",
+        "x",
+        "--max-price",
+        "1wei",
+        *base,
+        env=as_other,
+    )
+    assert out.code == 1 and "price above the maximum" in out.error
+    # insufficient funds (a fresh, unfunded wallet)
+    keystore, _ = _fresh_wallet(cli, tmp_path, chain, anvil, fund=0)
+    out = cli(
+        "job",
+        "submit",
+        "--model",
+        str(model_id),
+        "--input",
+        "x",
+        *base,
+        "--keystore",
+        str(keystore),
+        env=env,
+    )
+    assert out.code == 1 and "insufficient funds" in out.error
+    out = cli("wallet", "withdraw", *base, "--keystore", str(keystore), env=env)
+    assert out.code == 1 and "insufficient funds" in out.error
+    # unknown job
+    out = cli("job", "status", "999999", *base, env=env)
+    assert out.code == 1 and "unknown job 999999" in out.error
+    # not the owner: someone else's job, someone else's model
+    job_id = cli(
+        "job", "submit", "--model", str(model_id), "--input", "x", *base, "--json", env=as_other
+    ).json()["job_id"]
+    out = cli("job", "cancel", str(job_id), *base, env=_key_env(deployed, anvil.keys[WORKER]))
+    assert out.code == 1 and "not the owner" in out.error
+    out = cli("model", "update", str(model_id), "--price", "5wei", *base, env=as_other)
+    assert out.code == 1 and "not the owner" in out.error
+    # inactive model
+    out = cli(
+        "model", "deactivate", str(model_id), *base, env=_key_env(deployed, anvil.keys[PROVIDER])
+    )
+    assert out.code == 0, out.error
+    out = cli("job", "submit", "--model", str(model_id), "--input", "x", *base, env=as_other)
+    assert out.code == 1 and "inactive" in out.error
+    assert (
+        cli(
+            "model", "activate", str(model_id), *base, env=_key_env(deployed, anvil.keys[PROVIDER])
+        ).code
+        == 0
+    )
+    out = cli(
+        "model",
+        "update",
+        str(model_id),
+        "--price",
+        "0.002eth",
+        *base,
+        "--json",
+        env=_key_env(deployed, anvil.keys[PROVIDER]),
+    )
+    assert (
+        out.code == 0
+        and chain.call(deployed["market"].models.functions.terms(model_id))[2] == 2 * 10**15
+    )
+    # unknown model, and a chain without a deployment record
+    out = cli("job", "submit", "--model", "4000", "--input", "x", *base, env=as_other)
+    assert out.code == 1 and "model 4000 is not registered" in out.error
+    empty = [
+        "--network",
+        "local",
+        "--networks-file",
+        base[3],
+        "--deployments-dir",
+        str(tmp_path / "none"),
+    ]
+    out = cli("job", "status", "1", *empty, env=env)
+    assert out.code == 1 and "nothing is deployed on chain 31337" in out.error
+    # a keystore password that does not decrypt
+    out = cli(
+        "job",
+        "cancel",
+        str(job_id),
+        *base,
+        "--keystore",
+        str(keystore),
+        env={**env, PASSWORD_ENV: "nope"},
+    )
+    assert out.code == 1 and "wrong password" in out.error
