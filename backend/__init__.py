@@ -1,1 +1,10 @@
-"""Inferchain gateway: FastAPI service linking wallets to jobs."""
+"""Inferchain gateway: FastAPI service linking wallets to jobs.
+
+``create_app(GatewaySettings(...))`` builds the ASGI app; ``inferchain gateway run`` serves it.
+"""
+
+from inferchain.gateway.app import create_app
+from inferchain.gateway.config import GatewaySettings
+from inferchain.gateway.errors import GatewayError
+
+__all__ = ["GatewayError", "GatewaySettings", "create_app"]

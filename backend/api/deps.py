@@ -1,0 +1,87 @@
+"""``Annotated`` dependencies: the services, a DB session, the signed-in wallet, rate limits."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from inferchain.gateway.auth.tokens import Session as WalletSession
+from inferchain.gateway.config import GatewaySettings
+from inferchain.gateway.errors import AuthError, RateLimited
+from inferchain.gateway.market.contracts import MarketContracts
+from inferchain.gateway.services import Services
+
+_bearer = HTTPBearer(auto_error=False, description="session token from POST /auth/verify")
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_settings(services: ServicesDep) -> GatewaySettings:
+    return services.settings
+
+
+SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
+
+
+def get_db(services: ServicesDep) -> Iterator[Session]:
+    with services.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+
+
+def get_contracts(services: ServicesDep) -> MarketContracts:
+    return services.contracts()
+
+
+ContractsDep = Annotated[MarketContracts, Depends(get_contracts)]
+
+
+def _limit(services: Services, key: str) -> None:
+    try:
+        services.limiter.check(key)
+    except RateLimited:
+        services.metrics.rate_limited.inc()
+        raise
+
+
+def get_wallet_session(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> WalletSession:
+    """The session of the bearer token, rate-limited per wallet."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthError("auth.missing", "sign in and send 'Authorization: Bearer <token>'")
+    session = services.tokens.verify(credentials.credentials, int(time.time()))
+    _limit(services, f"wallet:{session.address}")
+    return session
+
+
+CurrentSession = Annotated[WalletSession, Depends(get_wallet_session)]
+
+
+def get_wallet(session: CurrentSession) -> str:
+    return session.address
+
+
+CurrentWallet = Annotated[str, Depends(get_wallet)]
+
+
+def limit_by_client(request: Request, services: ServicesDep) -> None:
+    """Rate limit for routes used before sign-in, keyed by client address."""
+    host = request.client.host if request.client else "unknown"
+    _limit(services, f"ip:{host}")
+
+
+ClientLimited = Depends(limit_by_client)

@@ -1,0 +1,163 @@
+"""Tables: raw contract logs (the timeline), projections built from them, sign-in nonces.
+
+``chain_logs`` is the source every projection (jobs, models, workers, worker_models) is
+rebuilt from after a reorg; ``entity`` names the one projection row a log feeds
+(``job:7``, ``model:2``, ``worker:0xAb..``, ``account:0xAb..``, ``market``).
+Balances are read from contract state, not summed from logs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from inferchain.gateway.db.types import Uint256
+
+Address = String(42)
+Hash = String(66)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ChainLog(Base):
+    __tablename__ = "chain_logs"
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index", name="uq_chain_logs_tx_log"),
+        Index("ix_chain_logs_entity_order", "entity", "block_number", "log_index"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+    block_hash: Mapped[str] = mapped_column(Hash)
+    block_time: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(Hash)
+    log_index: Mapped[int] = mapped_column(Integer)
+    contract: Mapped[str] = mapped_column(String(32))
+    event: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(80))
+    job_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    args: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Checkpoint(Base):
+    """Hash of the last block of each committed range, for reorg detection."""
+
+    __tablename__ = "checkpoints"
+
+    block_number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    block_hash: Mapped[str] = mapped_column(Hash)
+
+
+class IndexerCursor(Base):
+    """Where indexing of one market deployment stands (one row per market address)."""
+
+    __tablename__ = "indexer_cursor"
+
+    market: Mapped[str] = mapped_column(Address, primary_key=True)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str | None] = mapped_column(Hash)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    job_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    requester: Mapped[str] = mapped_column(Address, index=True)
+    model_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    token: Mapped[str] = mapped_column(Address)
+    price: Mapped[int] = mapped_column(Uint256)
+    provider: Mapped[str] = mapped_column(Address)
+    royalty_bps: Mapped[int] = mapped_column(Integer)
+    fee_bps: Mapped[int] = mapped_column(Integer)
+    verification: Mapped[int] = mapped_column(Integer)
+    request_deadline: Mapped[int] = mapped_column(BigInteger)
+    work_time: Mapped[int] = mapped_column(BigInteger)
+    challenge_window: Mapped[int] = mapped_column(BigInteger)
+    callback: Mapped[str] = mapped_column(Address)
+    callback_gas: Mapped[int] = mapped_column(BigInteger)
+    input_cid: Mapped[str] = mapped_column(String(128))
+    worker: Mapped[str | None] = mapped_column(Address, index=True)
+    output_cid: Mapped[str | None] = mapped_column(String(128))
+    output_codec: Mapped[int] = mapped_column(Integer, default=0)
+    output_digest: Mapped[str] = mapped_column(Hash)
+    output_hash: Mapped[str] = mapped_column(Hash)
+    evidence_cid: Mapped[str | None] = mapped_column(String(128))
+    bond: Mapped[int] = mapped_column(Uint256, default=0)
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    status_deadline: Mapped[int | None] = mapped_column(BigInteger)
+    worker_amount: Mapped[int | None] = mapped_column(Uint256)
+    slashed: Mapped[int | None] = mapped_column(Uint256)
+    created_block: Mapped[int] = mapped_column(BigInteger)
+    created_tx: Mapped[str] = mapped_column(Hash)
+    created_time: Mapped[int] = mapped_column(BigInteger)
+    updated_block: Mapped[int] = mapped_column(BigInteger)
+
+
+class Model(Base):
+    __tablename__ = "models"
+
+    model_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    provider: Mapped[str] = mapped_column(Address, index=True)
+    token: Mapped[str] = mapped_column(Address)
+    price: Mapped[int] = mapped_column(Uint256)
+    royalty_bps: Mapped[int] = mapped_column(Integer)
+    task_kind: Mapped[str] = mapped_column(String(32), index=True)
+    manifest_hash: Mapped[str] = mapped_column(Hash)
+    bundle_cid: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean)
+    registered_block: Mapped[int] = mapped_column(BigInteger)
+    updated_block: Mapped[int] = mapped_column(BigInteger)
+
+
+class Worker(Base):
+    __tablename__ = "workers"
+
+    address: Mapped[str] = mapped_column(Address, primary_key=True)
+    stake: Mapped[int] = mapped_column(Uint256)
+    metadata_cid: Mapped[str | None] = mapped_column(String(128))
+    registered: Mapped[bool] = mapped_column(Boolean)
+    unbonding_ends: Mapped[int | None] = mapped_column(BigInteger)
+    slashed_total: Mapped[int] = mapped_column(Uint256, default=0)
+    registered_block: Mapped[int] = mapped_column(BigInteger)
+    updated_block: Mapped[int] = mapped_column(BigInteger)
+
+
+class WorkerModel(Base):
+    __tablename__ = "worker_models"
+
+    worker: Mapped[str] = mapped_column(Address, primary_key=True)
+    model_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+
+
+class Balance(Base):
+    """A withdrawable market balance, read from ``balanceOf`` at ``block_number``."""
+
+    __tablename__ = "balances"
+
+    account: Mapped[str] = mapped_column(Address, primary_key=True)
+    token: Mapped[str] = mapped_column(Address, primary_key=True)
+    amount: Mapped[int] = mapped_column(Uint256)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuthNonce(Base):
+    """A sign-in nonce: issued once, consumed once, dead after ``expires_at`` (unix s)."""
+
+    __tablename__ = "auth_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    used_at: Mapped[int | None] = mapped_column(BigInteger)

@@ -1,0 +1,54 @@
+"""Errors the gateway answers with: each carries a stable ``code`` and an HTTP status.
+
+Clients see ``{"error": {"code": ..., "message": ...}}``; the message is ours, never the
+text of a lower-level exception::
+
+    InferchainError
+    └── GatewayError                 code, status, message
+        ├── AuthError                401 auth.*  (also PermissionError)
+        ├── NotFound                 404 *.not_found  (also LookupError)
+        ├── BadRequest               400/409/422 client mistakes  (also ValueError)
+        ├── RateLimited              429 rate_limited
+        └── Unavailable              503 a dependency (chain, IPFS) is down (also ConnectionError)
+"""
+
+from __future__ import annotations
+
+from inferchain.errors import InferchainError
+
+
+class GatewayError(InferchainError):
+    """An error with a stable code the client can branch on."""
+
+    status = 500
+
+    def __init__(self, code: str, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        if status is not None:
+            self.status = status
+
+
+class AuthError(GatewayError, PermissionError):
+    status = 401
+
+
+class NotFound(GatewayError, LookupError):
+    status = 404
+
+
+class BadRequest(GatewayError, ValueError):
+    status = 400
+
+
+class RateLimited(GatewayError):
+    status = 429
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__("rate_limited", f"too many requests; retry in {retry_after_s:.1f}s")
+        self.retry_after_s = retry_after_s
+
+
+class Unavailable(GatewayError, ConnectionError):
+    status = 503

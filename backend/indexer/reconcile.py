@@ -1,0 +1,107 @@
+"""Compare projections with contract state at the indexed block, and correct them.
+
+Events alone can be missed (a node that dropped logs, a bug, a manual DB edit); the
+contract's views cannot. Each corrected row is counted per kind in the report and in
+``inferchain_indexer_reconcile_mismatches_total``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from inferchain.gateway.db.models import Balance, IndexerCursor, Job, Model, Worker
+from inferchain.gateway.indexer.projector import TERMINAL
+from inferchain.gateway.market.contracts import MarketContracts
+from inferchain.gateway.metrics import GatewayMetrics
+
+log = logging.getLogger(__name__)
+
+#: IJobMarket.JobStatus, by value.
+CHAIN_STATUS = ("none", "open", "claimed", "submitted", "disputed", "settled")
+
+
+@dataclass
+class ReconcileReport:
+    block: int
+    checked: int = 0
+    corrected: Counter[str] = field(default_factory=Counter)
+
+
+def reconcile(
+    contracts: MarketContracts,
+    sessions: sessionmaker[Session],
+    metrics: GatewayMetrics | None = None,
+) -> ReconcileReport | None:
+    """Check every live job, model, worker and balance at the cursor block (None: not indexed)."""
+    with sessions() as session, session.begin():
+        cursor = session.get(IndexerCursor, contracts.market.address)
+        if cursor is None:
+            return None
+        report = ReconcileReport(cursor.block_number)
+        _jobs(session, contracts, report)
+        _models(session, contracts, report)
+        _workers(session, contracts, report)
+        _balances(session, contracts, report)
+    for kind, count in report.corrected.items():
+        if metrics is not None:
+            metrics.reconcile_mismatches.labels(kind).inc(count)
+        log.warning("reconcile corrected %d %s row(s) at block %d", count, kind, report.block)
+    return report
+
+
+def _jobs(session: Session, c: MarketContracts, report: ReconcileReport) -> None:
+    live = session.scalars(select(Job).where(Job.status.not_in(TERMINAL)))
+    for job in live:
+        report.checked += 1
+        status, deadline = c.chain.call(
+            c.market.functions.jobStatus(job.job_id), block=report.block
+        )
+        chain_status = CHAIN_STATUS[status]
+        if chain_status != job.status or (status != 5 and deadline != job.status_deadline):
+            job.status = chain_status
+            job.status_deadline = deadline if status != 5 else None
+            report.corrected["job"] += 1
+
+
+def _models(session: Session, c: MarketContracts, report: ReconcileReport) -> None:
+    for model in session.scalars(select(Model)):
+        report.checked += 1
+        state = c.chain.call(c.models.functions.model(model.model_id), block=report.block)
+        provider, price, token, royalty, active = state[0], state[1], state[2], state[3], state[4]
+        actual = (model.provider, model.price, model.token, model.royalty_bps, model.active)
+        if actual != (provider, price, token, royalty, active):
+            model.provider, model.price, model.token = provider, price, token
+            model.royalty_bps, model.active = royalty, active
+            report.corrected["model"] += 1
+
+
+def _workers(session: Session, c: MarketContracts, report: ReconcileReport) -> None:
+    for worker in session.scalars(select(Worker)):
+        report.checked += 1
+        stake, _claims, unbonding, registered, _gen = c.chain.call(
+            c.workers.functions.worker(worker.address), block=report.block
+        )
+        unbonding = unbonding or None
+        if (worker.stake, worker.registered, worker.unbonding_ends) != (
+            stake,
+            registered,
+            unbonding,
+        ):
+            worker.stake, worker.registered, worker.unbonding_ends = stake, registered, unbonding
+            report.corrected["worker"] += 1
+
+
+def _balances(session: Session, c: MarketContracts, report: ReconcileReport) -> None:
+    for balance in session.scalars(select(Balance)):
+        report.checked += 1
+        amount = c.chain.call(
+            c.market.functions.balanceOf(balance.account, balance.token), block=report.block
+        )
+        if amount != balance.amount:
+            balance.amount, balance.block_number = amount, report.block
+            report.corrected["balance"] += 1

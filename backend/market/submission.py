@@ -1,0 +1,134 @@
+"""Preparing a job for a wallet and relaying its signed request; no user key ever here."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from web3.contract import Contract
+
+from inferchain.chain import ContractReverted
+from inferchain.gateway.api.translate import chain_errors, ipfs_errors
+from inferchain.gateway.errors import BadRequest, NotFound, Unavailable
+from inferchain.gateway.market.contracts import MarketContracts
+from inferchain.gateway.market.requests import (
+    JobRequest,
+    create_job_calls,
+    signed_request_tuple,
+    typed_job_request,
+)
+from inferchain.gateway.schemas.jobs import (
+    JobCreate,
+    JobPrepared,
+    RelayResponse,
+    UnsignedTransaction,
+)
+from inferchain.gateway.services import Services
+from inferchain.ipfs import Cid, InvalidCid
+
+
+def pin_input(services: Services, data: bytes) -> Cid:
+    if not data:
+        raise BadRequest("input.empty", "the input is empty")
+    if len(data) > services.settings.max_input_bytes:
+        raise BadRequest(
+            "input.too_large",
+            f"input is {len(data)} bytes; the limit is {services.settings.max_input_bytes}",
+            status=413,
+        )
+    with ipfs_errors("pinning the input"):
+        return services.ipfs.add_bytes(data)
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def model_terms(c: MarketContracts, model_id: int) -> tuple[str, int]:
+    """(token, price) of an active model, from the registry itself."""
+    try:
+        with chain_errors("reading the model"):
+            _provider, token, price, _royalty = c.chain.call(c.models.functions.terms(model_id))
+    except BadRequest as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ContractReverted) and cause.error_name == "ModelRegistryUnknownModel":
+            raise NotFound("model.not_found", f"model {model_id} is not registered") from cause
+        if isinstance(cause, ContractReverted) and cause.error_name == "ModelRegistryModelInactive":
+            raise BadRequest(
+                "model.inactive", f"model {model_id} takes no jobs", status=409
+            ) from cause
+        raise
+    return token, int(price)
+
+
+def prepare_job(services: Services, wallet: str, body: JobCreate) -> JobPrepared:
+    s = services.settings
+    c = services.contracts()
+    token, price = model_terms(c, body.model_id)
+    if body.input_cid is not None:
+        try:
+            cid = Cid.parse(body.input_cid).to_v1()
+        except InvalidCid as exc:
+            raise BadRequest(
+                "input.invalid_cid", "input_cid is not a sha2-256 CID", status=422
+            ) from exc
+    else:
+        cid = pin_input(services, canonical_json(body.input))
+    max_price = price if body.max_price is None else body.max_price
+    if max_price < price:
+        raise BadRequest(
+            "job.price_above_max", f"the model costs {price}, above max_price", status=409
+        )
+    if max_price >= 2**96:
+        raise BadRequest("job.price_too_large", "max_price must fit uint96", status=422)
+    with chain_errors("reading the chain time"):
+        now = c.chain.block_timestamp()
+    deadline = now + (body.request_ttl_s or s.default_request_ttl_s)
+    request = JobRequest(
+        body.model_id,
+        cid,
+        max_price,
+        deadline,
+        body.work_time_s or s.default_work_time_s,
+        body.verification,
+    )
+    prepared = JobPrepared(
+        mode=body.mode,
+        model_id=body.model_id,
+        input_cid=str(cid),
+        token=token,
+        max_price=max_price,
+        request_deadline=deadline,
+    )
+    if body.mode == "signed":
+        prepared.typed_data = typed_job_request(c, request, wallet, expiry=deadline)
+        return prepared
+    with chain_errors("preparing the transaction"):
+        calls = create_job_calls(c, request, token, price, wallet)
+    prepared.transactions = [
+        UnsignedTransaction(to=to, data=data, value=value, chain_id=c.chain.chain_id, description=d)
+        for to, data, value, d in calls
+    ]
+    return prepared
+
+
+def relay(services: Services, wallet: str, typed: dict[str, Any], signature: str) -> RelayResponse:
+    """Submit a wallet-signed request with the relayer key (simulated first)."""
+    key = services.settings.relayer_key
+    if key is None:
+        raise Unavailable("relay.disabled", "this gateway has no relayer; send createJob yourself")
+    c = services.contracts()
+    signed = signed_request_tuple(c, typed, signature, wallet)
+    with chain_errors("relaying the job"):
+        receipt = c.chain.sender(key).transact(c.market.functions.createJobFor(signed))
+    job_id = _created_job_id(c.market, receipt)
+    return RelayResponse(
+        job_id=job_id, tx_hash=receipt["transactionHash"].to_0x_hex(), requester=wallet
+    )
+
+
+def _created_job_id(market: Contract, receipt: Any) -> int:
+    from web3.logs import DISCARD
+
+    created = market.events.JobCreated().process_receipt(receipt, errors=DISCARD)
+    return int(created[0]["args"]["jobId"])

@@ -1,0 +1,1 @@
+"""Request and public schemas of the HTTP API, one module per resource."""

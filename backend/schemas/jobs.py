@@ -1,0 +1,121 @@
+"""Job schemas: submission, relay, public views and timeline."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, JsonValue, model_validator
+
+from inferchain.gateway.schemas.common import Address, Wei
+
+JobStatus = Literal[
+    "open",
+    "claimed",
+    "submitted",
+    "disputed",
+    "finalized",
+    "cancelled",
+    "expired",
+    "failed",
+    "timed_out",
+    "refunded",
+    "dispute_expired",
+    "settled",
+]
+
+
+class JobEventPublic(BaseModel):
+    event: str
+    block_number: int
+    block_time: int
+    tx_hash: str
+    log_index: int
+    args: dict[str, Any]
+
+
+class JobPublic(BaseModel):
+    job_id: int
+    status: JobStatus
+    status_deadline: int | None = Field(description="unix seconds the current status ends")
+    requester: str
+    model_id: int
+    token: str
+    price: Wei
+    worker: str | None
+    input_cid: str
+    output_cid: str | None
+    evidence_cid: str | None
+    request_deadline: int
+    work_time: int
+    created_block: int
+    created_time: int
+    created_tx: str
+    updated_block: int
+
+
+class JobDetail(JobPublic):
+    timeline: list[JobEventPublic]
+
+
+class JobPage(BaseModel):
+    items: list[JobPublic]
+    next_cursor: int | None = Field(description="pass as ?before= for the next page")
+
+
+class InputUploaded(BaseModel):
+    cid: str
+    size: int
+
+
+class JobCreate(BaseModel):
+    model_id: int = Field(ge=1, lt=2**32)
+    input: JsonValue | None = Field(None, description="JSON input, pinned to IPFS for you")
+    input_cid: str | None = Field(None, max_length=128, description="CID from POST /inputs")
+    mode: Literal["transaction", "signed"] = Field(
+        "transaction",
+        description="transaction: you send createJob; signed: sign EIP-712, the gateway relays",
+    )
+    max_price: Wei | None = Field(None, description="defaults to the model's current price")
+    request_ttl_s: int | None = Field(None, ge=60, le=30 * 86400)
+    work_time_s: int | None = Field(None, ge=1, le=7 * 86400)
+    verification: int = Field(0, ge=0, lt=8)
+
+    @model_validator(mode="after")
+    def _one_input(self) -> JobCreate:
+        if (self.input is None) == (self.input_cid is None):
+            raise ValueError("give exactly one of input and input_cid")
+        return self
+
+
+class UnsignedTransaction(BaseModel):
+    to: str
+    data: str
+    value: Wei
+    chain_id: int
+    description: str
+
+
+class JobPrepared(BaseModel):
+    mode: Literal["transaction", "signed"]
+    model_id: int
+    input_cid: str
+    token: str
+    max_price: Wei
+    request_deadline: int
+    transactions: list[UnsignedTransaction] = Field(
+        default_factory=list, description="send in order from your wallet (mode=transaction)"
+    )
+    typed_data: dict[str, Any] | None = Field(
+        None, description="EIP-712 JobRequest to sign, then POST to /jobs/relay (mode=signed)"
+    )
+
+
+class RelayRequest(BaseModel):
+    typed_data: dict[str, Any] = Field(description="the typed_data of JobPrepared, unchanged")
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+
+
+class RelayResponse(BaseModel):
+    job_id: int
+    tx_hash: str
+    requester: Address

@@ -1,0 +1,251 @@
+"""The OpenAI-compatible API: the official client against the gateway, and the formatters.
+
+No worker exists yet, so no test here sees a model's answer: the end-to-end round trip
+(job created -> worker result -> OpenAI response) waits for issue 5's worker.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import openai
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from fastapi.testclient import TestClient
+
+from inferchain.gateway import create_app
+from inferchain.gateway.errors import BadRequest, GatewayError
+from inferchain.gateway.market import completion as fmt
+from inferchain.gateway.market.requests import JobRequest, typed_job_request
+from inferchain.gateway.market.submission import relay
+from inferchain.gateway.schemas.openai import ChatCompletionRequest, ChatMessage, CompletionRequest
+from inferchain.gateway.services import Services
+from inferchain.ipfs import IpfsClient
+from tests.contracts.helpers import ETH, ETH_PRICE, job_tuple
+from tests.gateway.conftest import Market, gateway_settings, index, sign_in
+
+
+def openai_client(client: TestClient, token: str) -> openai.OpenAI:
+    return openai.OpenAI(
+        base_url="http://testserver/v1", api_key=token, http_client=client, max_retries=0
+    )
+
+
+def test_models_list_through_the_openai_client(api, market: Market) -> None:
+    client = api()
+    index(client)
+    models = openai_client(client, sign_in(client, market.d.actors.requester)).models.list()
+    assert [m.id for m in models.data] == ["inferchain-1", "inferchain-2"]
+    assert models.data[0].owned_by == market.d.addr("provider")
+
+
+def test_completion_without_a_funder_is_501(api, market: Market) -> None:
+    client = api()
+    index(client)
+    oa = openai_client(client, sign_in(client, market.d.actors.requester))
+    with pytest.raises(openai.APIStatusError) as caught:
+        oa.completions.create(model="inferchain-1", prompt="Once upon a time")
+    assert caught.value.status_code == 501
+    assert caught.value.body["code"] == "openai.funding_unavailable"  # type: ignore[index]
+
+
+def test_openai_client_errors_for_unknown_model_and_bad_key(api, market: Market) -> None:
+    client = api()
+    index(client)
+    oa = openai_client(client, sign_in(client, market.d.actors.requester))
+    with pytest.raises(openai.NotFoundError):
+        oa.chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "hi"}])
+    with pytest.raises(openai.NotFoundError):
+        oa.completions.create(model="inferchain-99", prompt="x")
+    with pytest.raises(openai.AuthenticationError):
+        openai_client(client, "not-a-token").models.list()
+
+
+class WalletSigningFunder:
+    """Test double of the JobFunder seam: signs as the wallet would, since the test holds
+    its key; production needs an on-chain delegation instead (see market.funding)."""
+
+    def __init__(self, keys: dict[str, str]) -> None:
+        self.keys = keys
+        self.services: Services | None = None
+
+    def create_job(self, wallet: str, request: JobRequest) -> int:
+        assert self.services is not None
+        typed = typed_job_request(
+            self.services.contracts(), request, wallet, request.request_deadline
+        )
+        signature = Account.sign_message(encode_typed_data(full_message=typed), self.keys[wallet])
+        return relay(self.services, wallet, typed, signature.signature.to_0x_hex()).job_id
+
+
+def test_completion_creates_a_paid_job_on_chain_then_times_out_without_a_worker(
+    market: Market, tmp_path, ipfs_api_url: str, anvil
+) -> None:
+    d = market.d
+    funder = WalletSigningFunder({d.addr("requester"): d.actors.requester})
+    settings = gateway_settings(
+        tmp_path,
+        rpc_url=anvil.rpc_url,
+        market_address=d.market.address,
+        deployment_block=market.deployment_block,
+        relayer_key=d.actors.relayer,
+        ipfs_api_url=ipfs_api_url,
+        completion_timeout_s=1.0,
+        run_indexer=True,
+        index_poll_s=0.1,
+    )
+    app = create_app(settings, job_funder=funder)
+    funder.services = app.state.services
+    d.tx("requester", d.market.functions.deposit(ETH, ETH_PRICE), value=ETH_PRICE)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        deadline = time.monotonic() + 10
+        while client.get("/health").json()["indexed_block"] is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        oa = openai_client(client, sign_in(client, d.actors.requester))
+        with pytest.raises(openai.APIStatusError) as caught:
+            oa.chat.completions.create(
+                model="inferchain-1",
+                messages=[{"role": "user", "content": "Hello"}],
+                max_tokens=8,
+                seed=3,
+            )
+        assert caught.value.status_code == 504 and caught.value.body["code"] == "openai.timeout"  # type: ignore[index]
+    (job_id,) = [
+        e["args"]["jobId"]
+        for e in d.market.events.JobCreated().get_logs(from_block=market.deployment_block)
+    ]
+    assert (
+        d.market.functions.balanceOf(d.addr("requester"), ETH).call() == 0
+    )  # paid from the deposit
+    created = d.market.events.JobCreated().get_logs(from_block=market.deployment_block)[0]["args"]
+    with IpfsClient(ipfs_api_url) as ipfs:
+        document = json.loads(ipfs.cat(created["inputCid"]))
+    assert document == {
+        "prompt": "User: Hello\nAssistant:",
+        "max_new_tokens": 8,
+        "seed": 3,
+        "stop": ["\nUser:", "\nSystem:"],
+    }
+    assert job_id == created["jobId"]
+
+
+# --- units: translation and formatting ------------------------------------------------------
+
+
+def test_completion_request_translation() -> None:
+    request = CompletionRequest(
+        model="inferchain-1", prompt=["Hi"], max_tokens=5, temperature=0.5, stop="\n"
+    )
+    assert fmt.job_input(request) == {
+        "prompt": "Hi",
+        "max_new_tokens": 5,
+        "temperature": 0.5,
+        "stop": ["\n"],
+    }
+    plain = CompletionRequest(model="inferchain-1", prompt="Hi")
+    assert fmt.job_input(plain) == {"prompt": "Hi", "max_new_tokens": fmt.DEFAULT_MAX_TOKENS}
+
+
+def test_chat_request_translation() -> None:
+    request = ChatCompletionRequest(
+        model="inferchain-2",
+        messages=[
+            ChatMessage(role="system", content="Be brief."),
+            ChatMessage(role="user", content="Hi"),
+        ],
+        max_completion_tokens=7,
+    )
+    document = fmt.job_input(request)
+    assert (
+        document["prompt"] == "System: Be brief.\nUser: Hi\nAssistant:"
+        and document["max_new_tokens"] == 7
+    )
+
+
+@pytest.mark.parametrize(
+    ("request_", "code"),
+    [
+        (CompletionRequest(model="m", prompt="x", stream=True), "openai.stream_unsupported"),
+        (CompletionRequest(model="m", prompt=["a", "b"]), "openai.batch_unsupported"),
+        (
+            CompletionRequest(model="m", prompt="x", stop=["a", "b", "c", "d", "e"]),
+            "openai.bad_stop",
+        ),
+        (CompletionRequest(model="m", prompt="x", stop=[""]), "openai.bad_stop"),
+        (
+            ChatCompletionRequest(
+                model="m", messages=[ChatMessage(role="user", content="x")], stop=["a", "b", "c"]
+            ),
+            "openai.bad_stop",
+        ),
+    ],
+)
+def test_requests_the_runtime_cannot_honour_are_refused(request_: Any, code: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        fmt.job_input(request_)
+    assert caught.value.code == code
+
+
+@pytest.mark.parametrize(
+    "name", ["gpt-4", "inferchain-", "inferchain-0", "inferchain-x1", f"inferchain-{2**32}"]
+)
+def test_unknown_model_names(name: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        fmt.model_id_of(name)
+    assert caught.value.status == 404
+
+
+WORKER_OUTPUT = json.dumps(
+    {
+        "model": {"name": "tiny-gpt"},
+        "task": "text-generation",
+        "runtime": {"device": "cpu"},
+        "result": {
+            "text": " there was",
+            "tokens": [5, 6],
+            "finish_reason": "length",
+            "prompt_tokens": 4,
+            "completion_tokens": 2,
+        },
+    }
+).encode()
+
+
+def test_completion_format() -> None:
+    answer = fmt.completion(7, "inferchain-1", 1700000000, WORKER_OUTPUT)
+    assert answer.model_dump() == {
+        "id": "cmpl-7",
+        "object": "text_completion",
+        "created": 1700000000,
+        "model": "inferchain-1",
+        "choices": [
+            {"index": 0, "text": " there was", "logprobs": None, "finish_reason": "length"}
+        ],
+        "usage": {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6},
+    }
+    chat = fmt.chat_completion(7, "inferchain-1", 1700000000, WORKER_OUTPUT)
+    assert chat.choices[0].message.content == "there was" and chat.object == "chat.completion"
+
+
+@pytest.mark.parametrize("data", [b"not json", b"{}", b'{"result": {"text": "x"}}', b"[1]"])
+def test_malformed_worker_output_is_502(data: bytes) -> None:
+    with pytest.raises(GatewayError) as caught:
+        fmt.completion(1, "inferchain-1", 0, data)
+    assert caught.value.status == 502 and caught.value.code == "openai.bad_output"
+
+
+def test_wait_for_a_job_that_fails(api, market: Market) -> None:
+    client = api()
+    d = market.d
+    job_id, job = d.create()
+    d.tx("requester", d.market.functions.cancel(job_id, job_tuple(job)))
+    index(client)
+    with pytest.raises(GatewayError) as caught:
+        fmt.wait_for_result(client.app.state.services.sessions, job_id, 5)
+    assert caught.value.code == "openai.job_failed"
+    with pytest.raises(GatewayError) as waited:
+        fmt.wait_for_result(client.app.state.services.sessions, 999, 0.3, poll_s=0.05)
+    assert waited.value.code == "openai.timeout"

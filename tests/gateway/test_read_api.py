@@ -1,0 +1,170 @@
+"""Read API over an indexed Anvil market: jobs, results, live events, models, workers, stats."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from inferchain.ipfs import IpfsClient
+from tests.contracts.helpers import CHALLENGE_WINDOW, ETH, ETH_PRICE, TOKEN_PRICE, job_tuple
+from tests.gateway.conftest import Market, bearer, index, sign_in
+
+
+@pytest.fixture
+def client(api):  # type: ignore[no-untyped-def]
+    return api()
+
+
+def test_job_list_filters_and_pages(client, market: Market) -> None:
+    d = market.d
+    d.tx("requester", d.token.functions.approve(d.market.address, TOKEN_PRICE))
+    ids = [d.create()[0] for _ in range(3)] + [d.create(model=d.token_model)[0]]
+    d.create("requester2")
+    index(client)
+    token = sign_in(client, d.actors.requester)
+    first = client.get("/jobs", params={"limit": 2}, headers=bearer(token)).json()
+    assert [j["job_id"] for j in first["items"]] == sorted(ids, reverse=True)[:2]
+    rest = client.get(
+        "/jobs", params={"limit": 2, "before": first["next_cursor"]}, headers=bearer(token)
+    ).json()
+    assert [j["job_id"] for j in rest["items"]] == sorted(ids, reverse=True)[2:] and rest[
+        "next_cursor"
+    ] is None
+    by_model = client.get("/jobs", params={"model_id": d.token_model}, headers=bearer(token)).json()
+    assert [j["job_id"] for j in by_model["items"]] == [ids[3]]
+    none = client.get("/jobs", params={"status": "finalized"}, headers=bearer(token)).json()
+    assert none["items"] == []
+    bad = client.get("/jobs", params={"status": "bogus", "limit": 1000}, headers=bearer(token))
+    assert bad.status_code == 422 and len(bad.json()["error"]["details"]) == 2
+
+
+def test_jobs_are_private_to_requester_and_worker(client, market: Market) -> None:
+    d = market.d
+    job_id, job = d.create()
+    d.claim(job_id, job)
+    index(client)
+    for role, status in (("requester", 200), ("worker", 200), ("requester2", 404)):
+        response = client.get(
+            f"/jobs/{job_id}", headers=bearer(sign_in(client, getattr(d.actors, role)))
+        )
+        assert response.status_code == status
+    missing = client.get("/jobs/999", headers=bearer(sign_in(client, d.actors.requester)))
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "job.not_found"
+    assert client.get(f"/jobs/{job_id}").status_code == 401
+
+
+def test_result_is_fetched_and_verified_against_the_on_chain_cid(
+    client, market: Market, ipfs_api_url
+) -> None:
+    d = market.d
+    output = json.dumps({"result": {"text": "hello"}}).encode()
+    with IpfsClient(ipfs_api_url) as ipfs:
+        output_cid = ipfs.add_bytes(output)
+    job_id, job = d.create()
+    job = d.claim(job_id, job)
+    token = sign_in(client, d.actors.requester)
+    index(client)
+    pending = client.get(f"/jobs/{job_id}/result", headers=bearer(token))
+    assert pending.status_code == 409 and pending.json()["error"]["code"] == "job.no_result"
+    d.submit(job_id, job, output=output_cid.to_bytes())
+    index(client)
+    result = client.get(f"/jobs/{job_id}/result", headers=bearer(token))
+    assert result.status_code == 200 and result.content == output
+    assert result.headers["X-Inferchain-Cid"] == str(output_cid)
+
+
+def test_result_missing_from_ipfs_times_out(api, market: Market) -> None:
+    client = api(ipfs_timeout_s=1)
+    d = market.d
+    job_id, job = d.create()
+    d.submit(job_id, d.claim(job_id, job))  # a CID nobody stored
+    index(client)
+    response = client.get(
+        f"/jobs/{job_id}/result", headers=bearer(sign_in(client, d.actors.requester))
+    )
+    assert response.status_code == 504 and response.json()["error"]["code"] == "ipfs.timeout"
+
+
+def read_events(client, job_id: int, token: str) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
+    events = []
+    with client.stream("GET", f"/jobs/{job_id}/events", headers=bearer(token)) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                events.append(json.loads(line[6:]))
+    return events
+
+
+def test_events_stream_follows_the_job_until_it_settles(client, market: Market) -> None:
+    d = market.d
+    job_id, job = d.create()
+    index(client)
+    token = sign_in(client, d.actors.requester)
+
+    def cancel_later() -> None:
+        time.sleep(0.7)
+        d.tx("requester", d.market.functions.cancel(job_id, job_tuple(job)))
+        index(client)
+
+    worker = threading.Thread(target=cancel_later)
+    worker.start()
+    events = read_events(client, job_id, token)
+    worker.join()
+    assert [e["status"] for e in events] == ["open", "cancelled"]
+
+
+def test_events_of_a_settled_job_end_at_once(client, market: Market) -> None:
+    d = market.d
+    job_id, job = d.create()
+    d.tx("requester", d.market.functions.cancel(job_id, job_tuple(job)))
+    index(client)
+    token = sign_in(client, d.actors.requester)
+    assert [e["status"] for e in read_events(client, job_id, token)] == ["cancelled"]
+    unknown = client.get("/jobs/4242/events", headers=bearer(token))
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "job.not_found"
+
+
+def test_models_workers_and_stats(client, market: Market) -> None:
+    d = market.d
+    job_id, job = d.create()
+    job = d.submit(job_id, d.claim(job_id, job))
+    d.chain.increase_time(CHALLENGE_WINDOW + 1)
+    d.finalize(job_id, job)
+    d.create()
+    index(client)
+    models = client.get("/models").json()
+    eth_model = next(m for m in models if m["model_id"] == d.eth_model)
+    assert eth_model["price"] == str(ETH_PRICE) and eth_model["task_kind"] == "text-generation"
+    assert set(eth_model["workers"]) == {d.addr("worker"), d.addr("worker2")}
+    assert client.get(f"/models/{d.eth_model}").json() == eth_model
+    assert client.get("/models", params={"task_kind": "image"}).json() == []
+    assert client.get("/models/77").status_code == 404
+    worker = client.get(f"/workers/{d.addr('worker').lower()}").json()
+    assert worker["jobs_finalized"] == 1 and worker["success_rate"] == 1.0
+    assert worker["models"] == [d.eth_model, d.token_model]
+    assert client.get("/workers/0x" + "00" * 20).status_code == 404
+    assert client.get("/workers/not-an-address").status_code == 422
+    assert len(client.get("/workers", params={"model_id": d.eth_model}).json()) == 2
+    stats = client.get("/stats").json()
+    assert stats["jobs_by_status"] == {"finalized": 1, "open": 1} and stats["jobs_total"] == 2
+    assert stats["volume_by_token"] == {ETH: str(ETH_PRICE)} and stats["workers_registered"] == 2
+
+
+def test_background_indexer_thread_picks_up_jobs(api, market: Market) -> None:
+    client = api(run_indexer=True, index_poll_s=0.1)
+    d = market.d
+    job_id, _ = d.create()
+    token = sign_in(client, d.actors.requester)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if client.get(f"/jobs/{job_id}", headers=bearer(token)).status_code == 200:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the indexer thread never indexed the job")
+    assert client.get("/health").json()["indexer_running"] is True
+    assert "inferchain_indexer_block" in client.get("/metrics").text
