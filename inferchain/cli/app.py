@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from inferchain.cli import contracts, dev, model
+from inferchain.cli import contracts, deploy, dev, gateway, job, model, wallet, worker
 from inferchain.errors import InferchainError
 
 app = typer.Typer(
@@ -19,6 +19,11 @@ app = typer.Typer(
 app.add_typer(dev.app, name="dev")
 app.add_typer(contracts.app, name="contracts")
 app.add_typer(model.app, name="model")
+app.add_typer(gateway.app, name="gateway")
+app.add_typer(wallet.app, name="wallet")
+app.add_typer(job.app, name="job")
+app.add_typer(worker.app, name="worker")
+app.command("deploy")(deploy.deploy)
 
 
 @app.callback()

@@ -1,0 +1,146 @@
+"""Shared set-up for worker tests: a fresh market with the two demo models, jobs, waiting."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from inferchain.bundle import publish_bundle
+from inferchain.bundle.demos import demo_bundle_path
+from inferchain.chain import Chain
+from inferchain.ipfs import Cid, IpfsClient
+from inferchain.market import (
+    JobRecord,
+    JobRequest,
+    Market,
+    MarketConfig,
+    ModelSpec,
+    deploy_market,
+    fetch_market_events,
+    fold_events,
+)
+from inferchain.worker import WorkerSettings
+
+OWNER, TREASURY, PROVIDER, REQUESTER = 0, 1, 2, 3
+WORKER_KEYS = (4, 5, 6, 7)
+PRICE = 10**16
+ROYALTY_BPS = 1_000
+FEE_BPS = 250
+CHALLENGE_S = 60
+DIGITS_INPUT = json.dumps({"array": [[0.0] * 8 for _ in range(8)]}).encode()
+SENTIMENT_INPUT = json.dumps({"text": "a wonderful, moving film"}).encode()
+
+
+@dataclass(frozen=True)
+class Deployed:
+    market: Market
+    digits: int
+    sentiment: int
+
+    def write_addresses(self, directory: Path) -> Path:
+        path = directory / "market.json"
+        path.write_text(json.dumps(self.market.addresses.to_dict()))
+        return path
+
+
+def publish_demos(ipfs: IpfsClient) -> dict[str, tuple[Cid, bytes]]:
+    out = {}
+    for name in ("digits-cnn", "sentiment-bow"):
+        published = publish_bundle(ipfs, demo_bundle_path(name))
+        out[name] = (Cid.parse(published.cid), bytes.fromhex(published.manifest_sha256))
+    return out
+
+
+def deploy(chain: Chain, keys: list[str], accounts: list[str], bundles: dict) -> Deployed:
+    config = MarketConfig(
+        treasury=accounts[TREASURY], protocol_fee_bps=FEE_BPS, challenge_window=CHALLENGE_S
+    )
+    market = deploy_market(chain, keys[OWNER], config)
+    provider = chain.sender(keys[PROVIDER])
+    ids = []
+    for name, task in (
+        ("digits-cnn", "image-classification"),
+        ("sentiment-bow", "text-classification"),
+    ):
+        cid, manifest = bundles[name]
+        spec = ModelSpec(cid, manifest, task, PRICE, ROYALTY_BPS)
+        provider.transact(market.models.functions.registerModel(spec.as_abi()))
+        ids.append(int(chain.call(market.models.functions.modelCount())))
+    return Deployed(market, ids[0], ids[1])
+
+
+def create_job(
+    chain: Chain,
+    market: Market,
+    key: str,
+    model_id: int,
+    input_cid: Cid,
+    *,
+    work_time: int = 600,
+) -> tuple[int, int]:
+    """(job id, gas paid in wei)."""
+    request = JobRequest(
+        model_id=model_id,
+        input_cid=input_cid.to_bytes(),
+        max_price=PRICE,
+        request_deadline=chain.block_timestamp() + 3600,
+        work_time=work_time,
+    )
+    receipt = chain.sender(key).transact(
+        market.jobs.functions.createJob(request.as_abi()), value=PRICE
+    )
+    job_id = market.jobs.events.JobCreated().process_receipt(receipt)[0]["args"]["jobId"]
+    return job_id, receipt["gasUsed"] * receipt["effectiveGasPrice"]
+
+
+def create_jobs_in_one_block(
+    chain: Chain, market: Market, requester: str, model_id: int, input_cid: Cid, count: int
+) -> list[int]:
+    """``count`` jobs mined in a single block, so every worker sees them at the same moment."""
+    first = int(chain.call(market.jobs.functions.nextJobId()))
+    deadline = chain.block_timestamp() + 3600
+    request = JobRequest(model_id, input_cid.to_bytes(), PRICE, deadline, 600).as_abi()
+    chain._rpc("evm_setAutomine", False)
+    try:
+        for _ in range(count):  # Anvil's dev accounts are unlocked: no waiting for receipts
+            market.jobs.functions.createJob(request).transact(
+                {"from": requester, "value": PRICE, "gas": 400_000}
+            )
+        chain.mine()
+    finally:
+        chain._rpc("evm_setAutomine", True)
+    for sender in chain._senders.values():
+        sender.reset_nonce()
+    assert int(chain.call(market.jobs.functions.nextJobId())) == first + count
+    return list(range(first, first + count))
+
+
+def settings(
+    rpc_url: str, ipfs_url: str, key: str, state_dir: Path, **extra: object
+) -> WorkerSettings:
+    values: dict[str, object] = {"device": "cpu", "ipfs_timeout_s": 2.0, "poll_interval_s": 0.05}
+    values.update(extra)
+    return WorkerSettings(
+        rpc_url=rpc_url, ipfs_api_url=ipfs_url, private_key=key, state_dir=state_dir, **values
+    )
+
+
+def records(market: Market) -> dict[int, JobRecord]:
+    return fold_events(fetch_market_events(market.jobs, market.addresses.deployed_block))
+
+
+def events_named(market: Market, name: str) -> list[dict]:
+    events = fetch_market_events(market.jobs, market.addresses.deployed_block)
+    return [e["args"] for e in events if e["event"] == name]
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

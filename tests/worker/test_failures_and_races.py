@@ -1,0 +1,107 @@
+"""Invalid inputs are refunded with evidence; racing workers never double-work a job."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from inferchain.chain import Chain
+from inferchain.ipfs import Cid, IpfsClient
+from inferchain.market import ETH
+from inferchain.worker import Worker
+from tests.conftest import AnvilNode
+from tests.worker.helpers import (
+    PRICE,
+    REQUESTER,
+    SENTIMENT_INPUT,
+    WORKER_KEYS,
+    Deployed,
+    create_job,
+    create_jobs_in_one_block,
+    events_named,
+    settings,
+    wait_until,
+)
+
+
+def _worker(anvil: AnvilNode, ipfs_api_url: str, deployed: Deployed, key: int, tmp: Path, **kw):  # type: ignore[no-untyped-def]
+    models = [deployed.digits, deployed.sentiment]
+    s = settings(anvil.rpc_url, ipfs_api_url, anvil.keys[key], tmp / f"w{key}", models=models, **kw)
+    return Worker(s, deployed.market.addresses, register=True)
+
+
+def test_invalid_inputs_are_refunded_with_evidence(
+    chain: Chain,
+    anvil: AnvilNode,
+    ipfs: IpfsClient,
+    ipfs_api_url: str,
+    deployed: Deployed,
+    tmp_path: Path,
+) -> None:
+    market, requester = deployed.market, anvil.accounts[REQUESTER]
+    worker = _worker(anvil, ipfs_api_url, deployed, WORKER_KEYS[0], tmp_path, max_input_bytes=4096)
+    worker.start()
+    bad = {
+        "not json": ipfs.add_bytes(b"\xff not json"),
+        "unknown field": ipfs.add_bytes(json.dumps({"text": "ok", "bogus": 1}).encode()),
+        "oversize": ipfs.add_bytes(b" " * 5000),
+    }
+    try:
+        good_id, _ = create_job(chain, market, anvil.keys[REQUESTER], deployed.sentiment,
+                                ipfs.add_bytes(SENTIMENT_INPUT))  # fmt: skip
+        bad_ids = {
+            create_job(chain, market, anvil.keys[REQUESTER], deployed.sentiment, cid)[0]: name
+            for name, cid in bad.items()
+        }
+        wait_until(lambda: len(events_named(market, "JobFailed")) == len(bad), 30, "failures")
+        wait_until(lambda: len(events_named(market, "ResultSubmitted")) == 1, 30, "good result")
+    finally:
+        worker.stop()
+    failed = {e["jobId"]: e for e in events_named(market, "JobFailed")}
+    assert set(failed) == set(bad_ids)
+    reasons = {}
+    for job_id, event in failed.items():
+        assert event["worker"] == anvil.accounts[WORKER_KEYS[0]]
+        evidence = json.loads(ipfs.cat(Cid.parse(bytes(event["evidenceCid"]))))
+        assert evidence["error"] == "invalid_input" and evidence["job_id"] == job_id
+        reasons[bad_ids[job_id]] = evidence["reason"]
+    assert reasons == {"not json": "undecodable", "unknown field": "invalid_param",
+                       "oversize": "oversize"}  # fmt: skip
+    assert events_named(market, "ResultSubmitted")[0]["jobId"] == good_id
+    # refunded to the requester's market balance; the worker keeps its whole stake
+    assert chain.call(market.jobs.functions.balanceOf(requester, ETH)) == len(bad) * PRICE
+    stake = chain.call(market.workers.functions.worker(anvil.accounts[WORKER_KEYS[0]]))[0]
+    assert stake == chain.call(market.workers.functions.minStake())
+    assert worker.metrics.failed._value.get() == len(bad)
+
+
+def test_racing_workers_do_each_job_once(
+    chain: Chain,
+    anvil: AnvilNode,
+    ipfs: IpfsClient,
+    ipfs_api_url: str,
+    deployed: Deployed,
+    tmp_path: Path,
+) -> None:
+    market = deployed.market
+    cid = ipfs.add_bytes(SENTIMENT_INPUT)
+    workers = [
+        _worker(anvil, ipfs_api_url, deployed, k, tmp_path, max_batch_size=4)
+        for k in WORKER_KEYS[:3]
+    ]
+    for worker in workers:
+        worker.start()
+    try:  # all three see the same 20 open jobs in the same block
+        requester = anvil.accounts[REQUESTER]
+        job_ids = create_jobs_in_one_block(chain, market, requester, deployed.sentiment, cid, 20)
+        wait_until(lambda: len(events_named(market, "ResultSubmitted")) == 20, 60, "results")
+    finally:
+        for worker in workers:
+            worker.stop()
+    submitted = [e["jobId"] for e in events_named(market, "ResultSubmitted")]
+    assert sorted(submitted) == sorted(job_ids)
+    claims = events_named(market, "JobClaimed")
+    assert sorted(e["jobId"] for e in claims) == sorted(job_ids)
+    assert not events_named(market, "JobFailed") and not events_named(market, "JobTimedOut")
+    assert sum(w.metrics.completed._value.get() for w in workers) == 20
+    assert all(w.failure is None for w in workers)

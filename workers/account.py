@@ -1,0 +1,103 @@
+"""The worker's standing on-chain: readiness checks at start, registration, status, withdraw.
+
+Stake is in the registry's stake token (ETH on the dev chain; an ERC-20 stake needs an
+allowance first, which this does not set up). Earnings sit in the market as pull balances.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from inferchain.chain import Chain, TransactionSender
+from inferchain.ipfs import Cid
+from inferchain.market import ETH, Market
+from inferchain.worker.errors import WorkerNotReady
+from inferchain.worker.runtimes import canonical_json
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    address: str
+    gas_balance: int
+    registered: bool
+    stake: int
+    min_stake: int
+    exiting: bool
+    held_jobs: int
+    models: list[int]
+    earnings: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "address": self.address,
+            "gas_balance_wei": self.gas_balance,
+            "registered": self.registered,
+            "stake_wei": self.stake,
+            "min_stake_wei": self.min_stake,
+            "exiting": self.exiting,
+            "jobs_held": self.held_jobs,
+            "models": self.models,
+            "withdrawable": self.earnings,
+        }
+
+
+def account_status(chain: Chain, market: Market, address: str) -> AccountStatus:
+    reg, jobs = market.workers.functions, market.jobs.functions
+    stake, claims, unbonding_ends, registered, _ = chain.call(reg.worker(address))
+    count = int(chain.call(market.models.functions.modelCount()))
+    served = [m for m in range(1, count + 1) if registered and chain.call(reg.serves(address, m))]
+    return AccountStatus(
+        address=address,
+        gas_balance=chain.balance(address),
+        registered=bool(registered),
+        stake=int(stake),
+        min_stake=int(chain.call(reg.minStake())),
+        exiting=unbonding_ends != 0,
+        held_jobs=int(claims) - int(chain.call(jobs.settledJobs(address))),
+        models=served,
+        earnings={ETH: int(chain.call(jobs.balanceOf(address, ETH)))},
+    )
+
+
+def ensure_ready(
+    chain: Chain,
+    market: Market,
+    sender: TransactionSender,
+    models: list[int],
+    *,
+    register: bool = False,
+    stake: int | None = None,
+) -> AccountStatus:
+    """Check gas, registration and stake; register, top up and declare models when asked."""
+    status = account_status(chain, market, sender.address)
+    if status.gas_balance == 0:
+        raise WorkerNotReady(f"{sender.address} has no ETH for gas")
+    reg = market.workers.functions
+    if not status.registered:
+        if not register:
+            raise WorkerNotReady(f"{sender.address} is not registered: run with --register --stake")
+        amount = stake if stake is not None else status.min_stake
+        if amount < status.min_stake:
+            raise WorkerNotReady(f"stake {amount} is below the minimum {status.min_stake}")
+        metadata = Cid.for_raw_block(canonical_json({"worker": sender.address, "models": models}))
+        sender.transact(reg.register(amount, metadata.to_bytes(), models), value=amount)
+        log.info("registered", extra={"stake": amount, "models": models})
+    elif stake is not None and stake > status.stake:
+        sender.transact(reg.addStake(stake - status.stake), value=stake - status.stake)
+        log.info("stake topped up", extra={"stake": stake})
+    status = account_status(chain, market, sender.address)
+    if status.exiting:
+        raise WorkerNotReady(f"{sender.address} is exiting and cannot claim")
+    if status.stake < status.min_stake:
+        raise WorkerNotReady(
+            f"stake {status.stake} is below the minimum {status.min_stake}: pass --stake"
+        )
+    missing = [m for m in models if m not in status.models]
+    if missing:
+        sender.transact(reg.addModels(missing))
+        log.info("models declared", extra={"models": missing})
+        status = account_status(chain, market, sender.address)
+    return status

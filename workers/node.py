@@ -1,0 +1,336 @@
+"""The worker node: one service whose step moves jobs along the pipeline.
+
+    chain events ─▶ queue ─▶ claim ─▶ fetch input ─▶ batch ─▶ run ─▶ pin ─▶ submit ─▶ finalize
+    (discovery)          (claimer) (fetcher)     (batcher) (runner) (pinner) (submitter) (settler)
+
+Each arrow is one module; this file only wires them, decides deadlines from block time,
+applies the one retry policy (capped backoff per job, per tick for RPC outages) and saves
+state after every step that changes what the worker holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from inferchain.bundle import BundleCache, ipfs_fetcher
+from inferchain.chain import Chain, ChainError
+from inferchain.ipfs import IpfsClient, IpfsError
+from inferchain.market import JobStatus, Market, MarketAddresses
+from inferchain.worker._service import Backoff, Service
+from inferchain.worker.account import AccountStatus, ensure_ready
+from inferchain.worker.batcher import Batcher
+from inferchain.worker.claimer import MAX_BATCH, Claimer
+from inferchain.worker.discovery import Discovery, chain_statuses
+from inferchain.worker.errors import TransientFailure, WorkerNotReady
+from inferchain.worker.fetcher import InputFetcher
+from inferchain.worker.jobs import DONE, IN_FLIGHT, Phase, TrackedJob
+from inferchain.worker.metrics import HealthServer, WorkerMetrics, health_doc
+from inferchain.worker.pinner import Pinner
+from inferchain.worker.reconcile import own_records, reconcile_held
+from inferchain.worker.runner import ModelRunner
+from inferchain.worker.runtimes import RuntimePool
+from inferchain.worker.settings import WorkerSettings
+from inferchain.worker.settlement import Settler
+from inferchain.worker.state import WorkerState, load_state, save_state
+from inferchain.worker.submitter import Submitter
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ESTIMATE_S = 5.0
+
+
+class Worker(Service):
+    name = "inferchain-worker"
+
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        addresses: MarketAddresses | None = None,
+        *,
+        register: bool = False,
+        stake: int | None = None,
+    ) -> None:
+        super().__init__(settings.poll_interval_s, settings.shutdown_grace_s)
+        self.settings = settings
+        self._addresses = addresses
+        self._register, self._stake = register, stake
+        self.metrics = WorkerMetrics()
+        self.held: dict[int, TrackedJob] = {}
+        self.account: AccountStatus | None = None
+        self.earned: dict[str, int] = {}
+        self._estimate: dict[int, float] = {}
+        self._backoff = Backoff(cap=10.0)
+        self._last_tick = time.monotonic()
+        self._last_reconcile = 0.0
+        self._queued: set[int] = set()
+        self._health: HealthServer | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def setup(self) -> None:
+        s = self.settings
+        self.chain = Chain(s.rpc_url, expected_chain_id=s.chain_id)
+        addresses = self._addresses or s.market_addresses()
+        self.market = Market.connect(self.chain, addresses)
+        self.sender = self.chain.sender(s.private_key)
+        self.account = ensure_ready(
+            self.chain, self.market, self.sender, s.models, register=self._register,
+            stake=self._stake,
+        )  # fmt: skip
+        served = set(s.models or self.account.models)
+        if not served:
+            raise WorkerNotReady("this worker serves no model: pass --model")
+        s.state_dir.mkdir(parents=True, exist_ok=True)
+        self._state_path = s.state_dir / f"state-{self.sender.address.lower()}.json"
+        self.ipfs = IpfsClient(s.ipfs_api_url, timeout=s.ipfs_timeout_s)
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="worker-io")
+        cache = BundleCache(s.state_dir / "bundles", s.bundle_cache_bytes, ipfs_fetcher(self.ipfs))
+        self.runner = ModelRunner(self.chain, self.market, RuntimePool(cache, 8 << 30, s.device))
+        self.discovery = Discovery(
+            self.chain, self.market, served, s.confirmations, s.log_chunk_blocks
+        )
+        tx_batch = MAX_BATCH if s.batch_transactions else 1
+        self.claimer = Claimer(
+            self.chain,
+            self.market, self.sender, margin_s=s.deadline_margin_s, estimate_s=self._estimate_s,
+            batch=tx_batch, still_open=self._still_open,
+        )  # fmt: skip
+        self.fetcher = InputFetcher(
+            self.ipfs, self._pool, timeout_s=s.ipfs_timeout_s, max_bytes=s.max_input_bytes
+        )
+        self.batcher = Batcher(s.max_batch_size, s.max_wait_s)
+        self.pinner = Pinner(self.ipfs, self._pool)
+        self.submitter = Submitter(self.chain, self.market, self.sender, batch=tx_batch)
+        self.settler = Settler(self.chain, self.market, self.sender)
+        for model_id in sorted(served):  # load early: a broken model fails the start, not a job
+            try:
+                self.runner.runtime(model_id)
+            except TransientFailure as exc:
+                log.warning("model not loaded yet", extra={"model_id": model_id, "error": str(exc)})
+        self.saved = self._reconcile()
+        self.held = self.saved.held
+        self._save()
+        if s.metrics_port is not None:
+            self._health = HealthServer(self.metrics, self.health, s.metrics_host, s.metrics_port)
+            self._health.start()
+        log.info(
+            "worker started",
+            extra={"address": self.sender.address, "models": sorted(served),
+                   "held": len(self.held), "from_block": self.saved.last_block},
+        )  # fmt: skip
+
+    def teardown(self) -> None:
+        self._save()
+        if self._health is not None:
+            self._health.stop()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.ipfs.close()
+        log.info("worker stopped", extra={"held": len(self.held)})
+
+    @property
+    def health_port(self) -> int | None:
+        return self._health.port if self._health else None
+
+    def health(self) -> dict[str, object]:
+        saved = getattr(self, "saved", None)
+        return health_doc(
+            self._last_tick,
+            max(30.0, 4 * self._backoff.cap),
+            state=self.state.value,
+            in_flight=self.in_flight,
+            last_block=saved.last_block if saved else None,
+        )
+
+    @property
+    def in_flight(self) -> int:
+        return sum(1 for j in self.held.values() if j.phase in IN_FLIGHT)
+
+    def drained(self) -> bool:
+        return self.in_flight == 0
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def step(self) -> bool:
+        try:
+            progressed = self._tick()
+        except (ChainError, IpfsError, TransientFailure) as exc:
+            delay = self._backoff.failed()
+            log.warning(
+                "tick failed; backing off",
+                extra={"error": str(exc), "delay_s": delay, "failures": self._backoff.failures},
+            )
+            self._wake.wait(delay)
+            return False
+        self._backoff.succeeded()
+        self._last_tick = time.monotonic()
+        return not progressed
+
+    def _tick(self) -> bool:
+        s = self.settings
+        block = self.chain.w3.eth.get_block("latest")
+        head, now = int(block["number"]), int(block["timestamp"])
+        before = self._fingerprint()
+        if not self.draining:
+            self._discover(head)
+            won = self.claimer.claim(
+                self.claimer.select(self.saved.open_jobs, now, s.max_in_flight - self.in_flight)
+            )
+            for job in won:
+                self.held[job.job_id] = job
+                self.saved.open_jobs.pop(job.job_id, None)
+            self.metrics.claimed.inc(len(won))
+            if won:
+                log.info("claimed", extra={"job_ids": [j.job_id for j in won]})
+                self._save()
+        self._expire(now)
+        self._retry("fetch", self.fetcher.fetch(self._due(Phase.CLAIMED)), now)
+        self._run_batches(now)
+        pinned = self._due(Phase.RAN)
+        if pinned:
+            self._retry("pin", self.pinner.pin(pinned), now)
+            self._save()
+        self._submit(now)
+        if s.finalize:
+            self._settle(now)
+        self._forget_done()
+        self.metrics.in_flight.set(self.in_flight)
+        self.metrics.queue_depth.set(len(self.saved.open_jobs))
+        return self._fingerprint() != before
+
+    def idle_wait_s(self) -> float:
+        due = self.batcher.next_due_s()
+        return self.settings.poll_interval_s if due is None else min(due, self._interval)
+
+    def _discover(self, head: int) -> None:
+        state = self.saved
+        state.open_jobs, state.last_block = self.discovery.scan(
+            state.open_jobs, state.last_block, head
+        )
+        self.metrics.last_block.set(state.last_block)
+        if time.monotonic() - self._last_reconcile >= self.settings.reconcile_every_s:
+            state.open_jobs = self.discovery.prune(state.open_jobs)
+            self._last_reconcile = time.monotonic()
+
+    def _run_batches(self, now: int) -> None:
+        for job in self._due(Phase.FETCHED):
+            if job.job_id not in self._queued:
+                self.batcher.add(job)
+                self._queued.add(job.job_id)
+        for batch in self.batcher.ready(flush=self.draining):
+            self._queued.difference_update(j.job_id for j in batch)
+            batch = [j for j in batch if j.phase is Phase.FETCHED]
+            if not batch:
+                continue
+            try:
+                elapsed = self.runner.run(batch)
+            except TransientFailure as exc:
+                self._retry("run", [(j, exc) for j in batch], now)
+                continue
+            self.metrics.batch_size.observe(len(batch))
+            self.metrics.inference_s.observe(elapsed)
+
+    def _submit(self, now: int) -> None:
+        ready = self._due(Phase.PINNED)
+        if not ready:
+            return
+        failures = self.submitter.submit(ready, now)
+        for job in ready:
+            if job.phase is Phase.SUBMITTED:
+                took = time.monotonic() - job.claimed_at
+                self.metrics.completed.inc()
+                self.metrics.end_to_end_s.observe(took)
+                old = self._estimate.get(job.model_id, took)
+                self._estimate[job.model_id] = 0.8 * old + 0.2 * took
+            elif job.phase is Phase.FAILED:
+                self.metrics.failed.inc()
+        self._retry("submit", failures, now)
+        self._save()
+
+    def _settle(self, now: int) -> None:
+        submitted = [j for j in self.held.values() if j.phase is Phase.SUBMITTED]
+        earned = self.settler.finalize(submitted, now)
+        if not earned:
+            return
+        for token, amount in earned.items():
+            self.earned[token] = self.earned.get(token, 0) + amount
+            self.metrics.earnings.labels(token).inc(amount)
+        self.metrics.finalized.inc(sum(1 for j in submitted if j.phase is Phase.FINALIZED))
+        tokens = {j.job.terms.token for j in submitted}
+        self.settler.maybe_withdraw(self.settings.auto_withdraw_threshold, tokens)
+        self._save()
+
+    # -- policy ------------------------------------------------------------------------
+
+    def _retry(self, stage: str, failures: list[tuple[TrackedJob, Exception]], now: int) -> None:
+        """One retry policy for every stage: capped backoff per job, louder near the deadline."""
+        for job, exc in failures:
+            self.metrics.retries.labels(stage).inc()
+            job.later(min(0.2 * 2**job.attempts, 10.0))
+            left = job.claim_deadline - now
+            extra = {"job_id": job.job_id, "stage": stage, "error": str(exc), "deadline_in_s": left}
+            if left <= self.settings.deadline_margin_s:
+                log.error("claimed job near its deadline and still failing", extra=extra)
+            else:
+                log.warning("transient failure; will retry", extra=extra)
+
+    def _expire(self, now: int) -> None:
+        for job in self.held.values():
+            if job.phase in IN_FLIGHT and now >= job.claim_deadline:
+                log.error("claim deadline passed; abandoning", extra={"job_id": job.job_id})
+                job.advance(Phase.ABANDONED)
+                self.metrics.abandoned.inc()
+
+    def _due(self, phase: Phase) -> list[TrackedJob]:
+        return [j for j in self.held.values() if j.phase is phase and j.due()]
+
+    def _forget_done(self) -> None:
+        done = [i for i, j in self.held.items() if j.phase in DONE]
+        for job_id in done:
+            del self.held[job_id]
+        if done:
+            self._save()
+
+    def _fingerprint(self) -> tuple[object, ...]:
+        return (
+            tuple(sorted((i, j.phase) for i, j in self.held.items())),
+            len(self.saved.open_jobs),
+            len(self.batcher),
+        )
+
+    def _still_open(self, job_ids: list[int]) -> set[int]:
+        statuses = chain_statuses(self.chain, self.market, job_ids)
+        return {i for i, status in statuses.items() if status is JobStatus.OPEN}
+
+    def _estimate_s(self, model_id: int) -> float:
+        return 2 * self._estimate.get(model_id, DEFAULT_ESTIMATE_S)
+
+    # -- state -------------------------------------------------------------------------
+
+    def _reconcile(self) -> WorkerState:
+        s, market = self.settings, self.market
+        block = self.chain.w3.eth.get_block("latest")
+        head, now = int(block["number"]), int(block["timestamp"])
+        first = market.addresses.deployed_block
+        state = load_state(self._state_path, self.chain.chain_id, market.jobs.address)
+        if state is None:
+            state = WorkerState(self.chain.chain_id, market.jobs.address, first - 1)
+        me = self.sender.address
+        records = own_records(market, me, state.last_block + 1, head, s.log_chunk_blocks)
+        assert self.account is not None
+        if self.account.held_jobs > len(state.held.keys() | records.keys()):
+            log.info("state behind the registry; folding the whole history")
+            records = own_records(market, me, first, head, s.log_chunk_blocks)
+        state.held = reconcile_held(self.chain, market, state.held, records, now)
+        state.open_jobs, state.last_block = self.discovery.scan(
+            state.open_jobs, state.last_block, head
+        )
+        state.open_jobs = self.discovery.prune(state.open_jobs)
+        self._last_reconcile = time.monotonic()
+        return state
+
+    def _save(self) -> None:
+        if hasattr(self, "saved"):
+            self.saved.held = self.held
+            save_state(self._state_path, self.saved)

@@ -1,0 +1,80 @@
+"""Start-up reconciliation: which jobs does this worker hold, according to the contract?
+
+The saved state is a cache. Events since the saved block add jobs claimed just before a
+crash; if the registry still counts more held jobs than that (state lost), the whole
+history is folded. Every job is then checked with ``jobStatus``: still claimed and in time
+→ resume; already submitted → adopt for finalization, never resubmit; settled or past its
+deadline → drop.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from inferchain.chain import Chain
+from inferchain.market import JobRecord, JobStatus, Market
+from inferchain.worker.discovery import fold_range
+from inferchain.worker.jobs import Phase, TrackedJob
+
+log = logging.getLogger(__name__)
+
+
+def tracked_from_record(record: JobRecord) -> TrackedJob:
+    job = TrackedJob(
+        job_id=record.job_id,
+        job=record.job,
+        input_cid=record.input_cid,
+        claim_deadline=record.claim_deadline or 0,
+    )
+    if record.status in (JobStatus.SUBMITTED, JobStatus.DISPUTED):
+        job.phase = Phase.SUBMITTED
+        job.challenge_deadline = record.challenge_deadline
+    return job
+
+
+def own_records(
+    market: Market, me: str, from_block: int, to_block: int, chunk: int
+) -> dict[int, JobRecord]:
+    folded = fold_range(market, from_block, to_block, chunk=chunk)
+    live = (JobStatus.CLAIMED, JobStatus.SUBMITTED)
+    return {
+        i: r for i, r in folded.items() if r.job.worker.lower() == me.lower() and r.status in live
+    }
+
+
+def reconcile_held(
+    chain: Chain,
+    market: Market,
+    held: dict[int, TrackedJob],
+    records: dict[int, JobRecord],
+    block_ts: int,
+) -> dict[int, TrackedJob]:
+    """Check every held job against the contract; returns the ones still worth keeping."""
+    for job_id, record in records.items():
+        held.setdefault(job_id, tracked_from_record(record))
+    kept: dict[int, TrackedJob] = {}
+    for job_id, job in held.items():
+        raw_status, deadline = chain.call(market.jobs.functions.jobStatus(job_id))
+        status = JobStatus(raw_status)
+        if status is JobStatus.CLAIMED and block_ts < deadline:
+            if job.phase is Phase.SUBMITTED:
+                log.warning("saved as submitted but still claimed", extra={"job_id": job_id})
+                continue
+            kept[job_id] = job
+        elif status is JobStatus.SUBMITTED:
+            if job.phase is Phase.PINNED and not job.is_failure:
+                job.submitted(deadline)  # the submit landed just before the crash
+            elif job.phase is not Phase.SUBMITTED:
+                record = records.get(job_id)
+                if record is None or record.status is not JobStatus.SUBMITTED:
+                    log.warning("submitted job without its tuple", extra={"job_id": job_id})
+                    continue
+                job = tracked_from_record(record)
+            job.challenge_deadline = deadline
+            kept[job_id] = job
+        else:
+            log.info(
+                "held job dropped at start",
+                extra={"job_id": job_id, "status": status.name, "deadline": deadline},
+            )
+    return kept

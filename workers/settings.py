@@ -1,0 +1,79 @@
+"""The worker's one settings object (env prefix ``INFERCHAIN_WORKER_``; CLI flags override).
+
+Local defaults work against ``inferchain dev up`` with the first dev account's key refused
+outside ``mode=local``. Market addresses come from a JSON file (``MarketAddresses.to_dict()``);
+``market_addresses()`` is the one seam a deployments registry will plug into.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from inferchain.errors import ConfigError
+from inferchain.market import MarketAddresses
+
+#: Anvil's first dev account: fine locally, refused anywhere else.
+DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+
+class WorkerSettings(BaseSettings):
+    """Every knob of a worker node; docs/worker.md explains each group."""
+
+    model_config = SettingsConfigDict(env_prefix="INFERCHAIN_WORKER_", extra="ignore")
+
+    mode: Literal["local", "production"] = "local"
+    # --- chain and IPFS ----------------------------------------------------------------
+    rpc_url: str = "http://127.0.0.1:8545"
+    chain_id: int | None = Field(None, gt=0, description="refuse another chain when set")
+    private_key: SecretStr = SecretStr(DEV_KEY)
+    market_addresses_file: Path | None = None
+    ipfs_api_url: str = "http://127.0.0.1:5001"
+    ipfs_timeout_s: float = Field(10.0, gt=0)
+    max_input_bytes: int = Field(1 << 20, gt=0)
+    # --- what to serve and how ---------------------------------------------------------
+    models: list[int] = Field(default_factory=list, description="model ids; empty: as registered")
+    device: str = "auto"
+    max_batch_size: int = Field(16, ge=1, le=50)
+    #: claimBatch / submitBatch (up to 50 jobs per transaction) instead of one per job.
+    batch_transactions: bool = True
+    max_wait_s: float = Field(0.05, ge=0)
+    max_in_flight: int = Field(64, ge=1)
+    poll_interval_s: float = Field(0.1, gt=0)
+    confirmations: int = Field(0, ge=0, le=1000)
+    log_chunk_blocks: int = Field(5_000, gt=0)
+    reconcile_every_s: float = Field(30.0, gt=0)
+    #: Claim only when work_time covers the expected work plus this, and submit no later.
+    deadline_margin_s: int = Field(20, ge=0)
+    shutdown_grace_s: float = Field(30.0, ge=0)
+    # --- state, money, observability ---------------------------------------------------
+    state_dir: Path = Path(".inferchain/worker")
+    bundle_cache_bytes: int = Field(2 << 30, gt=0)
+    auto_withdraw_threshold: int | None = Field(None, gt=0, description="wei; None: never")
+    finalize: bool = True
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(None, ge=0, lt=65536, description="0: any free port")
+
+    @model_validator(mode="after")
+    def _no_dev_key_outside_local(self) -> WorkerSettings:
+        if self.mode != "local" and self.private_key.get_secret_value() == DEV_KEY:
+            raise ValueError("the public dev key is refused outside mode=local")
+        return self
+
+    def market_addresses(self) -> MarketAddresses:
+        """The deployed contracts this worker talks to."""
+        if self.market_addresses_file is None:
+            raise ConfigError("no market addresses: pass --market-addresses FILE")
+        return load_market_addresses(self.market_addresses_file)
+
+
+def load_market_addresses(path: Path) -> MarketAddresses:
+    try:
+        data = json.loads(Path(path).read_text())
+        return MarketAddresses(**data)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"cannot read market addresses from {path}: {exc}") from exc

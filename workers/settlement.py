@@ -1,0 +1,86 @@
+"""Submitted jobs → paid: finalize matured jobs in batches, withdraw earnings past a threshold.
+
+Finalization is open to anyone; a job someone else finalized (or disputed) first is dropped
+after a status check instead of retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from web3.logs import DISCARD
+
+from inferchain.chain import Chain, ContractReverted, TransactionFailed, TransactionSender
+from inferchain.market import ETH, JobStatus, Market
+from inferchain.worker.jobs import Phase, TrackedJob
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 50
+
+
+class Settler:
+    def __init__(self, chain: Chain, market: Market, sender: TransactionSender) -> None:
+        self._chain, self._market, self._sender = chain, market, sender
+
+    def finalize(self, jobs: Sequence[TrackedJob], block_ts: int) -> dict[str, int]:
+        """Finalize every matured job; returns the worker's earnings per token."""
+        matured = [
+            j for j in jobs if j.challenge_deadline is not None and block_ts > j.challenge_deadline
+        ]
+        earned: dict[str, int] = {}
+        for start in range(0, len(matured), MAX_BATCH):
+            batch = matured[start : start + MAX_BATCH]
+            try:
+                earned = _add(earned, self._finalize_batch(batch))
+            except (ContractReverted, TransactionFailed):
+                for job in batch:
+                    earned = _add(earned, self._finalize_alone(job))
+        return earned
+
+    def _finalize_batch(self, batch: Sequence[TrackedJob]) -> dict[str, int]:
+        fns = self._market.jobs.functions
+        ids = [j.job_id for j in batch]
+        receipt = self._sender.transact(fns.finalizeBatch(ids, [j.job.as_abi() for j in batch]))
+        events = self._market.jobs.events.JobFinalized().process_receipt(receipt, errors=DISCARD)
+        paid = {e["args"]["jobId"]: e["args"]["workerAmount"] for e in events}
+        earned: dict[str, int] = {}
+        for job in batch:
+            job.advance(Phase.FINALIZED)
+            token = job.job.terms.token
+            earned[token] = earned.get(token, 0) + paid.get(job.job_id, 0)
+        return earned
+
+    def _finalize_alone(self, job: TrackedJob) -> dict[str, int]:
+        status, _ = self._chain.call(self._market.jobs.functions.jobStatus(job.job_id))
+        if JobStatus(status) is not JobStatus.SUBMITTED:
+            log.info("job settled elsewhere", extra={"job_id": job.job_id, "status": status})
+            job.advance(Phase.ABANDONED if status == JobStatus.DISPUTED else Phase.FINALIZED)
+            return {}
+        return self._finalize_batch([job])
+
+    def maybe_withdraw(self, threshold: int | None, tokens: set[str]) -> dict[str, int]:
+        """Withdraw each token balance at or above ``threshold`` to the worker's own address."""
+        if threshold is None:
+            return {}
+        out = {}
+        for token in tokens | {ETH}:
+            balance = self.balance(token)
+            if balance >= threshold:
+                withdraw(self._market, self._sender, token, balance)
+                out[token] = balance
+        return out
+
+    def balance(self, token: str = ETH) -> int:
+        fns = self._market.jobs.functions
+        return int(self._chain.call(fns.balanceOf(self._sender.address, token)))
+
+
+def withdraw(market: Market, sender: TransactionSender, token: str, amount: int) -> None:
+    sender.transact(market.jobs.functions.withdraw(token, sender.address, amount))
+    log.info("withdrew", extra={"token": token, "amount": amount})
+
+
+def _add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    return {k: a.get(k, 0) + b.get(k, 0) for k in a.keys() | b.keys()}

@@ -1,0 +1,111 @@
+"""Pinned jobs → results (or failure reports) on-chain, in batches, never twice.
+
+Before every submission the contract's state is checked: a batch is simulated at the latest
+block, and a job restored after a restart, or in a batch whose simulation reverted, is
+asked about with ``jobStatus``. A job already submitted (a transaction that landed just
+before a crash) is adopted, not resubmitted; one settled or past its deadline is abandoned.
+The contract would reject a second submission anyway; asking first saves the gas.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from inferchain.chain import Chain, ContractReverted, TransactionFailed, TransactionSender
+from inferchain.market import JobStatus, Market
+from inferchain.worker._tx import send
+from inferchain.worker.jobs import Phase, TrackedJob
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 50
+Failure = tuple[TrackedJob, Exception]
+
+
+class Submitter:
+    def __init__(
+        self, chain: Chain, market: Market, sender: TransactionSender, batch: int = MAX_BATCH
+    ) -> None:
+        self._chain, self._market, self._sender = chain, market, sender
+        self._batch = min(batch, MAX_BATCH)
+
+    def submit(self, jobs: Sequence[TrackedJob], block_ts: int) -> list[Failure]:
+        """Submit results and report refusals; returns transient failures to retry."""
+        # Jobs claimed by this process are checked by the batch's simulation (one eth_call at
+        # the latest block); jobs restored from disk are asked about one by one first.
+        ready = [job for job in jobs if job.checked or self._still_ours(job, block_ts)]
+        failures: list[Failure] = []
+        results = [job for job in ready if not job.is_failure]
+        for start in range(0, len(results), self._batch):
+            failures += self._submit_batch(results[start : start + self._batch])
+        for job in (job for job in ready if job.is_failure):
+            failures += self._report(job)
+        return failures
+
+    def _still_ours(self, job: TrackedJob, block_ts: int) -> bool:
+        fns = self._market.jobs.functions
+        status, deadline = self._chain.call(fns.jobStatus(job.job_id))
+        status = JobStatus(status)
+        job.checked = True
+        if status is JobStatus.CLAIMED and block_ts < deadline:
+            return True
+        if status in (JobStatus.SUBMITTED, JobStatus.DISPUTED) and not job.is_failure:
+            log.info("result already on-chain; not resubmitting", extra={"job_id": job.job_id})
+            job.submitted(deadline)
+            return False
+        log.warning(
+            "abandoning job",
+            extra={"job_id": job.job_id, "status": status.name, "deadline": deadline},
+        )
+        job.advance(Phase.ABANDONED)
+        return False
+
+    def _submit_batch(self, batch: Sequence[TrackedJob]) -> list[Failure]:
+        try:
+            receipt = self._send(batch)
+        except (ContractReverted, TransactionFailed) as exc:
+            if len(batch) == 1:
+                batch[0].checked = False  # ask the contract before the retry
+                return [(batch[0], exc)]
+            failures: list[Failure] = []
+            for job in batch:
+                job.checked = False
+                if self._still_ours(job, self._chain.block_timestamp()):
+                    failures += self._submit_batch([job])
+            return failures
+        events = self._market.jobs.events.ResultSubmitted().process_receipt(receipt, errors=DISCARD)
+        deadlines = {e["args"]["jobId"]: e["args"]["challengeDeadline"] for e in events}
+        for job in batch:
+            job.submitted(deadlines[job.job_id])
+        return []
+
+    def _send(self, batch: Sequence[TrackedJob]) -> TxReceipt:
+        fns = self._market.jobs.functions
+        cids = [job.pinned_cid.to_bytes() for job in batch]  # type: ignore[union-attr]
+        hashes = [job.output_hash for job in batch]
+        if len(batch) == 1:
+            job = batch[0]
+            call = fns.submitResult(job.job_id, job.job.as_abi(), cids[0], hashes[0])
+            return send(self._chain, self._sender, call, "submit")
+        ids = [job.job_id for job in batch]
+        tuples = [job.job.as_abi() for job in batch]
+        call = fns.submitBatch(ids, tuples, cids, hashes)
+        return send(self._chain, self._sender, call, "submit", len(batch))
+
+    def _report(self, job: TrackedJob) -> list[Failure]:
+        fns = self._market.jobs.functions
+        evidence = job.pinned_cid.to_bytes()  # type: ignore[union-attr]
+        try:
+            call = fns.reportFailure(job.job_id, job.job.as_abi(), evidence)
+            send(self._chain, self._sender, call, "fail")
+        except (ContractReverted, TransactionFailed) as exc:
+            return [(job, exc)]
+        log.info(
+            "invalid input reported", extra={"job_id": job.job_id, "evidence": str(job.pinned_cid)}
+        )
+        job.advance(Phase.FAILED)
+        return []
