@@ -72,9 +72,9 @@ class Worker(Service):
     def setup(self) -> None:
         s = self.settings
         self.chain = Chain(s.rpc_url, expected_chain_id=s.chain_id)
-        addresses = self._addresses or s.market_addresses()
+        addresses = self._addresses or s.market_addresses(self.chain.chain_id)
         self.market = Market.connect(self.chain, addresses)
-        self.sender = self.chain.sender(s.private_key)
+        self.sender = self.chain.sender(s.signing_key())
         self.account = ensure_ready(
             self.chain, self.market, self.sender, s.models, register=self._register,
             stake=self._stake,

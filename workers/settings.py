@@ -1,8 +1,9 @@
 """The worker's one settings object (env prefix ``INFERCHAIN_WORKER_``; CLI flags override).
 
 Local defaults work against ``inferchain dev up`` with the first dev account's key refused
-outside ``mode=local``. Market addresses come from a JSON file (``MarketAddresses.to_dict()``);
-``market_addresses()`` is the one seam a deployments registry will plug into.
+outside ``mode=local``. Market addresses come from ``deployments/<chain-id>.json`` (written by
+``inferchain deploy``) or, when given, a JSON file of ``MarketAddresses``. The key comes from
+an encrypted keystore (``keystore`` + ``INFERCHAIN_KEYSTORE_PASSWORD``) or ``private_key``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from inferchain.deploy.records import deployments_dir, load_record
 from inferchain.errors import ConfigError
 from inferchain.market import MarketAddresses
+from inferchain.wallet.keys import keystore_password
+from inferchain.wallet.keystore import decrypt_keystore
 
 #: Anvil's first dev account: fine locally, refused anywhere else.
 DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -31,7 +35,9 @@ class WorkerSettings(BaseSettings):
     rpc_url: str = "http://127.0.0.1:8545"
     chain_id: int | None = Field(None, gt=0, description="refuse another chain when set")
     private_key: SecretStr = SecretStr(DEV_KEY)
+    keystore: Path | None = Field(None, description="encrypted keystore; wins over private_key")
     market_addresses_file: Path | None = None
+    deployments_dir: Path | None = Field(None, description="default: deployments/ in the checkout")
     ipfs_api_url: str = "http://127.0.0.1:5001"
     ipfs_timeout_s: float = Field(10.0, gt=0)
     max_input_bytes: int = Field(1 << 20, gt=0)
@@ -64,11 +70,18 @@ class WorkerSettings(BaseSettings):
             raise ValueError("the public dev key is refused outside mode=local")
         return self
 
-    def market_addresses(self) -> MarketAddresses:
-        """The deployed contracts this worker talks to."""
-        if self.market_addresses_file is None:
-            raise ConfigError("no market addresses: pass --market-addresses FILE")
-        return load_market_addresses(self.market_addresses_file)
+    def market_addresses(self, chain_id: int) -> MarketAddresses:
+        """The deployed contracts this worker talks to on chain `chain_id`."""
+        if self.market_addresses_file is not None:
+            return load_market_addresses(self.market_addresses_file)
+        directory = deployments_dir(self.deployments_dir)
+        return load_record(directory, chain_id).market_addresses()
+
+    def signing_key(self) -> SecretStr:
+        """The keystore's key when one is configured, else `private_key`."""
+        if self.keystore is None:
+            return self.private_key
+        return SecretStr(decrypt_keystore(self.keystore, keystore_password(prompt=None)))
 
 
 def load_market_addresses(path: Path) -> MarketAddresses:

@@ -17,7 +17,11 @@ from inferchain.settings import load_settings
 
 app = typer.Typer(help="A compute provider's node: claim jobs, run models, get paid.")
 
-Addresses = typer.Option(None, "--market-addresses", help="JSON file of MarketAddresses")
+Addresses = typer.Option(
+    None,
+    "--market-addresses",
+    help="JSON file of MarketAddresses [deployments/<chain-id>.json]",
+)
 Rpc = typer.Option(None, "--rpc-url", help="[http://127.0.0.1:8545]")
 
 
@@ -39,6 +43,9 @@ def run(
     device: str | None = typer.Option(None, "--device", help="auto | cpu | cuda[:N]"),
     state_dir: Path | None = typer.Option(None, "--state-dir"),
     metrics_port: int | None = typer.Option(None, "--metrics-port", help="0: any free port"),
+    keystore: Path | None = typer.Option(
+        None, "--keystore", help="encrypted key; password from INFERCHAIN_KEYSTORE_PASSWORD"
+    ),
     register: bool = typer.Option(False, "--register", help="register if not yet"),
     stake: int | None = typer.Option(None, "--stake", help="stake in wei (register/top up)"),
     json_logs: bool = typer.Option(True, "--json-logs/--text-logs"),
@@ -53,7 +60,7 @@ def run(
         market_addresses_file=market_addresses, rpc_url=rpc_url, ipfs_api_url=ipfs_api_url,
         models=model or None, max_batch_size=max_batch_size, max_wait_s=max_wait_s,
         max_in_flight=max_in_flight, device=device, state_dir=state_dir,
-        metrics_port=metrics_port,
+        metrics_port=metrics_port, keystore=keystore,
     )  # fmt: skip
     worker = Worker(settings, register=register, stake=stake)
     worker.start()
@@ -78,8 +85,8 @@ def _connect(market_addresses: Path | None, rpc_url: str | None):  # type: ignor
 
     settings = _settings(market_addresses_file=market_addresses, rpc_url=rpc_url)
     chain = Chain(settings.rpc_url, expected_chain_id=settings.chain_id)
-    market = Market.connect(chain, settings.market_addresses())
-    return chain, market, chain.sender(settings.private_key)
+    market = Market.connect(chain, settings.market_addresses(chain.chain_id))
+    return chain, market, chain.sender(settings.signing_key())
 
 
 @app.command()

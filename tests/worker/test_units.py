@@ -8,12 +8,16 @@ import time
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 
 from inferchain.bundle import InvalidInput
+from inferchain.deploy.errors import DeploymentMissing
 from inferchain.errors import ConfigError
 from inferchain.ipfs import Cid
-from inferchain.market import ETH, Job, JobRecord, JobStatus, JobTerms
+from inferchain.market import ETH, Job, JobRecord, JobStatus, JobTerms, MarketAddresses
 from inferchain.settings import load_settings
+from inferchain.wallet.errors import WrongPassword
+from inferchain.wallet.keystore import write_keystore
 from inferchain.worker import IllegalTransition, Phase, TrackedJob, WorkerSettings
 from inferchain.worker._service import Backoff, Service, ServiceState
 from inferchain.worker.batcher import Batcher
@@ -150,12 +154,36 @@ def test_settings_from_env_and_refusals(monkeypatch: pytest.MonkeyPatch, tmp_pat
         load_settings(WorkerSettings, mode="production")
     with pytest.raises(ConfigError, match="max_batch_size"):
         load_settings(WorkerSettings, max_batch_size=51)
-    with pytest.raises(ConfigError, match="--market-addresses"):
-        s.market_addresses()
+    empty = load_settings(WorkerSettings, deployments_dir=tmp_path)
+    with pytest.raises(DeploymentMissing, match="run `inferchain deploy"):
+        empty.market_addresses(31337)
     bad = tmp_path / "m.json"
     bad.write_text(json.dumps({"job_market": "0x1"}))
     with pytest.raises(ConfigError, match="cannot read"):
-        load_settings(WorkerSettings, market_addresses_file=bad).market_addresses()
+        load_settings(WorkerSettings, market_addresses_file=bad).market_addresses(31337)
+
+
+def test_settings_take_market_from_the_deployment_record(tmp_path: Path) -> None:
+    addresses = MarketAddresses(
+        "0x" + "1" * 40, "0x" + "2" * 40, "0x" + "3" * 40, "0x" + "4" * 40, 7
+    )
+    (tmp_path / "m.json").write_text(json.dumps(addresses.to_dict()))
+    from_file = load_settings(WorkerSettings, market_addresses_file=tmp_path / "m.json")
+    assert from_file.market_addresses(1) == addresses
+
+
+def test_keystore_key_wins_over_private_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    account = Account.create()
+    path = tmp_path / "key.json"
+    write_keystore(path, account.key.to_0x_hex(), "pw")
+    monkeypatch.setenv("INFERCHAIN_KEYSTORE_PASSWORD", "pw")
+    s = load_settings(WorkerSettings, keystore=path)
+    assert Account.from_key(s.signing_key().get_secret_value()).address == account.address
+    monkeypatch.setenv("INFERCHAIN_KEYSTORE_PASSWORD", "wrong")
+    with pytest.raises(WrongPassword):
+        s.signing_key()
 
 
 def test_json_logs_carry_extra_fields() -> None:
