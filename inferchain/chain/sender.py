@@ -102,17 +102,20 @@ class TransactionSender:
             "value": value,
             "chainId": self._chain_id,
         }
-        with translate_rpc_errors():
-            params["gas"] = self._w3.eth.estimate_gas(params)
+        params["gas"] = self._estimate_with(lambda: self._w3.eth.estimate_gas(params))
         tx_hash = self._sign_and_send(lambda p: p, params)
         return self._wait(tx_hash, None, params)
 
     # -- internals -------------------------------------------------------------------
 
     def _estimate(self, call: Transactable, params: TxParams) -> int:
+        return self._estimate_with(lambda: call.estimate_gas(dict(params)))  # type: ignore[arg-type]
+
+    def _estimate_with(self, estimate_gas: Any) -> int:
+        """Gas with headroom; a revert in the simulation surfaces as ContractReverted."""
         with translate_rpc_errors():
             try:
-                estimate = call.estimate_gas(dict(params))  # type: ignore[arg-type]
+                estimate = estimate_gas()
             except ContractLogicError as exc:
                 raise decode_revert(exc.data if isinstance(exc.data, str) else None) from exc
         return int(estimate * self._gas_headroom)

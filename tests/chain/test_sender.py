@@ -84,3 +84,15 @@ def test_nonces_follow_a_chain_revert(chain: Chain, anvil: AnvilNode) -> None:
     chain.revert(snapshot)
     receipt = sender.send_value(anvil.accounts[4], 1)
     assert receipt["status"] == 1
+
+
+def test_send_value_to_a_reverting_receiver_is_decoded(
+    chain: Chain, anvil: AnvilNode, probe: Contract
+) -> None:
+    """ChainProbe has no receive(): the transfer reverts in simulation and nothing is sent."""
+    sender = chain.sender(anvil.keys[0])
+    before = chain.w3.eth.get_transaction_count(sender.address)
+    with pytest.raises(ContractReverted) as info:
+        sender.send_value(probe.address, 1)
+    assert info.value.error_name == "unknown"
+    assert chain.w3.eth.get_transaction_count(sender.address) == before
