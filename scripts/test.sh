@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The one test command: installs what is missing, lints, then runs the whole suite against
-# a real Anvil chain and a real IPFS node that the tests start on free ports.
+# The one test command: installs what is missing, lints, runs the whole suite against a
+# real Anvil chain and a real IPFS node that the tests start on free ports. Slither runs
+# first (skip it while iterating with INFERCHAIN_SKIP_SLITHER=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/inferchain contracts check
+if [ -z "${INFERCHAIN_SKIP_SLITHER:-}" ]; then
+    .venv/bin/python scripts/slither.py
+fi
 exec .venv/bin/pytest "$@"
