@@ -1,4 +1,4 @@
-"""One start/stop lifecycle for the worker's long-running parts, and a capped backoff.
+"""One start/stop lifecycle for the worker's long-running parts (backoff: `inferchain.service`).
 
 A service runs ``step()`` in a thread it keeps a reference to, so a crash is logged and
 visible in ``failure`` instead of vanishing. ``stop()`` asks it to wind down (``draining``
@@ -12,7 +12,10 @@ import threading
 import time
 from enum import StrEnum
 
+from inferchain.service import Backoff
 from inferchain.worker.errors import IllegalTransition
+
+__all__ = ["Backoff", "Service", "ServiceState"]
 
 log = logging.getLogger(__name__)
 
@@ -30,24 +33,6 @@ _ALLOWED = {
     ServiceState.DRAINING: {ServiceState.STOPPED},
     ServiceState.STOPPED: set(),
 }
-
-
-class Backoff:
-    """Exponential delay between retries, capped, reset on success."""
-
-    def __init__(self, initial: float = 0.2, cap: float = 10.0) -> None:
-        self.initial, self.cap = initial, cap
-        self._next = initial
-        self.failures = 0
-
-    def failed(self) -> float:
-        """The delay to wait now; the next one doubles up to the cap."""
-        delay, self._next = self._next, min(self._next * 2, self.cap)
-        self.failures += 1
-        return delay
-
-    def succeeded(self) -> None:
-        self._next, self.failures = self.initial, 0
 
 
 class Service:

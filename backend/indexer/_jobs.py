@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from inferchain.gateway.db.models import Job
 from inferchain.gateway.indexer.events import DecodedLog
-from inferchain.gateway.market.contracts import ZERO_ADDRESS
 from inferchain.ipfs import Cid
+from inferchain.market import ZERO_ADDRESS
 
 ZERO_HASH = "0x" + "00" * 32
 TERMINAL = frozenset(

@@ -18,6 +18,7 @@ from inferchain.gateway.indexer.indexer import Indexer, StepResult
 from inferchain.gateway.indexer.reconcile import reconcile
 from inferchain.gateway.market.contracts import MarketContracts
 from inferchain.gateway.metrics import GatewayMetrics
+from inferchain.service import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +58,15 @@ class IndexerService:
 
     def _main(self) -> None:
         s = self._settings
-        delay = s.index_poll_s
+        backoff = Backoff(initial=s.index_poll_s, cap=60.0)
         while not self._stop.is_set():
             try:
                 contracts = self._contracts()
                 break
             except Exception:
+                delay = backoff.failed()
                 log.exception("indexer cannot reach the chain; retrying in %.1fs", delay)
                 self._stop.wait(delay)
-                delay = min(delay * 2, 60.0)
         else:
             return
         indexer = Indexer(

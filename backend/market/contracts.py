@@ -10,8 +10,9 @@ from web3.exceptions import Web3Exception
 
 from inferchain.chain import Chain, ChainError
 from inferchain.gateway.errors import Unavailable
+from inferchain.market import ZERO_ADDRESS, read_market_domain
 
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+__all__ = ["ZERO_ADDRESS", "MarketContracts"]
 
 
 @dataclass(frozen=True)
@@ -31,17 +32,9 @@ class MarketContracts:
             workers = chain.contract(
                 "WorkerRegistry", chain.call(market.functions.workerRegistry())
             )
-            _, name, version, chain_id, verifying, _, _ = chain.call(
-                market.functions.eip712Domain()
-            )
+            domain = read_market_domain(chain, market)
         except (ChainError, Web3Exception) as exc:
             raise Unavailable("chain.unavailable", "cannot read the market contract") from exc
-        domain = {
-            "name": name,
-            "version": version,
-            "chainId": int(chain_id),
-            "verifyingContract": verifying,
-        }
         return cls(chain, market, models, workers, domain)
 
     @property

@@ -102,6 +102,20 @@ class Job:
             self.bond,
         )
 
+    @classmethod
+    def from_abi(cls, job: Mapping[str, Any]) -> Job:
+        """A job from its ABI field names (a decoded struct or a dict keyed the same way)."""
+        return cls(
+            requester=job["requester"],
+            model_id=job["modelId"],
+            terms=JobTerms.from_abi(job["terms"]),
+            worker=job["worker"],
+            output_codec=job["outputCodec"],
+            output_digest=job["outputDigest"],
+            output_hash=job["outputHash"],
+            bond=job["bond"],
+        )
+
     def claimed_by(self, worker: str) -> Job:
         return replace(self, worker=worker)
 
@@ -117,7 +131,11 @@ class Job:
 
 @dataclass(frozen=True)
 class JobRequest:
-    """What a requester asks for (IJobMarket.JobRequest); `input_cid` as CID bytes."""
+    """What a requester asks for (IJobMarket.JobRequest); `input_cid` as CID bytes.
+
+    A parsed `Cid` is accepted for `input_cid` and stored as its bytes, the form the ABI
+    and the signature take.
+    """
 
     model_id: int
     input_cid: bytes
@@ -127,6 +145,10 @@ class JobRequest:
     verification: int = 0
     callback: str = ZERO_ADDRESS
     callback_gas: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.input_cid, Cid):
+            object.__setattr__(self, "input_cid", self.input_cid.to_bytes())
 
     def as_abi(self) -> tuple[Any, ...]:
         return (
@@ -152,3 +174,17 @@ class JobRequest:
             "callback": self.callback,
             "callbackGas": self.callback_gas,
         }
+
+    @classmethod
+    def from_typed_message(cls, message: Mapping[str, Any]) -> JobRequest:
+        """The request in an EIP-712 message (the inverse of `typed_message`)."""
+        return cls(
+            model_id=message["modelId"],
+            input_cid=message["inputCid"],
+            max_price=message["maxPrice"],
+            request_deadline=message["requestDeadline"],
+            work_time=message["workTime"],
+            verification=message["verification"],
+            callback=message["callback"],
+            callback_gas=message["callbackGas"],
+        )

@@ -1,8 +1,9 @@
 """Test-side helpers for the contracts: deployment, job tuples, signatures, expected reverts.
 
 The market stores one commitment per job, so every transition takes the job tuple. These
-helpers keep that tuple as a dict (field name -> value), update it the way the contract does
-after claim / submit / dispute, and turn it into the ABI tuple for calls.
+helpers keep that tuple as a dict (ABI field name -> value) so tests can tamper with any field,
+update it the way the contract does after claim / submit / dispute, and turn it into the ABI
+tuple through the shared bindings (`inferchain.market`) for calls.
 """
 
 from __future__ import annotations
@@ -18,14 +19,25 @@ from eth_account.messages import encode_typed_data
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from inferchain.artifacts import load_artifact
 from inferchain.chain import Chain, ContractReverted, TransactionFailed, decode_revert
+from inferchain.ipfs import Cid
+from inferchain.market import (
+    ETH,
+    Job,
+    JobRequest,
+    MarketConfig,
+    ModelSpec,
+    deploy_market,
+    sign_job_request,
+)
+from inferchain.market.deploy import ETHER
+from inferchain.market.jobs import ZERO32
+from inferchain.market.signing import DOMAIN_TYPES
 
-ETH = "0x0000000000000000000000000000000000000000"
 ZERO = ETH
-ETHER = 10**18
 RAW_CODEC = 0x55
 DAG_PB_CODEC = 0x70
 
@@ -46,41 +58,19 @@ WORK_TIME = 600
 REQUEST_TTL = 3_600
 
 
-def _struct_param(contract: str, function: str, arg: str) -> dict[str, Any]:
-    for item in load_artifact(contract).abi:
-        if item.get("name") == function:
-            for param in item["inputs"]:
-                if param["name"] == arg:
-                    return param
-    raise LookupError(f"{contract}.{function}({arg})")
-
-
-_JOB_PARAM = _struct_param("JobMarket", "claim", "job")
-JOB_FIELDS = [c["name"] for c in _JOB_PARAM["components"]]
-TERMS_FIELDS = [
-    c["name"]
-    for c in next(c for c in _JOB_PARAM["components"] if c["name"] == "terms")["components"]
-]
-REQUEST_FIELDS = [
-    c["name"] for c in _struct_param("JobMarket", "createJob", "request")["components"]
-]
-ZERO32 = b"\0" * 32
-
-
 # --- CIDs ---------------------------------------------------------------------------------
 
 
 def cid(data: bytes | str, codec: int = RAW_CODEC) -> bytes:
-    """CIDv1 bytes with a sha2-256 multihash of `data` (1- or 2-byte codec varint)."""
+    """CIDv1 bytes with a sha2-256 multihash of `data`."""
     raw = data.encode() if isinstance(data, str) else data
-    varint = bytes([codec]) if codec < 0x80 else bytes([(codec & 0x7F) | 0x80, codec >> 7])
-    return b"\x01" + varint + b"\x12\x20" + hashlib.sha256(raw).digest()
+    return Cid.from_digest32(hashlib.sha256(raw).digest(), codec).to_bytes()
 
 
 def cid_parts(value: bytes) -> tuple[int, bytes]:
-    """(codec, digest) of a CID made by `cid`."""
-    codec = value[1] if value[1] < 0x80 else (value[1] & 0x7F) | (value[2] << 7)
-    return codec, value[-32:]
+    """(codec, digest) of a CID, as the job tuple stores its output."""
+    parsed = Cid.parse(value)
+    return parsed.codec, parsed.digest32
 
 
 # --- jobs ---------------------------------------------------------------------------------
@@ -88,23 +78,20 @@ def cid_parts(value: bytes) -> tuple[int, bytes]:
 
 def job_tuple(job: dict[str, Any]) -> tuple[Any, ...]:
     """The ABI tuple of a job dict (terms nested)."""
-    return tuple(
-        tuple(job["terms"][t] for t in TERMS_FIELDS) if name == "terms" else job[name]
-        for name in JOB_FIELDS
-    )
+    return Job.from_abi(job).as_abi()
 
 
 def request_tuple(request: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(request[name] for name in REQUEST_FIELDS)
+    """The ABI tuple of a request dict keyed by the EIP-712 / ABI field names."""
+    return JobRequest.from_typed_message(request).as_abi()
 
 
 def job_from_created(args: Any) -> dict[str, Any]:
     """The job dict a JobCreated event describes: requester, model, terms; the rest zero."""
-    terms = args["terms"]
     return {
         "requester": args["requester"],
         "modelId": args["modelId"],
-        "terms": {name: terms[name] for name in TERMS_FIELDS},
+        "terms": dict(args["terms"]),
         "worker": ZERO,
         "outputCodec": 0,
         "outputDigest": ZERO32,
@@ -126,8 +113,6 @@ def events(contract: Contract, receipt: TxReceipt, name: str) -> list[Any]:
         for log in getattr(contract.events, name)().process_receipt(receipt, errors=DISCARD)
     ]
 
-
-from web3.logs import DISCARD  # noqa: E402  (kept next to its only users)
 
 # --- reverts ------------------------------------------------------------------------------
 
@@ -167,20 +152,6 @@ def reverts(error_name: str) -> Iterator[Revert]:
 
 # --- signatures ---------------------------------------------------------------------------
 
-_REQUEST_TYPES = [
-    {"name": "requester", "type": "address"},
-    {"name": "modelId", "type": "uint32"},
-    {"name": "inputCid", "type": "bytes"},
-    {"name": "maxPrice", "type": "uint96"},
-    {"name": "requestDeadline", "type": "uint40"},
-    {"name": "workTime", "type": "uint32"},
-    {"name": "verification", "type": "uint8"},
-    {"name": "callback", "type": "address"},
-    {"name": "callbackGas", "type": "uint32"},
-    {"name": "nonce", "type": "uint256"},
-    {"name": "expiry", "type": "uint256"},
-]
-
 
 def sign_request(
     market: Contract,
@@ -193,29 +164,15 @@ def sign_request(
     requester: str | None = None,
 ) -> tuple[Any, ...]:
     """A SignedJobRequest tuple: `request` signed (EIP-712) with `key` for `requester`."""
-    requester = requester or Account.from_key(key).address
-    message = {**request, "requester": requester, "nonce": nonce, "expiry": expiry}
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "JobRequest": _REQUEST_TYPES,
-        },
-        "primaryType": "JobRequest",
-        "domain": {
-            "name": "Inferchain JobMarket",
-            "version": "1",
-            "chainId": chain_id,
-            "verifyingContract": market.address,
-        },
-        "message": message,
-    }
-    signature = Account.sign_message(encode_typed_data(full_message=typed), key).signature
-    return (request_tuple(request), requester, nonce, expiry, bytes(signature))
+    return sign_job_request(
+        key,
+        JobRequest.from_typed_message(request),
+        nonce=nonce,
+        expiry=expiry,
+        chain_id=chain_id,
+        market_address=market.address,
+        requester=requester,
+    ).as_abi()
 
 
 def sign_permit(
@@ -225,12 +182,7 @@ def sign_permit(
     owner = Account.from_key(key).address
     typed = {
         "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
+            "EIP712Domain": DOMAIN_TYPES,
             "Permit": [
                 {"name": "owner", "type": "address"},
                 {"name": "spender", "type": "address"},
@@ -295,6 +247,8 @@ class Deployment:
     eth_model: int
     token_model: int
     addresses: dict[str, str] = field(default_factory=dict)
+    #: The first block of the deployment (where event scans start).
+    deployed_block: int = 0
 
     def addr(self, role: str) -> str:
         if role not in self.addresses:
@@ -416,23 +370,34 @@ def deploy(chain: Chain, keys: list[str], *, workers: bool = True) -> Deployment
     token priced) and, with `workers`, two workers serving both (`worker` staking twice the
     minimum, `worker2` exactly the minimum)."""
     actors = Actors.from_keys(keys)
+    config = MarketConfig(
+        treasury=actors.address("treasury"),
+        protocol_fee_bps=FEE_BPS,
+        challenge_window=CHALLENGE_WINDOW,
+        arbitration_window=ARBITRATION_WINDOW,
+        dispute_bond_bps=DISPUTE_BOND_BPS,
+        slash_reward_bps=SLASH_REWARD_BPS,
+        stake_token=ETH,
+        min_stake=MIN_STAKE,
+        unbonding_delay=UNBONDING_DELAY,
+        slash_bps=SLASH_BPS,
+    )
+    m = deploy_market(chain, actors.owner, config)
     owner = chain.sender(actors.owner)
-    treasury = Account.from_key(actors.treasury).address
-    models = owner.deploy("ModelRegistry")
-    registry = owner.deploy(
-        "WorkerRegistry", owner.address, ETH, models.address, MIN_STAKE, UNBONDING_DELAY, SLASH_BPS
-    )
-    params = (CHALLENGE_WINDOW, ARBITRATION_WINDOW, DISPUTE_BOND_BPS, SLASH_REWARD_BPS)
-    market = owner.deploy(
-        "JobMarket", owner.address, models.address, registry.address, treasury, FEE_BPS, params
-    )
-    owner.transact(registry.functions.bindMarket(market.address))
-    arbiter = owner.deploy("ManualArbiter", owner.address)
-    owner.transact(market.functions.setArbiter(0, arbiter.address))
-    owner.transact(market.functions.setVerificationMode(0, True))
     token = owner.deploy("MockERC20Permit", "Mock Dollar", "MUSD")
-    owner.transact(market.functions.setTokenAllowed(token.address, True))
-    deployment = Deployment(chain, actors, models, registry, market, arbiter, token, 0, 0)
+    owner.transact(m.jobs.functions.setTokenAllowed(token.address, True))
+    deployment = Deployment(
+        chain,
+        actors,
+        m.models,
+        m.workers,
+        m.jobs,
+        m.arbiter,
+        token,
+        0,
+        0,
+        deployed_block=m.addresses.deployed_block,
+    )
     deployment.eth_model = _register_model(deployment, ETH, ETH_PRICE, ETH_ROYALTY_BPS)
     deployment.token_model = _register_model(
         deployment, token.address, TOKEN_PRICE, TOKEN_ROYALTY_BPS
@@ -446,14 +411,8 @@ def deploy(chain: Chain, keys: list[str], *, workers: bool = True) -> Deployment
 
 
 def model_spec(token: str, price: int, royalty_bps: int, task: bytes = b"text-generation") -> tuple:
-    return (
-        cid(b"bundle", DAG_PB_CODEC),
-        b"\x42" * 32,
-        task.ljust(32, b"\0"),
-        token,
-        price,
-        royalty_bps,
-    )
+    bundle = Cid.parse(cid(b"bundle", DAG_PB_CODEC))
+    return ModelSpec(bundle, b"\x42" * 32, task.decode(), price, royalty_bps, token).as_abi()
 
 
 def _register_model(d: Deployment, token: str, price: int, royalty_bps: int) -> int:

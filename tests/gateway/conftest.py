@@ -33,8 +33,8 @@ class Market:
 
 @pytest.fixture(scope="module")
 def market_module(chain: Chain, anvil: AnvilNode) -> Market:
-    start = chain.w3.eth.block_number + 1
-    return Market(deploy(chain, anvil.keys), start)
+    d = deploy(chain, anvil.keys)
+    return Market(d, d.deployed_block)
 
 
 @pytest.fixture
