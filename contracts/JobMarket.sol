@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
@@ -39,6 +40,7 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
     uint256 public constant CALLBACK_GAS_RESERVE = 15_000;
     uint256 public constant MAX_BATCH = 50;
     uint8 public constant VERIFICATION_MODES = 8;
+    uint40 public constant MAX_SESSION_TTL = 90 days;
     bytes32 public constant JOB_REQUEST_TYPEHASH = keccak256(
         "JobRequest(address requester,uint32 modelId,bytes inputCid,uint96 maxPrice,"
         "uint40 requestDeadline,uint32 workTime,uint8 verification,address callback,"
@@ -85,6 +87,12 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
         IModelRegistry.Terms terms;
     }
 
+    /// @dev A session signer's authorisation for one token: what it may still spend, and until when.
+    struct Session {
+        uint96 remaining;
+        uint40 expiry;
+    }
+
     /// @dev How a job's money is settled.
     enum Outcome {
         Pay,
@@ -105,6 +113,8 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
     mapping(address account => mapping(uint256 word => uint256 bits)) private _nonces;
     mapping(address token => bool) private _allowedTokens;
     mapping(uint8 mode => address) private _arbiters;
+    mapping(address requester => mapping(address signer => mapping(address token => Session))) private
+        _sessions;
 
     constructor(
         address initialOwner,
@@ -393,6 +403,26 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
         emit NonceInvalidated(msg.sender, nonce);
     }
 
+    // --- session signers ------------------------------------------------------------------
+
+    /// @inheritdoc IJobMarket
+    function authorizeSigner(address signer, address token, uint96 cap, uint40 expiry) external {
+        if (signer == address(0)) revert JobMarketZeroAddress();
+        if (cap == 0) revert JobMarketZeroAmount();
+        _checkBounds(expiry, block.timestamp + 1, block.timestamp + MAX_SESSION_TTL);
+        _sessions[msg.sender][signer][token] = Session(cap, expiry);
+        emit SignerAuthorized(msg.sender, signer, token, cap, expiry);
+    }
+
+    /// @inheritdoc IJobMarket
+    function revokeSigner(address signer, address token) external {
+        if (_sessions[msg.sender][signer][token].expiry == 0) {
+            revert JobMarketSignerNotAuthorized(msg.sender, signer, token);
+        }
+        delete _sessions[msg.sender][signer][token];
+        emit SignerRevoked(msg.sender, signer, token);
+    }
+
     // --- admin ----------------------------------------------------------------------------
 
     /// @notice Where protocol fees and the treasury's share of slashes go from now on.
@@ -513,6 +543,16 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
     }
 
     /// @inheritdoc IJobMarket
+    function sessionOf(address requester, address signer, address token)
+        external
+        view
+        returns (uint96 remaining, uint40 expiry)
+    {
+        Session memory session = _sessions[requester][signer][token];
+        return (session.remaining, session.expiry);
+    }
+
+    /// @inheritdoc IJobMarket
     function nextJobId() external view returns (uint256) {
         return _config.nextJobId;
     }
@@ -629,12 +669,48 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
         address requester = signed.requester;
         if (block.timestamp > signed.expiry) revert JobMarketSignatureExpired(signed.expiry);
         _useNonce(requester, signed.nonce);
-        if (!SignatureChecker.isValidSignatureNow(requester, _requestDigest(signed), signed.signature)) {
-            revert JobMarketInvalidSignature(requester);
-        }
+        address signer = _signerOf(requester, _requestDigest(signed), signed.signature);
         JobTerms memory terms;
         (jobId, terms) = _open(requester, signed.request, cache);
+        if (signer != requester) _spendSession(requester, signer, terms.token, terms.price, jobId);
         _debit(requester, terms.token, terms.price);
+    }
+
+    /// @dev Who signed `digest` for `requester`: the requester itself (EOA or ERC-1271), or the
+    /// address an ECDSA signature recovers to, which {_spendSession} then requires to be an
+    /// authorised session signer. Anything else is an invalid signature.
+    function _signerOf(address requester, bytes32 digest, bytes calldata signature)
+        private
+        view
+        returns (address)
+    {
+        (address recovered, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, signature);
+        bool recoveredOk = error == ECDSA.RecoverError.NoError;
+        if (recoveredOk && recovered == requester) return requester;
+        if (SignatureChecker.isValidERC1271SignatureNow(requester, digest, signature)) return requester;
+        if (!recoveredOk) revert JobMarketInvalidSignature(requester);
+        return recovered;
+    }
+
+    /// @dev Takes a job's price from session signer `signer`'s remaining cap for `token`. An
+    /// unknown or revoked signer is an invalid signature, as before sessions existed.
+    function _spendSession(address requester, address signer, address token, uint96 price, uint256 jobId)
+        private
+    {
+        Session memory session = _sessions[requester][signer][token];
+        if (session.expiry == 0) revert JobMarketInvalidSignature(requester);
+        if (block.timestamp > session.expiry) {
+            revert JobMarketSessionExpired(requester, signer, session.expiry);
+        }
+        if (session.remaining < price) {
+            revert JobMarketSessionCapExceeded(requester, signer, session.remaining, price);
+        }
+        // Safe: checked just above.
+        unchecked {
+            session.remaining -= price;
+        }
+        _sessions[requester][signer][token].remaining = session.remaining;
+        emit SignerSpent(requester, signer, token, jobId, session.remaining);
     }
 
     /// @dev Claims for msg.sender; the caller has the registry check and count it (after the

@@ -1,20 +1,74 @@
 """Who pays for a job the gateway creates on a wallet's behalf (the OpenAI-compatible API).
 
-The gateway holds no user key, and ``createJobFor`` needs the requester's own EIP-712
-signature for every request, so an OpenAI client (one bearer string, no wallet) cannot
-authorise jobs from its deposit with the contracts as they are. ``JobFunder`` is the
-seam a delegation scheme plugs into (for example an on-chain, capped, expiring session
-signer the wallet authorises once); without one the completion endpoints answer 501.
+The gateway holds no wallet key, and an OpenAI client holds only a bearer token. So the
+wallet authorises, once, a session signer the gateway derives for it (see
+``session_keys``): a delegated key capped to an amount of one token and an expiry, which
+the wallet revokes at any time. ``SessionSignerFunder`` signs each ``JobRequest`` with that
+key and relays it through ``createJobFor``; the market takes the price from the signer's
+cap and from the wallet's deposit. ``JobFunder`` stays the seam for other schemes.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import secrets
+from typing import TYPE_CHECKING, Protocol
 
+from web3.logs import DISCARD
+
+from inferchain.gateway.errors import GatewayError, Unavailable
 from inferchain.gateway.market.requests import JobRequest
+from inferchain.gateway.market.signers import gateway_signer, read_session
+from inferchain.market import sign_job_request
+
+if TYPE_CHECKING:
+    from inferchain.gateway.services import Services
+
+#: Seconds a session-signed request stays relayable; the gateway relays it at once.
+REQUEST_EXPIRY_S = 300
 
 
 class JobFunder(Protocol):
     def create_job(self, wallet: str, request: JobRequest) -> int:
         """Create ``request`` on-chain paid by ``wallet``; the new job id."""
         ...
+
+
+class SessionSignerFunder:
+    """Signs with the wallet's session signer, relays with the gateway's relayer key."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def create_job(self, wallet: str, request: JobRequest) -> int:
+        relayer = self.services.settings.relayer_key
+        if relayer is None:
+            raise Unavailable("relay.disabled", "this gateway has no relayer to send jobs")
+        c = self.services.contracts()
+        signer = gateway_signer(self.services, c, wallet)
+        _provider, token, _price, _royalty = c.chain.call(
+            c.models.functions.terms(request.model_id)
+        )
+        session = read_session(c, wallet, signer.address, token)
+        now = c.chain.block_timestamp()
+        _check(session.authorized, "openai.signer_not_authorized", "is not authorised")
+        _check(session.active_at(now), "openai.signer_expired", "has expired")
+        _check(session.remaining >= request.max_price, "openai.signer_cap_exhausted", "is spent")
+        signed = sign_job_request(
+            signer.key.to_0x_hex(),
+            request,
+            nonce=secrets.randbits(128),
+            expiry=now + REQUEST_EXPIRY_S,
+            chain_id=c.chain.chain_id,
+            market_address=c.market.address,
+            requester=wallet,
+        )
+        receipt = c.chain.sender(relayer).transact(c.market.functions.createJobFor(signed.as_abi()))
+        created = c.market.events.JobCreated().process_receipt(receipt, errors=DISCARD)
+        return int(created[0]["args"]["jobId"])
+
+
+def _check(ok: bool, code: str, what: str) -> None:
+    """402: the wallet must (re)authorise its session signer before the gateway can pay."""
+    if not ok:
+        message = f"this wallet's session signer {what}; authorise it with POST /v1/signers"
+        raise GatewayError(code, message, status=402)

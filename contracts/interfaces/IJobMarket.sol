@@ -20,6 +20,9 @@ pragma solidity ^0.8.28;
 /// - Money is never pushed during the lifecycle: every payout, refund, fee, royalty, bond and
 ///   slash is credited to a per-token balance that its owner takes out with {withdraw}.
 /// - Batches are all-or-nothing; simulate before sending.
+/// - A signed request may be signed by the requester or by a session signer the requester
+///   authorised ({authorizeSigner}): such a key spends at most its cap of one token from the
+///   requester's deposit, until its expiry; the requester revokes it at any time.
 interface IJobMarket {
     /// @notice Stored status of a job. `Settled` is never stored: a freed slot below the
     /// next job id reads as Settled, and the event tells which way it settled.
@@ -161,13 +164,19 @@ interface IJobMarket {
     error JobMarketNonceUsed(address requester, uint256 nonce);
     /// @notice Thrown when a signature does not come from the requester it names.
     error JobMarketInvalidSignature(address requester);
+    /// @notice Thrown when a session signer's authorisation is used after its expiry.
+    error JobMarketSessionExpired(address requester, address signer, uint40 expiry);
+    /// @notice Thrown when a job's price is above what a session signer may still spend.
+    error JobMarketSessionCapExceeded(address requester, address signer, uint256 remaining, uint256 price);
+    /// @notice Thrown when revoking a session signer that holds no authorisation for `token`.
+    error JobMarketSignerNotAuthorized(address requester, address signer, address token);
     /// @notice Thrown when a batch is empty or longer than MAX_BATCH.
     error JobMarketInvalidBatchLength(uint256 length, uint256 max);
     /// @notice Thrown when the arrays of a batch have different lengths.
     error JobMarketLengthMismatch();
     /// @notice Thrown when a finalizer leaves too little gas for a job's callback stipend.
     error JobMarketInsufficientCallbackGas(uint256 available, uint256 needed);
-    /// @notice Thrown when an admin parameter is outside its constant bounds.
+    /// @notice Thrown when an admin parameter (or a session signer's expiry) is outside its bounds.
     error JobMarketParameterOutOfBounds(uint256 value, uint256 min, uint256 max);
     /// @notice Thrown when an address parameter is zero.
     error JobMarketZeroAddress();
@@ -225,6 +234,18 @@ interface IJobMarket {
     event Withdrawn(address indexed account, address indexed token, address to, uint256 amount);
     /// @notice Emitted when `account` burned a signed-request nonce.
     event NonceInvalidated(address indexed account, uint256 nonce);
+    /// @notice Emitted when `requester` let `signer` sign job requests paid from its deposit,
+    /// spending at most `cap` of `token` until `expiry` (replacing any earlier authorisation).
+    event SignerAuthorized(
+        address indexed requester, address indexed signer, address indexed token, uint96 cap, uint40 expiry
+    );
+    /// @notice Emitted when `requester` withdrew `signer`'s authorisation for `token`.
+    event SignerRevoked(address indexed requester, address indexed signer, address indexed token);
+    /// @notice Emitted when a job signed by session signer `signer` was created; `remaining` is
+    /// what it may still spend of `token`.
+    event SignerSpent(
+        address indexed requester, address indexed signer, address indexed token, uint256 jobId, uint96 remaining
+    );
     /// @notice Emitted when the treasury changed.
     event TreasuryUpdated(address indexed treasury);
     /// @notice Emitted when the protocol fee changed (new jobs only).
@@ -258,8 +279,10 @@ interface IJobMarket {
     ) external returns (uint256 jobId);
 
     /// @notice Create a job from a signed request, paid from the requester's deposit.
-    /// Requirements: unexpired, unused nonce, signature by `requester` (EOA or ERC-1271),
-    /// price <= maxPrice, enough balance. Emits {JobCreated}.
+    /// Requirements: unexpired, unused nonce, signature by `requester` (EOA or ERC-1271) or by
+    /// a session signer of `requester` authorised for the model's token, unexpired and with
+    /// at least the price left of its cap (which the price is taken from); price <= maxPrice,
+    /// enough balance. Emits {JobCreated} (and {SignerSpent} for a session signer).
     function createJobFor(SignedJobRequest calldata signed) external returns (uint256 jobId);
 
     /// @notice {createJobFor} for up to MAX_BATCH requests; job ids are consecutive.
@@ -337,6 +360,27 @@ interface IJobMarket {
 
     /// @notice Burn a nonce so a signed request can never be used. Emits {NonceInvalidated}.
     function invalidateNonce(uint256 nonce) external;
+
+    // --- session signers ----------------------------------------------------------------
+
+    /// @notice Let `signer` (a key the caller does not need to trust beyond `cap`) sign job
+    /// requests paid from the caller's deposit: at most `cap` of `token` in all, until `expiry`.
+    /// Replaces any earlier authorisation of `signer` for `token`.
+    /// Requirements: `signer` non-zero ({JobMarketZeroAddress}), `cap` non-zero
+    /// ({JobMarketZeroAmount}), now < expiry <= now + MAX_SESSION_TTL (else
+    /// {JobMarketParameterOutOfBounds}). Emits {SignerAuthorized}.
+    function authorizeSigner(address signer, address token, uint96 cap, uint40 expiry) external;
+
+    /// @notice Withdraw `signer`'s authorisation for `token` at once. Requirements: it exists
+    /// (even expired). Emits {SignerRevoked}.
+    function revokeSigner(address signer, address token) external;
+
+    /// @notice What `signer` may still spend of `token` for `requester`, and until when
+    /// (zeros when not authorised or revoked).
+    function sessionOf(address requester, address signer, address token)
+        external
+        view
+        returns (uint96 remaining, uint40 expiry);
 
     // --- views --------------------------------------------------------------------------
 

@@ -1,7 +1,6 @@
-"""The OpenAI-compatible API: the official client against the gateway, and the formatters.
-
-No worker exists yet, so no test here sees a model's answer: the end-to-end round trip
-(job created -> worker result -> OpenAI response) waits for issue 5's worker.
+"""The OpenAI-compatible API: the official client against the gateway, session signer
+endpoints, and the formatters. The round trip with a real worker is in
+test_openai_end_to_end.py.
 """
 
 from __future__ import annotations
@@ -20,12 +19,20 @@ from inferchain.gateway import create_app
 from inferchain.gateway.errors import BadRequest, GatewayError
 from inferchain.gateway.market import completion as fmt
 from inferchain.gateway.market.requests import JobRequest, typed_job_request
+from inferchain.gateway.market.session_keys import session_account
 from inferchain.gateway.market.submission import relay
 from inferchain.gateway.schemas.openai import ChatCompletionRequest, ChatMessage, CompletionRequest
 from inferchain.gateway.services import Services
 from inferchain.ipfs import IpfsClient
 from tests.contracts.helpers import ETH, ETH_PRICE, job_tuple
-from tests.gateway.conftest import Market, gateway_settings, index, sign_in
+from tests.gateway.conftest import (
+    Market,
+    bearer,
+    gateway_settings,
+    index,
+    send_prepared,
+    sign_in,
+)
 
 
 def openai_client(client: TestClient, token: str) -> openai.OpenAI:
@@ -42,14 +49,106 @@ def test_models_list_through_the_openai_client(api, market: Market) -> None:
     assert models.data[0].owned_by == market.d.addr("provider")
 
 
-def test_completion_without_a_funder_is_501(api, market: Market) -> None:
-    client = api()
+def test_completion_without_a_relayer_is_501(api, market: Market) -> None:
+    client = api(relayer_key=None)
     index(client)
     oa = openai_client(client, sign_in(client, market.d.actors.requester))
     with pytest.raises(openai.APIStatusError) as caught:
         oa.completions.create(model="inferchain-1", prompt="Once upon a time")
     assert caught.value.status_code == 501
     assert caught.value.body["code"] == "openai.funding_unavailable"  # type: ignore[index]
+
+
+def test_completion_without_an_authorised_signer_is_402(api, market: Market) -> None:
+    client = api()
+    index(client)
+    oa = openai_client(client, sign_in(client, market.d.actors.requester))
+    with pytest.raises(openai.APIStatusError) as caught:
+        oa.completions.create(model="inferchain-1", prompt="Once upon a time")
+    assert caught.value.status_code == 402
+    assert caught.value.body["code"] == "openai.signer_not_authorized"  # type: ignore[index]
+    assert market.d.market.functions.nextJobId().call() == 1  # no job was created
+
+
+def test_expired_signer_is_402(api, market: Market) -> None:
+    d = market.d
+    client = api()
+    index(client)
+    token = sign_in(client, d.actors.requester)
+    prepared = client.post("/v1/signers", json={"cap": "1", "ttl_s": 60}, headers=bearer(token))
+    send_prepared(d.chain, d.actors.requester, prepared.json()["transaction"])
+    d.chain.increase_time(61)
+    d.chain.mine()
+    assert client.get("/v1/signers", headers=bearer(token)).json()["active"] is False
+    with pytest.raises(openai.APIStatusError) as caught:
+        openai_client(client, token).completions.create(model="inferchain-1", prompt="x")
+    assert caught.value.body["code"] == "openai.signer_expired"  # type: ignore[index]
+
+
+def test_signer_endpoints(api, market: Market) -> None:
+    d = market.d
+    client = api()
+    token = sign_in(client, d.actors.requester)
+    status = client.get("/v1/signers", headers=bearer(token)).json()
+    assert status["expiry"] == 0 and status["remaining"] == "0" and status["active"] is False
+    prepared = client.post(
+        "/v1/signers",
+        json={"token": d.token.address, "cap": "5", "ttl_s": 3600},
+        headers=bearer(token),
+    ).json()
+    assert prepared["signer"] == status["signer"] and prepared["transaction"]["value"] == "0"
+    send_prepared(d.chain, d.actors.requester, prepared["transaction"])
+    held = d.market.functions.sessionOf(d.addr("requester"), prepared["signer"], d.token.address)
+    assert held.call() == [5, prepared["expiry"]]
+    on_token = client.get(
+        "/v1/signers", params={"token": d.token.address}, headers=bearer(token)
+    ).json()
+    assert on_token["remaining"] == "5" and on_token["active"] is True
+    revoke = client.post(
+        "/v1/signers/revoke", json={"token": d.token.address}, headers=bearer(token)
+    )
+    send_prepared(d.chain, d.actors.requester, revoke.json())
+    assert held.call() == [0, 0]
+    # Another wallet gets another signer.
+    other = client.get("/v1/signers", headers=bearer(sign_in(client, d.actors.requester2)))
+    assert other.json()["signer"] != status["signer"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"cap": str(2**96)}, 422),
+        ({"cap": "1", "ttl_s": 59}, 422),
+        ({"cap": "1", "ttl_s": 90 * 86_400 + 1}, 422),
+        ({"cap": "-1"}, 422),
+        ({"cap": "1", "token": "0x12"}, 422),
+        ({}, 422),
+    ],
+)
+def test_signer_requests_out_of_bounds_are_refused(
+    api, market: Market, body: dict[str, Any], status: int
+) -> None:
+    client = api()
+    token = sign_in(client, market.d.actors.requester)
+    response = client.post("/v1/signers", json=body, headers=bearer(token))
+    assert response.status_code == status and "error" in response.json()
+
+
+def test_signer_endpoints_need_sign_in(api) -> None:
+    client = api()
+    assert client.get("/v1/signers").status_code == 401
+    assert client.post("/v1/signers", json={"cap": "1"}).status_code == 401
+    assert client.post("/v1/signers/revoke", json={}).status_code == 401
+
+
+def test_session_keys_are_per_wallet_market_and_secret() -> None:
+    wallet, other = "0x" + "11" * 20, "0x" + "22" * 20
+    market = "0x" + "33" * 20
+    key = session_account("s" * 32, 31337, market, wallet)
+    assert key.address == session_account("s" * 32, 31337, market, wallet).address
+    assert key.address != session_account("s" * 32, 31337, market, other).address
+    assert key.address != session_account("t" * 32, 31337, market, wallet).address
+    assert key.address != session_account("s" * 32, 1, market, wallet).address
 
 
 def test_openai_client_errors_for_unknown_model_and_bad_key(api, market: Market) -> None:

@@ -1,9 +1,9 @@
 """OpenAI-compatible ``/v1``: models, completions and chat completions over market jobs.
 
 Authenticate with the wallet's session token as the API key. A completion pins the
-prompt, has the configured ``JobFunder`` create the job from the wallet's deposit, waits
-for the worker's result (indexed, then fetched and verified from IPFS) and answers in
-OpenAI's format with token usage.
+prompt, has the ``JobFunder`` (by default the wallet's session signer, see ``/v1/signers``)
+create the job from the wallet's deposit, waits for the worker's result (indexed, then
+fetched and verified from IPFS) and answers in OpenAI's format with token usage.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from sqlalchemy import select
 
 from inferchain.gateway.api.deps import CurrentWallet, ServicesDep, SessionDep
 from inferchain.gateway.api.errors import responses
+from inferchain.gateway.api.routes import signers
 from inferchain.gateway.api.translate import chain_errors, ipfs_errors
 from inferchain.gateway.db.models import ChainLog, Model
 from inferchain.gateway.errors import BadRequest, GatewayError
 from inferchain.gateway.market import completion as fmt
+from inferchain.gateway.market.funding import JobFunder, SessionSignerFunder
 from inferchain.gateway.market.requests import JobRequest
 from inferchain.gateway.market.submission import canonical_json, model_terms, pin_input
 from inferchain.gateway.schemas.openai import (
@@ -32,9 +34,10 @@ from inferchain.gateway.schemas.openai import (
 from inferchain.gateway.services import Services
 
 router = APIRouter(prefix="/v1", tags=["openai"])
+router.include_router(signers.router)
 
 TEXT_GENERATION = "text-generation"
-_ERRORS = responses(400, 401, 404, 422, 429, 501, 502, 503, 504)
+_ERRORS = responses(400, 401, 402, 404, 409, 422, 429, 501, 502, 503, 504)
 
 
 @router.get("/models", response_model=OpenAIModelList, responses=responses(401, 429))
@@ -82,13 +85,7 @@ def _run(
                 "openai.model_not_found", f"{body.model} is not an active text model", status=404
             )
     document = fmt.job_input(body)
-    if services.job_funder is None:
-        raise GatewayError(
-            "openai.funding_unavailable",
-            "this gateway cannot create jobs for a wallet without its signature; "
-            "use POST /jobs (see docs/gateway.md)",
-            status=501,
-        )
+    funder = _funder(services)
     c = services.contracts()
     _token, price = model_terms(c, model_id)
     cid = pin_input(services, canonical_json(document))
@@ -98,8 +95,22 @@ def _run(
         request = JobRequest(
             model_id, cid, price, now + s.default_request_ttl_s, s.default_work_time_s
         )
-        job_id = services.job_funder.create_job(wallet, request)
+        job_id = funder.create_job(wallet, request)
     job = fmt.wait_for_result(services.sessions, job_id, s.completion_timeout_s)
     assert job.output_cid is not None
     with ipfs_errors("fetching the result"):
         return job_id, services.ipfs.cat(job.output_cid, max_size=s.max_result_bytes)
+
+
+def _funder(services: Services) -> JobFunder:
+    """The configured funder, else session signers (they need the relayer to send jobs)."""
+    if services.job_funder is not None:
+        return services.job_funder
+    if services.settings.relayer_key is None:
+        raise GatewayError(
+            "openai.funding_unavailable",
+            "this gateway has no relayer to create jobs for a wallet; "
+            "use POST /jobs (see docs/gateway.md)",
+            status=501,
+        )
+    return SessionSignerFunder(services)
