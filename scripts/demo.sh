@@ -1,14 +1,10 @@
 #!/usr/bin/env bash
-# The main command: installs what is missing, brings up the local stack (Anvil + IPFS)
-# and shows it healthy. Stop it with `.venv/bin/inferchain dev down`.
+# The main command: installs what is missing, then runs the whole local marketplace
+# (`inferchain demo up`): Anvil + IPFS, the contracts, three demo models with prices and
+# royalties, a worker and the gateway, and a fresh wallet's first six jobs with their
+# verified results and the money flow. Re-runnable: a second run reuses what runs.
+# Stop everything with `.venv/bin/inferchain dev down`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
-.venv/bin/inferchain dev up
-.venv/bin/inferchain dev status
-cat <<'MSG'
-
-The stack is running. Next:
-  .venv/bin/inferchain dev status     # health, PIDs, ports, logs
-  .venv/bin/inferchain dev down       # stop exactly what `dev up` started
-MSG
+exec .venv/bin/python -m inferchain.demo up "$@"

@@ -69,6 +69,13 @@ def _report(stack: DevStack, statuses: list[ServiceStatus], as_json: bool) -> No
         lines.append(
             f"{s.name:6} {health:14} {s.service.url}  pid {s.service.pid}  log {s.service.log_path}"
         )
+    for name, service in stack.extra_services().items():
+        alive = service.alive()
+        data[name] = {"running": alive, **service.to_dict()}
+        state = "running" if alive else "not running"
+        lines.append(
+            f"{name:6} {state:14} {service.url}  pid {service.pid}  log {service.log_path}"
+        )
     emit(data, "\n".join(lines), as_json)
 
 

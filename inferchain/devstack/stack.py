@@ -2,6 +2,8 @@
 
 The state file records exactly what `up` started (PID + start time, ports, logs), so `down`
 stops those processes and nothing else, and a second `up` reuses services still running.
+Other tools (the demo's worker and gateway) record their processes here too with
+`record`, so one `down` stops the whole local marketplace.
 """
 
 from __future__ import annotations
@@ -59,11 +61,36 @@ class DevStack:
         recorded = self._read_state()
         return [self._status(name, recorded.get(name)) for name in SERVICES]
 
+    def extra_services(self) -> dict[str, RunningService]:
+        """Services recorded with `record` (anything besides Anvil and IPFS)."""
+        return {n: s for n, s in self._read_state().items() if n not in SERVICES}
+
+    def record(self, service: RunningService) -> None:
+        """Add a process started elsewhere, so that `down` stops it too (replaces its name)."""
+        if service.name in SERVICES:
+            raise ValueError(f"{service.name!r} is managed by the stack itself")
+        with self._locked():
+            recorded = self._read_state()
+            recorded[service.name] = service
+            self._write_state(recorded)
+
+    def forget(self, name: str) -> RunningService | None:
+        """Stop a recorded extra service and drop it from the state file."""
+        with self._locked():
+            recorded = self._read_state()
+            service = recorded.pop(name, None) if name not in SERVICES else None
+            if service is not None:
+                service.stop()
+                self._write_state(recorded)
+            return service
+
     def down(self) -> list[str]:
         """Stop exactly the recorded processes; return the names of those that were running."""
         with self._locked():
             recorded = self._read_state()
-            stopped = [name for name, service in recorded.items() if service.stop()]
+            # Newest first: clients (worker, gateway) go before the chain and IPFS they use.
+            stopped = [name for name, service in reversed(recorded.items()) if service.stop()]
+            stopped.reverse()  # reported in the order they were started
             self.state_file.unlink(missing_ok=True)
             return stopped
 

@@ -117,3 +117,27 @@ def test_invalid_settings_are_reported(stack_args: list[str]) -> None:
     proc = run_cli("dev", "up", *stack_args, "--anvil-port", "5001", "--ipfs-api-port", "5001")
     assert proc.returncode != 0
     assert "ports must differ" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_recorded_extra_service_is_listed_and_stopped_by_down(
+    tmp_path: Path, stack_args: list[str]
+) -> None:
+    """The demo records its worker and gateway; status shows them and down stops them."""
+    from inferchain.devstack import DevStack, RunningService
+    from inferchain.devstack.process import spawn, start_ticks
+    from inferchain.settings import DevStackSettings
+
+    pid = spawn(["sleep", "120"], tmp_path / "sleeper.log")
+    stack = DevStack(DevStackSettings(state_dir=tmp_path / "state"))
+    stack.record(
+        RunningService(
+            name="sleeper", pid=pid, url="-", log_path=tmp_path / "sleeper.log",
+            executable="sleep", identity=start_ticks(pid), ports={}, started_at=0.0,
+            ready_after_s=0.0,
+        )
+    )  # fmt: skip
+    _, status = status_json(stack_args)
+    assert status["sleeper"]["running"] and status["sleeper"]["pid"] == pid
+    down = run_cli("dev", "down", *stack_args)
+    assert "sleeper" in down.stdout
+    assert not is_running(pid)

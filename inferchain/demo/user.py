@@ -1,0 +1,190 @@
+"""The demo's user path: a fresh wallet submits three jobs through the gateway and three
+through the CLI, waits, verifies every result, lets the challenge window pass, and
+accounts for every wei.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from inferchain.demo import inputs
+from inferchain.demo.cli_user import CliUser
+from inferchain.demo.gateway_user import GatewayUser
+from inferchain.demo.steps import Steps
+from inferchain.demo.wallet import Wallet
+from inferchain.ipfs import Cid, IpfsClient, verify_bytes
+from inferchain.market import ETH, JobOutcome, Market
+from inferchain.wallet import MarketClient
+
+TASKS = ("text-generation", "image-classification", "text-classification")
+
+
+@dataclass(frozen=True)
+class JobRun:
+    via: str  # "gateway" or "cli"
+    task: str
+    model_id: int
+    job_id: int
+    output_cid: str
+    output: dict[str, Any]
+    tx_hash: str
+
+
+@dataclass
+class MoneyFlow:
+    """Expected (from each job's terms) and measured (balance changes) amounts, in wei."""
+
+    prices: int = 0
+    gas: int = 0
+    expected: dict[str, int] = field(default_factory=dict)  # market balance gains by address
+    measured: dict[str, int] = field(default_factory=dict)
+    user_wallet_change: int = 0
+    roles: dict[str, str] = field(default_factory=dict)  # address → "worker", …
+
+    @property
+    def exact(self) -> bool:
+        return self.expected == self.measured and self.user_wallet_change == -(
+            self.prices + self.gas
+        )
+
+
+@dataclass
+class UserReport:
+    wallet: Wallet
+    jobs: list[JobRun]
+    money: MoneyFlow
+
+
+@dataclass(frozen=True)
+class UserContext:
+    market: Market
+    ipfs_api_url: str
+    rpc_url: str
+    deployments: Path
+    gateway: httpx.Client
+    models: dict[str, int]  # task → model id
+    work_dir: Path
+
+
+def run_user_path(
+    ctx: UserContext, wallet: Wallet, steps: Steps, timeout: float = 90
+) -> UserReport:
+    chain, market = ctx.market.chain, ctx.market
+    reader = MarketClient(market, None, IpfsClient(ctx.ipfs_api_url, timeout=30))
+    start_block = chain.w3.eth.block_number
+    user = GatewayUser(ctx.gateway, chain, wallet.key)
+    cli = CliUser(wallet.keystore, wallet.password, ctx.rpc_url, ctx.ipfs_api_url, ctx.deployments)
+    png = ctx.work_dir / "digit-3.png"
+    png.write_bytes(inputs.digit_png())
+    sent: list[tuple[str, str, int, str]] = []  # via, task, job id, tx
+    with steps.step("user: sign in to the gateway (SIWE) and submit 3 jobs through it"):
+        user.sign_in()
+        bodies = {
+            "text-generation": {"input": inputs.PROMPT},
+            "image-classification": {"input_cid": user.upload(inputs.digit_png())},
+            "text-classification": {"input": {"text": inputs.REVIEW}},
+        }
+        for task in TASKS:
+            job_id, receipt = user.submit(ctx.models[task], **bodies[task])
+            sent.append(("gateway", task, job_id, receipt["transactionHash"].to_0x_hex()))
+            steps.say(f"    {task:21} job {job_id} (model {ctx.models[task]})")
+    cli_runs: list[JobRun] = []
+    with steps.step("user: submit 3 jobs with `inferchain job submit --wait`"):
+        cli_inputs = {
+            "text-generation": inputs.CLI_PROMPT,
+            "image-classification": str(png),
+            "text-classification": inputs.CLI_REVIEW,
+        }
+        for task in TASKS:
+            steps.say(f"    $ {cli.printable(ctx.models[task], cli_inputs[task])}")
+            answer = cli.submit_wait(ctx.models[task], cli_inputs[task])
+            run = _verified(reader, "cli", task, ctx.models[task], answer["job_id"], answer["tx"])
+            if json.loads(answer["output"]) != run.output or not answer["verified"]:
+                raise AssertionError(f"the CLI printed another result than job {run.job_id}'s")
+            cli_runs.append(run)
+    gateway_runs = []
+    with steps.step("user: wait for the gateway's indexed results and download them, verified"):
+        for via, task, job_id, tx in sent:
+            detail = user.wait_indexed_result(job_id, timeout)
+            data = user.result(job_id, detail["output_cid"])
+            onchain = _verified(reader, via, task, ctx.models[task], job_id, tx)
+            if json.loads(data) != onchain.output:
+                raise AssertionError(f"job {job_id}: gateway bytes differ from the IPFS result")
+            gateway_runs.append(onchain)
+    jobs = gateway_runs + cli_runs
+    with steps.step("chain: pass the challenge window (local chain time jumps), worker is paid"):
+        _settle(reader, [j.job_id for j in jobs], timeout)
+    money = _money_flow(reader, wallet, jobs, start_block)
+    return UserReport(wallet, jobs, money)
+
+
+def _verified(
+    reader: MarketClient, via: str, task: str, model_id: int, job_id: int, tx: str
+) -> JobRun:
+    """The job's output fetched from IPFS and checked against the CID on-chain."""
+    record = reader.job(job_id)
+    if record.output_cid is None:
+        raise AssertionError(f"job {job_id} has no result on-chain")
+    cid = Cid.parse(record.output_cid)
+    data = reader.ipfs.cat(cid)  # type: ignore[union-attr]
+    verify_bytes(cid, data)
+    output = json.loads(data)
+    if output["task"] != task:
+        raise AssertionError(f"job {job_id} answered a {output['task']} result, not {task}")
+    return JobRun(via, task, model_id, job_id, str(cid), output, tx)
+
+
+def _settle(reader: MarketClient, job_ids: list[int], timeout: float) -> None:
+    """Jump local chain time past each challenge window; the worker then finalizes."""
+    chain = reader.chain
+    window = max(reader.job(j).job.terms.challenge_window for j in job_ids)
+    chain.increase_time(window + 1)
+    chain.mine()
+    deadline = time.monotonic() + timeout
+    pending = set(job_ids)
+    while pending:
+        pending = {j for j in pending if reader.job(j).outcome is None}
+        if not pending:
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"jobs {sorted(pending)} not finalized after {timeout:.0f}s")
+        time.sleep(0.25)
+    unpaid = [j for j in job_ids if reader.job(j).outcome is not JobOutcome.PAID]
+    if unpaid:
+        raise AssertionError(f"jobs {unpaid} settled without paying the worker")
+
+
+def _money_flow(reader: MarketClient, wallet: Wallet, jobs: list[JobRun], start: int) -> MoneyFlow:
+    chain, market = reader.chain, reader.market
+    treasury = chain.call(market.jobs.functions.treasury())
+    flow = MoneyFlow()
+    flow.roles[treasury] = "treasury (protocol fee)"
+    for run in jobs:
+        record = reader.job(run.job_id)
+        terms = record.job.terms
+        royalty = terms.price * terms.royalty_bps // 10_000
+        fee = terms.price * terms.fee_bps // 10_000
+        for who, amount, role in (
+            (record.job.worker, terms.price - royalty - fee, "worker"),
+            (terms.provider, royalty, "model provider (royalty)"),
+            (treasury, fee, "treasury (protocol fee)"),
+        ):
+            flow.expected[who] = flow.expected.get(who, 0) + amount
+            flow.roles.setdefault(who, role)
+        flow.prices += terms.price
+        receipt = chain.w3.eth.get_transaction_receipt(run.tx_hash)  # type: ignore[arg-type]
+        flow.gas += int(receipt["gasUsed"]) * int(receipt["effectiveGasPrice"])
+    balance_of = market.jobs.functions.balanceOf
+    for who in flow.expected:
+        now = int(chain.call(balance_of(who, ETH)))
+        flow.measured[who] = now - int(chain.call(balance_of(who, ETH), block=start))
+    flow.user_wallet_change = chain.balance(wallet.address) - int(
+        chain.w3.eth.get_balance(wallet.address, block_identifier=start)  # type: ignore[arg-type]
+    )
+    return flow

@@ -1,0 +1,105 @@
+"""The demo's user path (what `scripts/demo.sh` runs after the stack is up), on the test
+stack: a fresh wallet submits three jobs through the gateway and three through the CLI,
+every job finalizes, every result is verified and every wei is where the terms say."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from inferchain.chain import Chain
+from inferchain.demo import DEMO_MODELS, StepFailed, UserContext, fresh_wallet, run_user_path
+from inferchain.demo.steps import Steps
+from inferchain.ipfs import IpfsClient
+from inferchain.market import JobOutcome
+from inferchain.wallet import MarketClient
+from tests.conftest import AnvilNode
+from tests.demo.helpers import (
+    FAUCET,
+    PROVIDER,
+    WORKER,
+    deploy_demo,
+    gateway_client,
+    running_worker,
+)
+
+FEE_BPS = 250  # networks.toml, [networks.local.market]
+
+
+def test_demo_user_path_every_job_verified_and_paid_exactly(
+    chain: Chain, anvil: AnvilNode, ipfs_api_url: str, tmp_path: Path
+) -> None:
+    demo = deploy_demo(chain, anvil, ipfs_api_url, tmp_path / "deployments")
+    wallet = fresh_wallet(chain, anvil.keys[FAUCET], tmp_path / "wallet.json", 10**18)
+    lines: list[str] = []
+    with (
+        running_worker(anvil, ipfs_api_url, demo, tmp_path / "worker"),
+        gateway_client(tmp_path, anvil, ipfs_api_url, demo) as http,
+    ):
+        ctx = UserContext(demo.market, ipfs_api_url, anvil.rpc_url, demo.deployments, http,
+                          demo.models, tmp_path)  # type: ignore[arg-type]  # fmt: skip
+        report = run_user_path(ctx, wallet, Steps(lines.append), timeout=60)
+
+    jobs = report.jobs
+    assert sorted((j.via, j.task) for j in jobs) == sorted(
+        (via, m.task) for via in ("gateway", "cli") for m in DEMO_MODELS
+    )
+    by = {(j.via, j.task): j.output["result"] for j in jobs}
+    assert by["gateway", "image-classification"]["label"] == "3"
+    assert by["cli", "image-classification"]["label"] == "3"
+    assert by["gateway", "text-classification"]["label"] == "positive"
+    assert all(by[via, "text-generation"]["text"] for via in ("gateway", "cli"))
+    client = MarketClient(demo.market)
+    assert all(client.job(j.job_id).outcome is JobOutcome.PAID for j in jobs)
+
+    # Every wei: computed here from the demo's price list, not from the job terms.
+    worker_gain = provider_gain = fee_gain = 0
+    for model in DEMO_MODELS:
+        royalty, fee = model.price * model.royalty_bps // 10_000, model.price * FEE_BPS // 10_000
+        worker_gain += 2 * (model.price - royalty - fee)
+        provider_gain += 2 * royalty
+        fee_gain += 2 * fee
+    money = report.money
+    assert money.prices == 2 * sum(m.price for m in DEMO_MODELS)
+    assert money.measured == {
+        anvil.accounts[WORKER]: worker_gain,
+        anvil.accounts[PROVIDER]: provider_gain,
+        anvil.accounts[0]: fee_gain,  # the deployer is the local treasury
+    }
+    assert money.measured == money.expected and money.exact
+    assert money.user_wallet_change == -(money.prices + money.gas) and money.gas > 0
+    assert [line for line in lines if line.startswith("[")] == [
+        "[1] user: sign in to the gateway (SIWE) and submit 3 jobs through it",
+        "[2] user: submit 3 jobs with `inferchain job submit --wait`",
+        "[3] user: wait for the gateway's indexed results and download them, verified",
+        "[4] chain: pass the challenge window (local chain time jumps), worker is paid",
+    ]
+
+
+def test_a_failing_step_names_itself_and_the_log(
+    chain: Chain, anvil: AnvilNode, ipfs_api_url: str, tmp_path: Path
+) -> None:
+    """No gateway at that URL: the first user step fails and says which one."""
+    import httpx
+
+    demo = deploy_demo(chain, anvil, ipfs_api_url, tmp_path / "deployments", DEMO_MODELS[2:])
+    wallet = fresh_wallet(chain, anvil.keys[FAUCET], tmp_path / "wallet.json", 10**17)
+    with httpx.Client(base_url="http://127.0.0.1:9", timeout=2) as http:
+        ctx = UserContext(demo.market, ipfs_api_url, anvil.rpc_url, demo.deployments, http,
+                          demo.models, tmp_path)  # fmt: skip
+        with pytest.raises(StepFailed) as failed:
+            run_user_path(ctx, wallet, Steps(lambda _m: None))
+    assert failed.value.step.startswith("user: sign in to the gateway")
+    assert "ConnectError" in str(failed.value)
+
+
+def test_a_second_registration_reuses_the_models(
+    chain: Chain, anvil: AnvilNode, ipfs_api_url: str, tmp_path: Path
+) -> None:
+    from inferchain.demo import register_models
+
+    demo = deploy_demo(chain, anvil, ipfs_api_url, tmp_path / "deployments", DEMO_MODELS[2:])
+    with IpfsClient(ipfs_api_url) as ipfs:
+        (again,) = register_models(demo.market, ipfs, anvil.keys[PROVIDER], DEMO_MODELS[2:])
+    assert again.reused and again.model_id == demo.models["text-classification"]
