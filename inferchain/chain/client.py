@@ -14,7 +14,7 @@ from web3.exceptions import ContractLogicError
 from inferchain.artifacts import load_artifact
 from inferchain.chain.errors import WrongChain
 from inferchain.chain.revert import decode_revert
-from inferchain.chain.rpc import translate_rpc_errors
+from inferchain.chain.rpc import TranslatingHTTPProvider, translate_rpc_errors
 from inferchain.chain.sender import TransactionSender
 
 
@@ -30,7 +30,9 @@ class Chain:
         receipt_timeout: float = 120.0,
     ) -> None:
         self.rpc_url = rpc_url
-        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": request_timeout}))
+        self.w3 = Web3(
+            TranslatingHTTPProvider(rpc_url, request_kwargs={"timeout": request_timeout})
+        )
         self._receipt_timeout = receipt_timeout
         self._senders: dict[str, TransactionSender] = {}
         self._senders_lock = threading.Lock()

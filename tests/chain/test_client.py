@@ -41,3 +41,15 @@ def test_set_next_block_timestamp(chain_snapshot: Chain, anvil: AnvilNode) -> No
 def test_revert_to_unknown_snapshot_is_refused(chain: Chain) -> None:
     with pytest.raises(WrongChain):
         chain.revert("0xdead")
+
+
+def test_raw_web3_calls_raise_rpc_unavailable_when_the_node_goes_away(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Workers call chain.w3 directly; a dead node must be a ChainError they back off on."""
+    from inferchain.devstack import start_anvil
+
+    node = start_anvil(free_port(), tmp_path / "anvil.log")
+    chain = Chain(node.url, request_timeout=2)
+    assert chain.w3.eth.block_number == 0
+    node.stop()
+    with pytest.raises(RpcUnavailable):
+        chain.w3.eth.get_block("latest")
