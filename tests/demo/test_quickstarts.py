@@ -53,3 +53,24 @@ def test_every_quickstart_exists_and_marks_runnable_blocks() -> None:
         text = (docs / name).read_text()
         assert "```bash" in text, name
     assert marked_blocks(docs / "quickstart-user.md")
+
+
+def test_deploy_quickstart_rehearsal_runs_as_written(anvil: AnvilNode, tmp_path: Path) -> None:
+    """The local rehearsal of docs/quickstart-deploy.md: dry run, deploy, verification input."""
+    (block,) = marked_blocks(project_root() / "docs" / "quickstart-deploy.md")
+    (tmp_path / ".venv").symlink_to(project_root() / ".venv")  # the block calls .venv/bin/...
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path / "home"),
+        "INFERCHAIN_LOCAL_RPC_URL": anvil.rpc_url,
+        "INFERCHAIN_DEPLOYMENTS_DIR": str(tmp_path / "deployments"),
+    }
+    proc = subprocess.run(["bash", "-c", "set -euo pipefail\n" + block], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=240)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "nothing to do" in proc.stdout  # the third command found everything deployed
+    assert (tmp_path / "deployments" / "31337.json").is_file()
+    verify = sorted(p.name for p in (tmp_path / "build" / "verify").iterdir())
+    assert verify == [
+        "JobMarket.json", "ManualArbiter.json", "ModelRegistry.json", "WorkerRegistry.json"
+    ]  # fmt: skip
