@@ -92,10 +92,10 @@ class Claimer:
         fns = self._market.jobs.functions
         if len(batch) == 1:
             call = fns.claim(batch[0].job_id, batch[0].job.as_abi())
-            return send(self._chain, self._sender, call, "claim")
+            return send(self._sender, call, "claim")
         ids = [r.job_id for r in batch]
         call = fns.claimBatch(ids, [r.job.as_abi() for r in batch])
-        return send(self._chain, self._sender, call, "claim", len(batch))
+        return send(self._sender, call, "claim", len(batch))
 
     def _one_by_one(self, batch: Sequence[JobRecord]) -> list[TrackedJob]:
         won = []

@@ -90,18 +90,18 @@ class Submitter:
         if len(batch) == 1:
             job = batch[0]
             call = fns.submitResult(job.job_id, job.job.as_abi(), cids[0], hashes[0])
-            return send(self._chain, self._sender, call, "submit")
+            return send(self._sender, call, "submit")
         ids = [job.job_id for job in batch]
         tuples = [job.job.as_abi() for job in batch]
         call = fns.submitBatch(ids, tuples, cids, hashes)
-        return send(self._chain, self._sender, call, "submit", len(batch))
+        return send(self._sender, call, "submit", len(batch))
 
     def _report(self, job: TrackedJob) -> list[Failure]:
         fns = self._market.jobs.functions
         evidence = job.pinned_cid.to_bytes()  # type: ignore[union-attr]
         try:
             call = fns.reportFailure(job.job_id, job.job.as_abi(), evidence)
-            send(self._chain, self._sender, call, "fail")
+            send(self._sender, call, "fail")
         except (ContractReverted, TransactionFailed) as exc:
             return [(job, exc)]
         log.info(

@@ -78,11 +78,25 @@ class TransactionSender:
         with self._lock:
             self._next_nonce = None
 
-    def transact(self, call: Transactable, *, value: int = 0, gas: int | None = None) -> TxReceipt:
-        """Simulate `call`, send it, wait for the receipt; raise ContractReverted on a revert."""
+    def transact(
+        self,
+        call: Transactable,
+        *,
+        value: int = 0,
+        gas: int | None = None,
+        block: str = "latest",
+    ) -> TxReceipt:
+        """Simulate `call`, send it, wait for the receipt; raise ContractReverted on a revert.
+
+        Without `gas` the simulation is `eth_estimateGas` (plus headroom); with a caller's
+        gas limit it is one `eth_call`, which is cheaper than the estimate's binary search.
+        `block="pending"` simulates in the next block, e.g. after `evm_setNextBlockTimestamp`.
+        """
         params: TxParams = {"from": self.address, "value": value, "chainId": self._chain_id}
         if gas is None:
-            gas = self._estimate(call, params)
+            gas = self._estimate(call, params, block)
+        else:
+            self._simulate(call, params, block)
         params["gas"] = gas
         tx_hash = self._sign_and_send(lambda p: call.build_transaction(p), params)
         return self._wait(tx_hash, call, params)
@@ -108,17 +122,25 @@ class TransactionSender:
 
     # -- internals -------------------------------------------------------------------
 
-    def _estimate(self, call: Transactable, params: TxParams) -> int:
-        return self._estimate_with(lambda: call.estimate_gas(dict(params)))  # type: ignore[arg-type]
+    def _estimate(self, call: Transactable, params: TxParams, block: str) -> int:
+        return self._estimate_with(
+            lambda: call.estimate_gas(dict(params), block_identifier=block)  # type: ignore[arg-type, call-arg]
+        )
+
+    def _simulate(self, call: Transactable, params: TxParams, block: str) -> None:
+        self._reverts_decoded(lambda: call.call(dict(params), block_identifier=block))  # type: ignore[attr-defined]
 
     def _estimate_with(self, estimate_gas: Any) -> int:
         """Gas with headroom; a revert in the simulation surfaces as ContractReverted."""
+        return int(self._reverts_decoded(estimate_gas) * self._gas_headroom)
+
+    @staticmethod
+    def _reverts_decoded(simulation: Any) -> Any:
         with translate_rpc_errors():
             try:
-                estimate = estimate_gas()
+                return simulation()
             except ContractLogicError as exc:
                 raise decode_revert(exc.data if isinstance(exc.data, str) else None) from exc
-        return int(estimate * self._gas_headroom)
 
     def _fees(self) -> dict[str, int]:
         block = self._w3.eth.get_block("latest")

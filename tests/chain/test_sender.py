@@ -96,3 +96,16 @@ def test_send_value_to_a_reverting_receiver_is_decoded(
         sender.send_value(probe.address, 1)
     assert info.value.error_name == "unknown"
     assert chain.w3.eth.get_transaction_count(sender.address) == before
+
+
+def test_explicit_gas_limit_still_simulates_first(
+    chain: Chain, anvil: AnvilNode, probe: Contract
+) -> None:
+    """A caller's gas limit skips the estimate, not the simulation: nothing is mined."""
+    sender = chain.sender(anvil.keys[0])
+    before = chain.w3.eth.get_transaction_count(sender.address)
+    with pytest.raises(ContractReverted, match="ChainProbeRejected"):
+        sender.transact(probe.functions.failWith(5), gas=100_000)
+    assert chain.w3.eth.get_transaction_count(sender.address) == before
+    receipt = sender.transact(probe.functions.poke(), gas=100_000)
+    assert receipt["gasUsed"] < 100_000 and receipt["status"] == 1

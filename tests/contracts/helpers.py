@@ -18,11 +18,10 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from inferchain.chain import Chain, ContractReverted, TransactionFailed, decode_revert
+from inferchain.chain import Chain, ContractReverted, TransactionFailed
 from inferchain.ipfs import Cid
 from inferchain.market import (
     ETH,
@@ -255,22 +254,15 @@ class Deployment:
             self.addresses[role] = self.actors.address(role)
         return self.addresses[role]
 
-    def tx(self, role: str, call: Any, *, value: int = 0, gas: int | None = None) -> TxReceipt:
-        return self.chain.sender(getattr(self.actors, role)).transact(call, value=value, gas=gas)
+    def tx(self, role: str, call: Any, *, value: int = 0, block: str = "latest") -> TxReceipt:
+        sender = self.chain.sender(getattr(self.actors, role))
+        return sender.transact(call, value=value, block=block)
 
     def tx_at(self, timestamp: int, role: str, call: Any, *, value: int = 0) -> TxReceipt:
-        """Send `call` in a block stamped `timestamp`, simulating it at that time first.
-
-        The sender estimates against the latest block, whose time is earlier; deadline edges
-        need the simulation at the pending block, which carries the time set here.
-        """
+        """Send `call` in a block stamped `timestamp`, simulated in that (pending) block:
+        simulating at the latest block would see an earlier time than deadline edges need."""
         self.at(timestamp)
-        params = {"from": self.addr(role), "value": value}
-        try:
-            estimate = call.estimate_gas(params, block_identifier="pending")
-        except ContractLogicError as exc:
-            raise decode_revert(exc.data if isinstance(exc.data, str) else None) from exc
-        return self.tx(role, call, value=value, gas=int(estimate * 1.5))
+        return self.tx(role, call, value=value, block="pending")
 
     def now(self) -> int:
         return self.chain.block_timestamp()
