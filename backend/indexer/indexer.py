@@ -21,7 +21,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import BlockNotFound
 
-from inferchain.chain.rpc import translate_rpc_errors
 from inferchain.errors import ConfigError
 from inferchain.gateway.db.models import Balance, ChainLog, Checkpoint, IndexerCursor
 from inferchain.gateway.indexer import projector
@@ -85,8 +84,7 @@ class Indexer:
         number, stored_hash = self.cursor()
         if stored_hash is not None and self._hash_of(number) != stored_hash:
             return self._rollback(number)
-        with translate_rpc_errors():
-            head = self._w3.eth.block_number
+        head = self._w3.eth.block_number
         safe = head - self.confirmations
         self.metrics.indexer_lag.set(max(0, head - number))
         if safe <= number:
@@ -123,11 +121,10 @@ class Indexer:
     # --- ranges ---------------------------------------------------------------------------
 
     def _commit_range(self, from_block: int, to_block: int) -> StepResult:
-        with translate_rpc_errors():
-            raw = self._w3.eth.get_logs(
-                {"fromBlock": from_block, "toBlock": to_block, "address": self.decoder.addresses}
-            )
-            end = self._w3.eth.get_block(to_block)
+        raw = self._w3.eth.get_logs(
+            {"fromBlock": from_block, "toBlock": to_block, "address": self.decoder.addresses}
+        )
+        end = self._w3.eth.get_block(to_block)
         logs = self.decoder.decode(raw)
         times = self._block_times(logs)
         if times is None:  # a log's block was replaced while we read: try again next step
@@ -179,8 +176,7 @@ class Indexer:
     def _block_times(self, logs: list[DecodedLog]) -> dict[int, int] | None:
         times: dict[int, int] = {}
         for number in sorted({item.block_number for item in logs}):
-            with translate_rpc_errors():
-                block = self._w3.eth.get_block(number)
+            block = self._w3.eth.get_block(number)
             hashes = {item.block_hash for item in logs if item.block_number == number}
             if hashes != {HexBytes(block["hash"]).to_0x_hex()}:
                 return None
@@ -237,11 +233,10 @@ class Indexer:
         return self.deployment_block - 1, None
 
     def _hash_of(self, number: int) -> str | None:
-        with translate_rpc_errors():
-            try:
-                block = self._w3.eth.get_block(number)
-            except BlockNotFound:  # the chain is now shorter than that
-                return None
+        try:
+            block = self._w3.eth.get_block(number)
+        except BlockNotFound:  # the chain is now shorter than that
+            return None
         return HexBytes(block["hash"]).to_0x_hex()
 
     def _set_cursor(self, session: Session, number: int, block_hash: str | None) -> None:

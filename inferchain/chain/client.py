@@ -14,7 +14,7 @@ from web3.exceptions import ContractLogicError
 from inferchain.artifacts import load_artifact
 from inferchain.chain.errors import WrongChain
 from inferchain.chain.revert import decode_revert
-from inferchain.chain.rpc import TranslatingHTTPProvider, translate_rpc_errors
+from inferchain.chain.rpc import TranslatingHTTPProvider
 from inferchain.chain.sender import TransactionSender
 
 
@@ -36,8 +36,7 @@ class Chain:
         self._receipt_timeout = receipt_timeout
         self._senders: dict[str, TransactionSender] = {}
         self._senders_lock = threading.Lock()
-        with translate_rpc_errors():
-            self.chain_id: int = self.w3.eth.chain_id
+        self.chain_id: int = self.w3.eth.chain_id
         if expected_chain_id is not None and self.chain_id != expected_chain_id:
             raise WrongChain(
                 f"{rpc_url} serves chain id {self.chain_id}, expected {expected_chain_id}"
@@ -69,19 +68,16 @@ class Chain:
 
     def call(self, fn: Any, *, sender: str | None = None, block: int | str = "latest") -> Any:
         """A read-only call whose revert is raised as ContractReverted (decoded)."""
-        with translate_rpc_errors():
-            try:
-                return fn.call({"from": sender} if sender else {}, block_identifier=block)
-            except ContractLogicError as exc:
-                raise decode_revert(exc.data if isinstance(exc.data, str) else None) from exc
+        try:
+            return fn.call({"from": sender} if sender else {}, block_identifier=block)
+        except ContractLogicError as exc:
+            raise decode_revert(exc.data if isinstance(exc.data, str) else None) from exc
 
     def balance(self, address: str) -> int:
-        with translate_rpc_errors():
-            return self.w3.eth.get_balance(Web3.to_checksum_address(address))
+        return self.w3.eth.get_balance(Web3.to_checksum_address(address))
 
     def block_timestamp(self, block: int | str = "latest") -> int:
-        with translate_rpc_errors():
-            return int(self.w3.eth.get_block(block)["timestamp"])
+        return int(self.w3.eth.get_block(block)["timestamp"])
 
     # -- development chains (Anvil) --------------------------------------------------
 
@@ -108,8 +104,7 @@ class Chain:
         self._rpc("anvil_mine", blocks)
 
     def _rpc(self, method: str, *params: Any) -> Any:
-        with translate_rpc_errors():
-            response = self.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+        response = self.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
         if "error" in response:
             raise WrongChain(f"{method} failed on {self.rpc_url}: {response['error']}")
         return response["result"]

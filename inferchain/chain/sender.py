@@ -29,7 +29,6 @@ from inferchain.chain.errors import (
     TransactionTimeout,
 )
 from inferchain.chain.revert import decode_revert
-from inferchain.chain.rpc import translate_rpc_errors
 
 log = logging.getLogger(__name__)
 
@@ -136,11 +135,10 @@ class TransactionSender:
 
     @staticmethod
     def _reverts_decoded(simulation: Any) -> Any:
-        with translate_rpc_errors():
-            try:
-                return simulation()
-            except ContractLogicError as exc:
-                raise decode_revert(exc.data if isinstance(exc.data, str) else None) from exc
+        try:
+            return simulation()
+        except ContractLogicError as exc:
+            raise decode_revert(exc.data if isinstance(exc.data, str) else None) from exc
 
     def _fees(self) -> dict[str, int]:
         block = self._w3.eth.get_block("latest")
@@ -153,7 +151,7 @@ class TransactionSender:
     def _sign_and_send(self, build: Any, params: TxParams) -> HexBytes:
         bump = 1.0
         for attempt in range(1, self._max_send_attempts + 1):
-            with self._lock, translate_rpc_errors():
+            with self._lock:
                 if self._next_nonce is None:
                     self._next_nonce = self._w3.eth.get_transaction_count(self.address, "pending")
                 fees = {k: int(v * bump) for k, v in self._fees().items()}
@@ -181,15 +179,14 @@ class TransactionSender:
         )
 
     def _wait(self, tx_hash: HexBytes, call: Transactable | None, params: TxParams) -> TxReceipt:
-        with translate_rpc_errors():
-            try:
-                receipt = self._w3.eth.wait_for_transaction_receipt(
-                    tx_hash, timeout=self._receipt_timeout, poll_latency=0.05
-                )
-            except TimeExhausted as exc:
-                raise TransactionTimeout(
-                    f"no receipt for {tx_hash.to_0x_hex()} after {self._receipt_timeout}s"
-                ) from exc
+        try:
+            receipt = self._w3.eth.wait_for_transaction_receipt(
+                tx_hash, timeout=self._receipt_timeout, poll_latency=0.05
+            )
+        except TimeExhausted as exc:
+            raise TransactionTimeout(
+                f"no receipt for {tx_hash.to_0x_hex()} after {self._receipt_timeout}s"
+            ) from exc
         if receipt["status"] != 1:
             raise TransactionFailed(tx_hash.to_0x_hex(), self._replay(call, params, receipt))
         return receipt

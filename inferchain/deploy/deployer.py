@@ -27,7 +27,6 @@ from web3.utils.address import get_create_address
 
 from inferchain.artifacts import load_artifact
 from inferchain.chain import Chain, TransactionSender, TransactionTimeout, decode_revert
-from inferchain.chain.rpc import translate_rpc_errors
 from inferchain.deploy.errors import DeployError, DeployerUnderfunded, DeploymentConflict
 from inferchain.deploy.networks import Network
 from inferchain.deploy.records import (
@@ -147,8 +146,7 @@ class _Deployment:
     # -- plan ------------------------------------------------------------------------
 
     def run(self, dry_run: bool) -> DeployReport:
-        with translate_rpc_errors():
-            gas_price = self.w3.eth.gas_price
+        gas_price = self.w3.eth.gas_price
         report = DeployReport(
             self.network.name, self.chain.chain_id, self.sender.address, True, gas_price
         )
@@ -208,8 +206,7 @@ class _Deployment:
         planned before it placed at their predicted addresses (an eth_estimateGas state
         override, which Anvil, geth and the major providers support).
         """
-        with translate_rpc_errors():
-            nonce = self.w3.eth.get_transaction_count(self.sender.address, "pending")
+        nonce = self.w3.eth.get_transaction_count(self.sender.address, "pending")
         deployed = {n: self.record.contracts[n].address for n in reused}
         overrides: dict[str, dict[str, str]] = {}
         for name in CONTRACTS:
@@ -239,11 +236,10 @@ class _Deployment:
     ) -> int:
         data = load_artifact(name).bytecode + encode_constructor_args(name, args)
         tx = {"from": self.sender.address, "data": data}
-        with translate_rpc_errors():
-            response = self.w3.provider.make_request(
-                "eth_estimateGas",  # type: ignore[arg-type]
-                [tx, "latest", overrides] if overrides else [tx, "latest"],
-            )
+        response = self.w3.provider.make_request(
+            "eth_estimateGas",  # type: ignore[arg-type]
+            [tx, "latest", overrides] if overrides else [tx, "latest"],
+        )
         if "error" in response:
             error = response["error"]
             data = error.get("data") if isinstance(error, dict) else None
@@ -253,11 +249,10 @@ class _Deployment:
         return int(response["result"], 16)
 
     def _estimate(self, call: Any) -> int:
-        with translate_rpc_errors():
-            try:
-                return int(call.estimate_gas({"from": self.sender.address}))
-            except ContractLogicError as exc:
-                raise decode_revert(exc.data if isinstance(exc.data, str) else None) from exc
+        try:
+            return int(call.estimate_gas({"from": self.sender.address}))
+        except ContractLogicError as exc:
+            raise decode_revert(exc.data if isinstance(exc.data, str) else None) from exc
 
     # -- execute ---------------------------------------------------------------------
 
@@ -317,8 +312,7 @@ class _Deployment:
         target = receipt["blockNumber"] + self.network.confirmations - 1
         deadline = time.monotonic() + self.network.confirmation_timeout_s
         while True:
-            with translate_rpc_errors():
-                head = self.w3.eth.block_number
+            head = self.w3.eth.block_number
             if head >= target:
                 return
             if time.monotonic() > deadline:
@@ -425,8 +419,7 @@ class _Deployment:
         return self.chain.contract(name, address or self.record.contracts[name].address)
 
     def _code_hash(self, address: str) -> str:
-        with translate_rpc_errors():
-            code = self.w3.eth.get_code(Web3.to_checksum_address(address))
+        code = self.w3.eth.get_code(Web3.to_checksum_address(address))
         return Web3.keccak(code).to_0x_hex() if code else ""
 
 

@@ -17,7 +17,6 @@ from eth_utils import event_abi_to_log_topic
 from web3.contract import Contract
 from web3.types import EventData, LogReceipt
 
-from inferchain.chain.rpc import translate_rpc_errors
 from inferchain.market.jobs import Job, JobStatus, JobTerms
 
 
@@ -141,8 +140,7 @@ def fetch_market_events(
     market: Contract, from_block: int, to_block: int | str = "latest"
 ) -> list[EventData]:
     """Every market event in the block range, decoded, in chain order (one RPC call)."""
-    with translate_rpc_errors():
-        logs = market.w3.eth.get_logs(
-            {"address": market.address, "fromBlock": from_block, "toBlock": to_block}
-        )
+    logs = market.w3.eth.get_logs(
+        {"address": market.address, "fromBlock": from_block, "toBlock": to_block}
+    )
     return decode_logs(market, logs)

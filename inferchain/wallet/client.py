@@ -19,7 +19,6 @@ from web3.contract import Contract
 from web3.types import TxReceipt
 
 from inferchain.chain import TransactionSender
-from inferchain.chain.rpc import translate_rpc_errors
 from inferchain.ipfs import Cid, IpfsClient
 from inferchain.market import (
     ETH,
@@ -239,15 +238,14 @@ class MarketClient:
         if job_id < 1 or job_id >= next_id:
             raise UnknownJob(f"unknown job {job_id}: this market has jobs 1..{next_id - 1}")
         topic = "0x" + job_id.to_bytes(32, "big").hex()
-        with translate_rpc_errors():
-            logs = self.chain.w3.eth.get_logs(
-                {
-                    "address": self.market.jobs.address,
-                    "fromBlock": self.market.addresses.deployed_block,
-                    "toBlock": "latest",
-                    "topics": [None, topic],
-                }
-            )
+        logs = self.chain.w3.eth.get_logs(
+            {
+                "address": self.market.jobs.address,
+                "fromBlock": self.market.addresses.deployed_block,
+                "toBlock": "latest",
+                "topics": [None, topic],
+            }
+        )
         record = fold_events(decode_logs(self.market.jobs, logs)).get(job_id)
         if record is None:
             raise UnknownJob(f"unknown job {job_id}: no JobCreated event found")
