@@ -5,6 +5,7 @@ ChainError
 ├── WrongChain            the node's chain id differs from the configured one
 ├── ContractReverted      simulation or call reverted; carries the decoded custom error
 ├── TransactionFailed     mined with status 0
+├── TransactionDropped    never mined: the node forgot it and its nonce went to another
 └── TransactionTimeout    no receipt in time (also TimeoutError)
 """
 
@@ -51,6 +52,14 @@ class TransactionFailed(ChainError):
         self.reason = reason
         detail = f": {reason}" if reason else ""
         super().__init__(f"transaction {tx_hash} reverted on-chain{detail}")
+
+
+class TransactionDropped(ChainError):
+    """No signed copy of the call can be mined any more: the call did not happen.
+
+    The node knows none of its hashes and another transaction used their nonce (e.g. one
+    sent with the same key by another process), so sending the call again is safe.
+    """
 
 
 class TransactionTimeout(ChainError, TimeoutError):

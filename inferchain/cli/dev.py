@@ -35,7 +35,10 @@ def up(
     ipfs_swarm_port: int | None = typer.Option(None, "--ipfs-swarm-port", help="[4001]"),
     as_json: bool = JsonOption,
 ) -> None:
-    """Start Anvil and IPFS (reusing any already running) and wait until both answer."""
+    """Start Anvil and IPFS and wait until both answer.
+
+    Services already running are reused; one that died restarts on its recorded ports.
+    """
     stack = _stack(locals())
     statuses = stack.up(on_progress=lambda msg: None if as_json else typer.echo(msg))
     _report(stack, statuses, as_json)

@@ -1,7 +1,8 @@
 """`inferchain dev up | status | down`: the local stack and its state file.
 
 The state file records exactly what `up` started (PID + start time, ports, logs), so `down`
-stops those processes and nothing else, and a second `up` reuses services still running.
+stops those processes and nothing else, and a second `up` reuses services still running and
+restarts dead ones on their recorded ports (clients hold those URLs; flags do not move them).
 Other tools (the demo's worker and gateway) record their processes here too with
 `record`, so one `down` stops the whole local marketplace.
 """
@@ -14,7 +15,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from inferchain import untrusted_json
 from inferchain.devstack.anvil import rpc_answers, start_anvil
+from inferchain.devstack.errors import DevStackError, PortInUse
 from inferchain.devstack.ipfs import api_answers, start_ipfs
 from inferchain.devstack.service import RunningService
 from inferchain.settings import DevStackSettings
@@ -51,8 +54,9 @@ class DevStack:
                     continue
                 if current.service is not None and current.running:
                     current.service.stop()  # alive but not answering: restart it
-                on_progress(f"{name}: starting")
-                recorded[name] = self._start(name)
+                again = f"restarting on {current.service.url}" if current.service else "starting"
+                on_progress(f"{name}: {again}")
+                recorded[name] = self._start(name, current.service)
                 self._write_state(recorded)  # after each: a later failure still leaves it stoppable
                 on_progress(f"{name}: ready in {recorded[name].ready_after_s:.2f}s")
             return [self._status(name, recorded.get(name)) for name in SERVICES]
@@ -96,12 +100,30 @@ class DevStack:
 
     # -- internals -------------------------------------------------------------------
 
-    def _start(self, name: str) -> RunningService:
+    def _start(self, name: str, previous: RunningService | None) -> RunningService:
+        """Start `name`; a restart keeps the ports it was recorded with (clients use them)."""
+        try:
+            return self._spawn(name, previous.ports if previous else {})
+        except PortInUse as exc:
+            if previous is None:
+                raise
+            raise PortInUse(
+                f"{exc} (a restart keeps the recorded ports {previous.ports}: run "
+                "`inferchain dev down` first to start on other ports)"
+            ) from exc
+
+    def _spawn(self, name: str, recorded_ports: dict[str, int]) -> RunningService:
         s = self.settings
+        ports = {
+            "rpc": s.anvil_port,
+            "api": s.ipfs_api_port,
+            "gateway": s.ipfs_gateway_port,
+            "swarm": s.ipfs_swarm_port,
+        } | recorded_ports
         logs = self.state_dir / "logs"
         if name == "anvil":
             return start_anvil(
-                s.anvil_port,
+                ports["rpc"],
                 logs / "anvil.log",
                 chain_id=s.chain_id,
                 block_time=s.block_time,
@@ -110,9 +132,9 @@ class DevStack:
         return start_ipfs(
             self.state_dir / "ipfs",
             logs / "ipfs.log",
-            api_port=s.ipfs_api_port,
-            gateway_port=s.ipfs_gateway_port,
-            swarm_port=s.ipfs_swarm_port,
+            api_port=ports["api"],
+            gateway_port=ports["gateway"],
+            swarm_port=ports["swarm"],
             timeout=s.start_timeout,
         )
 
@@ -129,7 +151,13 @@ class DevStack:
     def _read_state(self) -> dict[str, RunningService]:
         if not self.state_file.exists():
             return {}
-        data = json.loads(self.state_file.read_text())
+        try:
+            data = untrusted_json.loads(self.state_file.read_bytes(), source="state file")
+        except untrusted_json.UntrustedJsonError as exc:
+            raise DevStackError(
+                f"{self.state_file} is not valid JSON ({exc.reason}): {exc.detail}; "
+                "delete it if no dev stack is running"
+            ) from exc
         return {name: RunningService.from_dict(item) for name, item in data.items()}
 
     def _write_state(self, services: dict[str, RunningService]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -109,3 +111,58 @@ def test_explicit_gas_limit_still_simulates_first(
     assert chain.w3.eth.get_transaction_count(sender.address) == before
     receipt = sender.transact(probe.functions.poke(), gas=100_000)
     assert receipt["gasUsed"] < 100_000 and receipt["status"] == 1
+
+
+def test_nonce_taken_by_another_process_is_re_read_and_the_call_sent_once(
+    chain: Chain, anvil: AnvilNode, probe: Contract
+) -> None:
+    """A genuinely stale nonce: the node knows none of our hashes, so signing anew is safe."""
+    sender = chain.sender(anvil.keys[0])
+    sender.transact(probe.functions.poke())  # the local nonce is now cached
+    nonce = chain.w3.eth.get_transaction_count(sender.address)
+    outsider = TransactionSender(chain.w3, sender._account, chain_id=chain.chain_id)
+    outsider.send_value(anvil.accounts[5], 1)  # takes `nonce` with a different transaction
+
+    receipt = sender.transact(probe.functions.poke())
+
+    assert chain.w3.eth.get_transaction(receipt["transactionHash"])["nonce"] == nonce + 1
+    assert probe.functions.pokes(sender.address).call() == 2
+    assert chain.w3.eth.get_transaction_count(sender.address) == nonce + 2
+
+
+def test_underpriced_send_replaces_the_pending_nonce_with_higher_fees(
+    chain: Chain, anvil: AnvilNode, probe: Contract
+) -> None:
+    """Another process's transaction waits at our nonce with higher fees: bump, same nonce."""
+    sender = chain.sender(anvil.keys[0])
+    nonce = chain.w3.eth.get_transaction_count(sender.address)
+    recipient_balance = chain.balance(anvil.accounts[5])
+    fees = {k: int(v * 1.3) for k, v in sender._fees().items()}
+    chain._rpc("evm_setAutomine", False)
+    try:
+        blocker = sender._account.sign_transaction(
+            {"to": anvil.accounts[5], "value": 1, "gas": 21_000, "nonce": nonce,
+             "chainId": chain.chain_id, **fees}
+        )  # fmt: skip
+        chain.w3.eth.send_raw_transaction(blocker.raw_transaction)
+        receipts: list = []
+        thread = threading.Thread(
+            target=lambda: receipts.append(sender.transact(probe.functions.poke(), gas=100_000))
+        )
+        thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not _pending_to(chain, sender.address, probe):
+            time.sleep(0.02)
+        chain.mine()
+        thread.join(timeout=10)
+    finally:
+        chain._rpc("evm_setAutomine", True)
+    assert len(receipts) == 1
+    assert chain.w3.eth.get_transaction(receipts[0]["transactionHash"])["nonce"] == nonce
+    assert probe.functions.pokes(sender.address).call() == 1
+    assert chain.balance(anvil.accounts[5]) == recipient_balance  # the blocker was replaced
+
+
+def _pending_to(chain: Chain, address: str, contract: Contract) -> bool:
+    pending = chain._rpc("txpool_content")["pending"].get(address.lower(), {})
+    return any(tx["to"].lower() == contract.address.lower() for tx in pending.values())

@@ -8,12 +8,14 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from inferchain.devstack import free_port
+from inferchain.devstack.anvil import rpc_answers
 from inferchain.devstack.process import is_running
 
 
@@ -70,17 +72,52 @@ def test_up_status_down_leaves_no_process(stack_args: list[str]) -> None:
     assert code == 1 and not status["anvil"]["running"]
 
 
-def test_up_restarts_a_service_that_died(stack_args: list[str]) -> None:
+def test_up_restarts_a_service_that_died_on_its_recorded_port(stack_args: list[str]) -> None:
     assert run_cli("dev", "up", *stack_args, *port_args()).returncode == 0
     _, status = status_json(stack_args)
     os.kill(status["anvil"]["pid"], signal.SIGKILL)
     code, after_kill = status_json(stack_args)
     assert code == 1 and not after_kill["anvil"]["running"] and after_kill["ipfs"]["answering"]
-    restarted = run_cli("dev", "up", *stack_args)
+    with socket.socket() as blocker:  # the configured port is taken, as 8545 often is
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        configured = str(blocker.getsockname()[1])
+        restarted = run_cli("dev", "up", *stack_args, env={"INFERCHAIN_DEV_ANVIL_PORT": configured})
     assert restarted.returncode == 0, restarted.stderr
+    assert f"anvil: restarting on {status['anvil']['url']}" in restarted.stdout
     _, healed = status_json(stack_args)
     assert healed["anvil"]["answering"] and healed["anvil"]["pid"] != status["anvil"]["pid"]
+    assert healed["anvil"]["ports"] == status["anvil"]["ports"]
+    assert healed["anvil"]["url"] == status["anvil"]["url"]
+    assert rpc_answers(status["anvil"]["url"])  # clients holding the old URL reach it again
     assert healed["ipfs"]["pid"] == status["ipfs"]["pid"]
+
+
+def test_restart_on_a_taken_recorded_port_says_how_to_move(stack_args: list[str]) -> None:
+    assert run_cli("dev", "up", *stack_args, *port_args()).returncode == 0
+    _, status = status_json(stack_args)
+    os.kill(status["anvil"]["pid"], signal.SIGKILL)
+    port = status["anvil"]["ports"]["rpc"]
+    wait_until_free(port)
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        proc = run_cli("dev", "up", *stack_args, "--anvil-port", str(free_port()))
+    assert proc.returncode == 1
+    assert f"127.0.0.1:{port} but it is in use" in proc.stderr
+    assert "inferchain dev down" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def wait_until_free(port: int, timeout: float = 10.0) -> None:
+    """A killed process's listening socket goes away a moment after the signal."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"port {port} still answers {timeout}s after its process was killed")
 
 
 def test_taken_port_names_the_flag_and_starts_nothing(stack_args: list[str]) -> None:
