@@ -1,17 +1,21 @@
-"""ASGI middleware: a request body size limit and request metrics.
+"""ASGI middleware: a request body size limit, a JSON body guard and request metrics.
 
 The size limit is pure ASGI so that it counts bytes as they arrive: a client that lies in
-Content-Length or streams chunks is cut off at the limit, before the body is buffered.
+Content-Length or streams chunks is cut off at the limit, before the body is buffered. The
+JSON guard runs inside it, so it only ever buffers a body within the limit.
 """
 
 from __future__ import annotations
 
+import email.message
 import time
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inferchain.gateway.api.errors import error_json
 from inferchain.gateway.metrics import GatewayMetrics
+from inferchain.untrusted_json import DEFAULT_MAX_DEPTH, UntrustedJsonError, loads
 
 
 class _TooLarge(Exception):
@@ -69,6 +73,86 @@ class BodySizeLimit:
         )
         response.headers["Connection"] = "close"
         await response(scope, receive, send)
+
+
+#: ``UntrustedJsonError.reason`` -> (error code, message) of the 400 answer.
+JSON_REFUSALS = {
+    "syntax": ("request.json_invalid", "the body is not valid JSON"),
+    "not_utf8": ("request.json_not_utf8", "the body is not UTF-8"),
+    "surrogate": (
+        "request.json_surrogate",
+        "a string in the body holds a lone UTF-16 surrogate (\\ud800-\\udfff)",
+    ),
+    "too_deep": ("request.json_too_deep", f"the body nests deeper than {DEFAULT_MAX_DEPTH} levels"),
+    "non_finite": (
+        "request.json_non_finite",
+        "the body holds NaN, Infinity or a number beyond a double (e.g. 1e400)",
+    ),
+}
+
+
+class JsonBodyGuard:
+    """Answer 400 ``request.json_*`` to a JSON body that ``untrusted_json`` refuses.
+
+    FastAPI parses JSON bodies with ``json.loads``, which ~200 KB of ``[[[[…`` kills with a
+    segfault (see ``inferchain.untrusted_json``), before any route dependency (sign-in
+    included) runs. This guard sees every JSON body first, on every route, so what FastAPI
+    parses after it is proven shallow, finite and UTF-8. Mount it inside ``BodySizeLimit``:
+    the body it buffers is bounded.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _declares_json(scope):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left; nothing to answer
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if body:
+            try:
+                loads(body, source="request body")
+            except UntrustedJsonError as exc:
+                code, text = JSON_REFUSALS.get(exc.reason, JSON_REFUSALS["syntax"])
+                detail = {"loc": ["body"], "msg": exc.detail, "type": exc.reason}
+                await error_json(400, code, text, details=[detail])(scope, receive, send)
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # after the body: only a disconnect can come
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def _declares_json(scope: Scope) -> bool:
+    """Whether FastAPI will parse the body as JSON, decided exactly as it does.
+
+    The same header (the first one) read the same way (``email.message``): any request
+    FastAPI would hand to ``json.loads`` must pass here first. Routes keep FastAPI's default
+    ``strict_content_type``: a body without a content type is never parsed as JSON.
+    """
+    value = Headers(scope=scope).get("content-type")
+    if not value:
+        return False
+    message = email.message.Message()
+    message["content-type"] = value
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
 
 
 class RequestMetrics:

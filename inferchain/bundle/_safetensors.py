@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import struct
 from pathlib import Path
 
+from inferchain import untrusted_json
 from inferchain.bundle.errors import TensorMismatch
 from inferchain.bundle.manifest import TensorSpec
 
@@ -23,9 +23,9 @@ def read_header(path: Path) -> dict[str, TensorSpec]:
         if length > min(_MAX_HEADER, size - 8):
             raise TensorMismatch(f"{path.name}: header length {length} is out of range")
         try:
-            header = json.loads(fh.read(length))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise TensorMismatch(f"{path.name}: header is not JSON") from exc
+            header = untrusted_json.loads(fh.read(length), source=f"{path.name} header")
+        except untrusted_json.UntrustedJsonError as exc:
+            raise TensorMismatch(f"{path.name}: header is not JSON ({exc.reason})") from exc
     if not isinstance(header, dict):
         raise TensorMismatch(f"{path.name}: header is not a JSON object")
     data_size = size - 8 - length

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inferchain import untrusted_json
 from inferchain.bundle._safetensors import check_tensors
 from inferchain.bundle.errors import BundleFileMissing, BundleHashMismatch, ManifestError
 from inferchain.bundle.manifest import MANIFEST_NAME, SAFETENSORS_DTYPES, Manifest, parse_manifest
@@ -40,7 +40,18 @@ class Bundle:
 
     def config(self) -> dict[str, Any]:
         """config.json as a dict (validated to be a JSON object on load)."""
-        return json.loads(self.file(self.manifest.config).read_bytes())
+        return _read_config(self.file(self.manifest.config))
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """A bundle's config file: a JSON object, or ManifestError naming the file."""
+    try:
+        config = untrusted_json.loads(path.read_bytes(), source=str(path))
+    except untrusted_json.UntrustedJsonError as exc:
+        raise ManifestError(f"{path} is not valid JSON ({exc.reason}): {exc.detail}") from exc
+    if not isinstance(config, dict):
+        raise ManifestError(f"{path} must hold a JSON object")
+    return config
 
 
 def _listed_tree(root: Path) -> set[str]:
@@ -86,11 +97,6 @@ def load_bundle(path: str | Path, *, expected_manifest_sha256: str | None = None
     manifest = parse_manifest(raw)
     verify_files(root, manifest)
     check_tensors(root / manifest.weights, manifest.tensors, SAFETENSORS_DTYPES[manifest.dtype])
-    try:
-        config = json.loads((root / manifest.config).read_bytes())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"{manifest.config} is not valid JSON") from exc
-    if not isinstance(config, dict):
-        raise ManifestError(f"{manifest.config} must hold a JSON object")
+    _read_config(root / manifest.config)
     size = len(raw) + sum(f.size for f in manifest.files.values())
     return Bundle(path=root, manifest=manifest, manifest_sha256=digest, size=size)

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from inferchain import untrusted_json
 from inferchain.bundle.bundle import Bundle, load_bundle
 from inferchain.bundle.errors import BundleError, BundleFileMissing, BundleTooLarge
 
@@ -155,7 +156,7 @@ class BundleCache:
     def _read_index(self) -> dict[str, CacheEntry]:
         path = self.root / _INDEX
         try:
-            raw = json.loads(path.read_text())
+            raw = untrusted_json.loads(path.read_bytes(), source=f"cache index {path}")
             index = {k: CacheEntry(k, int(v["size"]), int(v["last_used"])) for k, v in raw.items()}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             index = {}  # no or unreadable index: start empty, orphan directories are removed

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from inferchain import untrusted_json
 from inferchain.bundle.errors import ManifestError, UnknownRuntime
 
 FORMAT = "inferchain-bundle/1"
@@ -107,9 +108,11 @@ class Manifest(_Strict):
 def parse_manifest(raw: bytes) -> Manifest:
     """Parse and check manifest bytes; raises ManifestError or UnknownRuntime."""
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"manifest.json is not valid JSON: {exc}") from exc
+        data = untrusted_json.loads(raw, source="manifest.json")
+    except untrusted_json.UntrustedJsonError as exc:
+        raise ManifestError(
+            f"manifest.json is not valid JSON ({exc.reason}): {exc.detail}"
+        ) from exc
     if not isinstance(data, dict):
         raise ManifestError("manifest.json must hold a JSON object")
     try:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from inferchain import untrusted_json
 from inferchain.artifacts import load_artifact
 from inferchain.deploy.errors import DeploymentMissing
 from inferchain.market import MarketAddresses
@@ -114,8 +115,9 @@ def read_record(directory: Path, chain_id: int) -> DeploymentRecord | None:
     if not path.is_file():
         return None
     try:
-        return DeploymentRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, KeyError, TypeError) as exc:
+        data = untrusted_json.loads(path.read_bytes(), source=f"deployment record {path}")
+        return DeploymentRecord.from_dict(data)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DeploymentMissing(f"{path} is not a deployment record: {exc}") from exc
 
 

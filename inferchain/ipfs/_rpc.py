@@ -28,7 +28,6 @@ Node quirks handled (js-ipfs 0.66 / ipfs-core 0.18, and Kubo):
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -38,6 +37,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from inferchain import untrusted_json
 from inferchain.errors import ConfigError
 from inferchain.ipfs.cid import Cid
 from inferchain.ipfs.errors import (
@@ -47,6 +47,7 @@ from inferchain.ipfs.errors import (
     IpfsTimeout,
     IpfsUnavailable,
 )
+from inferchain.untrusted_json import UntrustedJsonError
 
 GRACE_S = 1.0
 """How much longer the client waits than the node-side ``timeout=``, so the node's own,
@@ -153,8 +154,8 @@ def check_reply(endpoint: str, status: int, body: bytes) -> None:
 
 def _error_message(body: bytes) -> str:
     try:
-        reply = json.loads(body)
-    except ValueError:
+        reply = untrusted_json.loads(body, source="IPFS error reply")
+    except UntrustedJsonError:
         return body.decode("utf-8", "replace").strip() or "(empty reply)"
     if isinstance(reply, dict) and isinstance(reply.get("Message"), str):
         return reply["Message"]
@@ -164,9 +165,11 @@ def _error_message(body: bytes) -> str:
 def json_reply(endpoint: str, body: bytes) -> Any:
     """One JSON document."""
     try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise IpfsRpcError(endpoint, 200, f"malformed JSON reply: {body[:200]!r}") from exc
+        return untrusted_json.loads(body, source=f"IPFS {endpoint} reply")
+    except UntrustedJsonError as exc:
+        raise IpfsRpcError(
+            endpoint, 200, f"malformed JSON reply ({exc.reason}): {body[:200]!r}"
+        ) from exc
 
 
 def ndjson_reply(endpoint: str, body: bytes) -> list[dict[str, Any]]:
@@ -205,8 +208,8 @@ def pinned_cids(endpoint: str, body: bytes) -> set[Cid]:
     CIDs with a hash other than sha2-256 cannot be represented here and are left out.
     """
     try:
-        whole = json.loads(body)
-    except ValueError:
+        whole = untrusted_json.loads(body, source=f"IPFS {endpoint} reply")
+    except UntrustedJsonError:
         whole = None
     objects = [whole] if isinstance(whole, dict) else ndjson_reply(endpoint, body)
     texts: list[object] = []

@@ -15,6 +15,7 @@ from typing import Any
 from eth_account import Account
 from web3 import Web3
 
+from inferchain import untrusted_json
 from inferchain.wallet.errors import KeystoreError, WrongPassword
 
 KEYSTORE_ENV = "INFERCHAIN_KEYSTORE"
@@ -70,12 +71,16 @@ def new_keystore(
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = untrusted_json.loads(path.read_bytes(), source=f"keystore {path}")
     except FileNotFoundError as exc:
         raise KeystoreError(
             f"no keystore at {path}; create one with `inferchain wallet new`"
         ) from exc
-    except (OSError, ValueError) as exc:
+    except untrusted_json.UntrustedJsonError as exc:
+        raise KeystoreError(
+            f"{path} is not a keystore file: not valid JSON ({exc.reason}): {exc.detail}"
+        ) from exc
+    except OSError as exc:
         raise KeystoreError(f"{path} is not a keystore file: {exc}") from exc
     if not isinstance(document, dict) or "crypto" not in document:
         raise KeystoreError(f"{path} is not a keystore file (no 'crypto' section)")

@@ -6,11 +6,11 @@ work, so a bad input costs microseconds and never reaches the model.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
+from inferchain import untrusted_json
 from inferchain.bundle import InvalidInput
 
 _MISSING = object()
@@ -23,11 +23,12 @@ def parse_object(raw: object, *, max_bytes: int, text_key: str | None = None) ->
         if len(data) > max_bytes:
             raise InvalidInput("oversize", f"input is {len(data)} bytes; the limit is {max_bytes}")
         try:
-            value = json.loads(data.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise InvalidInput("undecodable", "input is not UTF-8") from exc
-        except (json.JSONDecodeError, RecursionError) as exc:
-            raise InvalidInput("undecodable", f"input is not JSON: {exc}") from exc
+            value = untrusted_json.loads(data, source="job input")
+        except untrusted_json.UntrustedJsonError as exc:
+            # The requester's fault: the worker reports it on-chain and keeps its stake.
+            raise InvalidInput(
+                "undecodable", f"input is not JSON we accept ({exc.reason}): {exc.detail}"
+            ) from exc
     elif isinstance(raw, str) and text_key is not None:
         value = {text_key: raw}
     else:
@@ -68,6 +69,8 @@ class Params:
         value = self._take(key, default)
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise InvalidInput("invalid_param", f"{key!r} must be a number")
+        if isinstance(value, int) and not lo <= value <= hi:
+            raise InvalidInput("invalid_param", f"{key!r} is outside [{lo}, {hi}]")  # 10**400 too
         if not (math.isfinite(value) and lo <= value <= hi):
             raise InvalidInput("invalid_param", f"{key!r}={value} is outside [{lo}, {hi}]")
         return float(value)

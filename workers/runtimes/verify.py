@@ -8,20 +8,29 @@ a tolerance (a label may only differ where the two candidates are tied within it
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from inferchain import untrusted_json
 
 DEFAULT_TOLERANCE = 1e-4
 
 
 def outputs_agree(a: bytes, b: bytes, *, tolerance: float = DEFAULT_TOLERANCE) -> bool:
-    """True when two output documents describe the same answer of the same model."""
-    first, second = json.loads(a), json.loads(b)
-    if first["task"] != second["task"] or first["model"] != second["model"]:
+    """True when two output documents describe the same answer of the same model.
+
+    Either may come from another worker through IPFS: a document that is not an output
+    (not JSON we accept, fields missing or of the wrong type) agrees with nothing.
+    """
+    try:
+        first = untrusted_json.loads(a, source="output document")
+        second = untrusted_json.loads(b, source="output document")
+        if first["task"] != second["task"] or first["model"] != second["model"]:
+            return False
+        if first["task"] == "text-generation":
+            return bool(first["result"] == second["result"])
+        return _classifications_agree(first["result"], second["result"], tolerance)
+    except (LookupError, TypeError, ValueError):
         return False
-    if first["task"] == "text-generation":
-        return first["result"] == second["result"]
-    return _classifications_agree(first["result"], second["result"], tolerance)
 
 
 def _classifications_agree(a: dict[str, Any], b: dict[str, Any], tolerance: float) -> bool:
