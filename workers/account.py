@@ -1,5 +1,8 @@
 """The worker's standing on-chain: readiness checks at start, registration, status, withdraw.
 
+``standing`` is re-read while running: a slash (``timeout``) or a raised minimum can leave
+the stake below what the registry requires, and then every claim would revert.
+
 Stake is in the registry's stake token (ETH on the dev chain; an ERC-20 stake needs an
 allowance first, which this does not set up). Earnings sit in the market as pull balances.
 """
@@ -62,6 +65,65 @@ def account_status(chain: Chain, market: Market, address: str) -> AccountStatus:
     )
 
 
+def stake_shortfall(stake: int, min_stake: int) -> str:
+    """What to tell an operator whose stake is below the minimum."""
+    return (
+        f"stake below minimum: have {stake} wei, need {min_stake} wei; top up with "
+        f"`inferchain worker top-up` (adds the missing {min_stake - stake} wei)"
+    )
+
+
+def standing(chain: Chain, market: Market, address: str) -> str | None:
+    """Why the registry would refuse this worker's claims now; None when it would accept."""
+    reg = market.workers.functions
+    stake, _, unbonding_ends, registered, _ = chain.call(reg.worker(address))
+    if not registered:
+        return f"{address} is not registered: restart with --register --stake WEI"
+    if unbonding_ends != 0:
+        return f"{address} is exiting (unbonding) and cannot claim"
+    min_stake = int(chain.call(reg.minStake()))
+    if stake < min_stake:
+        return stake_shortfall(int(stake), min_stake)
+    return None
+
+
+class Standing:
+    """The registry's view of this worker, re-read on demand; only changes are logged."""
+
+    def __init__(self, chain: Chain, market: Market, address: str) -> None:
+        self._chain, self._market, self._address = chain, market, address
+        #: Why claims would be refused (None: they are accepted).
+        self.reason: str | None = None
+
+    def check(self, refused: str | None = None) -> None:
+        """Re-read; ``refused`` is a claim revert's text, kept if the registry says nothing."""
+        reason = standing(self._chain, self._market, self._address) or refused
+        if reason == self.reason:
+            return
+        if reason is not None:
+            log.warning("cannot claim: %s", reason, extra={"reason": reason})
+        else:
+            log.info("claiming again: the registry accepts this worker")
+        self.reason = reason
+
+
+def top_up(chain: Chain, market: Market, sender: TransactionSender, amount: int | None) -> int:
+    """Add ``amount`` wei of stake (default: what is missing to the minimum); returns it."""
+    status = account_status(chain, market, sender.address)
+    if not status.registered:
+        raise WorkerNotReady(f"{sender.address} is not registered: run with --register --stake")
+    if amount is None:
+        amount = status.min_stake - status.stake
+    if amount <= 0:
+        raise WorkerNotReady(
+            f"stake {status.stake} wei already meets the minimum {status.min_stake}: "
+            "pass --amount to add more"
+        )
+    sender.transact(market.workers.functions.addStake(amount), value=amount)
+    log.info("stake topped up", extra={"added": amount, "stake": status.stake + amount})
+    return amount
+
+
 def ensure_ready(
     chain: Chain,
     market: Market,
@@ -92,9 +154,7 @@ def ensure_ready(
     if status.exiting:
         raise WorkerNotReady(f"{sender.address} is exiting and cannot claim")
     if status.stake < status.min_stake:
-        raise WorkerNotReady(
-            f"stake {status.stake} is below the minimum {status.min_stake}: pass --stake"
-        )
+        raise WorkerNotReady(stake_shortfall(status.stake, status.min_stake))
     missing = [m for m in models if m not in status.models]
     if missing:
         sender.transact(reg.addModels(missing))

@@ -2,9 +2,11 @@
 
 InferchainError
 └── WorkerError
-    ├── WorkerNotReady        balance, stake or registration missing at start (also RuntimeError)
+    ├── WorkerNotReady        cannot start: gas, stake, registration, key in use (also RuntimeError)
     ├── IllegalTransition     a job moved between phases its lifecycle forbids (also RuntimeError)
-    └── TransientFailure      retry later: IPFS or RPC down, runtime hiccup (also ConnectionError)
+    ├── TransientFailure      retry later: IPFS or RPC down, runtime hiccup (also ConnectionError)
+    ├── CannotClaim           the registry refuses this worker's claims (stake below minimum…)
+    └── StateFileUnusable     the saved state is damaged or from another chain (also ValueError)
 
 Chain (``inferchain.chain``), IPFS (``inferchain.ipfs``) and bundle errors keep their own
 types; the pipeline decides per stage which of them are transient.
@@ -29,3 +31,20 @@ class IllegalTransition(WorkerError, RuntimeError):
 
 class TransientFailure(WorkerError, ConnectionError):
     """A stage failed for a reason that may pass (a service down); the job is retried."""
+
+
+class CannotClaim(WorkerError):
+    """The registry refuses this worker's claims; ``reason`` says why and how to fix it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class StateFileUnusable(WorkerError, ValueError):
+    """The state file cannot be used: unreadable, not the expected JSON, or another chain's."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(f"worker state file {path}: {problem}")
+        self.path = path
+        self.problem = problem

@@ -1,8 +1,10 @@
 """Prometheus metrics of one worker, and a tiny HTTP server for /metrics and /health.
 
 Each worker gets its own registry, so two workers in one process (tests, benchmarks) do not
-collide. The server binds 127.0.0.1 by default; /health answers 200 while the main loop has
-ticked recently and 503 otherwise.
+collide. The server binds 127.0.0.1 by default; /health answers 200 only while the worker
+can do its job (status ``ok``) and 503 with the reasons otherwise: ``unhealthy`` when the
+loop has had no good tick for too long (RPC down or frozen) or IPFS is not answering,
+``cannot_claim`` when the registry refuses its claims (stake below minimum, exiting).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class WorkerMetrics:
             "inferchain_worker_earnings", "Earned on finalize (token units)", ["token"], registry=r
         )
         self.last_block = Gauge("inferchain_worker_last_block", "Last block scanned", registry=r)
+        self.healthy = Gauge("inferchain_worker_healthy", "1 while /health is ok", registry=r)
 
 
 class HealthServer:
@@ -104,6 +107,30 @@ class HealthServer:
         self._server.server_close()
 
 
-def health_doc(last_tick: float, max_age_s: float, **extra: object) -> dict[str, object]:
+def health_doc(
+    last_tick: float,
+    max_age_s: float,
+    *,
+    tick_error: str | None = None,
+    ipfs_error: str | None = None,
+    cannot_claim: str | None = None,
+    **extra: object,
+) -> dict[str, object]:
+    """The /health document: ``ok``, ``status`` and the ``reasons`` when not ok."""
     age = time.monotonic() - last_tick
-    return {"ok": age <= max_age_s, "last_tick_age_s": round(age, 3), **extra}
+    reasons = []
+    if age > max_age_s:
+        why = f"last error: {tick_error}" if tick_error else "stuck (chain RPC not answering?)"
+        reasons.append(f"no good tick for {age:.0f} s (limit {max_age_s:g} s); {why}")
+    if ipfs_error:
+        reasons.append(f"IPFS not answering: {ipfs_error}")
+    status = "unhealthy" if reasons else "cannot_claim" if cannot_claim else "ok"
+    if cannot_claim:
+        reasons.append(f"cannot claim: {cannot_claim}")
+    return {
+        "ok": status == "ok",
+        "status": status,
+        "reasons": reasons,
+        "last_tick_age_s": round(age, 3),
+        **extra,
+    }

@@ -1,11 +1,13 @@
 """The worker node: one service whose step moves jobs along the pipeline.
 
-    chain events ─▶ queue ─▶ claim ─▶ fetch input ─▶ batch ─▶ run ─▶ pin ─▶ submit ─▶ finalize
-    (discovery)          (claimer) (fetcher)     (batcher) (runner) (pinner) (submitter) (settler)
+    chain events ─▶ queue ─▶ fetch input ─▶ claim ─▶ batch ─▶ run ─▶ pin ─▶ submit ─▶ finalize
+    (discovery)          (fetcher)     (claimer) (batcher) (runner) (pinner) (submitter) (settler)
 
 Each arrow is one module; this file only wires them, decides deadlines from block time,
 applies the one retry policy (capped backoff per job, per tick for RPC outages) and saves
-state after every step that changes what the worker holds.
+state after every step that changes what the worker holds. A job is claimed only once its
+input is fetched (or known to be the requester's fault), and only while the registry
+accepts this worker's claims; /health says when either keeps it from working.
 """
 
 from __future__ import annotations
@@ -14,26 +16,31 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from eth_account import Account
+from pydantic import SecretStr
+
 from inferchain.bundle import BundleCache, ipfs_fetcher
 from inferchain.chain import Chain, ChainError
-from inferchain.ipfs import IpfsClient, IpfsError
+from inferchain.ipfs import Cid, InvalidCid, IpfsClient, IpfsError
 from inferchain.market import JobStatus, Market, MarketAddresses
 from inferchain.worker._service import Backoff, Service
-from inferchain.worker.account import AccountStatus, ensure_ready
+from inferchain.worker.account import AccountStatus, Standing, ensure_ready
 from inferchain.worker.batcher import Batcher
 from inferchain.worker.claimer import MAX_BATCH, Claimer
 from inferchain.worker.discovery import Discovery, chain_statuses
 from inferchain.worker.errors import TransientFailure, WorkerNotReady
 from inferchain.worker.fetcher import InputFetcher
 from inferchain.worker.jobs import DONE, IN_FLIGHT, Phase, TrackedJob
+from inferchain.worker.lock import KeyLock
 from inferchain.worker.metrics import HealthServer, WorkerMetrics, health_doc
 from inferchain.worker.pinner import Pinner
+from inferchain.worker.probe import IpfsProbe
 from inferchain.worker.reconcile import own_records, reconcile_held
 from inferchain.worker.runner import ModelRunner
 from inferchain.worker.runtimes import RuntimePool
 from inferchain.worker.settings import WorkerSettings
 from inferchain.worker.settlement import Settler
-from inferchain.worker.state import WorkerState, load_state, save_state
+from inferchain.worker.state import ChainBinding, WorkerState, restore_state, save_state
 from inferchain.worker.submitter import Submitter
 
 log = logging.getLogger(__name__)
@@ -66,26 +73,43 @@ class Worker(Service):
         self._last_reconcile = 0.0
         self._queued: set[int] = set()
         self._health: HealthServer | None = None
+        self._lock: KeyLock | None = None
+        self._tick_error: str | None = None
+        self.metrics.healthy.set_function(lambda: float(self.health()["ok"] is True))
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def setup(self) -> None:
         s = self.settings
+        key = s.signing_key()
+        address = Account.from_key(key.get_secret_value()).address
+        # First, before any transaction: a second worker on this key must not get that far.
+        self._lock = KeyLock(s.state_dir / f"state-{address.lower()}.lock", address)
+        self._lock.acquire()
+        try:
+            self._setup(key)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _setup(self, key: SecretStr) -> None:
+        s = self.settings
         self.chain = Chain(s.rpc_url, expected_chain_id=s.chain_id)
         addresses = self._addresses or s.market_addresses(self.chain.chain_id)
         self.market = Market.connect(self.chain, addresses)
-        self.sender = self.chain.sender(s.signing_key())
+        self.sender = self.chain.sender(key)
         self.account = ensure_ready(
             self.chain, self.market, self.sender, s.models, register=self._register,
             stake=self._stake,
         )  # fmt: skip
+        self.standing = Standing(self.chain, self.market, self.sender.address)
         served = set(s.models or self.account.models)
         if not served:
             raise WorkerNotReady("this worker serves no model: pass --model")
-        s.state_dir.mkdir(parents=True, exist_ok=True)
         self._state_path = s.state_dir / f"state-{self.sender.address.lower()}.json"
         self.ipfs = IpfsClient(s.ipfs_api_url, timeout=s.ipfs_timeout_s)
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="worker-io")
+        self.probe = IpfsProbe(self.ipfs, self._pool)
         cache = BundleCache(s.state_dir / "bundles", s.bundle_cache_bytes, ipfs_fetcher(self.ipfs))
         self.runner = ModelRunner(self.chain, self.market, RuntimePool(cache, 8 << 30, s.device))
         self.discovery = Discovery(
@@ -98,8 +122,9 @@ class Worker(Service):
             batch=tx_batch, still_open=self._still_open,
         )  # fmt: skip
         self.fetcher = InputFetcher(
-            self.ipfs, self._pool, timeout_s=s.ipfs_timeout_s, max_bytes=s.max_input_bytes
-        )
+            self.ipfs, timeout_s=s.ipfs_timeout_s, max_bytes=s.max_input_bytes,
+            cache_bytes=max(s.input_cache_bytes, s.max_input_bytes),
+        )  # fmt: skip
         self.batcher = Batcher(s.max_batch_size, s.max_wait_s)
         self.pinner = Pinner(self.ipfs, self._pool)
         self.submitter = Submitter(self.chain, self.market, self.sender, batch=tx_batch)
@@ -126,7 +151,10 @@ class Worker(Service):
         if self._health is not None:
             self._health.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self.fetcher.close()
         self.ipfs.close()
+        if self._lock is not None:
+            self._lock.release()
         log.info("worker stopped", extra={"held": len(self.held)})
 
     @property
@@ -135,9 +163,13 @@ class Worker(Service):
 
     def health(self) -> dict[str, object]:
         saved = getattr(self, "saved", None)
+        probe, standing = getattr(self, "probe", None), getattr(self, "standing", None)
         return health_doc(
             self._last_tick,
-            max(30.0, 4 * self._backoff.cap),
+            self.settings.health_max_tick_age_s,
+            tick_error=self._tick_error,
+            ipfs_error=probe.error if probe else None,
+            cannot_claim=standing.reason if standing else None,
             state=self.state.value,
             in_flight=self.in_flight,
             last_block=saved.last_block if saved else None,
@@ -145,7 +177,8 @@ class Worker(Service):
 
     @property
     def in_flight(self) -> int:
-        return sum(1 for j in self.held.values() if j.phase in IN_FLIGHT)
+        # list(): /health and /metrics read this from their own threads while the loop runs
+        return sum(1 for j in list(self.held.values()) if j.phase in IN_FLIGHT)
 
     def drained(self) -> bool:
         return self.in_flight == 0
@@ -156,6 +189,7 @@ class Worker(Service):
         try:
             progressed = self._tick()
         except (ChainError, IpfsError, TransientFailure) as exc:
+            self._tick_error = str(exc)
             delay = self._backoff.failed()
             log.warning(
                 "tick failed; backing off",
@@ -164,7 +198,7 @@ class Worker(Service):
             self._wake.wait(delay)
             return False
         self._backoff.succeeded()
-        self._last_tick = time.monotonic()
+        self._last_tick, self._tick_error = time.monotonic(), None
         return not progressed
 
     def _tick(self) -> bool:
@@ -172,20 +206,14 @@ class Worker(Service):
         block = self.chain.w3.eth.get_block("latest")
         head, now = int(block["number"]), int(block["timestamp"])
         before = self._fingerprint()
+        self.probe.poll()
+        # Held jobs' inputs first: their claim deadlines are running.
+        self.fetcher.want(j.input_cid for j in self.held.values() if j.phase is Phase.CLAIMED)
         if not self.draining:
             self._discover(head)
-            won = self.claimer.claim(
-                self.claimer.select(self.saved.open_jobs, now, s.max_in_flight - self.in_flight)
-            )
-            for job in won:
-                self.held[job.job_id] = job
-                self.saved.open_jobs.pop(job.job_id, None)
-            self.metrics.claimed.inc(len(won))
-            if won:
-                log.info("claimed", extra={"job_ids": [j.job_id for j in won]})
-                self._save()
+            self._claim(now)
         self._expire(now)
-        self._retry("fetch", self.fetcher.fetch(self._due(Phase.CLAIMED)), now)
+        self._take_inputs(now)
         self._run_batches(now)
         pinned = self._due(Phase.RAN)
         if pinned:
@@ -211,7 +239,52 @@ class Worker(Service):
         self.metrics.last_block.set(state.last_block)
         if time.monotonic() - self._last_reconcile >= self.settings.reconcile_every_s:
             state.open_jobs = self.discovery.prune(state.open_jobs)
+            needed = {r.input_cid for r in state.open_jobs.values()}
+            self.fetcher.retain(needed | {j.input_cid for j in self.held.values()})
+            self.standing.check()
             self._last_reconcile = time.monotonic()
+
+    def _claim(self, now: int) -> None:
+        """Claim, oldest first, the jobs whose inputs are here; start fetching the others."""
+        room = self.settings.max_in_flight - self.in_flight
+        if self.standing.reason is not None or room <= 0:
+            return
+        eligible = self.claimer.select(self.saved.open_jobs, now)
+        self.fetcher.want(r.input_cid for r in eligible)
+        ready = [r for r in eligible if self.fetcher.get(r.input_cid) is not None][:room]
+        if not ready:
+            return
+        won, refused = self.claimer.claim(ready)
+        for job in won:
+            self.held[job.job_id] = job
+            self.saved.open_jobs.pop(job.job_id, None)
+        self.metrics.claimed.inc(len(won))
+        if won:
+            log.info("claimed", extra={"job_ids": [j.job_id for j in won]})
+            self._save()
+        if refused is not None:
+            self.standing.check(refused)
+
+    def _take_inputs(self, now: int) -> None:
+        """Move claimed jobs whose inputs arrived on; report fetch failures once each."""
+        claimed = [j for j in self.held.values() if j.phase is Phase.CLAIMED]
+        for job in claimed:
+            outcome = self.fetcher.get(job.input_cid)
+            if isinstance(outcome, bytes):
+                job.fetched(outcome)
+            elif outcome is not None:
+                job.ran(None, outcome, 0.0)  # the requester's fault: report it
+        for cid, exc, attempts in self.fetcher.failures():
+            mine = [j for j in claimed if j.input_cid == cid and j.phase is Phase.CLAIMED]
+            if mine:
+                self._retry("fetch", [(j, exc) for j in mine], now)
+                continue
+            self.metrics.retries.labels("prefetch").inc()
+            log.log(
+                logging.INFO if attempts == 1 else logging.DEBUG,
+                "input not fetchable; its jobs stay unclaimed",
+                extra={"cid": _cid_text(cid), "error": str(exc), "attempts": attempts},
+            )
 
     def _run_batches(self, now: int) -> None:
         for job in self._due(Phase.FETCHED):
@@ -313,9 +386,8 @@ class Worker(Service):
         block = self.chain.w3.eth.get_block("latest")
         head, now = int(block["number"]), int(block["timestamp"])
         first = market.addresses.deployed_block
-        state = load_state(self._state_path, self.chain.chain_id, market.jobs.address)
-        if state is None:
-            state = WorkerState(self.chain.chain_id, market.jobs.address, first - 1)
+        binding = ChainBinding.of(self.chain, market.addresses)
+        state = restore_state(self._state_path, binding, head) or WorkerState(binding, first - 1)
         me = self.sender.address
         records = own_records(market, me, state.last_block + 1, head, s.log_chunk_blocks)
         assert self.account is not None
@@ -334,3 +406,10 @@ class Worker(Service):
         if hasattr(self, "saved"):
             self.saved.held = self.held
             save_state(self._state_path, self.saved)
+
+
+def _cid_text(raw: bytes) -> str:
+    try:
+        return str(Cid.parse(raw))
+    except InvalidCid:
+        return raw.hex()

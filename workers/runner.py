@@ -2,7 +2,8 @@
 
 Model id → bundle CID and manifest hash come from the model registry (once per model), the
 runtime from the pool, which fetches and verifies the bundle. ``InvalidInput`` refuses one
-job; any other runtime or bundle error fails the batch as transient.
+job; any other runtime or bundle error, or IPFS failing while a bundle is fetched, fails the
+batch as transient.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 
 from inferchain.bundle import BundleError, InvalidInput
 from inferchain.chain import Chain
-from inferchain.ipfs import Cid
+from inferchain.ipfs import Cid, IpfsError
 from inferchain.market import Market
 from inferchain.worker.errors import TransientFailure
 from inferchain.worker.jobs import TrackedJob
@@ -37,7 +38,7 @@ class ModelRunner:
         cid, manifest_hash = self.bundle_of(model_id)
         try:
             return self._pool.get(cid, expected_manifest_sha256=manifest_hash)
-        except BundleError as exc:
+        except (BundleError, IpfsError) as exc:
             raise TransientFailure(f"model {model_id} ({cid}) cannot load: {exc}") from exc
 
     def run(self, batch: Sequence[TrackedJob]) -> float:

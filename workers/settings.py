@@ -8,13 +8,13 @@ an encrypted keystore (``keystore`` + ``INFERCHAIN_KEYSTORE_PASSWORD``) or ``pri
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from inferchain import untrusted_json
 from inferchain.deploy.records import deployments_dir, load_record
 from inferchain.errors import ConfigError
 from inferchain.market import MarketAddresses
@@ -41,6 +41,8 @@ class WorkerSettings(BaseSettings):
     ipfs_api_url: str = "http://127.0.0.1:5001"
     ipfs_timeout_s: float = Field(10.0, gt=0)
     max_input_bytes: int = Field(1 << 20, gt=0)
+    #: Inputs fetched before claiming are kept here (LRU) until their jobs run.
+    input_cache_bytes: int = Field(64 << 20, gt=0)
     # --- what to serve and how ---------------------------------------------------------
     models: list[int] = Field(default_factory=list, description="model ids; empty: as registered")
     device: str = "auto"
@@ -63,6 +65,8 @@ class WorkerSettings(BaseSettings):
     finalize: bool = True
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(None, ge=0, lt=65536, description="0: any free port")
+    #: /health turns 503 when the loop has had no good tick for this long.
+    health_max_tick_age_s: float = Field(15.0, gt=0)
 
     @model_validator(mode="after")
     def _no_dev_key_outside_local(self) -> WorkerSettings:
@@ -86,7 +90,7 @@ class WorkerSettings(BaseSettings):
 
 def load_market_addresses(path: Path) -> MarketAddresses:
     try:
-        data = json.loads(Path(path).read_text())
+        data = untrusted_json.loads(Path(path).read_bytes(), source=f"market addresses {path}")
         return MarketAddresses(**data)
     except (OSError, ValueError, TypeError) as exc:
         raise ConfigError(f"cannot read market addresses from {path}: {exc}") from exc

@@ -50,6 +50,10 @@ class Settler:
             job.advance(Phase.FINALIZED)
             token = job.job.terms.token
             earned[token] = earned.get(token, 0) + paid.get(job.job_id, 0)
+        log.info(
+            "jobs finalized",
+            extra={"job_ids": ids, "tx": receipt["transactionHash"].to_0x_hex(), "earned": earned},
+        )
         return earned
 
     def _finalize_alone(self, job: TrackedJob) -> dict[str, int]:
@@ -78,8 +82,11 @@ class Settler:
 
 
 def withdraw(market: Market, sender: TransactionSender, token: str, amount: int) -> None:
-    sender.transact(market.jobs.functions.withdraw(token, sender.address, amount))
-    log.info("withdrew", extra={"token": token, "amount": amount})
+    receipt = sender.transact(market.jobs.functions.withdraw(token, sender.address, amount))
+    log.info(
+        "withdrew",
+        extra={"token": token, "amount": amount, "tx": receipt["transactionHash"].to_0x_hex()},
+    )
 
 
 def _add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:

@@ -3,28 +3,63 @@
 One JSON file, replaced atomically (write a temp file, fsync, rename), so a SIGKILL at
 any instant leaves either the old or the new state. It is a cache: the contract stays the
 source of truth and every job read back is checked with ``jobStatus`` before use.
+
+The file is bound to one deployment on one chain by block hashes (genesis and the market's
+deployment block), not by addresses alone: a reset dev chain redeploys to the same
+addresses, and a stale ``last_block`` ahead of the new chain would blind discovery. A file
+that cannot be used raises :class:`StateFileUnusable` naming the file and the problem; the
+node then sets it aside and rebuilds from the chain (docs/worker.md).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
-from dataclasses import dataclass, field
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from inferchain.chain import Chain
 from inferchain.ipfs import Cid
-from inferchain.market import Job, JobOutcome, JobRecord, JobStatus, JobTerms
+from inferchain.market import Job, JobOutcome, JobRecord, JobStatus, JobTerms, MarketAddresses
+from inferchain.untrusted_json import UntrustedJsonError, loads
+from inferchain.worker.errors import StateFileUnusable, WorkerNotReady
 from inferchain.worker.jobs import Phase, TrackedJob
 
-VERSION = 1
+log = logging.getLogger(__name__)
+
+VERSION = 2
+
+
+@dataclass(frozen=True)
+class ChainBinding:
+    """Which chain and deployment a state file belongs to."""
+
+    chain_id: int
+    market: str
+    genesis_hash: str
+    deployed_block: int
+    deployed_block_hash: str
+
+    @classmethod
+    def of(cls, chain: Chain, addresses: MarketAddresses) -> ChainBinding:
+        """Read the two block hashes from ``chain``."""
+        eth = chain.w3.eth
+        return cls(
+            chain_id=chain.chain_id,
+            market=addresses.job_market.lower(),
+            genesis_hash=bytes(eth.get_block(0)["hash"]).hex(),
+            deployed_block=addresses.deployed_block,
+            deployed_block_hash=bytes(eth.get_block(addresses.deployed_block)["hash"]).hex(),
+        )
 
 
 @dataclass
 class WorkerState:
-    chain_id: int
-    market: str
+    binding: ChainBinding
     last_block: int
     open_jobs: dict[int, JobRecord] = field(default_factory=dict)
     held: dict[int, TrackedJob] = field(default_factory=dict)
@@ -33,8 +68,7 @@ class WorkerState:
 def save_state(path: Path, state: WorkerState) -> None:
     doc = {
         "version": VERSION,
-        "chain_id": state.chain_id,
-        "market": state.market,
+        "binding": asdict(state.binding),
         "last_block": state.last_block,
         "open_jobs": [_record_to_json(r) for r in state.open_jobs.values()],
         "held": [_tracked_to_json(t) for t in state.held.values()],
@@ -52,27 +86,78 @@ def save_state(path: Path, state: WorkerState) -> None:
         raise
 
 
-def load_state(path: Path, chain_id: int, market: str) -> WorkerState | None:
-    """The saved state for this chain and market, or None (missing, other market, unreadable)."""
+def load_state(path: Path, binding: ChainBinding, head: int) -> WorkerState | None:
+    """The state saved at ``path`` for ``binding``; None when there is no file.
+
+    Raises ``StateFileUnusable`` (naming the file and the problem) when it cannot be read,
+    is not the JSON this version writes, belongs to another chain or deployment, or has
+    scanned past ``head``.
+    """
     try:
-        doc = json.loads(path.read_text())
-        if (
-            doc.get("version") != VERSION
-            or doc["chain_id"] != chain_id
-            or doc["market"].lower() != market.lower()
-        ):
-            return None
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StateFileUnusable(path, f"cannot be read: {exc.strerror or exc}") from exc
+    try:
+        doc = loads(raw, source=f"worker state file {path}")
+    except UntrustedJsonError as exc:
+        raise StateFileUnusable(path, f"is not JSON ({exc.reason}): {exc.detail}") from exc
+    if not isinstance(doc, dict):
+        raise StateFileUnusable(path, f"holds a JSON {type(doc).__name__}, expected an object")
+    if doc.get("version") != VERSION:
+        raise StateFileUnusable(
+            path, f"has format version {doc.get('version')!r}; this worker reads {VERSION}"
+        )
+    if doc.get("binding") != asdict(binding):
+        raise StateFileUnusable(
+            path,
+            "was written for another chain or deployment (the genesis or deployment block "
+            "hash differs: a reset chain or another market)",
+        )
+    last_block = doc.get("last_block")
+    if type(last_block) is not int or last_block < binding.deployed_block - 1:
+        raise StateFileUnusable(path, f"last_block is {last_block!r}, expected a block number")
+    if last_block > head:
+        raise StateFileUnusable(path, f"last_block {last_block} is ahead of the chain head {head}")
+    try:
         records = [_record_from_json(r) for r in doc["open_jobs"]]
         held = [_tracked_from_json(t) for t in doc["held"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise StateFileUnusable(path, f"has a malformed job entry: {exc!r}") from exc
     return WorkerState(
-        chain_id=chain_id,
-        market=market,
-        last_block=int(doc["last_block"]),
+        binding=binding,
+        last_block=last_block,
         open_jobs={r.job_id: r for r in records},
         held={t.job_id: t for t in held},
     )
+
+
+def restore_state(path: Path, binding: ChainBinding, head: int) -> WorkerState | None:
+    """The saved state, or None to rebuild it from the chain: no file, or an unusable one.
+
+    An unusable file is renamed next to itself (kept for inspection, never read again) and a
+    warning names it and the problem. Rebuilding is safe because the file is only a cache;
+    refusing to start instead would leave held jobs to time out and be slashed. Raises
+    ``WorkerNotReady`` only when the file cannot even be moved aside.
+    """
+    try:
+        return load_state(path, binding, head)
+    except StateFileUnusable as exc:
+        unusable = exc
+    aside = path.with_name(f"{path.name}.unusable-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+    try:
+        os.replace(path, aside)
+    except OSError as exc:
+        raise WorkerNotReady(
+            f"{unusable}; it cannot be moved aside ({exc.strerror or exc}): "
+            "move or delete it, then start again"
+        ) from exc
+    log.warning(
+        "%s; moved to %s, rebuilding the state from the chain",
+        unusable, aside.name, extra={"path": str(path), "problem": unusable.problem},
+    )  # fmt: skip
+    return None
 
 
 # -- encoding ---------------------------------------------------------------------------
@@ -99,16 +184,39 @@ def _job_to_json(job: Job) -> dict[str, Any]:
     }
 
 
+def _int(d: dict[str, Any], key: str, *, optional: bool = False) -> Any:
+    """``d[key]`` if it is an integer (or None when ``optional``); a hand-edited or damaged
+    file must fail here, not later inside a transaction."""
+    value = d[key]
+    if type(value) is int or (optional and value is None):
+        return value
+    raise TypeError(f"{key} is {value!r}, expected an integer")
+
+
+def _str(d: dict[str, Any], key: str) -> str:
+    value = d[key]
+    if type(value) is not str:
+        raise TypeError(f"{key} is {value!r}, expected a string")
+    return value
+
+
+_TEXT_TERMS = frozenset({"token", "provider", "callback"})
+
+
 def _job_from_json(d: dict[str, Any]) -> Job:
+    terms = d["terms"]
+    if type(terms) is not dict:
+        raise TypeError(f"terms is {terms!r}, expected an object")
+    checked = {k: _str(terms, k) if k in _TEXT_TERMS else _int(terms, k) for k in terms}
     return Job(
-        requester=d["requester"],
-        model_id=d["model_id"],
-        terms=JobTerms(**d["terms"]),
-        worker=d["worker"],
-        output_codec=d["output_codec"],
-        output_digest=bytes.fromhex(d["output_digest"]),
-        output_hash=bytes.fromhex(d["output_hash"]),
-        bond=d["bond"],
+        requester=_str(d, "requester"),
+        model_id=_int(d, "model_id"),
+        terms=JobTerms(**checked),
+        worker=_str(d, "worker"),
+        output_codec=_int(d, "output_codec"),
+        output_digest=bytes.fromhex(_str(d, "output_digest")),
+        output_hash=bytes.fromhex(_str(d, "output_hash")),
+        bond=_int(d, "bond"),
     )
 
 
@@ -130,14 +238,14 @@ def _record_to_json(r: JobRecord) -> dict[str, Any]:
 
 def _record_from_json(d: dict[str, Any]) -> JobRecord:
     return JobRecord(
-        job_id=d["job_id"],
+        job_id=_int(d, "job_id"),
         job=_job_from_json(d["job"]),
-        status=JobStatus(d["status"]),
-        input_cid=bytes.fromhex(d["input_cid"]),
-        request_deadline=d["request_deadline"],
-        created_block=d["created_block"],
-        claim_deadline=d["claim_deadline"],
-        challenge_deadline=d["challenge_deadline"],
+        status=JobStatus(_int(d, "status")),
+        input_cid=bytes.fromhex(_str(d, "input_cid")),
+        request_deadline=_int(d, "request_deadline"),
+        created_block=_int(d, "created_block"),
+        claim_deadline=_int(d, "claim_deadline", optional=True),
+        challenge_deadline=_int(d, "challenge_deadline", optional=True),
         output_cid=_unhex(d["output_cid"]),
         evidence_cid=_unhex(d["evidence_cid"]),
         outcome=JobOutcome(d["outcome"]) if d["outcome"] else None,
@@ -162,14 +270,17 @@ def _tracked_to_json(t: TrackedJob) -> dict[str, Any]:
 
 
 def _tracked_from_json(d: dict[str, Any]) -> TrackedJob:
+    is_failure = d["is_failure"]
+    if type(is_failure) is not bool:
+        raise TypeError(f"is_failure is {is_failure!r}, expected true or false")
     return TrackedJob(
-        job_id=d["job_id"],
+        job_id=_int(d, "job_id"),
         job=_job_from_json(d["job"]),
-        input_cid=bytes.fromhex(d["input_cid"]),
-        claim_deadline=d["claim_deadline"],
+        input_cid=bytes.fromhex(_str(d, "input_cid")),
+        claim_deadline=_int(d, "claim_deadline"),
         phase=Phase(d["phase"]),
-        pinned_cid=Cid.parse(d["pinned_cid"]) if d["pinned_cid"] else None,
+        pinned_cid=Cid.parse(_str(d, "pinned_cid")) if d["pinned_cid"] else None,
         output_hash=_unhex(d["output_hash"]),
-        is_failure=d["is_failure"],
-        challenge_deadline=d["challenge_deadline"],
+        is_failure=is_failure,
+        challenge_deadline=_int(d, "challenge_deadline", optional=True),
     )

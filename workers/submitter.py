@@ -81,6 +81,12 @@ class Submitter:
         deadlines = {e["args"]["jobId"]: e["args"]["challengeDeadline"] for e in events}
         for job in batch:
             job.submitted(deadlines[job.job_id])
+        log.info(
+            "results submitted",
+            extra={"job_ids": [job.job_id for job in batch],
+                   "tx": receipt["transactionHash"].to_0x_hex(),
+                   "challenge_deadline": max(deadlines.values(), default=None)},
+        )  # fmt: skip
         return []
 
     def _send(self, batch: Sequence[TrackedJob]) -> TxReceipt:
@@ -101,11 +107,14 @@ class Submitter:
         evidence = job.pinned_cid.to_bytes()  # type: ignore[union-attr]
         try:
             call = fns.reportFailure(job.job_id, job.job.as_abi(), evidence)
-            send(self._sender, call, "fail")
+            receipt = send(self._sender, call, "fail")
         except (ContractReverted, TransactionFailed) as exc:
             return [(job, exc)]
         log.info(
-            "invalid input reported", extra={"job_id": job.job_id, "evidence": str(job.pinned_cid)}
-        )
+            "invalid input reported",
+            extra={"job_id": job.job_id, "evidence": str(job.pinned_cid),
+                   "reason": job.refusal.reason if job.refusal else None,
+                   "tx": receipt["transactionHash"].to_0x_hex()},
+        )  # fmt: skip
         job.advance(Phase.FAILED)
         return []

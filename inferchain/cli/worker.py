@@ -1,4 +1,5 @@
-"""`inferchain worker [run | status | withdraw]`: run a worker node and manage its earnings.
+"""`inferchain worker [run | status | top-up | withdraw]`: run a worker node, keep its stake
+up and take its earnings.
 
 Settings come from INFERCHAIN_WORKER_* variables (see docs/worker.md); flags override.
 """
@@ -96,6 +97,20 @@ def status(market_addresses: Path | None = Addresses, rpc_url: str | None = Rpc)
 
     chain, market, sender = _connect(market_addresses, rpc_url)
     typer.echo(json.dumps(account_status(chain, market, sender.address).to_dict(), indent=2))
+
+
+@app.command("top-up")
+def top_up(
+    market_addresses: Path | None = Addresses,
+    rpc_url: str | None = Rpc,
+    amount: int | None = typer.Option(None, "--amount", help="wei; default what is missing"),
+) -> None:
+    """Add stake (ETH) so the worker may claim again, e.g. after a slash left it short."""
+    from inferchain.worker.account import top_up as do_top_up
+
+    chain, market, sender = _connect(market_addresses, rpc_url)
+    added = do_top_up(chain, market, sender, amount)
+    typer.echo(json.dumps({"added_wei": added, "worker": sender.address}))
 
 
 @app.command()

@@ -4,7 +4,7 @@ Nothing a node returns is trusted: content is checked against its CID locally
 (:mod:`inferchain.ipfs.unixfs`), so a CID stored on-chain pins down the exact bytes.
 """
 
-from inferchain.ipfs._ops import DirEntry
+from inferchain.ipfs._ops import DirEntry, NodeStat
 from inferchain.ipfs.async_client import AsyncIpfsClient
 from inferchain.ipfs.cid import DAG_PB, RAW, Cid
 from inferchain.ipfs.client import DEFAULT_MAX_SIZE, IpfsClient
@@ -47,6 +47,7 @@ __all__ = [
     "IpfsTimeout",
     "IpfsTooLarge",
     "IpfsUnavailable",
+    "NodeStat",
     "UnsupportedDag",
     "Verifier",
     "file_cid",

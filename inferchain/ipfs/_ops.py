@@ -20,7 +20,7 @@ from inferchain.ipfs._dagpb import UnixFsType, decode_node, decode_unixfs
 from inferchain.ipfs._multipart import file_part, path_parts, tree_parts
 from inferchain.ipfs._rpc import Call
 from inferchain.ipfs._sinks import BlockSink, ContentSink, FileSink
-from inferchain.ipfs.cid import DAG_PB, Cid
+from inferchain.ipfs.cid import DAG_PB, RAW, Cid
 from inferchain.ipfs.errors import (
     CidMismatch,
     InvalidCid,
@@ -52,6 +52,19 @@ class DirEntry:
     name: str
     cid: Cid
     tsize: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStat:
+    """What the root block of ``cid`` says it is: ``kind`` and, for a file, its size.
+
+    ``kind`` is ``file``, ``directory``, ``hamt-shard``, ``symlink`` or ``metadata``;
+    ``size`` is the file's byte count as its root records it (``None`` for the others).
+    """
+
+    cid: Cid
+    kind: str
+    size: int | None
 
 
 def _add_params(*, pin: bool, only_hash: bool = False) -> _rpc.Params:
@@ -162,6 +175,28 @@ def ls(cid: Cid | str, *, budget_s: float) -> Op[list[DirEntry]]:
     if kind != UnixFsType.DIRECTORY:
         raise IpfsNotFound(f"{cid} is a {kind.name.lower()}, not a directory")
     return entries
+
+
+def stat(cid: Cid | str, *, budget_s: float) -> Op[NodeStat]:
+    """Kind and size of ``cid`` from its root block alone, verified (the node's word is not
+    taken): one small read, so a caller can refuse a directory or an oversized file, or find
+    the content missing, without downloading it."""
+    cid = Cid.parse(cid)
+    if cid.codec not in (RAW, DAG_PB):
+        raise UnsupportedDag(f"{cid} has codec {cid.codec:#x}, not a UnixFS file or directory")
+    raw = yield from block(cid, budget_s=budget_s)
+    if cid.codec == RAW:
+        return NodeStat(cid, "file", len(raw))
+    try:
+        meta = decode_unixfs(decode_node(raw).data or b"")
+    except ValueError as exc:
+        raise UnsupportedDag(f"{cid} is not a UnixFS node: {exc}") from exc
+    if meta.type in (UnixFsType.FILE, UnixFsType.RAW):
+        size = meta.filesize
+        if size is None:
+            size = len(meta.data or b"") + sum(meta.blocksizes)
+        return NodeStat(cid, "file", size)
+    return NodeStat(cid, meta.type.name.lower().replace("_", "-"), None)
 
 
 def resolve(root: Cid | str, path: str, *, budget_s: float) -> Op[Cid]:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import httpx
 
 from inferchain.ipfs import _ops, _rpc
-from inferchain.ipfs._ops import DirEntry
+from inferchain.ipfs._ops import DirEntry, NodeStat
 from inferchain.ipfs.cid import Cid
 from inferchain.ipfs.client import DEFAULT_MAX_SIZE
 from inferchain.ipfs.errors import IpfsError
@@ -112,6 +112,13 @@ class AsyncIpfsClient:
     async def ls(self, cid: Cid | str, *, timeout: float | None = None) -> list[DirEntry]:
         """Entries of directory ``cid``, decoded from its verified block."""
         return await self._run(_ops.ls(cid, budget_s=timeout or self.timeout))
+
+    async def stat(self, cid: Cid | str, *, timeout: float | None = None) -> NodeStat:
+        """Kind (file, directory…) and file size of ``cid``, read from its verified root block.
+
+        A cheap check before a download: ``IpfsTimeout`` when no node has the root in time.
+        """
+        return await self._run(_ops.stat(cid, budget_s=timeout or self.timeout))
 
     async def resolve(self, root: Cid | str, path: str, *, timeout: float | None = None) -> Cid:
         """The CID at ``path`` inside directory ``root``, verified hop by hop."""

@@ -26,6 +26,7 @@ def test_exported_members() -> None:
             "IpfsTimeout",
             "IpfsTooLarge",
             "IpfsUnavailable",
+            "NodeStat",
             "UnsupportedDag",
             "Verifier",
             "file_cid",

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +18,7 @@ from pathlib import Path
 from inferchain.bundle import publish_bundle
 from inferchain.bundle.demos import demo_bundle_path
 from inferchain.chain import Chain
+from inferchain.devstack import free_port
 from inferchain.ipfs import Cid, IpfsClient
 from inferchain.market import (
     JobRecord,
@@ -144,3 +152,104 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class TcpProxy:
+    """Forwards 127.0.0.1:port to a target port; `cut()` drops every connection and refuses
+    new ones until `restore()`: an RPC outage without losing the chain's state."""
+
+    def __init__(self, target_port: int) -> None:
+        self.port = free_port()
+        self._target = target_port
+        self._sockets: list[socket.socket] = []
+        self._server: socket.socket | None = None
+
+    def restore(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self._server,), daemon=True).start()
+
+    def cut(self) -> None:
+        # shutdown() first: a bare close() leaves a socket blocked in accept() listening.
+        for sock in [self._server, *self._sockets]:
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+        self._sockets.clear()
+
+    def freeze(self) -> None:
+        """Accept connections and never answer, like a hung node, until `cut()`."""
+        self.cut()
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._hold, args=(self._server,), daemon=True).start()
+
+    def _hold(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return  # server closed by cut()
+            self._sockets.append(client)
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return  # server closed by cut()
+            upstream = socket.create_connection(("127.0.0.1", self._target))
+            self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                sock.close()
+
+
+def worker_env(
+    rpc_url: str, ipfs_api_url: str, key: str, deployed: Deployed, tmp_path: Path, **overrides: str
+) -> dict[str, str]:
+    """Environment of a worker process (``inferchain.worker run``) for ``deployed``."""
+    settings_ = {
+        "rpc_url": rpc_url,
+        "ipfs_api_url": ipfs_api_url,
+        "private_key": key,
+        "state_dir": str(tmp_path / "state"),
+        "market_addresses_file": str(deployed.write_addresses(tmp_path)),
+        "device": "cpu",
+        "poll_interval_s": "0.05",
+        **overrides,
+    }
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return env | {f"INFERCHAIN_WORKER_{k.upper()}": v for k, v in settings_.items()}
+
+
+class WorkerProcess:
+    """``inferchain.worker run --register`` as a real process, its output in ``log``."""
+
+    def __init__(self, env: dict[str, str], log: Path, **overrides: str) -> None:
+        self._log = log.open("ab")
+        env = {**env, **{f"INFERCHAIN_WORKER_{k.upper()}": v for k, v in overrides.items()}}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "inferchain.worker", "run", "--register", "--text-logs"],
+            env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        self._log.close()
+
+    def terminate(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(30)
+        self._log.close()
+        return code

@@ -1,18 +1,14 @@
 """SIGKILL the worker process after a claim and after a pin; restarts finish each job once.
 
-Inputs whose bytes are not on IPFS yet hold a claimed job still (the worker retries the
-fetch), which lets the test kill at a known point without hooks in the worker. Turning
-Anvil's automine off holds the submit transaction in the mempool: the kill then lands
-between pin and receipt, and the test chooses whether that transaction is lost or mined.
+Batches of two with a long wait hold a lone claimed job before inference, which lets the
+test kill at a known point without hooks in the worker. Turning Anvil's automine off holds
+each transaction in the mempool until the test mines it: the kill then lands between pin
+and receipt, and the test chooses whether that transaction is lost or mined.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,59 +16,32 @@ from eth_utils import function_abi_to_4byte_selector
 
 from inferchain.chain import Chain
 from inferchain.ipfs import Cid, IpfsClient
-from inferchain.market import JobStatus
+from inferchain.market import JobRequest, JobStatus, Market
 from tests.conftest import AnvilNode
 from tests.worker.helpers import (
     CHALLENGE_S,
+    PRICE,
     REQUESTER,
     WORKER_KEYS,
     Deployed,
-    create_job,
+    WorkerProcess,
     events_named,
     wait_until,
 )
+from tests.worker.helpers import worker_env as process_env
 
 KEY = WORKER_KEYS[3]
-
-
-class WorkerProcess:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self._log = log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "inferchain.worker", "run", "--register", "--text-logs"],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-        self._log.close()
-
-    def terminate(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(30)
-        self._log.close()
-        return code
 
 
 @pytest.fixture
 def worker_env(
     anvil: AnvilNode, ipfs_api_url: str, deployed: Deployed, tmp_path: Path
 ) -> dict[str, str]:
-    prefix = "INFERCHAIN_WORKER_"
-    return {
-        **os.environ,
-        "OMP_NUM_THREADS": "1",
-        prefix + "RPC_URL": anvil.rpc_url,
-        prefix + "IPFS_API_URL": ipfs_api_url,
-        prefix + "PRIVATE_KEY": anvil.keys[KEY],
-        prefix + "STATE_DIR": str(tmp_path / "state"),
-        prefix + "MARKET_ADDRESSES_FILE": str(deployed.write_addresses(tmp_path)),
-        prefix + "MODELS": json.dumps([deployed.sentiment]),
-        prefix + "DEVICE": "cpu",
-        prefix + "IPFS_TIMEOUT_S": "0.5",
-        prefix + "POLL_INTERVAL_S": "0.05",
-    }
+    return process_env(
+        anvil.rpc_url, ipfs_api_url, anvil.keys[KEY], deployed, tmp_path,
+        models=json.dumps([deployed.sentiment]), ipfs_timeout_s="0.5",
+        max_batch_size="2", max_wait_s="600",
+    )  # fmt: skip
 
 
 def _status(chain: Chain, deployed: Deployed, job_id: int) -> JobStatus:
@@ -84,6 +53,23 @@ def _tx_in_flight(chain: Chain, address: str) -> bool:
     return eth.get_transaction_count(address, "pending") > eth.get_transaction_count(address)
 
 
+def _mine_next_tx(chain: Chain, address: str, what: str) -> None:
+    """Automine is off: wait for ``address`` to send a transaction, then mine it."""
+    wait_until(lambda: _tx_in_flight(chain, address), 60, what)
+    chain.mine()
+
+
+def _create(chain: Chain, market: Market, requester: str, model_id: int, cid: Cid) -> int:
+    """createJob without waiting for it to be mined (works with automine off)."""
+    job_id = int(chain.call(market.jobs.functions.nextJobId()))
+    deadline = chain.block_timestamp() + 3600
+    request = JobRequest(model_id, cid.to_bytes(), PRICE, deadline, 600).as_abi()
+    market.jobs.functions.createJob(request).transact(  # Anvil's dev accounts are unlocked
+        {"from": requester, "value": PRICE, "gas": 400_000}
+    )
+    return job_id
+
+
 def test_sigkill_after_claim_and_after_pin_each_job_completes_once(
     chain: Chain,
     anvil: AnvilNode,
@@ -93,9 +79,9 @@ def test_sigkill_after_claim_and_after_pin_each_job_completes_once(
     tmp_path: Path,
 ) -> None:
     market, log = deployed.market, tmp_path / "worker.log"
-    me, requester = anvil.accounts[KEY], anvil.keys[REQUESTER]
+    me, requester = anvil.accounts[KEY], anvil.accounts[REQUESTER]
     inputs = {name: json.dumps({"text": f"job {name}"}).encode() for name in "ABC"}
-    cids = {name: Cid.for_raw_block(data) for name, data in inputs.items()}  # not on IPFS yet
+    cids = {name: ipfs.add_bytes(data) for name, data in inputs.items()}
 
     def claimed(job_id: int) -> bool:
         return _status(chain, deployed, job_id) is JobStatus.CLAIMED
@@ -103,39 +89,44 @@ def test_sigkill_after_claim_and_after_pin_each_job_completes_once(
     def submitted(job_id: int) -> bool:
         return _status(chain, deployed, job_id) is JobStatus.SUBMITTED
 
-    # 1. killed right after claiming A (its input cannot be fetched yet)
-    first = WorkerProcess(worker_env, log)
-    a, _ = create_job(chain, market, requester, deployed.sentiment, cids["A"])
-    wait_until(lambda: claimed(a), 60, "A claimed")
-    first.kill()
-
-    # 2. restart: resumes A, claims B; killed after pinning both, submit tx still pending
-    second = WorkerProcess(worker_env, log)
-    b, _ = create_job(chain, market, requester, deployed.sentiment, cids["B"])
-    wait_until(lambda: claimed(b), 60, "B claimed")
-    chain._rpc("evm_setAutomine", False)
     try:
-        ipfs.add_bytes(inputs["A"]), ipfs.add_bytes(inputs["B"])
-        wait_until(lambda: _tx_in_flight(chain, me), 30, "submit sent")
-        second.kill()
-        chain._rpc("anvil_dropAllTransactions")  # the submission is lost with the process
-    finally:
-        chain._rpc("evm_setAutomine", True)
-    assert claimed(a) and claimed(b)
+        # 1. killed right after claiming A (alone, it waits for a second job to batch with)
+        first = WorkerProcess(worker_env, log)
+        a = _create(chain, market, requester, deployed.sentiment, cids["A"])
+        wait_until(lambda: claimed(a), 60, "A claimed")
+        first.kill()
 
-    # 3. restart: submits A and B from the saved pins; killed after C's submit was sent
-    third = WorkerProcess(worker_env, log)
-    wait_until(lambda: submitted(a) and submitted(b), 60, "A and B submitted")
-    c, _ = create_job(chain, market, requester, deployed.sentiment, cids["C"])
-    wait_until(lambda: claimed(c), 60, "C claimed")
-    chain._rpc("evm_setAutomine", False)
-    try:
-        ipfs.add_bytes(inputs["C"])
-        wait_until(lambda: _tx_in_flight(chain, me), 30, "submit of C sent")
-        third.kill()
+        # 2. restart: resumes A, claims B, runs both; killed after pinning them, with the
+        #    submit transaction still pending
+        second = WorkerProcess(worker_env, log)
+        chain._rpc("evm_setAutomine", False)
+        try:
+            b = _create(chain, market, requester, deployed.sentiment, cids["B"])
+            chain.mine()
+            _mine_next_tx(chain, me, "claim of B sent")
+            wait_until(lambda: _tx_in_flight(chain, me), 60, "submit sent")
+            second.kill()
+            chain._rpc("anvil_dropAllTransactions")  # the submission is lost with the process
+        finally:
+            chain._rpc("evm_setAutomine", True)
+        assert claimed(a) and claimed(b)
+
+        # 3. restart: submits A and B from the saved pins; killed after C's submit was sent
+        third = WorkerProcess(worker_env, log, max_wait_s="0.05")
+        wait_until(lambda: submitted(a) and submitted(b), 60, "A and B submitted")
+        chain._rpc("evm_setAutomine", False)
+        try:
+            c = _create(chain, market, requester, deployed.sentiment, cids["C"])
+            chain.mine()
+            _mine_next_tx(chain, me, "claim of C sent")
+            wait_until(lambda: _tx_in_flight(chain, me), 60, "submit of C sent")
+            third.kill()
+        finally:
+            chain._rpc("evm_setAutomine", True)  # ...and this time the transaction lands
+        wait_until(lambda: submitted(c), 10, "C mined")
     finally:
-        chain._rpc("evm_setAutomine", True)  # ...and this time the transaction lands
-    wait_until(lambda: submitted(c), 10, "C mined")
+        for sender in chain._senders.values():  # raw transactions moved the requester's nonce
+            sender.reset_nonce()
 
     # 4. restart: adopts C as submitted (no second submission), finalizes all three
     from_block = chain.w3.eth.block_number + 1

@@ -1,13 +1,18 @@
-"""Invalid inputs are refunded with evidence; racing workers never double-work a job."""
+"""Invalid inputs are refunded with evidence; inputs no node has are never claimed; racing
+workers never double-work a job."""
 
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
-from inferchain.chain import Chain
+import pytest
+
+from inferchain.chain import Chain, ContractReverted
 from inferchain.ipfs import Cid, IpfsClient
-from inferchain.market import ETH
+from inferchain.market import ETH, JobStatus
 from inferchain.worker import Worker
 from tests.conftest import AnvilNode
 from tests.worker.helpers import (
@@ -19,6 +24,7 @@ from tests.worker.helpers import (
     create_job,
     create_jobs_in_one_block,
     events_named,
+    records,
     settings,
     wait_until,
 )
@@ -73,6 +79,53 @@ def test_invalid_inputs_are_refunded_with_evidence(
     stake = chain.call(market.workers.functions.worker(anvil.accounts[WORKER_KEYS[0]]))[0]
     assert stake == chain.call(market.workers.functions.minStake())
     assert worker.metrics.failed._value.get() == len(bad)
+
+
+def test_unfetchable_inputs_never_get_the_worker_slashed_nor_stall_good_jobs(
+    chain: Chain,
+    anvil: AnvilNode,
+    ipfs: IpfsClient,
+    ipfs_api_url: str,
+    deployed: Deployed,
+    tmp_path: Path,
+) -> None:
+    market, requester = deployed.market, anvil.accounts[REQUESTER]
+    me = anvil.accounts[WORKER_KEYS[0]]
+    worker = _worker(anvil, ipfs_api_url, deployed, WORKER_KEYS[0], tmp_path)
+    worker.start()
+    directory = ipfs.add_tree({"input.json": SENTIMENT_INPUT})
+    missing = Cid.for_raw_block(b'{"text": "on no node"} ' + os.urandom(8))
+    good = ipfs.add_bytes(SENTIMENT_INPUT)
+    key = anvil.keys[REQUESTER]
+    try:
+        dir_id, _ = create_job(chain, market, key, deployed.sentiment, directory)
+        missing_id, _ = create_job(chain, market, key, deployed.sentiment, missing)
+        created = time.monotonic()
+        good_id, _ = create_job(chain, market, key, deployed.sentiment, good)
+        wait_until(lambda: len(events_named(market, "ResultSubmitted")) == 1, 30, "good result")
+        took = time.monotonic() - created
+        wait_until(lambda: len(events_named(market, "JobFailed")) == 1, 30, "directory refused")
+        # the missing input was tried (and is retried later, unclaimed); the good job went on
+        wait_until(lambda: worker.metrics.retries.labels("prefetch")._value.get() >= 1, 30,
+                   "the missing input tried")  # fmt: skip
+    finally:
+        worker.stop()
+    assert took < 5, f"the good job took {took:.1f} s from creation to its result"
+    assert events_named(market, "ResultSubmitted")[0]["jobId"] == good_id
+    (failed,) = events_named(market, "JobFailed")
+    evidence = json.loads(ipfs.cat(Cid.parse(bytes(failed["evidenceCid"]))))
+    assert failed["jobId"] == dir_id and evidence["reason"] == "wrong_type"
+    assert "directory" in evidence["message"]
+    assert {e["jobId"] for e in events_named(market, "JobClaimed")} == {dir_id, good_id}
+    status, _ = chain.call(market.jobs.functions.jobStatus(missing_id))
+    assert status == JobStatus.OPEN  # never claimed: nothing to time out, nobody slashed
+    job = records(market)[missing_id].job
+    with pytest.raises(ContractReverted, match="JobMarketInvalidStatus"):
+        chain.call(market.jobs.functions.timeout(missing_id, job.as_abi()))
+    assert chain.call(market.jobs.functions.balanceOf(requester, ETH)) == PRICE  # refunded
+    stake = chain.call(market.workers.functions.worker(me))[0]
+    assert stake == chain.call(market.workers.functions.minStake())
+    assert worker.failure is None
 
 
 def test_racing_workers_do_each_job_once(

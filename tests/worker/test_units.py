@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -13,16 +18,32 @@ from eth_account import Account
 from inferchain.bundle import InvalidInput
 from inferchain.deploy.errors import DeploymentMissing
 from inferchain.errors import ConfigError
-from inferchain.ipfs import Cid
+from inferchain.ipfs import Cid, IpfsTimeout, NodeStat
 from inferchain.market import ETH, Job, JobRecord, JobStatus, JobTerms, MarketAddresses
 from inferchain.settings import load_settings
 from inferchain.wallet.errors import WrongPassword
 from inferchain.wallet.keystore import write_keystore
-from inferchain.worker import IllegalTransition, Phase, TrackedJob, WorkerSettings
+from inferchain.worker import (
+    IllegalTransition,
+    Phase,
+    TrackedJob,
+    WorkerNotReady,
+    WorkerSettings,
+)
 from inferchain.worker._service import Backoff, Service, ServiceState
 from inferchain.worker.batcher import Batcher
+from inferchain.worker.errors import StateFileUnusable
+from inferchain.worker.fetcher import InputFetcher
+from inferchain.worker.lock import KeyLock
 from inferchain.worker.logs import JsonFormatter
-from inferchain.worker.state import WorkerState, load_state, save_state
+from inferchain.worker.metrics import health_doc
+from inferchain.worker.state import (
+    ChainBinding,
+    WorkerState,
+    load_state,
+    restore_state,
+    save_state,
+)
 
 TERMS = JobTerms(ETH, 10, "0x" + "11" * 20, 1000, 250, 0, 600, 60, ETH, 0)
 JOB = Job("0x" + "22" * 20, 1, TERMS, worker="0x" + "33" * 20)
@@ -81,6 +102,9 @@ def test_batcher_flush_takes_everything() -> None:
     assert [j.job_id for b in batcher.ready(flush=True) for j in b] == [1]
 
 
+BINDING = ChainBinding(1, "0xab", "00" * 32, 3, "11" * 32)
+
+
 def test_state_round_trips_and_keeps_only_pins(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     pinned, running = _tracked(1), _tracked(2)
@@ -89,24 +113,118 @@ def test_state_round_trips_and_keeps_only_pins(tmp_path: Path) -> None:
     pinned.pinned(CID, b"\x02" * 32)
     running.fetched(b"x")
     record = JobRecord(5, JOB, JobStatus.OPEN, CID.to_bytes(), 99, 3)
-    save_state(path, WorkerState(1, "0xAb", 42, {5: record}, {1: pinned, 2: running}))
-    state = load_state(path, 1, "0xab")
+    save_state(path, WorkerState(BINDING, 42, {5: record}, {1: pinned, 2: running}))
+    state = load_state(path, BINDING, head=50)
     assert state is not None and state.last_block == 42
     assert state.open_jobs == {5: record}
     assert state.held[1].phase is Phase.PINNED and state.held[1].pinned_cid == CID
     assert state.held[2].phase is Phase.CLAIMED  # unpinned work is redone
     assert state.held[1].job == pinned.job
     assert list(tmp_path.iterdir()) == [path]  # no temp files left
+    assert load_state(tmp_path / "missing.json", BINDING, head=50) is None
 
 
-def test_state_of_another_market_or_corrupt_is_ignored(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("other", "problem"),
+    [
+        (replace(BINDING, chain_id=2), "another chain or deployment"),
+        (replace(BINDING, market="0xcd"), "another chain or deployment"),
+        (replace(BINDING, genesis_hash="22" * 32), "another chain or deployment"),
+        (replace(BINDING, deployed_block_hash="33" * 32), "another chain or deployment"),
+    ],
+)
+def test_state_of_another_chain_or_deployment_is_unusable(
+    tmp_path: Path, other: ChainBinding, problem: str
+) -> None:
     path = tmp_path / "state.json"
-    save_state(path, WorkerState(1, "0xab", 7))
-    assert load_state(path, 2, "0xab") is None
-    assert load_state(path, 1, "0xcd") is None
-    path.write_text("{not json")
-    assert load_state(path, 1, "0xab") is None
-    assert load_state(tmp_path / "missing.json", 1, "0xab") is None
+    save_state(path, WorkerState(BINDING, 7))
+    with pytest.raises(StateFileUnusable, match=problem) as caught:
+        load_state(path, other, head=50)
+    assert str(path) in str(caught.value)
+
+
+def test_state_scanned_past_the_head_is_unusable(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    save_state(path, WorkerState(BINDING, 70))
+    with pytest.raises(StateFileUnusable, match="last_block 70 is ahead of the chain head 50"):
+        load_state(path, BINDING, head=50)
+
+
+def _saved_doc(tmp_path: Path) -> dict[str, Any]:
+    path = tmp_path / "good.json"
+    held = _tracked(1)
+    record = JobRecord(5, JOB, JobStatus.OPEN, CID.to_bytes(), 99, 3)
+    save_state(path, WorkerState(BINDING, 42, {5: record}, {1: held}))
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (lambda doc: b"{not json", r"is not JSON \(syntax\)"),
+        (lambda doc: b"\xff\xfe", r"is not JSON \(not_utf8\)"),
+        (lambda doc: b"", r"is not JSON"),
+        (lambda doc: b"[1, 2]", "holds a JSON list, expected an object"),
+        (lambda doc: b'"state"', "holds a JSON str, expected an object"),
+        (lambda doc: {**doc, "last_block": "abc"}, "last_block is 'abc', expected a block"),
+        (lambda doc: {**doc, "last_block": None}, "last_block is None, expected a block"),
+        (lambda doc: {**doc, "last_block": True}, "last_block is True, expected a block"),
+        (lambda doc: {**doc, "version": 1}, "format version 1; this worker reads 2"),
+        (lambda doc: {k: v for k, v in doc.items() if k != "binding"}, "another chain"),
+        (lambda doc: {**doc, "open_jobs": None}, "malformed job entry"),
+        (lambda doc: {**doc, "held": [{"job_id": "1"}]}, "malformed job entry"),
+        (lambda doc: {**doc, "held": [{**doc["held"][0], "job_id": "1"}]}, "job_id is '1'"),
+        (
+            lambda doc: {**doc, "open_jobs": [{**doc["open_jobs"][0], "status": 99}]},
+            "malformed job entry",
+        ),
+    ],
+)
+def test_damaged_state_is_unusable_and_names_the_file_and_problem(
+    tmp_path: Path, damage: Callable[[dict[str, Any]], object], problem: str
+) -> None:
+    path = tmp_path / "state.json"
+    damaged = damage(_saved_doc(tmp_path))
+    path.write_bytes(damaged if isinstance(damaged, bytes) else json.dumps(damaged).encode())
+    with pytest.raises(StateFileUnusable, match=problem) as caught:
+        load_state(path, BINDING, head=50)
+    assert str(caught.value).startswith(f"worker state file {path}: ")
+
+
+def test_unreadable_state_is_unusable(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.mkdir()  # reading a directory fails, whoever runs the test (root ignores modes)
+    with pytest.raises(StateFileUnusable, match="cannot be read"):
+        load_state(path, BINDING, head=50)
+
+
+def test_unusable_state_is_set_aside_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "state.json"
+    path.write_text('{"version": 2, "last_block": "abc"}')
+    with caplog.at_level(logging.WARNING, logger="inferchain.worker.state"):
+        assert restore_state(path, BINDING, head=50) is None
+    assert not path.exists()
+    (aside,) = tmp_path.glob("state.json.unusable-*")
+    assert aside.read_text() == '{"version": 2, "last_block": "abc"}'
+    (record,) = caplog.records
+    assert str(path) in record.getMessage() and aside.name in record.getMessage()
+    assert "rebuilding the state from the chain" in record.getMessage()
+
+
+def test_state_that_cannot_be_set_aside_refuses_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "state.json"
+    path.write_text("[]")
+
+    def refuse(*_args: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("inferchain.worker.state.os.replace", refuse)
+    with pytest.raises(WorkerNotReady, match=r"cannot be moved aside.*move or delete it"):
+        restore_state(path, BINDING, head=50)
 
 
 def test_backoff_doubles_up_to_the_cap_and_resets() -> None:
@@ -191,3 +309,121 @@ def test_json_logs_carry_extra_fields() -> None:
     record.job_id = 7
     doc = json.loads(JsonFormatter().format(record))
     assert doc["msg"] == "claimed x" and doc["job_id"] == 7 and doc["level"] == "info"
+
+
+class _SlowIpfs:
+    """A node that holds ``files`` and answers at once, and times out on anything else."""
+
+    def __init__(self, files: dict[Cid, bytes]) -> None:
+        self.files = files
+        self.asked: list[Cid] = []
+        self.release = threading.Event()
+
+    def stat(self, cid: Cid, *, timeout: float) -> NodeStat:
+        self.asked.append(cid)
+        if cid not in self.files:
+            self.release.wait(timeout)
+            raise IpfsTimeout(f"no node has {cid}")
+        return NodeStat(cid, "file", len(self.files[cid]))
+
+    def cat(self, cid: Cid, *, timeout: float, max_size: int) -> bytes:
+        return self.files[cid]
+
+
+def _wait_for(predicate: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 5
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_fetcher_keeps_threads_for_fresh_inputs_while_missing_ones_retry() -> None:
+    good = {Cid.for_raw_block(b"good %d" % i): b"good %d" % i for i in range(3)}
+    missing = [Cid.for_raw_block(b"missing %d" % i) for i in range(4)]
+    ipfs = _SlowIpfs(good)
+    fetcher = InputFetcher(ipfs, timeout_s=0.05, max_bytes=100, cache_bytes=1000, threads=4)  # type: ignore[arg-type]
+    try:
+        fetcher.want(c.to_bytes() for c in missing)  # every thread busy, then all fail
+        failed: list[tuple[bytes, Exception, int]] = []
+
+        def all_failed() -> bool:
+            failed.extend(fetcher.failures())
+            return len(failed) == len(missing)
+
+        _wait_for(all_failed)
+        assert {cid for cid, _, _ in failed} == {c.to_bytes() for c in missing}
+        for backoff in fetcher._failed.values():  # all due for a retry at once
+            backoff.retry_at = 0.0
+        ipfs.asked.clear()
+        wanted = [*(c.to_bytes() for c in missing), *(c.to_bytes() for c in good)]
+        fetcher.want(wanted)  # what the node does every tick
+        assert len(ipfs.asked) <= 4 and len(set(ipfs.asked) & set(missing)) <= 2
+
+        def all_good_fetched() -> bool:
+            fetcher.want(wanted)
+            return all(fetcher.get(c.to_bytes()) is not None for c in good)
+
+        _wait_for(all_good_fetched)
+        assert [fetcher.get(c.to_bytes()) for c in good] == list(good.values())
+    finally:
+        ipfs.release.set()
+        fetcher.close()
+
+
+def test_fetcher_refuses_what_is_the_requesters_fault_without_downloading() -> None:
+    big = Cid.for_raw_block(b"x" * 200)
+    ipfs = _SlowIpfs({big: b"x" * 200})
+    fetcher = InputFetcher(ipfs, timeout_s=1, max_bytes=100, cache_bytes=1000)  # type: ignore[arg-type]
+    try:
+        fetcher.want([big.to_bytes(), b"\x01not a cid"])
+        _wait_for(lambda: fetcher.get(big.to_bytes()) is not None)
+        _wait_for(lambda: fetcher.get(b"\x01not a cid") is not None)
+        oversize, undecodable = fetcher.get(big.to_bytes()), fetcher.get(b"\x01not a cid")
+        assert isinstance(oversize, InvalidInput) and oversize.reason == "oversize"
+        assert isinstance(undecodable, InvalidInput) and undecodable.reason == "undecodable"
+        assert fetcher.failures() == []
+    finally:
+        fetcher.close()
+
+
+def test_fetcher_cache_evicts_the_least_recently_used_input() -> None:
+    files = {Cid.for_raw_block(bytes([i]) * 40): bytes([i]) * 40 for i in range(3)}
+    first, second, third = (c.to_bytes() for c in files)
+    fetcher = InputFetcher(_SlowIpfs(files), timeout_s=1, max_bytes=100, cache_bytes=90)  # type: ignore[arg-type]
+    try:
+        for cid in (first, second):
+            fetcher.want([cid])
+            _wait_for(lambda cid=cid: fetcher.get(cid) is not None)  # type: ignore[misc]
+        fetcher.get(first)  # used again: the second is now the oldest
+        fetcher.want([third])
+        _wait_for(lambda: fetcher.get(third) is not None)
+        assert fetcher.get(first) is not None and fetcher.get(second) is None
+    finally:
+        fetcher.close()
+
+
+def test_health_doc_names_each_problem() -> None:
+    now = time.monotonic()
+    assert health_doc(now, 15)["status"] == "ok"
+    stale = health_doc(now - 20, 15, tick_error="rpc down", ipfs_error="refused")
+    assert stale["ok"] is False and stale["status"] == "unhealthy"
+    assert stale["reasons"] == [
+        "no good tick for 20 s (limit 15 s); last error: rpc down",
+        "IPFS not answering: refused",
+    ]
+    stuck = health_doc(now - 20, 15)
+    assert "stuck (chain RPC not answering?)" in stuck["reasons"][0]  # type: ignore[index]
+    short = health_doc(now, 15, cannot_claim="stake below minimum")
+    assert short["status"] == "cannot_claim" and short["ok"] is False
+    assert short["reasons"] == ["cannot claim: stake below minimum"]
+
+
+def test_key_lock_refuses_a_second_holder_until_released(tmp_path: Path) -> None:
+    path = tmp_path / "state-0xab.lock"
+    first, second = KeyLock(path, "0xAb"), KeyLock(path, "0xAb")
+    first.acquire()
+    with pytest.raises(WorkerNotReady, match=f"already running with 0xAb \\(pid {os.getpid()}"):
+        second.acquire()
+    first.release()
+    second.acquire()
+    second.release()

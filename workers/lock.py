@@ -1,0 +1,50 @@
+"""One worker per key on a machine: an exclusive lock file next to the state file.
+
+Two workers on one key race for nonces ("nonce too low", reverted transactions) and run
+the same jobs twice. The second one to start is refused with the holder's PID. The lock is
+``flock`` on an open file, so the kernel drops it when the holder exits, even by SIGKILL:
+no stale lock to clean up. It does not reach across machines; sharing a key between
+machines is unsupported (docs/worker.md).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+from inferchain.worker.errors import WorkerNotReady
+
+
+class KeyLock:
+    """Held from ``acquire`` until ``release`` (or the process ends)."""
+
+    def __init__(self, path: Path, address: str) -> None:
+        self.path, self.address = path, address
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise ``WorkerNotReady`` saying who holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise WorkerNotReady(
+                f"another worker is already running with {self.address} (pid {holder}, lock "
+                f"{self.path}); two workers on one key race for nonces and run jobs twice: "
+                "stop the other one, or give this one its own key"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
