@@ -10,7 +10,9 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from inferchain import __version__
 from inferchain.gateway.api.errors import install_error_handlers
-from inferchain.gateway.api.middleware import BodySizeLimit, RequestMetrics
+from inferchain.gateway.api.middleware import BodySizeLimit, JsonBodyGuard, RequestMetrics
+from inferchain.gateway.api.openapi import correct_openapi
+from inferchain.gateway.api.ratelimit import ClientRateLimit
 from inferchain.gateway.api.routes import auth, health, jobs, market, openai_compat, submit
 from inferchain.gateway.config import GatewaySettings
 from inferchain.gateway.market.funding import JobFunder
@@ -52,8 +54,12 @@ def create_app(
         openai_compat.router,
     ):
         app.include_router(router)
-    # Outermost last: metrics see every response, including 413s and CORS preflights.
+    correct_openapi(app)
+    # Outermost last: metrics see every response, including 413s and CORS preflights; the
+    # JSON guard buffers only what the size limit let through.
+    app.add_middleware(JsonBodyGuard)
     app.add_middleware(BodySizeLimit, max_bytes=services.settings.max_body_bytes)
+    app.add_middleware(ClientRateLimit, limiter=services.limiter, metrics=services.metrics)
     if services.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -6,6 +6,7 @@ dev-chain secrets are refused, so a copy of the dev config cannot reach producti
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -55,6 +56,11 @@ class GatewaySettings(BaseSettings):
     max_result_bytes: int = Field(16 << 20, gt=0)
     rate_per_minute: float = Field(120.0, gt=0)
     rate_burst: int = Field(30, gt=0)
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="IPs or CIDR networks whose X-Forwarded-For names the client; none: "
+        "every request is its socket peer's",
+    )
     cors_origins: list[str] = Field(default_factory=list)
     default_request_ttl_s: int = Field(3600, gt=0)
     default_work_time_s: int = Field(600, gt=0)
@@ -70,6 +76,18 @@ class GatewaySettings(BaseSettings):
         if not Web3.is_address(value):
             raise ValueError(f"{value!r} is not an address")
         return Web3.to_checksum_address(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"trusted_proxies: {value!r} is not an IP address or network"
+                ) from exc
+        return values
 
     @model_validator(mode="after")
     def _no_placeholders_outside_local(self) -> GatewaySettings:

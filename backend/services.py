@@ -16,6 +16,7 @@ from inferchain.gateway.errors import Unavailable
 from inferchain.gateway.indexer.service import IndexerService
 from inferchain.gateway.market.contracts import MarketContracts
 from inferchain.gateway.market.funding import JobFunder
+from inferchain.gateway.market.limits import ModelLimitsCache
 from inferchain.gateway.metrics import GatewayMetrics
 from inferchain.ipfs import IpfsClient
 
@@ -32,6 +33,7 @@ class Services:
         self.limiter = RateLimiter(settings.rate_per_minute, settings.rate_burst)
         self.tokens = TokenSigner(settings.secret_key.get_secret_value())
         self.ipfs = IpfsClient(settings.ipfs_api_url, timeout=settings.ipfs_timeout_s)
+        self.model_limits = ModelLimitsCache(self.ipfs, settings.ipfs_timeout_s)
         self._contracts: MarketContracts | None = None
         self._lock = threading.Lock()
         self.indexer: IndexerService | None = None

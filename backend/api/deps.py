@@ -1,4 +1,8 @@
-"""``Annotated`` dependencies: the services, a DB session, the signed-in wallet, rate limits."""
+"""``Annotated`` dependencies: the services, a DB session, the signed-in wallet.
+
+Every request is rate-limited per client address before routing (``ClientRateLimit``); a
+signed-in wallet's requests also take from the wallet's own bucket, wherever they come from.
+"""
 
 from __future__ import annotations
 
@@ -76,12 +80,3 @@ def get_wallet(session: CurrentSession) -> str:
 
 
 CurrentWallet = Annotated[str, Depends(get_wallet)]
-
-
-def limit_by_client(request: Request, services: ServicesDep) -> None:
-    """Rate limit for routes used before sign-in, keyed by client address."""
-    host = request.client.host if request.client else "unknown"
-    _limit(services, f"ip:{host}")
-
-
-ClientLimited = Depends(limit_by_client)

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from inferchain.gateway.errors import GatewayError, RateLimited
 
@@ -98,7 +99,22 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     response = error_json(exc.status_code, code, message)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(sorted(_allowed_methods(request)))
     return response
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    """Every method a route serves at this path: Starlette's 405 names the first route's."""
+    routes = request.app.router.routes
+    return {
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    }
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

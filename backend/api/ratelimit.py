@@ -1,8 +1,14 @@
 """Per-key token buckets in memory (one process; put a shared limiter in front for more).
 
-A key (a wallet address, or ``ip:<addr>`` before sign-in) holds up to ``burst`` tokens that
+A key (``ip:<addr>`` of a client, or a wallet address) holds up to ``burst`` tokens that
 refill at ``per_minute / 60`` per second; each request takes one. Idle buckets are dropped
 once there are many, so memory stays bounded by the number of recently active keys.
+
+Every request takes one from its client address's bucket (``ClientRateLimit``, before
+routing, so public, unknown and anonymous requests too); a signed-in one also takes one
+from its wallet's (``deps.get_wallet_session``), wherever it comes from. The client
+address is the socket peer's; ``X-Forwarded-For`` replaces it only when the peer is one
+of the ``trusted_proxies`` (uvicorn's proxy headers, set by ``inferchain gateway run``).
 """
 
 from __future__ import annotations
@@ -12,7 +18,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from inferchain.gateway.api.errors import error_json
 from inferchain.gateway.errors import RateLimited
+from inferchain.gateway.metrics import GatewayMetrics
 
 _MAX_BUCKETS = 100_000
 
@@ -55,3 +65,28 @@ class RateLimiter:
         idle = [k for k, b in self._buckets.items() if now - b.updated >= full_after]
         for key in idle or list(self._buckets)[: len(self._buckets) // 2]:
             del self._buckets[key]
+
+
+class ClientRateLimit:
+    """ASGI middleware: 429 ``rate_limited`` (with ``Retry-After``) once a client address
+    has spent its bucket, before the request is routed or its body read."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, metrics: GatewayMetrics) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        try:
+            self.limiter.check(f"ip:{client[0] if client else 'unknown'}")
+        except RateLimited as exc:
+            self.metrics.rate_limited.inc()
+            response = error_json(429, exc.code, exc.message)
+            response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -20,5 +20,5 @@ def verify_sign_in(
     signer = recover_signer(text, signature)
     if signer != message.address:
         raise AuthError("auth.bad_signature", "signature is not from the address in the message")
-    consume_nonce(session, message.nonce, now)
+    consume_nonce(session, message.nonce, message.address, now)
     return message.address

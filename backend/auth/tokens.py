@@ -1,7 +1,8 @@
 """Short-lived session tokens: ``<payload>.<mac>``, HMAC-SHA256 with a key from the settings.
 
 Stateless on purpose: any gateway process with the same secret accepts them, and none is
-stored. They expire after ``session_ttl_s``; rotating the secret logs everybody out.
+stored. They expire after ``session_ttl_s``; rotating the secret logs everybody out. A token
+is accepted only exactly as issued: one spelling per MAC.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from eth_utils import is_checksum_address
 
+from inferchain import untrusted_json
 from inferchain.gateway.errors import AuthError
 
 _VERSION = 1
@@ -47,14 +49,13 @@ class TokenSigner:
         body, dot, mac = token.partition(".")
         if not dot or not body or not mac:
             raise AuthError("auth.invalid_token", "malformed session token")
-        try:
-            given = _unb64(mac)
-        except ValueError as exc:
-            raise AuthError("auth.invalid_token", "malformed session token") from exc
-        if not hmac.compare_digest(given, self._mac(body)):
+        # Compared as text, so only the encoding ``issue`` wrote is accepted: base64 decoders
+        # also take other final characters, padding and stray bytes for the same MAC.
+        expected = _b64(self._mac(body)).encode()
+        if not hmac.compare_digest(mac.encode("utf-8", "replace"), expected):
             raise AuthError("auth.invalid_token", "session token signature is invalid")
         try:
-            payload = json.loads(_unb64(body))
+            payload = untrusted_json.loads(_unb64(body), source="session token")
             address, expires = payload["sub"], payload["exp"]
             valid = payload["v"] == _VERSION and isinstance(expires, int)
         except (ValueError, KeyError, TypeError) as exc:

@@ -154,10 +154,12 @@ class Balance(Base):
 
 
 class AuthNonce(Base):
-    """A sign-in nonce: issued once, consumed once, dead after ``expires_at`` (unix s)."""
+    """A sign-in nonce for one address: issued once, consumed once by a message of that
+    address, dead after ``expires_at`` (unix s)."""
 
     __tablename__ = "auth_nonces"
 
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(Address)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
     used_at: Mapped[int | None] = mapped_column(BigInteger)

@@ -7,13 +7,14 @@ those of ``inferchain-gpt`` (see workers/runtimes/text_generation.py).
 
 from __future__ import annotations
 
-import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from inferchain import untrusted_json
 from inferchain.gateway.db.models import Job
 from inferchain.gateway.errors import BadRequest, GatewayError
 from inferchain.gateway.indexer.projector import TERMINAL
@@ -29,8 +30,11 @@ from inferchain.gateway.schemas.openai import (
 )
 
 MODEL_PREFIX = "inferchain-"
-MAX_STOP = 4
+#: One spelling per model: ASCII digits, no leading zero (not ``inferchain-01``, nor other digits).
+_MODEL_NAME = re.compile(re.escape(MODEL_PREFIX) + "([1-9][0-9]{0,9})")
 DEFAULT_MAX_TOKENS = 16
+#: Input fields as an OpenAI client calls them, for the model-limit messages.
+INPUT_NAMES = {"max_new_tokens": "max_tokens"}
 
 
 def model_name(model_id: int) -> str:
@@ -38,12 +42,13 @@ def model_name(model_id: int) -> str:
 
 
 def model_id_of(name: str) -> int:
-    digits = name.removeprefix(MODEL_PREFIX)
-    if not name.startswith(MODEL_PREFIX) or not digits.isdigit() or not 0 < int(digits) < 2**32:
+    """The model id of ``inferchain-<id>``, spelled exactly as ``model_name`` spells it."""
+    match = _MODEL_NAME.fullmatch(name)
+    if match is None or int(match[1]) >= 2**32:
         raise BadRequest(
             "openai.model_not_found", f"unknown model {name!r}; see GET /v1/models", status=404
         )
-    return int(digits)
+    return int(match[1])
 
 
 def chat_prompt(messages: list[Any]) -> str:
@@ -53,7 +58,10 @@ def chat_prompt(messages: list[Any]) -> str:
 
 
 def job_input(request: CompletionRequest | ChatCompletionRequest) -> dict[str, Any]:
-    """The runtime input document for an OpenAI request (refusing what it cannot honour)."""
+    """The runtime input document for an OpenAI request (refusing what it cannot honour).
+
+    The model's own limits (prompt size, max_tokens, stop sequences, context) are checked
+    on the document afterwards, against its bundle (``market.limits``)."""
     if request.stream:
         raise BadRequest(
             "openai.stream_unsupported", "stream=true is not supported; a job answers once"
@@ -69,8 +77,8 @@ def job_input(request: CompletionRequest | ChatCompletionRequest) -> dict[str, A
         prompt, max_tokens, stop = prompts[0], request.max_tokens or DEFAULT_MAX_TOKENS, []
     extra = [request.stop] if isinstance(request.stop, str) else list(request.stop or [])
     stop = [*stop, *extra]
-    if len(stop) > MAX_STOP or any(not s for s in stop):
-        raise BadRequest("openai.bad_stop", f"at most {MAX_STOP} non-empty stop sequences in all")
+    if any(not s for s in stop):
+        raise BadRequest("openai.bad_stop", "stop sequences must not be empty")
     document: dict[str, Any] = {"prompt": prompt, "max_new_tokens": max_tokens}
     if stop:
         document["stop"] = stop
@@ -87,8 +95,12 @@ def wait_for_result(
     timeout_s: float,
     clock: Callable[[], float] = time.monotonic,
     poll_s: float = 0.2,
+    describe: Callable[[Job], str] = lambda job: f"job {job.job_id} ended {job.status}",
 ) -> Job:
-    """The indexed job once its result is submitted; errors if it fails or time runs out."""
+    """The indexed job once its result is submitted; errors if it fails or time runs out.
+
+    ``describe`` words the 502 of a job that ended without a result (e.g. the worker's
+    failure evidence, see ``market.failures``)."""
     deadline = clock() + timeout_s
     while True:
         with sessions() as db:
@@ -96,7 +108,7 @@ def wait_for_result(
         if job is not None and job.output_cid is not None:
             return job
         if job is not None and job.status in TERMINAL:
-            raise GatewayError("openai.job_failed", f"job {job_id} ended {job.status}", status=502)
+            raise GatewayError("openai.job_failed", describe(job), status=502)
         if clock() >= deadline:
             raise GatewayError(
                 "openai.timeout",
@@ -109,7 +121,7 @@ def wait_for_result(
 def parse_output(data: bytes) -> tuple[str, str, int, int]:
     """(text, finish_reason, prompt_tokens, completion_tokens) from a text-generation output."""
     try:
-        result = json.loads(data)["result"]
+        result = untrusted_json.loads(data, source="worker output")["result"]
         text, finish = str(result["text"]), result["finish_reason"]
         usage = int(result["prompt_tokens"]), int(result["completion_tokens"])
     except (ValueError, KeyError, TypeError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from web3.contract import Contract
@@ -11,6 +12,7 @@ from inferchain.chain import ContractReverted
 from inferchain.gateway.api.translate import chain_errors, ipfs_errors
 from inferchain.gateway.errors import BadRequest, NotFound, Unavailable
 from inferchain.gateway.market.contracts import MarketContracts
+from inferchain.gateway.market.limits import check_model_input
 from inferchain.gateway.market.requests import (
     JobRequest,
     create_job_calls,
@@ -28,6 +30,26 @@ from inferchain.ipfs import Cid, InvalidCid
 
 
 def pin_input(services: Services, data: bytes) -> Cid:
+    _check_size(services, data)
+    with ipfs_errors("pinning the input"):
+        return services.ipfs.add_bytes(data)
+
+
+def pin_job_input(
+    services: Services,
+    c: MarketContracts,
+    model_id: int,
+    data: bytes,
+    names: Mapping[str, str] | None = None,
+) -> Cid:
+    """Pin an inline job input once it is within the gateway's bounds and the model's
+    limits (``market.limits``): nothing is pinned, prepared or paid for a refused input."""
+    _check_size(services, data)
+    check_model_input(services.model_limits, c, model_id, data, names=names)
+    return pin_input(services, data)
+
+
+def _check_size(services: Services, data: bytes) -> None:
     if not data:
         raise BadRequest("input.empty", "the input is empty")
     if len(data) > services.settings.max_input_bytes:
@@ -36,12 +58,27 @@ def pin_input(services: Services, data: bytes) -> Cid:
             f"input is {len(data)} bytes; the limit is {services.settings.max_input_bytes}",
             status=413,
         )
-    with ipfs_errors("pinning the input"):
-        return services.ipfs.add_bytes(data)
 
 
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Sorted keys, no whitespace, UTF-8: the job input a worker reads.
+
+    Request bodies are refused before they get here when they hold a lone surrogate or NaN
+    (``JsonBodyGuard``); this is the second line, for any other way in.
+    """
+    try:
+        text = json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequest(
+            "input.surrogate", "the input holds a lone UTF-16 surrogate, which UTF-8 cannot carry"
+        ) from exc
+    except ValueError as exc:
+        raise BadRequest(
+            "input.non_finite", "the input holds NaN, Infinity or an integer too long to write"
+        ) from exc
 
 
 def model_terms(c: MarketContracts, model_id: int) -> tuple[str, int]:
@@ -61,10 +98,30 @@ def model_terms(c: MarketContracts, model_id: int) -> tuple[str, int]:
     return token, int(price)
 
 
+def check_verification(c: MarketContracts, mode: int) -> None:
+    """Refuse a verification mode the market does not offer (createJob would revert)."""
+    with chain_errors("reading the verification modes"):
+        enabled = c.chain.call(c.market.functions.verificationEnabled(mode))
+    if not enabled:
+        raise BadRequest(
+            "job.verification_disabled",
+            f"verification mode {mode} is not enabled on this market",
+            status=422,
+        )
+
+
 def prepare_job(services: Services, wallet: str, body: JobCreate) -> JobPrepared:
     s = services.settings
     c = services.contracts()
     token, price = model_terms(c, body.model_id)
+    check_verification(c, body.verification)
+    max_price = price if body.max_price is None else body.max_price
+    if max_price < price:
+        raise BadRequest(
+            "job.price_above_max", f"the model costs {price}, above max_price", status=409
+        )
+    if max_price >= 2**96:
+        raise BadRequest("job.price_too_large", "max_price must fit uint96", status=422)
     if body.input_cid is not None:
         try:
             cid = Cid.parse(body.input_cid).to_v1()
@@ -73,14 +130,7 @@ def prepare_job(services: Services, wallet: str, body: JobCreate) -> JobPrepared
                 "input.invalid_cid", "input_cid is not a sha2-256 CID", status=422
             ) from exc
     else:
-        cid = pin_input(services, canonical_json(body.input))
-    max_price = price if body.max_price is None else body.max_price
-    if max_price < price:
-        raise BadRequest(
-            "job.price_above_max", f"the model costs {price}, above max_price", status=409
-        )
-    if max_price >= 2**96:
-        raise BadRequest("job.price_too_large", "max_price must fit uint96", status=422)
+        cid = pin_job_input(services, c, body.model_id, canonical_json(body.input))
     with chain_errors("reading the chain time"):
         now = c.chain.block_timestamp()
     deadline = now + (body.request_ttl_s or s.default_request_ttl_s)

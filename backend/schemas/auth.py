@@ -8,9 +8,7 @@ from inferchain.gateway.schemas.common import Address
 
 
 class NonceRequest(BaseModel):
-    address: Address | None = Field(
-        None, description="if given, a ready-to-sign message comes back"
-    )
+    address: Address = Field(description="the wallet signing in; only it can use the nonce")
     statement: str | None = Field(None, max_length=200, pattern=r"^[^\n\r]*$")
 
 
@@ -21,7 +19,8 @@ class NonceResponse(BaseModel):
     uri: str
     chain_id: int
     version: str = "1"
-    message: str | None = Field(None, description="EIP-4361 text to sign, when address was given")
+    address: Address = Field(description="the only address this nonce signs in")
+    message: str = Field(description="EIP-4361 text to sign")
 
 
 class VerifyRequest(BaseModel):

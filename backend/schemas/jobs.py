@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from inferchain.gateway.schemas.common import Address, Wei
 
@@ -68,9 +69,17 @@ class InputUploaded(BaseModel):
 
 
 class JobCreate(BaseModel):
+    """A job to prepare: its input inline (``input``) or uploaded first (``input_cid``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["input"]}, {"required": ["input_cid"]}]}
+    )
+
     model_id: int = Field(ge=1, lt=2**32)
-    input: JsonValue | None = Field(None, description="JSON input, pinned to IPFS for you")
-    input_cid: str | None = Field(None, max_length=128, description="CID from POST /inputs")
+    input: JsonValue = Field(None, description="JSON input, pinned to IPFS for you")
+    input_cid: Annotated[str, Field(max_length=128)] | SkipJsonSchema[None] = Field(
+        None, description="CID from POST /inputs"
+    )
     mode: Literal["transaction", "signed"] = Field(
         "transaction",
         description="transaction: you send createJob; signed: sign EIP-712, the gateway relays",
@@ -82,8 +91,11 @@ class JobCreate(BaseModel):
 
     @model_validator(mode="after")
     def _one_input(self) -> JobCreate:
-        if (self.input is None) == (self.input_cid is None):
+        given = {"input", "input_cid"} & self.model_fields_set
+        if len(given) != 1:
             raise ValueError("give exactly one of input and input_cid")
+        if given == {"input_cid"} and self.input_cid is None:
+            raise ValueError("input_cid must be a CID string")
         return self
 
 

@@ -55,7 +55,21 @@ def run(
         database_url=database_url,
         run_indexer=False if no_indexer else None,
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        **proxy_options(settings),
+    )
+
+
+def proxy_options(settings: Any) -> dict[str, Any]:
+    """uvicorn's proxy-header options: trust ``X-Forwarded-For`` only from the configured
+    proxies (uvicorn alone trusts 127.0.0.1, or ``FORWARDED_ALLOW_IPS``, so any local
+    client could pick the address the rate limit counts)."""
+    proxies = list(settings.trusted_proxies)
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
 
 
 @app.command()

@@ -60,7 +60,8 @@ def submit(
     ipfs_api: str = IpfsApiOpt,
     as_json: bool = JsonOption,
 ) -> None:
-    """Pin the input, pay for the job (escrowed until the result is final), create it."""
+    """Check the input against the model's limits (its bundle on IPFS), pin it, pay for
+    the job (escrowed until the result is final), create it."""
     _conn, client = market_client(
         network, networks_file, deployments, keystore=keystore, signs=True, ipfs_api=ipfs_api
     )

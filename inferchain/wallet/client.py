@@ -1,8 +1,8 @@
 """What a wallet does with the market: jobs, balances, and (for providers) models.
 
-Pre-checks turn the common mistakes (inactive model, price above the maximum, too little
-ETH, someone else's job) into clear errors before anything is signed; whatever the chain
-still refuses is translated by `reverts.explained_reverts`.
+Pre-checks turn the common mistakes (inactive model, price above the maximum, an input the
+model's limits refuse, too little ETH, someone else's job) into clear errors before anything
+is signed; whatever the chain still refuses is translated by `reverts.explained_reverts`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,11 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.types import TxReceipt
 
+from inferchain import untrusted_json
+from inferchain.bundle import BundleError, InvalidInput
+from inferchain.bundle.precheck import fetch_model_limits
 from inferchain.chain import TransactionSender
-from inferchain.ipfs import Cid, IpfsClient
+from inferchain.ipfs import Cid, IpfsClient, IpfsError
 from inferchain.market import (
     ETH,
     JobOutcome,
@@ -32,6 +35,7 @@ from inferchain.market import (
     fold_events,
 )
 from inferchain.wallet.errors import (
+    ActionRefused,
     InactiveModel,
     InsufficientFunds,
     JobStateError,
@@ -56,8 +60,8 @@ _NO_RESULT = {
 def encode_input(task: str, text: str) -> bytes:
     """A job input from the command line: a JSON object as is, plain text under the task's key."""
     try:
-        value = json.loads(text)
-    except ValueError:
+        value = untrusted_json.loads(text, source="the job input")
+    except untrusted_json.UntrustedJsonError:
         value = None
     if isinstance(value, dict):
         return text.encode()
@@ -78,6 +82,8 @@ class ModelTerms:
     royalty_bps: int
     task: str
     active: bool
+    bundle_cid: str = ""
+    manifest_sha256: str = ""  # hex, as registered
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,7 @@ class MarketClient:
     def model(self, model_id: int) -> ModelTerms:
         with explained_reverts():
             m = self.chain.call(self.market.models.functions.model(model_id))
-        provider, price, token, royalty, active, _codec, _digest, _manifest, task = m
+        provider, price, token, royalty, active, codec, digest, manifest, task = m
         return ModelTerms(
             model_id,
             provider,
@@ -130,6 +136,8 @@ class MarketClient:
             royalty,
             bytes(task).rstrip(b"\0").decode(errors="replace"),
             active,
+            str(Cid.from_digest32(bytes(digest), int(codec))),
+            bytes(manifest).hex(),
         )
 
     def register_model(self, spec: ModelSpec) -> tuple[int, str]:
@@ -174,7 +182,8 @@ class MarketClient:
         work_time: int = 600,
         ttl: int = 3_600,
     ) -> Submitted:
-        """Pin the input, pay (ETH) or approve (ERC-20), create the job."""
+        """Check the input against the model's limits, pin it, pay (ETH) or approve
+        (ERC-20), create the job."""
         terms = self.model(model_id)
         if not terms.active:
             raise InactiveModel(f"model {model_id} is inactive: its provider takes no jobs for it")
@@ -184,6 +193,7 @@ class MarketClient:
                 f"price above the maximum: model {model_id} costs {terms.price}, "
                 f"max price is {max_price}"
             )
+        self.check_input(terms, data)
         sender = self.sender
         value = self._fund(sender, terms)
         cid = self._ipfs().add_bytes(data)
@@ -202,6 +212,33 @@ class MarketClient:
         return Submitted(
             int(event["args"]["jobId"]), str(cid), terms.price, terms.token, _tx(receipt)
         )
+
+    def check_input(self, terms: ModelTerms, data: bytes) -> None:
+        """Refuse, before anything is paid, an input the model's runtime would refuse.
+
+        The limits are read from the model's bundle on IPFS (``inferchain.bundle.precheck``);
+        a bundle that cannot be read is refused too: a job nobody checked is not sent blind.
+        """
+        model = f"model {terms.model_id}"
+        try:
+            limits = fetch_model_limits(self._ipfs(), terms.bundle_cid, terms.manifest_sha256)
+        except IpfsError as exc:
+            raise ActionRefused(
+                f"cannot read {model}'s bundle {terms.bundle_cid} from IPFS to check the input "
+                f"against its limits ({exc}); nothing was submitted"
+            ) from exc
+        except BundleError as exc:
+            raise ActionRefused(
+                f"{model}'s bundle {terms.bundle_cid} is not usable ({exc}), so no worker can "
+                "run it; nothing was submitted"
+            ) from exc
+        try:
+            limits.check(data, model=model)
+        except InvalidInput as exc:
+            refusal = str(exc).removeprefix(f"{exc.reason}: ")
+            raise ActionRefused(
+                f"{model} would refuse this input: {refusal}; nothing was submitted"
+            ) from exc
 
     def _fund(self, sender: TransactionSender, terms: ModelTerms) -> int:
         """The ETH value to send; for an ERC-20 job, approve the market first."""

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
+from inferchain.bundle import publish_bundle
+from inferchain.bundle.demos import demo_bundle_path
 from inferchain.chain import Chain
 from inferchain.deploy import deploy_network, load_network, load_record
 from inferchain.ipfs import Cid, IpfsClient
@@ -51,14 +53,20 @@ def _key_env(deployed: dict, key: str) -> dict[str, str]:
     return {**deployed["env"], PRIVATE_KEY_ENV: key, "INFERCHAIN_KEYSTORE": ""}
 
 
-def _register_model(
-    cli: Cli, deployed: dict, anvil: AnvilNode, task: str = "text-generation"
-) -> int:
-    cid = Cid.for_raw_block(b"bundle " + task.encode())
+@pytest.fixture(scope="module")
+def tiny_gpt(ipfs_api_url: str) -> tuple[str, str]:
+    """The tiny-gpt demo bundle on the test IPFS node: (CID, manifest sha-256 hex)."""
+    with IpfsClient(ipfs_api_url, timeout=30) as ipfs:
+        published = publish_bundle(ipfs, demo_bundle_path("tiny-gpt"))
+    return published.cid, published.manifest_sha256
+
+
+def _register_model(cli: Cli, deployed: dict, anvil: AnvilNode, bundle: tuple[str, str]) -> int:
+    cid, manifest_sha256 = bundle
     out = cli(
-        "model", "register", "--cid", str(cid), "--manifest-sha256", "ab" * 32, "--task", task,
-        "--price", f"{PRICE}wei", "--royalty-bps", "1000", *deployed["base"], "--json",
-        env=_key_env(deployed, anvil.keys[PROVIDER]),
+        "model", "register", "--cid", cid, "--manifest-sha256", manifest_sha256,
+        "--task", "text-generation", "--price", f"{PRICE}wei", "--royalty-bps", "1000",
+        *deployed["base"], "--json", env=_key_env(deployed, anvil.keys[PROVIDER]),
     )  # fmt: skip
     assert out.code == 0, out.error
     return out.json()["model_id"]
@@ -108,9 +116,15 @@ def test_wallet_new_import_show_round_trip(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_submit_status_cancel_balance_withdraw_from_a_fresh_wallet(
-    cli: Cli, deployed: dict, anvil: AnvilNode, chain: Chain, tmp_path: Path, ipfs_api_url: str
+    cli: Cli,
+    deployed: dict,
+    anvil: AnvilNode,
+    chain: Chain,
+    tmp_path: Path,
+    ipfs_api_url: str,
+    tiny_gpt: tuple[str, str],
 ) -> None:
-    model_id = _register_model(cli, deployed, anvil)
+    model_id = _register_model(cli, deployed, anvil, tiny_gpt)
     keystore, address = _fresh_wallet(cli, tmp_path, chain, anvil, fund=10**18)
     common = [*deployed["base"], "--keystore", str(keystore), "--json"]
     env = {**deployed["env"], "INFERCHAIN_IPFS_API": ipfs_api_url}
@@ -143,11 +157,17 @@ def test_submit_status_cancel_balance_withdraw_from_a_fresh_wallet(
 
 
 def test_result_is_fetched_and_verified_then_disputed(
-    cli: Cli, deployed: dict, anvil: AnvilNode, chain: Chain, tmp_path: Path, ipfs_api_url: str
+    cli: Cli,
+    deployed: dict,
+    anvil: AnvilNode,
+    chain: Chain,
+    tmp_path: Path,
+    ipfs_api_url: str,
+    tiny_gpt: tuple[str, str],
 ) -> None:
     """Acts as the worker by hand (claim + submit a really pinned output)."""
     market: Market = deployed["market"]
-    model_id = _register_model(cli, deployed, anvil)
+    model_id = _register_model(cli, deployed, anvil, tiny_gpt)
     keystore, _address = _fresh_wallet(cli, tmp_path, chain, anvil, fund=10**18)
     common = [*deployed["base"], "--keystore", str(keystore), "--json"]
     env = {**deployed["env"], "INFERCHAIN_IPFS_API": ipfs_api_url}
@@ -200,9 +220,15 @@ def test_result_is_fetched_and_verified_then_disputed(
 
 
 def test_clear_errors(
-    cli: Cli, deployed: dict, anvil: AnvilNode, chain: Chain, tmp_path: Path, ipfs_api_url: str
+    cli: Cli,
+    deployed: dict,
+    anvil: AnvilNode,
+    chain: Chain,
+    tmp_path: Path,
+    ipfs_api_url: str,
+    tiny_gpt: tuple[str, str],
 ) -> None:
-    model_id = _register_model(cli, deployed, anvil)
+    model_id = _register_model(cli, deployed, anvil, tiny_gpt)
     env = {**deployed["env"], "INFERCHAIN_IPFS_API": ipfs_api_url}
     as_other = _key_env(deployed, anvil.keys[OTHER])
     as_other["INFERCHAIN_IPFS_API"] = ipfs_api_url
@@ -301,3 +327,49 @@ def test_clear_errors(
         env={**env, PASSWORD_ENV: "nope"},
     )
     assert out.code == 1 and "wrong password" in out.error
+
+
+def test_submit_refuses_an_input_the_model_would_refuse(
+    cli: Cli,
+    deployed: dict,
+    anvil: AnvilNode,
+    chain: Chain,
+    tmp_path: Path,
+    ipfs_api_url: str,
+    tiny_gpt: tuple[str, str],
+) -> None:
+    market: Market = deployed["market"]
+    model_id = _register_model(cli, deployed, anvil, tiny_gpt)
+    keystore, address = _fresh_wallet(cli, tmp_path, chain, anvil, fund=10**18)
+    common = [*deployed["base"], "--keystore", str(keystore)]
+    env = {**deployed["env"], "INFERCHAIN_IPFS_API": ipfs_api_url}
+    next_job = chain.call(market.jobs.functions.nextJobId())
+    too_many = '{"prompt": "Once upon a time", "max_new_tokens": 4096}'
+    out = cli("job", "submit", "--model", str(model_id), "--input", too_many, *common, env=env)
+    assert out.code == 1
+    assert (
+        f"model {model_id} would refuse this input: max_new_tokens 4096 exceeds model "
+        f"{model_id}'s limit of 255; nothing was submitted" in out.error
+    )
+    long_prompt = tmp_path / "prompt.json"
+    long_prompt.write_text(json.dumps({"prompt": "Once upon a time " * 60}))
+    out = cli("job", "submit", "--model", str(model_id), "--input", str(long_prompt), *common,
+              env=env)  # fmt: skip
+    assert out.code == 1 and f"model {model_id}'s context holds 256 tokens" in out.error
+    assert chain.call(market.jobs.functions.nextJobId()) == next_job
+    assert chain.balance(address) == 10**18  # nothing paid, not even gas
+    with IpfsClient(ipfs_api_url) as ipfs:
+        assert not ipfs.is_pinned(ipfs.add_bytes(too_many.encode(), only_hash=True))
+
+
+def test_submit_refuses_a_model_whose_bundle_is_unusable(
+    cli: Cli, deployed: dict, anvil: AnvilNode, ipfs_api_url: str, tiny_gpt: tuple[str, str]
+) -> None:
+    not_a_bundle = (str(Cid.for_raw_block(b"bundle text-generation")), tiny_gpt[1])
+    model_id = _register_model(cli, deployed, anvil, not_a_bundle)
+    env = {**_key_env(deployed, anvil.keys[OTHER]), "INFERCHAIN_IPFS_API": ipfs_api_url}
+    out = cli("job", "submit", "--model", str(model_id), "--input", "x", *deployed["base"],
+              env=env)  # fmt: skip
+    assert out.code == 1
+    assert f"model {model_id}'s bundle {not_a_bundle[0]} is not usable" in out.error
+    assert "nothing was submitted" in out.error

@@ -357,10 +357,17 @@ NONE, OPEN, CLAIMED, SUBMITTED, DISPUTED, SETTLED = range(6)
 PENDING, WORKER_WINS, WORKER_LOSES = range(3)
 
 
-def deploy(chain: Chain, keys: list[str], *, workers: bool = True) -> Deployment:
+def deploy(
+    chain: Chain,
+    keys: list[str],
+    *,
+    workers: bool = True,
+    bundle: tuple[Cid, bytes] | None = None,
+) -> Deployment:
     """Deploy registries, market, arbiter and a permit token; register two models (ETH and
     token priced) and, with `workers`, two workers serving both (`worker` staking twice the
-    minimum, `worker2` exactly the minimum)."""
+    minimum, `worker2` exactly the minimum). `bundle` (CID, manifest sha-256) is the models'
+    bundle, for tests that read it; by default a CID nobody serves."""
     actors = Actors.from_keys(keys)
     config = MarketConfig(
         treasury=actors.address("treasury"),
@@ -390,9 +397,9 @@ def deploy(chain: Chain, keys: list[str], *, workers: bool = True) -> Deployment
         0,
         deployed_block=m.addresses.deployed_block,
     )
-    deployment.eth_model = _register_model(deployment, ETH, ETH_PRICE, ETH_ROYALTY_BPS)
+    deployment.eth_model = _register_model(deployment, ETH, ETH_PRICE, ETH_ROYALTY_BPS, bundle)
     deployment.token_model = _register_model(
-        deployment, token.address, TOKEN_PRICE, TOKEN_ROYALTY_BPS
+        deployment, token.address, TOKEN_PRICE, TOKEN_ROYALTY_BPS, bundle
     )
     for role in ("requester", "requester2", "worker", "worker2"):
         deployment.tx("owner", token.functions.mint(deployment.addr(role), 10**6 * ETHER))
@@ -402,13 +409,20 @@ def deploy(chain: Chain, keys: list[str], *, workers: bool = True) -> Deployment
     return deployment
 
 
-def model_spec(token: str, price: int, royalty_bps: int, task: bytes = b"text-generation") -> tuple:
-    bundle = Cid.parse(cid(b"bundle", DAG_PB_CODEC))
-    return ModelSpec(bundle, b"\x42" * 32, task.decode(), price, royalty_bps, token).as_abi()
+def model_spec(
+    token: str,
+    price: int,
+    royalty_bps: int,
+    task: bytes = b"text-generation",
+    bundle: tuple[Cid, bytes] | None = None,
+) -> tuple:
+    cid_, manifest = bundle or (Cid.parse(cid(b"bundle", DAG_PB_CODEC)), b"\x42" * 32)
+    return ModelSpec(cid_, manifest, task.decode(), price, royalty_bps, token).as_abi()
 
 
-def _register_model(d: Deployment, token: str, price: int, royalty_bps: int) -> int:
-    receipt = d.tx(
-        "provider", d.models.functions.registerModel(model_spec(token, price, royalty_bps))
-    )
+def _register_model(
+    d: Deployment, token: str, price: int, royalty_bps: int, bundle: tuple[Cid, bytes] | None
+) -> int:
+    spec = model_spec(token, price, royalty_bps, bundle=bundle)
+    receipt = d.tx("provider", d.models.functions.registerModel(spec))
     return event(d.models, receipt, "ModelRegistered")["modelId"]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,11 +15,14 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from inferchain.bundle import publish_bundle
+from inferchain.bundle.demos import demo_bundle_path
 from inferchain.chain import Chain
 from inferchain.gateway.db import make_engine, make_sessionmaker, upgrade
 from inferchain.gateway.indexer import Indexer
 from inferchain.gateway.market.contracts import MarketContracts
 from inferchain.gateway.metrics import GatewayMetrics
+from inferchain.ipfs import Cid, IpfsClient
 from tests.conftest import AnvilNode
 from tests.contracts.helpers import Deployment, deploy
 
@@ -31,9 +39,18 @@ class Market:
         return MarketContracts.connect(self.d.chain, self.d.market.address)
 
 
+@pytest.fixture(scope="session")
+def tiny_gpt(ipfs_api_url: str) -> tuple[Cid, bytes]:
+    """The tiny-gpt demo bundle on the test IPFS node: (CID, manifest sha-256)."""
+    with IpfsClient(ipfs_api_url, timeout=30) as ipfs:
+        published = publish_bundle(ipfs, demo_bundle_path("tiny-gpt"))
+    return Cid.parse(published.cid), bytes.fromhex(published.manifest_sha256)
+
+
 @pytest.fixture(scope="module")
-def market_module(chain: Chain, anvil: AnvilNode) -> Market:
-    d = deploy(chain, anvil.keys)
+def market_module(chain: Chain, anvil: AnvilNode, tiny_gpt: tuple[Cid, bytes]) -> Market:
+    """Both models (ETH and token priced) serve tiny-gpt, whose limits the gateway reads."""
+    d = deploy(chain, anvil.keys, bundle=tiny_gpt)
     return Market(d, d.deployed_block)
 
 
@@ -172,3 +189,47 @@ def send_prepared(chain: Chain, key: str, tx: dict[str, object]):  # type: ignor
     )
     assert receipt["status"] == 1
     return receipt
+
+
+@contextmanager
+def gateway_process(tmp_path: Path, **settings: object) -> Iterator[tuple[str, subprocess.Popen]]:  # type: ignore[type-arg]
+    """`inferchain gateway run` as a real process on a free port: (base URL, process).
+
+    ``settings`` become INFERCHAIN_GATEWAY_* variables; the process is terminated after.
+    """
+    from inferchain.devstack import free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "INFERCHAIN_GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
+        "INFERCHAIN_GATEWAY_RUN_INDEXER": "false",
+        **{f"INFERCHAIN_GATEWAY_{k.upper()}": str(v) for k, v in settings.items()},
+    }
+    log = tmp_path / "gateway.log"
+    run = "from inferchain.cli.gateway import app; app()"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-c", run, "run", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=sink,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while not _health_answers(url):
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "gateway did not start in 30 s"
+            time.sleep(0.2)
+        yield url, process
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _health_answers(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/health", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from inferchain.devstack import dev_private_keys
@@ -41,7 +44,7 @@ def test_validation_errors_list_locations_without_echoing_input(make_client) -> 
     broken = client.post(
         "/auth/nonce", content=b"{not json", headers={"Content-Type": "application/json"}
     )
-    assert broken.status_code == 422 and error(broken)["code"] == "request.invalid"
+    assert broken.status_code == 400 and error(broken)["code"] == "request.json_invalid"
 
 
 def test_unexpected_errors_are_500_without_details(make_client) -> None:
@@ -77,13 +80,29 @@ def test_rate_limit_per_wallet_and_per_client(make_client) -> None:
     client = make_client(rate_burst=3, rate_per_minute=1)
     token = sign_in(client, KEY)  # two requests from this client (nonce, verify)
     assert client.get("/auth/me", headers=bearer(token)).status_code == 200
-    statuses = [client.get("/auth/me", headers=bearer(token)).status_code for _ in range(3)]
-    assert statuses == [200, 200, 429]
-    limited = client.post("/auth/nonce", json={})  # the client's third request before sign-in
-    assert limited.status_code == 200
-    refused = client.post("/auth/nonce", json={})
+    refused = client.get("/auth/me", headers=bearer(token))  # the client's fourth
     assert refused.status_code == 429 and error(refused)["code"] == "rate_limited"
     assert int(refused.headers["Retry-After"]) >= 1
+    # The wallet's own bucket follows it to other addresses: two requests left of three.
+    elsewhere = TestClient(client.app, raise_server_exceptions=False, client=("10.0.0.2", 1))
+    statuses = [elsewhere.get("/auth/me", headers=bearer(token)).status_code for _ in range(2)]
+    assert statuses == [200, 200]
+    fresh = TestClient(client.app, raise_server_exceptions=False, client=("10.0.0.3", 1))
+    assert fresh.get("/auth/me", headers=bearer(token)).status_code == 429
+    assert fresh.get("/models").status_code == 200  # that address has tokens, the wallet none
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/health", 200), ("/models", 200), ("/openapi.json", 200), ("/nope", 404), ("/auth/me", 401)],
+)
+def test_public_and_anonymous_requests_are_limited_per_client(
+    make_client, path: str, status: int
+) -> None:
+    client = make_client(rate_burst=2, rate_per_minute=1)
+    assert [client.get(path).status_code for _ in range(3)] == [status, status, 429]
+    other = TestClient(client.app, raise_server_exceptions=False, client=("10.0.0.3", 1))
+    assert other.get(path).status_code == status  # another address has its own bucket
 
 
 def test_token_bucket_refills_over_time() -> None:
@@ -185,3 +204,36 @@ def test_production_settings_with_real_secrets_load(monkeypatch: pytest.MonkeyPa
     assert settings.secret_key == SecretStr(REAL_SECRET)
     assert settings.market_address is not None
     assert settings.market_address.lower() == "0x" + "ab" * 20
+
+
+def test_wrong_method_answers_405_allowing_every_method_of_the_path(make_client) -> None:
+    client = make_client()
+    schema = client.get("/openapi.json").json()
+    for path, operations in schema["paths"].items():
+        concrete = path.replace("{job_id}", "1").replace("{model_id}", "1")
+        concrete = concrete.replace("{address}", "0x" + "11" * 20)
+        declared = {m.upper() for m in operations}
+        response = client.request("PUT" if "PUT" not in declared else "PATCH", concrete)
+        assert response.status_code == 405, path
+        assert declared <= set(response.headers["Allow"].split(", ")), path
+    both = client.put("/jobs")  # GET and POST /jobs are two routes: Starlette named one
+    assert set(both.headers["Allow"].split(", ")) == {"GET", "POST"}
+
+
+def test_openapi_bounds_are_exact_integers(make_client) -> None:
+    text = make_client().get("/openapi.json").text
+    assert '"exclusiveMaximum":9223372036854775808' in text.replace(" ", "")
+    assert "e+18" not in text and "4096.0" not in text
+    schema = json.loads(text)
+    seed = schema["components"]["schemas"]["CompletionRequest"]["properties"]["seed"]
+    assert {"type": "integer", "minimum": 0, "exclusiveMaximum": 2**63} in seed["anyOf"]
+
+
+def test_openapi_declares_exactly_one_job_input_and_429_everywhere(make_client) -> None:
+    schema = make_client().get("/openapi.json").json()
+    job = schema["components"]["schemas"]["JobCreate"]
+    assert job["oneOf"] == [{"required": ["input"]}, {"required": ["input_cid"]}]
+    assert job["properties"]["input_cid"]["type"] == "string"  # present means a CID
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert "429" in operation["responses"], (method, path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import string
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -24,8 +26,8 @@ def signed(message: str, key: str = KEY) -> str:
     return Account.sign_message(encode_defunct(text=message), key).signature.to_0x_hex()
 
 
-def message_for(client, **changes: object) -> str:  # type: ignore[no-untyped-def]
-    nonce = client.post("/auth/nonce", json={}).json()["nonce"]
+def message_for(client, *, nonce_for: str = ADDRESS, **changes: object) -> str:  # type: ignore[no-untyped-def]
+    nonce = client.post("/auth/nonce", json={"address": nonce_for}).json()["nonce"]
     now = datetime.now(UTC).replace(microsecond=0)
     fields: dict[str, object] = {
         "domain": "gateway.test:8000",
@@ -73,6 +75,20 @@ def test_replayed_nonce_is_rejected(client) -> None:
     assert verify(client, message).status_code == 200
     again = verify(client, message)
     assert again.status_code == 401 and code(again) == "auth.nonce_used"
+
+
+def test_nonce_issued_for_another_address_is_rejected(client) -> None:
+    other = Account.from_key(OTHER_KEY).address
+    message = message_for(client, nonce_for=ADDRESS, address=other)
+    response = verify(client, message, signed(message, OTHER_KEY))
+    assert response.status_code == 401 and code(response) == "auth.nonce_address_mismatch"
+    nonce = message.split("Nonce: ")[1].split("\n")[0]
+    assert verify(client, message_for(client, nonce=nonce)).status_code == 200  # still A's
+
+
+def test_nonce_needs_the_address_it_is_for(client) -> None:
+    response = client.post("/auth/nonce", json={})
+    assert response.status_code == 422 and code(response) == "request.invalid"
 
 
 def test_nonce_not_issued_here_is_rejected(client) -> None:
@@ -175,6 +191,23 @@ def test_forged_tokens_are_rejected(client, mangle) -> None:  # type: ignore[no-
     token = sign_in(client, KEY)
     response = client.get("/auth/me", headers=bearer(mangle(token)))
     assert response.status_code == 401 and code(response) == "auth.invalid_token"
+
+
+def test_token_is_accepted_only_as_issued(client) -> None:
+    token = sign_in(client, KEY)
+    body, mac = token.split(".")
+    digest = base64.urlsafe_b64decode(mac + "=")
+    same_mac = [mac + "=", mac + "==", mac[:20] + "!" + mac[20:]]
+    same_mac += [
+        mac[:-1] + c
+        for c in string.ascii_letters + string.digits + "-_"
+        if c != mac[-1] and base64.urlsafe_b64decode(mac[:-1] + c + "=") == digest
+    ]
+    assert len(same_mac) >= 6  # the last character of 32 bytes carries 2 unused bits
+    for spelling in same_mac:
+        response = client.get("/auth/me", headers=bearer(f"{body}.{spelling}"))
+        assert response.status_code == 401 and code(response) == "auth.invalid_token", spelling
+    assert client.get("/auth/me", headers=bearer(token)).status_code == 200
 
 
 def test_token_signed_with_another_secret_is_rejected(client) -> None:

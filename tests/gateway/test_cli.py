@@ -9,12 +9,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import typer
 from typer.testing import CliRunner
 
 from inferchain.cli import gateway
 from inferchain.devstack import free_port
-from tests.gateway.conftest import Market
+from tests.gateway.conftest import Market, gateway_process
 
 _RUN = "from inferchain.cli.gateway import app; app()"
 
@@ -66,3 +67,32 @@ def test_index_once_catches_up(market: Market, tmp_path: Path, anvil) -> None:  
 def test_bad_settings_fail_with_a_config_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli(), ["gateway", "index", "--once", "--market", "0x12"])
     assert result.exit_code != 0 and "not an address" in str(result.exception)
+
+
+def test_forwarded_for_counts_only_from_a_trusted_proxy(tmp_path: Path) -> None:
+    """uvicorn alone trusts X-Forwarded-For from 127.0.0.1: any local client could pick the
+    address its requests are limited by. `gateway run` trusts only `trusted_proxies`."""
+    limits = {"rate_burst": 3, "rate_per_minute": 1}
+
+    def statuses(url: str, forwarded: list[str]) -> list[int]:
+        return [
+            httpx.get(f"{url}/health", headers={"X-Forwarded-For": ip}, timeout=5).status_code
+            for ip in forwarded
+        ]
+
+    spoofed = [f"10.1.0.{i}" for i in range(1, 5)]
+    (tmp_path / "direct").mkdir()
+    with gateway_process(tmp_path / "direct", **limits) as (url, _process):
+        assert statuses(url, spoofed)[-2:] == [429, 429]  # all one client: 127.0.0.1
+    (tmp_path / "proxied").mkdir()
+    trusted = {**limits, "trusted_proxies": '["127.0.0.1/32"]'}
+    with gateway_process(tmp_path / "proxied", **trusted) as (url, _process):
+        assert statuses(url, spoofed) == [200] * 4  # four clients behind the proxy
+        assert statuses(url, ["10.1.0.9"] * 4) == [200, 200, 200, 429]
+
+
+def test_trusted_proxies_must_be_addresses() -> None:
+    from inferchain.gateway import GatewaySettings
+
+    with pytest.raises(ValueError, match="not an IP address"):
+        GatewaySettings(trusted_proxies=["proxy.internal"])

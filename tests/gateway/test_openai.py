@@ -6,6 +6,7 @@ test_openai_end_to_end.py.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -24,7 +25,7 @@ from inferchain.gateway.market.submission import relay
 from inferchain.gateway.schemas.openai import ChatCompletionRequest, ChatMessage, CompletionRequest
 from inferchain.gateway.services import Services
 from inferchain.ipfs import IpfsClient
-from tests.contracts.helpers import ETH, ETH_PRICE, job_tuple
+from tests.contracts.helpers import ETH, ETH_PRICE, job_from_created, job_tuple
 from tests.gateway.conftest import (
     Market,
     bearer,
@@ -269,14 +270,10 @@ def test_chat_request_translation() -> None:
     [
         (CompletionRequest(model="m", prompt="x", stream=True), "openai.stream_unsupported"),
         (CompletionRequest(model="m", prompt=["a", "b"]), "openai.batch_unsupported"),
-        (
-            CompletionRequest(model="m", prompt="x", stop=["a", "b", "c", "d", "e"]),
-            "openai.bad_stop",
-        ),
         (CompletionRequest(model="m", prompt="x", stop=[""]), "openai.bad_stop"),
         (
             ChatCompletionRequest(
-                model="m", messages=[ChatMessage(role="user", content="x")], stop=["a", "b", "c"]
+                model="m", messages=[ChatMessage(role="user", content="x")], stop=["a", ""]
             ),
             "openai.bad_stop",
         ),
@@ -289,7 +286,20 @@ def test_requests_the_runtime_cannot_honour_are_refused(request_: Any, code: str
 
 
 @pytest.mark.parametrize(
-    "name", ["gpt-4", "inferchain-", "inferchain-0", "inferchain-x1", f"inferchain-{2**32}"]
+    "name",
+    [
+        "gpt-4",
+        "inferchain-",
+        "inferchain-0",
+        "inferchain-x1",
+        f"inferchain-{2**32}",
+        "inferchain-01",  # one spelling per model
+        "inferchain-\u0661",  # ARABIC-INDIC DIGIT ONE: str.isdigit() says yes
+        "inferchain-\uff11",  # FULLWIDTH DIGIT ONE
+        "inferchain-1\n",
+        "inferchain-+1",
+        "inferchain-1_0",
+    ],
 )
 def test_unknown_model_names(name: str) -> None:
     with pytest.raises(BadRequest) as caught:
@@ -348,3 +358,99 @@ def test_wait_for_a_job_that_fails(api, market: Market) -> None:
     with pytest.raises(GatewayError) as waited:
         fmt.wait_for_result(client.app.state.services.sessions, 999, 0.3, poll_s=0.05)
     assert waited.value.code == "openai.timeout"
+
+
+def test_model_names_spell_ids_one_way() -> None:
+    assert fmt.model_id_of(fmt.model_name(1)) == 1
+    assert fmt.model_id_of(f"inferchain-{2**32 - 1}") == 2**32 - 1
+
+
+def authorised(client: TestClient, market: Market, cap: int) -> str:
+    """Sign in as the requester, deposit ``cap`` and authorise the session signer for it."""
+    d = market.d
+    token = sign_in(client, d.actors.requester)
+    d.tx("requester", d.market.functions.deposit(ETH, cap), value=cap)
+    prepared = client.post("/v1/signers", json={"cap": str(cap)}, headers=bearer(token))
+    send_prepared(d.chain, d.actors.requester, prepared.json()["transaction"])
+    return token
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (
+            {"prompt": "Once upon a time", "max_tokens": 4096},
+            "max_tokens 4096 exceeds model 1's limit of 255",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "Once upon a time " * 40}], "max_tokens": 64},
+            "and max_tokens asks for 64 more; model 1's context holds 256 tokens",
+        ),
+        ({"prompt": "x" * 8200}, "prompt is 8200 bytes; model 1's limit is 8192"),
+    ],
+)
+def test_completion_the_model_cannot_run_creates_and_spends_nothing(
+    api, market: Market, request_: dict[str, Any], message: str
+) -> None:
+    d = market.d
+    client = api(completion_timeout_s=1)
+    index(client)
+    token = authorised(client, market, 5 * ETH_PRICE)
+    oa = openai_client(client, token)
+    next_job = d.market.functions.nextJobId().call()
+    with pytest.raises(openai.APIStatusError) as caught:
+        if "messages" in request_:
+            oa.chat.completions.create(model="inferchain-1", **request_)
+        else:
+            oa.completions.create(model="inferchain-1", **request_)
+    assert caught.value.status_code == 422
+    assert caught.value.body["code"] == "input.exceeds_model_limit"  # type: ignore[index]
+    assert message in caught.value.body["message"]  # type: ignore[index]
+    assert d.market.functions.nextJobId().call() == next_job
+    status = client.get("/v1/signers", headers=bearer(token)).json()
+    assert status["remaining"] == str(5 * ETH_PRICE)  # the cap is untouched
+
+
+def test_signer_for_a_token_the_market_refuses_is_not_prepared(api, market: Market) -> None:
+    client = api()
+    token = sign_in(client, market.d.actors.requester)
+    stranger = "0x" + "5a" * 20
+    response = client.post(
+        "/v1/signers", json={"cap": "1", "token": stranger}, headers=bearer(token)
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "signer.token_not_allowed"
+
+
+def test_completion_whose_job_fails_says_why(api, market: Market, ipfs_api_url: str) -> None:
+    d = market.d
+    client = api(run_indexer=True, index_poll_s=0.1, completion_timeout_s=30)
+    deadline = time.monotonic() + 10
+    while client.get("/health").json()["indexed_block"] is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    token = authorised(client, market, ETH_PRICE)
+    start = d.chain.w3.eth.block_number
+    evidence = {"error": "invalid_input", "reason": "invalid_param", "message": "invalid_param: "
+                "'temperature'=9 is outside [0, 2]"}  # fmt: skip
+    with IpfsClient(ipfs_api_url) as ipfs:
+        evidence_cid = ipfs.add_bytes(json.dumps(evidence).encode())
+
+    def refuse_it() -> None:  # as a worker would, once the gateway created the job
+        while not (created := d.market.events.JobCreated().get_logs(from_block=start)):
+            time.sleep(0.1)
+        job_id = created[0]["args"]["jobId"]
+        job = d.claim(job_id, job_from_created(created[0]["args"]))
+        d.tx("worker", d.market.functions.reportFailure(job_id, job_tuple(job),
+                                                        evidence_cid.to_bytes()))  # fmt: skip
+
+    worker = threading.Thread(target=refuse_it, daemon=True)
+    worker.start()
+    with pytest.raises(openai.APIStatusError) as caught:
+        openai_client(client, token).completions.create(
+            model="inferchain-1", prompt="Once upon a time", max_tokens=4
+        )
+    worker.join(10)
+    body = caught.value.body
+    assert caught.value.status_code == 502 and body["code"] == "openai.job_failed"  # type: ignore[index]
+    assert "'temperature'=9 is outside [0, 2]" in body["message"]  # type: ignore[index]
+    assert str(evidence_cid) in body["message"]  # type: ignore[index]

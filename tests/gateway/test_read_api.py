@@ -8,8 +8,15 @@ import time
 
 import pytest
 
-from inferchain.ipfs import IpfsClient
-from tests.contracts.helpers import CHALLENGE_WINDOW, ETH, ETH_PRICE, TOKEN_PRICE, job_tuple
+from inferchain.ipfs import Cid, IpfsClient
+from tests.contracts.helpers import (
+    CHALLENGE_WINDOW,
+    ETH,
+    ETH_PRICE,
+    TOKEN_PRICE,
+    cid,
+    job_tuple,
+)
 from tests.gateway.conftest import Market, bearer, index, sign_in
 
 
@@ -76,6 +83,53 @@ def test_result_is_fetched_and_verified_against_the_on_chain_cid(
     assert result.headers["X-Inferchain-Cid"] == str(output_cid)
 
 
+def report_failure(market: Market, ipfs_api_url: str, reason: str, message: str) -> tuple[int, str]:
+    """A job its worker refuses as a worker does: evidence pinned, then reportFailure."""
+    d = market.d
+    job_id, job = d.create()
+    job = d.claim(job_id, job)
+    evidence = {"error": "invalid_input", "reason": reason, "message": f"{reason}: {message}"}
+    with IpfsClient(ipfs_api_url) as ipfs:
+        cid = ipfs.add_bytes(json.dumps({**evidence, "job_id": job_id}).encode())
+    d.tx("worker", d.market.functions.reportFailure(job_id, job_tuple(job), cid.to_bytes()))
+    return job_id, str(cid)
+
+
+def test_result_of_a_failed_job_shows_the_workers_evidence(
+    client, market: Market, ipfs_api_url
+) -> None:
+    job_id, evidence = report_failure(
+        market, ipfs_api_url, "context_overflow", "prompt is 300 tokens; the context holds 256"
+    )
+    index(client)
+    token = sign_in(client, market.d.actors.requester)
+    response = client.get(f"/jobs/{job_id}/result", headers=bearer(token))
+    error = response.json()["error"]
+    assert response.status_code == 409 and error["code"] == "job.failed"
+    assert "context_overflow: prompt is 300 tokens; the context holds 256" in error["message"]
+    assert evidence in error["message"] and "no result yet" not in error["message"]
+
+
+def test_result_of_a_failed_job_names_unreadable_evidence_by_cid(
+    api, market: Market, ipfs_api_url
+) -> None:
+    d = market.d
+    job_id, job = d.create()
+    missing = cid(b"evidence nobody stored")
+    d.tx(
+        "worker", d.market.functions.reportFailure(job_id, job_tuple(d.claim(job_id, job)), missing)
+    )
+    cancelled, created = d.create()
+    d.tx("requester", d.market.functions.cancel(cancelled, job_tuple(created)))
+    client = api()
+    index(client)
+    token = sign_in(client, d.actors.requester)
+    failed = client.get(f"/jobs/{job_id}/result", headers=bearer(token)).json()["error"]
+    assert failed["code"] == "job.failed" and str(Cid.parse(missing)) in failed["message"]
+    ended = client.get(f"/jobs/{cancelled}/result", headers=bearer(token)).json()["error"]
+    assert ended["code"] == "job.no_result" and "ended cancelled" in ended["message"]
+
+
 def test_result_missing_from_ipfs_times_out(api, market: Market) -> None:
     client = api(ipfs_timeout_s=1)
     d = market.d
@@ -115,6 +169,31 @@ def test_events_stream_follows_the_job_until_it_settles(client, market: Market) 
     events = read_events(client, job_id, token)
     worker.join()
     assert [e["status"] for e in events] == ["open", "cancelled"]
+
+
+def test_events_follow_a_job_the_index_does_not_have_yet(client, market: Market) -> None:
+    d = market.d
+    job_id, job = d.create()  # mined; the index has not seen it (and will not: no indexer)
+    token = sign_in(client, d.actors.requester)
+    stranger = client.get(
+        f"/jobs/{job_id}/events", headers=bearer(sign_in(client, d.actors.requester2))
+    )
+    assert stranger.status_code == 404
+
+    def cancel_later() -> None:
+        time.sleep(0.7)
+        d.tx("requester", d.market.functions.cancel(job_id, job_tuple(job)))
+
+    canceller = threading.Thread(target=cancel_later)
+    canceller.start()
+    events = read_events(client, job_id, token)
+    canceller.join()
+    assert [e["status"] for e in events] == ["open", "cancelled"]
+    assert events[0]["requester"] == d.addr("requester") and events[0]["price"] == str(ETH_PRICE)
+    assert events[0]["status_deadline"] == events[0]["request_deadline"]
+    index(client)  # the index agrees with what the chain said
+    indexed = client.get(f"/jobs/{job_id}", headers=bearer(token)).json()
+    assert {k: indexed[k] for k in events[-1]} == events[-1]
 
 
 def test_events_of_a_settled_job_end_at_once(client, market: Market) -> None:

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from inferchain.ipfs import IpfsClient
-from tests.contracts.helpers import ETH, ETH_PRICE, TOKEN_PRICE, event
+from inferchain.ipfs import Cid, IpfsClient
+from tests.contracts.helpers import (
+    DAG_PB_CODEC,
+    ETH,
+    ETH_PRICE,
+    TOKEN_PRICE,
+    cid,
+    event,
+    model_spec,
+)
 from tests.gateway.conftest import Market, bearer, index, send_prepared, sign_in
 
 
@@ -63,11 +72,11 @@ def test_transaction_mode_pins_input_and_the_wallet_creates_the_job(
 
 def test_token_model_needs_an_approval_first(client, token, market) -> None:
     d = market.d
-    prepared = prepare(client, token, model_id=d.token_model, input="hello").json()
+    prepared = prepare(client, token, model_id=d.token_model, input={"prompt": "hello"}).json()
     approve, create = prepared["transactions"]
     assert approve["to"] == d.token.address and create["value"] == "0"
     send_prepared(d.chain, d.actors.requester, approve)
-    again = prepare(client, token, model_id=d.token_model, input="hello").json()
+    again = prepare(client, token, model_id=d.token_model, input={"prompt": "hello"}).json()
     assert len(again["transactions"]) == 1  # the allowance is there now
     receipt = send_prepared(d.chain, d.actors.requester, create)
     assert event(d.market, receipt, "JobCreated")["terms"]["price"] == TOKEN_PRICE
@@ -217,8 +226,10 @@ def test_bad_uploads(api, market) -> None:
 def test_ipfs_down_is_503(api, market) -> None:
     client = api(ipfs_api_url="http://127.0.0.1:9")
     token = sign_in(client, market.d.actors.requester)
-    response = prepare(client, token, model_id=market.d.eth_model, input={})
-    assert response.status_code == 503 and error_code(response) == "ipfs.unavailable"
+    response = prepare(client, token, model_id=market.d.eth_model, input={"prompt": "x"})
+    assert response.status_code == 503 and error_code(response) == "model.bundle_unavailable"
+    upload = client.post("/inputs", content=b"x", headers=bearer(token))
+    assert upload.status_code == 503 and error_code(upload) == "ipfs.unavailable"
 
 
 def test_chain_down_is_503(api, market) -> None:
@@ -226,3 +237,95 @@ def test_chain_down_is_503(api, market) -> None:
     token = sign_in(client, market.d.actors.requester)
     response = prepare(client, token, model_id=market.d.eth_model, input={})
     assert response.status_code == 503 and error_code(response) == "chain.unavailable"
+
+
+# --- inputs checked against the model's limits (its bundle: tiny-gpt) ------------------------
+
+
+@pytest.mark.parametrize(
+    ("job_input", "code", "message"),
+    [
+        (
+            {"prompt": "Once", "max_new_tokens": 4096},
+            "input.exceeds_model_limit",
+            "max_new_tokens 4096 exceeds model 1's limit of 255",  # config.json's, not 256
+        ),
+        (
+            {"prompt": "x" * 9000},
+            "input.exceeds_model_limit",
+            "prompt is 9000 bytes; model 1's limit is 8192",
+        ),
+        (
+            {"prompt": "Once upon a time " * 60, "max_new_tokens": 8},
+            "input.exceeds_model_limit",
+            "max_new_tokens asks for 8 more; model 1's context holds 256 tokens",
+        ),
+        ({"prompt": "x", "stop": ["a"] * 5}, "input.exceeds_model_limit", "limit of 4"),
+        ({"prompt": "x", "pad": "y" * 17_000}, "input.exceeds_model_limit", "limit is 16384"),
+        ("Once upon a time", "input.unreadable", "the input must be a JSON object"),
+    ],
+)
+def test_inputs_the_model_would_refuse_are_not_pinned_nor_prepared(
+    client, token, market, ipfs_api_url, job_input: Any, code: str, message: str
+) -> None:
+    response = prepare(client, token, model_id=market.d.eth_model, input=job_input)
+    assert response.status_code == 422 and error_code(response) == code, response.text
+    assert message in response.json()["error"]["message"]
+    data = json.dumps(job_input, sort_keys=True, separators=(",", ":")).encode()
+    with IpfsClient(ipfs_api_url) as ipfs:
+        assert not ipfs.is_pinned(ipfs.add_bytes(data, only_hash=True))
+
+
+def test_model_limits_are_cached_by_bundle(market, ipfs_api_url, tiny_gpt) -> None:
+    from inferchain.gateway.market.limits import ModelLimitsCache
+
+    bundle, manifest_sha256 = tiny_gpt
+    with IpfsClient(ipfs_api_url) as ipfs:
+        cache = ModelLimitsCache(ipfs, timeout_s=5)
+        first = cache.get(bundle, manifest_sha256.hex())
+    assert first.context_length == 256
+    assert cache.get(bundle, manifest_sha256.hex()) is first  # the closed client is not asked
+
+
+@pytest.mark.parametrize("bundle", ["raw block", "wrong manifest hash"])
+def test_model_whose_bundle_is_unusable_is_refused(
+    client, token, market, tiny_gpt, bundle: str
+) -> None:
+    d = market.d
+    spec = (
+        (Cid.for_raw_block(b"not a bundle"), tiny_gpt[1])
+        if bundle == "raw block"
+        else (tiny_gpt[0], b"\x42" * 32)
+    )
+    receipt = d.tx(
+        "provider", d.models.functions.registerModel(model_spec(ETH, ETH_PRICE, 0, bundle=spec))
+    )
+    model_id = event(d.models, receipt, "ModelRegistered")["modelId"]
+    response = prepare(client, token, model_id=model_id, input={"prompt": "x"})
+    assert response.status_code == 409 and error_code(response) == "model.bundle_invalid"
+    assert f"model {model_id}'s bundle" in response.json()["error"]["message"]
+
+
+def test_bundle_ipfs_cannot_find_is_503(api, market, tiny_gpt) -> None:
+    d = market.d
+    client = api(ipfs_timeout_s=1)
+    token = sign_in(client, d.actors.requester)
+    missing = (Cid.parse(cid(b"nobody has this bundle", DAG_PB_CODEC)), tiny_gpt[1])
+    receipt = d.tx(
+        "provider", d.models.functions.registerModel(model_spec(ETH, ETH_PRICE, 0, bundle=missing))
+    )
+    model_id = event(d.models, receipt, "ModelRegistered")["modelId"]
+    response = prepare(client, token, model_id=model_id, input={"prompt": "x"})
+    assert response.status_code == 503 and error_code(response) == "model.bundle_unavailable"
+    assert "no job was created" in response.json()["error"]["message"]
+    started = time.monotonic()  # the failure is remembered: no second wait for IPFS
+    again = prepare(client, token, model_id=model_id, input={"prompt": "x"})
+    assert error_code(again) == "model.bundle_unavailable" and time.monotonic() - started < 0.5
+
+
+def test_verification_mode_the_market_does_not_offer_is_refused(client, token, market) -> None:
+    d = market.d
+    assert not d.market.functions.verificationEnabled(7).call()
+    response = prepare(client, token, model_id=d.eth_model, input={"prompt": "x"}, verification=7)
+    assert response.status_code == 422 and error_code(response) == "job.verification_disabled"
+    assert "verification mode 7" in response.json()["error"]["message"]

@@ -22,6 +22,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from inferchain.bundle import Bundle, InferenceFailed, InvalidInput
+from inferchain.bundle.limits import ImageLimits
 from inferchain.worker.runtimes._classify import read_labels, top_k
 from inferchain.worker.runtimes._config import from_dict
 from inferchain.worker.runtimes._inputs import Params, parse_object
@@ -30,14 +31,6 @@ from inferchain.worker.runtimes.base import Output, model_info, pick_device, run
 from inferchain.worker.runtimes.cnn import CNN, CNNConfig
 
 _MAGIC = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
-
-
-@dataclass(frozen=True)
-class ImageLimits:
-    max_input_bytes: int = 4 * 1024 * 1024
-    max_pixels: int = 4096 * 4096
-    max_batch_size: int = 256
-    default_top_k: int = 3
 
 
 @dataclass(frozen=True)
@@ -143,7 +136,7 @@ class ImageClassificationRuntime:
             raise InvalidInput("oversize", "array input is larger than the input limit")
         try:
             array = np.asarray(value, dtype=np.float64)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:  # ragged, strings, 10**400
             raise InvalidInput("wrong_type", "array must be a rectangular grid of numbers") from exc
         if array.ndim == 2 and cfg.in_channels == 1:
             array = array[None]

@@ -13,20 +13,13 @@ import torch
 from tokenizers import Tokenizer
 
 from inferchain.bundle import Bundle, InferenceFailed, InvalidInput, ManifestError
+from inferchain.bundle.limits import TextLimits
 from inferchain.worker.runtimes._classify import read_labels, top_k
 from inferchain.worker.runtimes._config import from_dict
 from inferchain.worker.runtimes._inputs import Params, parse_object
 from inferchain.worker.runtimes._weights import load_weights
 from inferchain.worker.runtimes.base import Output, model_info, pick_device, runtime_info
 from inferchain.worker.runtimes.bow import BagOfTokens, BowConfig
-
-
-@dataclass(frozen=True)
-class TextLimits:
-    max_input_bytes: int = 16384
-    max_text_bytes: int = 8192
-    max_tokens: int = 2048
-    max_batch_size: int = 256
 
 
 @dataclass(frozen=True)

@@ -21,21 +21,12 @@ from tokenizers import Tokenizer
 from torch import Tensor
 
 from inferchain.bundle import Bundle, InferenceFailed, InvalidInput, ManifestError
+from inferchain.bundle.limits import GenerationLimits
 from inferchain.worker.runtimes._config import from_dict
 from inferchain.worker.runtimes._inputs import Params, parse_object
 from inferchain.worker.runtimes._weights import load_weights
 from inferchain.worker.runtimes.base import Output, model_info, pick_device, runtime_info
 from inferchain.worker.runtimes.gpt import GPT, GPTConfig, KVCache
-
-
-@dataclass(frozen=True)
-class GenerationLimits:
-    max_input_bytes: int = 16384
-    max_prompt_bytes: int = 8192
-    max_new_tokens: int = 256
-    max_batch_size: int = 32
-    max_stop: int = 4
-    max_stop_bytes: int = 64
 
 
 @dataclass(frozen=True)
@@ -81,7 +72,9 @@ class TextGenerationRuntime:
         limits = self.limits
         params = Params(parse_object(raw, max_bytes=limits.max_input_bytes, text_key="prompt"))
         prompt = params.text("prompt", max_bytes=limits.max_prompt_bytes)
-        max_new = params.integer("max_new_tokens", 32, 1, limits.max_new_tokens)
+        max_new = params.integer(
+            "max_new_tokens", limits.default_new_tokens, 1, limits.max_new_tokens
+        )
         temperature = params.number("temperature", 0.0, 0.0, 10.0)
         top_k = params.integer("top_k", 0, 0, self.config.vocab_size)
         seed = params.integer("seed", 0, 0, 2**63 - 1)

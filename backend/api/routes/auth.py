@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
-from inferchain.gateway.api.deps import ClientLimited, CurrentSession, ServicesDep, SessionDep
+from inferchain.gateway.api.deps import CurrentSession, ServicesDep, SessionDep
 from inferchain.gateway.api.errors import responses
 from inferchain.gateway.auth.nonces import issue_nonce
 from inferchain.gateway.auth.signin import verify_sign_in
@@ -28,34 +28,32 @@ DEFAULT_STATEMENT = "Sign in to the Inferchain gateway."
 @router.post(
     "/nonce",
     response_model=NonceResponse,
-    dependencies=[ClientLimited],
     responses=responses(422, 429),
 )
 def create_nonce(body: NonceRequest, services: ServicesDep, db: SessionDep) -> NonceResponse:
-    """A single-use nonce for an EIP-4361 message (and the message itself, given an address)."""
+    """A single-use nonce for ``address`` and the EIP-4361 message that signs it in."""
     s = services.settings
     now = int(time.time())
     with db.begin():
-        nonce = issue_nonce(db, now, s.nonce_ttl_s)
+        nonce = issue_nonce(db, body.address, now, s.nonce_ttl_s)
     uri = str(s.siwe_uri)
-    message = None
-    if body.address is not None:
-        message = SiweMessage(
-            domain=s.siwe_domain,
-            address=body.address,
-            uri=uri,
-            chain_id=s.chain_id,
-            nonce=nonce.nonce,
-            issued_at=datetime.fromtimestamp(now, UTC),
-            statement=body.statement or DEFAULT_STATEMENT,
-            expiration_time=datetime.fromtimestamp(nonce.expires_at, UTC),
-        ).to_text()
+    message = SiweMessage(
+        domain=s.siwe_domain,
+        address=body.address,
+        uri=uri,
+        chain_id=s.chain_id,
+        nonce=nonce.nonce,
+        issued_at=datetime.fromtimestamp(now, UTC),
+        statement=body.statement or DEFAULT_STATEMENT,
+        expiration_time=datetime.fromtimestamp(nonce.expires_at, UTC),
+    ).to_text()
     return NonceResponse(
         nonce=nonce.nonce,
         expires_at=nonce.expires_at,
         domain=s.siwe_domain,
         uri=uri,
         chain_id=s.chain_id,
+        address=body.address,
         message=message,
     )
 
@@ -63,7 +61,6 @@ def create_nonce(body: NonceRequest, services: ServicesDep, db: SessionDep) -> N
 @router.post(
     "/verify",
     response_model=SessionResponse,
-    dependencies=[ClientLimited],
     responses=responses(400, 401, 422, 429),
 )
 def verify(body: VerifyRequest, services: ServicesDep, db: SessionDep) -> SessionResponse:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
@@ -15,9 +15,11 @@ from fastapi.responses import StreamingResponse
 from inferchain.gateway import crud
 from inferchain.gateway.api.deps import CurrentWallet, ServicesDep, SessionDep
 from inferchain.gateway.api.errors import responses
-from inferchain.gateway.api.translate import ipfs_errors
-from inferchain.gateway.errors import BadRequest, NotFound
+from inferchain.gateway.api.translate import chain_errors, ipfs_errors
+from inferchain.gateway.errors import BadRequest, GatewayError, NotFound
 from inferchain.gateway.indexer.projector import TERMINAL
+from inferchain.gateway.market.chain_jobs import job_from_chain
+from inferchain.gateway.market.failures import describe_ending
 from inferchain.gateway.schemas.jobs import JobDetail, JobPage, JobStatus
 from inferchain.gateway.services import Services
 
@@ -70,6 +72,9 @@ def get_result(
     job = crud.visible_job(db, job_id, wallet)
     if job is None:
         raise NotFound("job.not_found", f"no job {job_id} of this wallet is indexed")
+    if job.output_cid is None and job.status in TERMINAL:
+        code = "job.failed" if job.status == "failed" else "job.no_result"
+        raise BadRequest(code, describe_ending(services.ipfs, job), status=409)
     if job.output_cid is None:
         raise BadRequest(
             "job.no_result", f"job {job_id} is {job.status}; no result yet", status=409
@@ -109,18 +114,36 @@ async def job_events(
 
 
 def _snapshot(services: Services, job_id: int, wallet: str) -> dict[str, object] | None:
+    """The job as indexed, else as the chain says: the index trails a new job by a poll."""
     with services.sessions() as db:
         job = crud.visible_job(db, job_id, wallet)
-        return None if job is None else crud.job_public(job).model_dump(mode="json")
+        if job is not None:
+            return crud.job_public(job).model_dump(mode="json")
+    s = services.settings
+    if s.market_address is None:
+        return None
+    with chain_errors("reading the job"):
+        public = job_from_chain(services.contracts(), job_id, s.deployment_block)
+    if public is None or wallet not in (public.requester, public.worker):
+        return None
+    return public.model_dump(mode="json")
+
+
+def _poll(services: Services, job_id: int, wallet: str) -> dict[str, object] | None:
+    """A later snapshot; None (keep the last one) while the chain or database fails."""
+    try:
+        return _snapshot(services, job_id, wallet)
+    except GatewayError:
+        return None
 
 
 async def _stream(
     services: Services, job_id: int, wallet: str, state: dict[str, object]
 ) -> AsyncIterator[str]:
-    last = None
+    last: dict[str, object] | None = None
     quiet = 0
     while True:
-        if state != last:
+        if _is_news(state, last):
             yield f"event: status\nid: {state['updated_block']}\ndata: {json.dumps(state)}\n\n"
             last, quiet = state, 0
             if state["status"] in TERMINAL:
@@ -128,4 +151,9 @@ async def _stream(
         elif (quiet := quiet + 1) % KEEPALIVE_EVERY == 0:
             yield ": keep-alive\n\n"
         await asyncio.sleep(SSE_POLL_S)
-        state = await run_in_threadpool(_snapshot, services, job_id, wallet) or state
+        state = await run_in_threadpool(_poll, services, job_id, wallet) or state
+
+
+def _is_news(state: dict[str, Any], last: dict[str, Any] | None) -> bool:
+    """A changed state, never an older one: the chain's view can be ahead of the index's."""
+    return last is None or (state != last and state["updated_block"] >= last["updated_block"])

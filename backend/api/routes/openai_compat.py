@@ -1,7 +1,8 @@
 """OpenAI-compatible ``/v1``: models, completions and chat completions over market jobs.
 
-Authenticate with the wallet's session token as the API key. A completion pins the
-prompt, has the ``JobFunder`` (by default the wallet's session signer, see ``/v1/signers``)
+Authenticate with the wallet's session token as the API key. A completion checks the
+prompt against the model's limits (``market.limits``: a refused request spends nothing),
+pins it, has the ``JobFunder`` (by default the wallet's session signer, see ``/v1/signers``)
 create the job from the wallet's deposit, waits for the worker's result (indexed, then
 fetched and verified from IPFS) and answers in OpenAI's format with token usage.
 """
@@ -20,9 +21,10 @@ from inferchain.gateway.api.translate import chain_errors, ipfs_errors
 from inferchain.gateway.db.models import ChainLog, Model
 from inferchain.gateway.errors import BadRequest, GatewayError
 from inferchain.gateway.market import completion as fmt
+from inferchain.gateway.market.failures import describe_ending
 from inferchain.gateway.market.funding import JobFunder, SessionSignerFunder
 from inferchain.gateway.market.requests import JobRequest
-from inferchain.gateway.market.submission import canonical_json, model_terms, pin_input
+from inferchain.gateway.market.submission import canonical_json, model_terms, pin_job_input
 from inferchain.gateway.schemas.openai import (
     ChatCompletion,
     ChatCompletionRequest,
@@ -88,7 +90,7 @@ def _run(
     funder = _funder(services)
     c = services.contracts()
     _token, price = model_terms(c, model_id)
-    cid = pin_input(services, canonical_json(document))
+    cid = pin_job_input(services, c, model_id, canonical_json(document), fmt.INPUT_NAMES)
     s = services.settings
     with chain_errors("creating the job"):
         now = c.chain.block_timestamp()
@@ -96,7 +98,12 @@ def _run(
             model_id, cid, price, now + s.default_request_ttl_s, s.default_work_time_s
         )
         job_id = funder.create_job(wallet, request)
-    job = fmt.wait_for_result(services.sessions, job_id, s.completion_timeout_s)
+    job = fmt.wait_for_result(
+        services.sessions,
+        job_id,
+        s.completion_timeout_s,
+        describe=lambda ended: describe_ending(services.ipfs, ended),
+    )
     assert job.output_cid is not None
     with ipfs_errors("fetching the result"):
         return job_id, services.ipfs.cat(job.output_cid, max_size=s.max_result_bytes)

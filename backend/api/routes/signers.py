@@ -60,6 +60,14 @@ def create_signer(
     signer = signers.gateway_signer(services, c, wallet)
     if body.cap >= 2**96:
         raise BadRequest("signer.cap_too_large", "cap must fit uint96", status=422)
+    with chain_errors("reading the allowed tokens"):
+        allowed = c.chain.call(c.market.functions.isTokenAllowed(body.token))
+    if not allowed:
+        raise BadRequest(
+            "signer.token_not_allowed",
+            f"the market takes no payment in {body.token}: a signer for it could pay for nothing",
+            status=422,
+        )
     with chain_errors("reading the chain time"):
         expiry = c.chain.block_timestamp() + body.ttl_s
     data = signers.authorize_calldata(c, signer.address, body.token, body.cap, expiry)
