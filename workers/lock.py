@@ -1,16 +1,20 @@
-"""One worker per key on a machine: an exclusive lock file next to the state file.
+"""One worker per key and chain on a machine: an exclusive lock file in the temp directory.
 
 Two workers on one key race for nonces ("nonce too low", reverted transactions) and run
 the same jobs twice. The second one to start is refused with the holder's PID. The lock is
-``flock`` on an open file, so the kernel drops it when the holder exits, even by SIGKILL:
-no stale lock to clean up. It does not reach across machines; sharing a key between
-machines is unsupported (docs/worker.md).
+named by the chain's genesis hash and the address, not put in the state directory: a
+second worker started with another ``--state-dir`` is refused too, while two local chains
+(a test Anvil beside the demo's, both chain id 31337) never share a lock. It is ``flock``
+on an open file, so the kernel drops it when the holder exits, even by SIGKILL: no stale
+lock to clean up. It does not reach across machines; sharing a key between machines is
+unsupported (docs/worker.md).
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import tempfile
 from pathlib import Path
 
 from inferchain.worker.errors import WorkerNotReady
@@ -23,10 +27,22 @@ class KeyLock:
         self.path, self.address = path, address
         self._fd: int | None = None
 
+    @staticmethod
+    def path_for(genesis_hash: bytes, address: str) -> Path:
+        """The machine-wide lock of ``address`` on the chain with this genesis block."""
+        name = f"inferchain-worker-{genesis_hash.hex()[:16]}-{address.lower()}.lock"
+        return Path(tempfile.gettempdir()) / name
+
     def acquire(self) -> None:
         """Take the lock or raise ``WorkerNotReady`` saying who holds it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except PermissionError as exc:  # another user's worker made it
+            raise WorkerNotReady(
+                f"cannot open the worker lock {self.path} ({exc.strerror}): another user may "
+                f"run a worker with {self.address} on this chain"
+            ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

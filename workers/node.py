@@ -83,8 +83,11 @@ class Worker(Service):
         s = self.settings
         key = s.signing_key()
         address = Account.from_key(key.get_secret_value()).address
-        # First, before any transaction: a second worker on this key must not get that far.
-        self._lock = KeyLock(s.state_dir / f"state-{address.lower()}.lock", address)
+        self.chain = Chain(s.rpc_url, expected_chain_id=s.chain_id)
+        # First, before any transaction: a second worker on this key and chain must not get
+        # that far, whatever its state directory.
+        genesis = bytes(self.chain.w3.eth.get_block(0)["hash"])
+        self._lock = KeyLock(KeyLock.path_for(genesis, address), address)
         self._lock.acquire()
         try:
             self._setup(key)
@@ -94,7 +97,6 @@ class Worker(Service):
 
     def _setup(self, key: SecretStr) -> None:
         s = self.settings
-        self.chain = Chain(s.rpc_url, expected_chain_id=s.chain_id)
         addresses = self._addresses or s.market_addresses(self.chain.chain_id)
         self.market = Market.connect(self.chain, addresses)
         self.sender = self.chain.sender(key)

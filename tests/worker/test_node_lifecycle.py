@@ -148,7 +148,9 @@ def test_second_worker_on_the_same_key_is_refused_and_the_first_keeps_working(
     first = Worker(s, market.addresses, register=True)
     first.start()
     try:
-        env = worker_env(anvil.rpc_url, ipfs_api_url, key, deployed, tmp_path)
+        # its own state directory: the lock is per key and chain, not per directory
+        env = worker_env(anvil.rpc_url, ipfs_api_url, key, deployed, tmp_path,
+                         state_dir=str(tmp_path / "elsewhere"))  # fmt: skip
         nonce = chain.w3.eth.get_transaction_count(anvil.accounts[WORKER_KEYS[3]])
         second = subprocess.run(
             [sys.executable, "-m", "inferchain.worker", "run", "--text-logs"],
