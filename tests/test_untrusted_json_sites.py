@@ -186,3 +186,12 @@ def test_gateway_canonical_json_unencodable_input_raises_bad_request(
 
     error = _raises(BadRequest, lambda: canonical_json(value))
     assert isinstance(error, BadRequest) and error.code == code and error.status == 400
+
+
+def test_cli_input_text_utf8_cannot_carry_is_refused_by_name() -> None:
+    from inferchain.wallet import encode_input
+    from inferchain.wallet.errors import JobStateError
+
+    argv_text = b"caf\xe9 prompt".decode("utf-8", "surrogateescape")  # how Python reads argv
+    for task in ("text-generation", "image-classification"):
+        _raises(JobStateError, lambda t=task: encode_input(t, argv_text), "not UTF-8")

@@ -46,6 +46,8 @@ from inferchain.worker.submitter import Submitter
 log = logging.getLogger(__name__)
 
 DEFAULT_ESTIMATE_S = 5.0
+#: Seconds before a model whose bundle did not load is tried again.
+MODEL_RETRY_S = 30.0
 
 
 class Worker(Service):
@@ -74,6 +76,7 @@ class Worker(Service):
         self._queued: set[int] = set()
         self._health: HealthServer | None = None
         self._lock: KeyLock | None = None
+        self._model_retry_at: dict[int, float] = {}
         self._tick_error: str | None = None
         self.metrics.healthy.set_function(lambda: float(self.health()["ok"] is True))
 
@@ -131,11 +134,7 @@ class Worker(Service):
         self.pinner = Pinner(self.ipfs, self._pool)
         self.submitter = Submitter(self.chain, self.market, self.sender, batch=tx_batch)
         self.settler = Settler(self.chain, self.market, self.sender)
-        for model_id in sorted(served):  # load early: a broken model fails the start, not a job
-            try:
-                self.runner.runtime(model_id)
-            except TransientFailure as exc:
-                log.warning("model not loaded yet", extra={"model_id": model_id, "error": str(exc)})
+        self._loadable(served)  # load early: a model that cannot load is said at start
         self.saved = self._reconcile()
         self.held = self.saved.held
         self._save()
@@ -252,6 +251,8 @@ class Worker(Service):
         if self.standing.reason is not None or room <= 0:
             return
         eligible = self.claimer.select(self.saved.open_jobs, now)
+        loadable = self._loadable({r.job.model_id for r in eligible})
+        eligible = [r for r in eligible if r.job.model_id in loadable]
         self.fetcher.want(r.input_cid for r in eligible)
         ready = [r for r in eligible if self.fetcher.get(r.input_cid) is not None][:room]
         if not ready:
@@ -266,6 +267,31 @@ class Worker(Service):
             self._save()
         if refused is not None:
             self.standing.check(refused)
+
+    def _loadable(self, model_ids: set[int]) -> set[int]:
+        """Models whose runtime loads: a job of one that cannot would end in a slash.
+
+        A model that failed is tried again after ``MODEL_RETRY_S`` (its bundle may appear on
+        IPFS), so one unserved bundle costs one IPFS timeout per period, not one per tick.
+        """
+        loadable = set()
+        for model_id in model_ids:
+            if time.monotonic() < self._model_retry_at.get(model_id, 0.0):
+                continue
+            try:
+                self.runner.runtime(model_id)
+            except TransientFailure as exc:
+                if model_id not in self._model_retry_at:
+                    log.warning(
+                        "model cannot load; its jobs are not claimed",
+                        extra={"model_id": model_id, "error": str(exc)},
+                    )
+                self._model_retry_at[model_id] = time.monotonic() + MODEL_RETRY_S
+                continue
+            if self._model_retry_at.pop(model_id, None) is not None:
+                log.info("model loads again; claiming its jobs", extra={"model_id": model_id})
+            loadable.add(model_id)
+        return loadable
 
     def _take_inputs(self, now: int) -> None:
         """Move claimed jobs whose inputs arrived on; report fetch failures once each."""

@@ -58,7 +58,18 @@ _NO_RESULT = {
 
 
 def encode_input(task: str, text: str) -> bytes:
-    """A job input from the command line: a JSON object as is, plain text under the task's key."""
+    """A job input from the command line: a JSON object as is, plain text under the task's key.
+
+    Text that UTF-8 cannot carry (a lone surrogate, as Python decodes non-UTF-8 argv bytes)
+    is refused: no worker could read it.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise JobStateError(
+            f"the input holds bytes that are not UTF-8 (at character {exc.start}); "
+            "pass text as UTF-8, or the input as a file"
+        ) from exc
     try:
         value = untrusted_json.loads(text, source="the job input")
     except untrusted_json.UntrustedJsonError:

@@ -12,11 +12,12 @@ import pytest
 
 from inferchain.chain import Chain, ContractReverted
 from inferchain.ipfs import Cid, IpfsClient
-from inferchain.market import ETH, JobStatus
+from inferchain.market import ETH, JobStatus, ModelSpec
 from inferchain.worker import Worker
 from tests.conftest import AnvilNode
 from tests.worker.helpers import (
     PRICE,
+    PROVIDER,
     REQUESTER,
     SENTIMENT_INPUT,
     WORKER_KEYS,
@@ -158,3 +159,40 @@ def test_racing_workers_do_each_job_once(
     assert not events_named(market, "JobFailed") and not events_named(market, "JobTimedOut")
     assert sum(w.metrics.completed._value.get() for w in workers) == 20
     assert all(w.failure is None for w in workers)
+
+
+def test_jobs_of_a_model_whose_bundle_cannot_load_are_never_claimed(
+    chain: Chain,
+    anvil: AnvilNode,
+    ipfs: IpfsClient,
+    ipfs_api_url: str,
+    deployed: Deployed,
+    tmp_path: Path,
+) -> None:
+    """A bundle no node serves: claiming its jobs would only end in a timeout and a slash."""
+    market, key = deployed.market, anvil.keys[REQUESTER]
+    me = anvil.accounts[WORKER_KEYS[0]]
+    nowhere = Cid.for_raw_block(b"a bundle no node has " + os.urandom(8))
+    spec = ModelSpec(nowhere, os.urandom(32), "text-classification", PRICE, 0)
+    chain.sender(anvil.keys[PROVIDER]).transact(
+        market.models.functions.registerModel(spec.as_abi())
+    )
+    broken = int(chain.call(market.models.functions.modelCount()))
+    s = settings(anvil.rpc_url, ipfs_api_url, anvil.keys[WORKER_KEYS[0]], tmp_path,
+                 models=[deployed.sentiment, broken], ipfs_timeout_s=0.5)  # fmt: skip
+    worker = Worker(s, market.addresses, register=True)
+    worker.start()
+    try:
+        broken_id, _ = create_job(chain, market, key, broken, ipfs.add_bytes(SENTIMENT_INPUT))
+        good_id, _ = create_job(chain, market, key, deployed.sentiment,
+                                ipfs.add_bytes(SENTIMENT_INPUT))  # fmt: skip
+        wait_until(lambda: len(events_named(market, "ResultSubmitted")) == 1, 30, "good result")
+        time.sleep(0.5)  # more ticks: the broken model's job stays unclaimed
+    finally:
+        worker.stop()
+    assert [e["jobId"] for e in events_named(market, "JobClaimed")] == [good_id]
+    status, _ = chain.call(market.jobs.functions.jobStatus(broken_id))
+    assert status == JobStatus.OPEN  # the requester can cancel; no one can be slashed
+    stake = chain.call(market.workers.functions.worker(me))[0]
+    assert stake == chain.call(market.workers.functions.minStake())
+    assert worker.failure is None
