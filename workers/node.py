@@ -319,7 +319,11 @@ class Worker(Service):
             if job.job_id not in self._queued:
                 self.batcher.add(job)
                 self._queued.add(job.job_id)
-        for batch in self.batcher.ready(flush=self.draining):
+        # Draining flushes partial batches, unless there is no grace time to finish them in:
+        # then what is held stays claimed for the next start (a step already under way
+        # when stop() came must not start inference either).
+        flush = self.draining and self.settings.shutdown_grace_s > 0
+        for batch in self.batcher.ready(flush=flush):
             self._queued.difference_update(j.job_id for j in batch)
             batch = [j for j in batch if j.phase is Phase.FETCHED]
             if not batch:
