@@ -1,0 +1,124 @@
+"""Issue 12, attack 4: contract requesters cannot dispute, and ExampleConsumer keeps the money.
+
+`dispute` requires `msg.sender == requester`. When a contract asks, the contract is the
+requester: ExampleConsumer, the documented oracle pattern, has no dispute path, so nobody can
+dispute a garbage answer. It also credits every refund, surplus and slash reward to itself,
+where only its deployer can withdraw them, and it sets `maxPrice = msg.value`, so a provider
+that front-runs an ask can raise its price to everything the asker sent, at a 50 % royalty.
+The consumer is deployed by `owner`; `requester` asks through it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.contracts.attacks.harness import (
+    Move,
+    attack_steps,
+    dispute_move,
+    frontrun_into_same_block,
+    outcome,
+)
+from tests.contracts.helpers import (
+    CHALLENGE_WINDOW,
+    ETH_PRICE,
+    ETH_ROYALTY_BPS,
+    Deployment,
+    cid,
+    event,
+    job_from_created,
+    job_tuple,
+)
+
+ASKER, DEPLOYER = "requester", "owner"
+GARBAGE = cid("not an answer")
+
+
+def _consumer(d: Deployment) -> Any:
+    return d.chain.sender(getattr(d.actors, DEPLOYER)).deploy("ExampleConsumer", d.market.address)
+
+
+def _ask(consumer: Any, d: Deployment, value: int) -> Move:
+    call = consumer.functions.ask(d.eth_model, cid("what is 2 + 2?"), d.now() + 600, 600)
+    return Move(ASKER, call, value)
+
+
+def _asked(d: Deployment, receipt: Any) -> tuple[int, dict]:
+    created = event(d.market, receipt, "JobCreated")
+    return created["jobId"], job_from_created(created)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="issue 12 attack 4 works on contracts v1: only msg.sender == requester may dispute",
+)
+def test_attack4_asker_can_dispute_a_garbage_answer(d: Deployment) -> None:
+    with attack_steps():
+        consumer = _consumer(d)
+        ask = _ask(consumer, d, ETH_PRICE)
+        job_id, job = _asked(d, d.tx(ask.role, ask.call, value=ask.value))
+        job = d.submit(job_id, d.claim(job_id, job), output=GARBAGE)
+        dispute = dispute_move(d, job_id, job, role=ASKER)
+        refused = outcome(d, dispute, refusals=["JobMarketNotRequester"])
+    assert refused is None, f"the asker could not dispute a garbage answer: {refused}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="issue 12 attack 4 works on contracts v1: ExampleConsumer's deployer takes refunds",
+)
+def test_attack4_example_consumer_refunds_reach_the_asker_not_the_deployer(
+    d: Deployment,
+) -> None:
+    with attack_steps():
+        consumer = _consumer(d)
+        surplus = ETH_PRICE  # the asker sends twice the price, in case it rises
+        ask = _ask(consumer, d, ETH_PRICE + surplus)
+        job_id, job = _asked(d, d.tx(ask.role, ask.call, value=ask.value))
+        job = d.claim(job_id, job, role="worker2")
+        d.chain.increase_time(job["terms"]["workTime"] + 1)
+        d.tx("outsider", d.market.functions.timeout(job_id, job_tuple(job)))
+        # Price, surplus and slash reward sit in the consumer's balance; its deployer takes it.
+        kept = d.balance(consumer.address)
+        if kept:
+            d.tx(DEPLOYER, consumer.functions.withdrawRefunds(d.addr(DEPLOYER), kept))
+        taken = kept - d.balance(consumer.address)
+        asker_credit = d.balance(ASKER)
+    assert taken == 0 and asker_credit >= ETH_PRICE + surplus, (
+        f"the job timed out: the deployer took {taken}, the asker, who paid "
+        f"{ETH_PRICE + surplus}, was credited {asker_credit}"
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="issue 12 attack 4 works on contracts v1: ExampleConsumer sets maxPrice = msg.value",
+)
+def test_attack4_frontrunning_provider_cannot_take_the_askers_margin(d: Deployment) -> None:
+    with attack_steps():
+        consumer = _consumer(d)
+        quoted_royalty = ETH_PRICE * ETH_ROYALTY_BPS // 10_000
+        sent = 2 * ETH_PRICE  # the asker sends twice the quoted price, in case it rises
+        raise_terms = d.models.functions.updateTerms(d.eth_model, sent, 5_000)
+        receipt, refused = frontrun_into_same_block(
+            d,
+            Move("provider", raise_terms),
+            _ask(consumer, d, sent),
+            refusals=["JobMarketPriceAboveMax"],
+        )
+        provider_before = d.balance("provider")
+        if refused is None:  # the ask went through: the job is worked and paid honestly
+            job_id, job = _asked(d, receipt)
+            job = d.submit(job_id, d.claim(job_id, job))
+            d.chain.increase_time(CHALLENGE_WINDOW + 1)
+            d.finalize(job_id, job)
+        royalty = d.balance("provider") - provider_before
+    assert royalty <= quoted_royalty, (
+        f"the asker was quoted {ETH_PRICE} at a royalty of {quoted_royalty} and sent {sent}; "
+        f"the front-running provider took {royalty}"
+    )
