@@ -51,13 +51,41 @@ class TextLimits:
     max_batch_size: int = 256
 
 
-RuntimeLimits = GenerationLimits | ImageLimits | TextLimits
+@dataclass(frozen=True)
+class HfLimits:
+    """``hf-transformers``, every task. ``inferchain model import-hf`` writes ``context_length``
+    (and ``max_new_tokens``, bounded by it) from the model's own config.
+
+    Text generation: prompt tokens (special and chat-template tokens included) +
+    ``max_new_tokens`` must fit in ``context_length``. Classification and embeddings: the
+    text's tokens must.
+    """
+
+    context_length: int
+    max_new_tokens: int = 256
+    default_new_tokens: int = 32
+    max_input_bytes: int = 65536
+    max_prompt_bytes: int = 32768
+    max_messages: int = 64
+    max_stop: int = 4
+    max_stop_bytes: int = 64
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.default_new_tokens <= self.max_new_tokens < self.context_length:
+            raise ValueError(
+                "need 1 <= default_new_tokens <= max_new_tokens < context_length, got "
+                f"{self.default_new_tokens}, {self.max_new_tokens}, {self.context_length}"
+            )
+
+
+RuntimeLimits = GenerationLimits | ImageLimits | TextLimits | HfLimits
 
 #: Runtime name -> its limits (``inferchain.bundle.RUNTIME_TASKS`` names the same runtimes).
 RUNTIME_LIMITS: dict[str, type[RuntimeLimits]] = {
     "inferchain-gpt": GenerationLimits,
     "inferchain-cnn": ImageLimits,
     "inferchain-bow": TextLimits,
+    "hf-transformers": HfLimits,
 }
 
 

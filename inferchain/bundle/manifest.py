@@ -25,14 +25,15 @@ from inferchain.bundle.errors import ManifestError, UnknownRuntime
 FORMAT = "inferchain-bundle/1"
 MANIFEST_NAME = "manifest.json"
 
-Task = Literal["text-generation", "image-classification", "text-classification"]
+Task = Literal["text-generation", "image-classification", "text-classification", "embeddings"]
 Dtype = Literal["float32", "float16", "bfloat16"]
 
-#: Runtime name -> the task it serves. The worker's registry must implement exactly these.
-RUNTIME_TASKS: dict[str, str] = {
-    "inferchain-gpt": "text-generation",
-    "inferchain-cnn": "image-classification",
-    "inferchain-bow": "text-classification",
+#: Runtime name -> the tasks it serves. The worker's registry must implement exactly these.
+RUNTIME_TASKS: dict[str, tuple[str, ...]] = {
+    "inferchain-gpt": ("text-generation",),
+    "inferchain-cnn": ("image-classification",),
+    "inferchain-bow": ("text-classification",),
+    "hf-transformers": ("text-generation", "text-classification", "embeddings"),
 }
 
 #: safetensors dtype codes for each manifest dtype.
@@ -122,14 +123,14 @@ def parse_manifest(raw: bytes) -> Manifest:
             f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()
         )
         raise ManifestError(f"manifest.json is invalid: {problems}") from exc
-    expected_task = RUNTIME_TASKS.get(manifest.runtime)
-    if expected_task is None:
+    tasks = RUNTIME_TASKS.get(manifest.runtime)
+    if tasks is None:
         raise UnknownRuntime(
             f"unknown runtime {manifest.runtime!r}; known: {', '.join(sorted(RUNTIME_TASKS))}"
         )
-    if expected_task != manifest.task:
+    if manifest.task not in tasks:
         raise UnknownRuntime(
-            f"runtime {manifest.runtime!r} serves {expected_task!r}, not {manifest.task!r}"
+            f"runtime {manifest.runtime!r} serves {', '.join(tasks)}, not {manifest.task!r}"
         )
     missing = [p for p in manifest.referenced_files() if p not in manifest.files]
     if missing:

@@ -29,7 +29,13 @@ from inferchain.bundle.errors import (
     ManifestError,
 )
 from inferchain.bundle.fetch import MAX_MANIFEST_BYTES
-from inferchain.bundle.limits import GenerationLimits, RuntimeLimits, TextLimits, runtime_limits
+from inferchain.bundle.limits import (
+    GenerationLimits,
+    HfLimits,
+    RuntimeLimits,
+    TextLimits,
+    runtime_limits,
+)
 from inferchain.bundle.manifest import MANIFEST_NAME, Manifest, parse_manifest
 from inferchain.ipfs import Cid, IpfsClient, IpfsNotFound, IpfsTooLarge, UnsupportedDag
 
@@ -48,6 +54,7 @@ class ModelLimits:
     #: Text generation: prompt tokens + 1 start token + new tokens must fit in it.
     context_length: int | None = None
     tokenizer: Tokenizer | None = None
+    task: str | None = None
 
     def check(self, data: bytes, *, model: str, names: Mapping[str, str] | None = None) -> None:
         """Raise ``InvalidInput`` naming the first limit the job input ``data`` passes.
@@ -65,37 +72,15 @@ class ModelLimits:
             self._check_generation(self.limits, _json_object(data), model, rename)
         elif isinstance(self.limits, TextLimits):
             self._check_text(self.limits, _json_object(data), model, rename)
+        elif isinstance(self.limits, HfLimits):
+            self._check_hf(self.limits, _json_object(data), model, rename)
 
     def _check_generation(
         self, limits: GenerationLimits, doc: dict[str, Any], model: str, names: dict[str, str]
     ) -> None:
         prompt = _text(doc, "prompt", limits.max_prompt_bytes, model, names)
         key = names.get("max_new_tokens", "max_new_tokens")
-        new = doc.get("max_new_tokens")
-        new = limits.default_new_tokens if new is None else new
-        if isinstance(new, float) and new.is_integer():
-            new = int(new)
-        if not isinstance(new, int) or isinstance(new, bool) or new < 1:
-            raise InvalidInput("invalid_param", f"{key} must be a positive integer")
-        if new > limits.max_new_tokens:
-            raise InvalidInput(
-                "invalid_param",
-                f"{key} {new} exceeds {model}'s limit of {limits.max_new_tokens}",
-            )
-        stop = doc.get("stop") or []
-        stop = [stop] if isinstance(stop, str) else stop
-        if isinstance(stop, list) and len(stop) > limits.max_stop:
-            raise InvalidInput(
-                "invalid_param",
-                f"{len(stop)} stop sequences exceed {model}'s limit of {limits.max_stop}",
-            )
-        for item in stop if isinstance(stop, list) else ():
-            if isinstance(item, str) and len(_utf8(item)) > limits.max_stop_bytes:
-                raise InvalidInput(
-                    "invalid_param",
-                    f"a stop sequence is {len(_utf8(item))} bytes; "
-                    f"{model}'s limit is {limits.max_stop_bytes}",
-                )
+        new = _new_tokens_and_stop(limits, doc, model, key)
         if self.tokenizer is None or self.context_length is None:
             return
         tokens = len(self.tokenizer.encode(prompt).ids)
@@ -106,6 +91,47 @@ class ModelLimits:
                 f"{model}'s context holds {self.context_length} tokens, one of them the "
                 "start token",
             )
+
+    def _check_hf(
+        self, limits: HfLimits, doc: dict[str, Any], model: str, names: dict[str, str]
+    ) -> None:
+        """Tokens are counted without special or chat-template tokens: a lower bound of the
+        runtime's count, so this never refuses what the worker would accept."""
+        context = limits.context_length
+        if self.task != "text-generation":
+            text = _text(doc, "text", limits.max_prompt_bytes, model, names)
+            tokens = self._count(text)
+            if tokens > context:
+                raise InvalidInput(
+                    "context_overflow",
+                    f"the text is {tokens} tokens; {model}'s context holds {context}",
+                )
+            return
+        if doc.get("messages") is not None:
+            texts = _message_texts(doc["messages"])
+            size = sum(len(_utf8(t)) for t in texts)
+            if size > limits.max_prompt_bytes:
+                raise InvalidInput(
+                    "oversize",
+                    f"the messages hold {size} bytes of text; "
+                    f"{model}'s limit is {limits.max_prompt_bytes}",
+                )
+        else:
+            texts = [_text(doc, "prompt", limits.max_prompt_bytes, model, names)]
+        key = names.get("max_new_tokens", "max_new_tokens")
+        new = _new_tokens_and_stop(limits, doc, model, key)
+        tokens = sum(self._count(t) for t in texts)
+        if tokens + new > context:
+            raise InvalidInput(
+                "context_overflow",
+                f"the prompt is at least {tokens} tokens and {key} asks for {new} more; "
+                f"{model}'s context holds {context} tokens",
+            )
+
+    def _count(self, text: str) -> int:
+        if self.tokenizer is None:
+            return 0
+        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
 
     def _check_text(
         self, limits: TextLimits, doc: dict[str, Any], model: str, names: dict[str, str]
@@ -144,7 +170,9 @@ def fetch_model_limits(
     config = _json_object_of(config_bytes, manifest.config)
     limits = runtime_limits(manifest.runtime, config)
     tokenizer = None
-    if manifest.tokenizer is not None and isinstance(limits, GenerationLimits | TextLimits):
+    if manifest.tokenizer is not None and isinstance(
+        limits, GenerationLimits | TextLimits | HfLimits
+    ):
         text = _listed_file(ipfs, bundle_cid, manifest, manifest.tokenizer, timeout)
         try:
             tokenizer = Tokenizer.from_str(text.decode("utf-8"))
@@ -155,7 +183,54 @@ def fetch_model_limits(
         context = config.get("model", {}).get("context_length")
         if not isinstance(context, int) or isinstance(context, bool) or context < 1:
             raise ManifestError("config.model.context_length must be a positive integer")
-    return ModelLimits(manifest.runtime, limits, context, tokenizer)
+    elif isinstance(limits, HfLimits):
+        context = limits.context_length
+    return ModelLimits(manifest.runtime, limits, context, tokenizer, manifest.task)
+
+
+def _new_tokens_and_stop(
+    limits: GenerationLimits | HfLimits, doc: dict[str, Any], model: str, key: str
+) -> int:
+    """The new tokens asked for, once they and the stop sequences are within the limits."""
+    new = doc.get("max_new_tokens")
+    new = limits.default_new_tokens if new is None else new
+    if isinstance(new, float) and new.is_integer():
+        new = int(new)
+    if not isinstance(new, int) or isinstance(new, bool) or new < 1:
+        raise InvalidInput("invalid_param", f"{key} must be a positive integer")
+    if new > limits.max_new_tokens:
+        raise InvalidInput(
+            "invalid_param",
+            f"{key} {new} exceeds {model}'s limit of {limits.max_new_tokens}",
+        )
+    stop = doc.get("stop") or []
+    stop = [stop] if isinstance(stop, str) else stop
+    if isinstance(stop, list) and len(stop) > limits.max_stop:
+        raise InvalidInput(
+            "invalid_param",
+            f"{len(stop)} stop sequences exceed {model}'s limit of {limits.max_stop}",
+        )
+    for item in stop if isinstance(stop, list) else ():
+        if isinstance(item, str) and len(_utf8(item)) > limits.max_stop_bytes:
+            raise InvalidInput(
+                "invalid_param",
+                f"a stop sequence is {len(_utf8(item))} bytes; "
+                f"{model}'s limit is {limits.max_stop_bytes}",
+            )
+    return new
+
+
+def _message_texts(messages: object) -> list[str]:
+    """The text of chat messages; shapes the runtime would refuse are left to it."""
+    texts: list[str] = []
+    for message in messages if isinstance(messages, list) else ():
+        content = message.get("content") if isinstance(message, dict) else None
+        parts = content if isinstance(content, list) else [content]
+        for part in parts:
+            text = part.get("text") if isinstance(part, dict) else part
+            if isinstance(text, str):
+                texts.append(text)
+    return texts
 
 
 def _listed_file(

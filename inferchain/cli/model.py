@@ -1,4 +1,4 @@
-"""`inferchain model validate | publish | register | update | deactivate | activate`."""
+"""`inferchain model validate | import-hf | publish | register | update | deactivate | activate`."""
 
 from __future__ import annotations
 
@@ -69,6 +69,54 @@ def publish(
         f"manifest sha256: {published.manifest_sha256}"
     )
     emit(asdict(published), human, as_json)
+
+
+@app.command("import-hf")
+def import_hf_command(
+    source: Path = typer.Argument(
+        ..., exists=True, file_okay=False, dir_okay=True, help="A save_pretrained directory."
+    ),
+    out: Path = typer.Option(..., "--out", help="Bundle directory to create (empty or new)."),
+    task: str | None = typer.Option(
+        None,
+        "--task",
+        help="text-generation, text-classification or embeddings; "
+        "default: from config.json's architectures.",
+    ),
+    dtype: str | None = typer.Option(
+        None, "--dtype", help="float32, bfloat16 or float16; default: the config's dtype."
+    ),
+    name: str | None = typer.Option(None, "--name", help="Bundle name; default: SOURCE's name."),
+    version: str = typer.Option("1.0.0", "--version"),
+    license: str = typer.Option("other", "--license", help="SPDX id of the weights' licence."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Turn a Hugging Face model directory (safetensors only) into an hf-transformers bundle."""
+    from inferchain.bundle.hf_import import import_hf  # imports torch and transformers
+
+    bundle = import_hf(
+        source, out, task=task, dtype=dtype, name=name, version=version, license=license
+    )
+    manifest = bundle.manifest
+    limits = bundle.config()["limits"]
+    data = {
+        "path": str(bundle.path),
+        "name": manifest.name,
+        "version": manifest.version,
+        "task": manifest.task,
+        "runtime": manifest.runtime,
+        "dtype": manifest.dtype,
+        "context_length": limits["context_length"],
+        "max_new_tokens": limits["max_new_tokens"],
+        "size": bundle.size,
+        "manifest_sha256": bundle.manifest_sha256,
+    }
+    human = (
+        f"ok: {manifest.name} {manifest.version} ({manifest.task}, {manifest.runtime}, "
+        f"{manifest.dtype}) in {bundle.path}, context {limits['context_length']} tokens, "
+        f"{bundle.size} bytes, manifest sha256 {bundle.manifest_sha256}"
+    )
+    emit(data, human, as_json)
 
 
 # -- on-chain registration (providers) ---------------------------------------------------

@@ -1,6 +1,7 @@
 """Loaded runtimes by bundle CID, so a worker loads (and hash-checks) each model once.
 
-Bounded by the bundles' byte sizes, a fair proxy for the memory their weights take;
+Bounded by the memory the weights take: a runtime's ``memory_bytes`` where it reports one
+(``hf-transformers``: parameters and buffers as loaded), else the bundle's byte size;
 the least recently used runtime is dropped first. Loading goes through the disk cache,
 so a model not held here is verified again before it runs.
 """
@@ -41,7 +42,8 @@ class RuntimePool:
                 return held[0]
             bundle = self.cache.get(cid, expected_manifest_sha256=expected_manifest_sha256)
             runtime = load_runtime(bundle, self.device)
-            self._loaded[cid] = (runtime, bundle.size)
+            # a runtime that knows its loaded weights' size (hf-transformers) says so
+            self._loaded[cid] = (runtime, getattr(runtime, "memory_bytes", bundle.size))
             self._loaded.move_to_end(cid)
             while len(self._loaded) > 1 and self.used_bytes > self.max_bytes:
                 self._loaded.popitem(last=False)

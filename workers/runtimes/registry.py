@@ -8,6 +8,8 @@ import torch
 
 from inferchain.bundle import Bundle, InvalidInput, UnknownRuntime
 from inferchain.worker.runtimes.base import Output, Runtime
+from inferchain.worker.runtimes.hf_transformers import RUNTIME_NAME as HF_RUNTIME
+from inferchain.worker.runtimes.hf_transformers import load_hf_runtime
 from inferchain.worker.runtimes.image_classification import ImageClassificationRuntime
 from inferchain.worker.runtimes.text_classification import TextClassificationRuntime
 from inferchain.worker.runtimes.text_generation import TextGenerationRuntime
@@ -17,6 +19,7 @@ RUNTIMES: dict[str, Callable[[Bundle, str | torch.device | None], Runtime]] = {
     TextGenerationRuntime.name: TextGenerationRuntime,
     ImageClassificationRuntime.name: ImageClassificationRuntime,
     TextClassificationRuntime.name: TextClassificationRuntime,
+    HF_RUNTIME: load_hf_runtime,
 }
 
 

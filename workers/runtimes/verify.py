@@ -28,9 +28,19 @@ def outputs_agree(a: bytes, b: bytes, *, tolerance: float = DEFAULT_TOLERANCE) -
             return False
         if first["task"] == "text-generation":
             return bool(first["result"] == second["result"])
+        if first["task"] == "embeddings":
+            return _embeddings_agree(first["result"], second["result"], tolerance)
         return _classifications_agree(first["result"], second["result"], tolerance)
     except (LookupError, TypeError, ValueError):
         return False
+
+
+def _embeddings_agree(a: dict[str, Any], b: dict[str, Any], tolerance: float) -> bool:
+    """Same size and token count, every component within the tolerance."""
+    va, vb = a["embedding"], b["embedding"]
+    if a["dims"] != b["dims"] or a["prompt_tokens"] != b["prompt_tokens"] or len(va) != len(vb):
+        return False
+    return all(abs(float(x) - float(y)) <= tolerance for x, y in zip(va, vb, strict=True))
 
 
 def _classifications_agree(a: dict[str, Any], b: dict[str, Any], tolerance: float) -> bool:

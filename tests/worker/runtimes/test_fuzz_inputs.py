@@ -14,17 +14,25 @@ from hypothesis import strategies as st
 from inferchain.bundle import InvalidInput
 from inferchain.worker.runtimes import RUNTIMES, Runtime, outputs_agree
 from tests import hostile
+from tests.worker.runtimes.hf_tiny import tiny_runtimes
 
 EXAMPLES = 150
 
 #: Every key some runtime reads, so that generated objects reach the parameter checks.
 FIELDS = ["prompt", "max_new_tokens", "temperature", "top_k", "seed", "stop", "text", "image",
-          "array", "task", "model", "result", "predictions", "index", "probability"]  # fmt: skip
+          "array", "task", "model", "result", "predictions", "index", "probability",
+          "messages", "role", "content", "type", "top_p", "embedding"]  # fmt: skip
 IMAGE_MAGIC = [b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"]
 
 values = hostile.json_values(FIELDS)
 numbers = st.integers() | hostile.huge_ints | st.floats() | st.booleans() | st.none()
 grids = st.lists(st.lists(numbers | st.floats(0, 1), min_size=1, max_size=9), max_size=9)
+message = st.fixed_dictionaries(
+    {
+        "role": st.sampled_from(["user", "system", "x"]) | values,
+        "content": st.text(max_size=32) | st.lists(values, max_size=3) | values,
+    }
+)
 shaped = st.one_of(
     st.fixed_dictionaries(
         {"prompt": st.text(max_size=64)},
@@ -32,6 +40,10 @@ shaped = st.one_of(
         | {"stop": values},
     ),
     st.fixed_dictionaries({"text": st.text(max_size=64)}, optional={"top_k": values | numbers}),
+    st.fixed_dictionaries(
+        {"messages": st.lists(message | values, max_size=4) | values},
+        optional={"top_p": values | numbers, "prompt": values},
+    ),
     st.fixed_dictionaries({"array": grids | values}, optional={"top_k": values | numbers}),
     st.fixed_dictionaries({"image": values | st.binary(max_size=64).map(lambda b: b.hex())}),
 )
@@ -43,9 +55,11 @@ inputs = st.one_of(
 
 
 @pytest.fixture(scope="module")
-def runtimes(gpt, digits, sentiment) -> dict[str, Runtime]:  # type: ignore[no-untyped-def]
+def runtimes(gpt, digits, sentiment, tmp_path_factory) -> dict[str, Runtime]:  # type: ignore[no-untyped-def]
     loaded = {r.name: r for r in (gpt, digits, sentiment)}
-    assert set(loaded) == set(RUNTIMES)  # every runtime the worker can load is fuzzed
+    loaded |= tiny_runtimes(tmp_path_factory.mktemp("hf"))  # one per task
+    # every runtime the worker can load is fuzzed
+    assert {name.split(":")[0] for name in loaded} == set(RUNTIMES)
     return loaded
 
 
