@@ -3,14 +3,12 @@ pragma solidity ^0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
-import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IArbiter} from "./interfaces/IArbiter.sol";
 import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
 import {IJobMarket} from "./interfaces/IJobMarket.sol";
+import {IJobMarketRouter} from "./interfaces/IJobMarketRouter.sol";
+import {IJobRouter} from "./interfaces/IJobRouter.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IWorkerRegistry} from "./interfaces/IWorkerRegistry.sol";
 import {Cid} from "./libraries/Cid.sol";
@@ -24,8 +22,9 @@ import {TokenTransfer} from "./libraries/TokenTransfer.sol";
 /// Trust: the owner sets bounded parameters, allow-lists tokens, pauses new jobs, and names
 /// each verification mode's arbiter once. It has no function that moves escrow or balances.
 /// An arbiter decides only the disputes of its mode, only between the two outcomes the
-/// market defines, and only before the arbitration deadline.
-contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712 {
+/// market defines, and only before the arbitration deadline. The router (immutable) opens,
+/// disputes and deposits only for accounts whose signatures it verified, or its own caller.
+contract JobMarket is IJobMarket, IJobMarketRouter, Ownable2Step, ReentrancyGuardTransient {
     uint16 public constant MAX_PROTOCOL_FEE_BPS = 1_000;
     uint32 public constant MIN_CHALLENGE_WINDOW = 1;
     uint32 public constant MAX_CHALLENGE_WINDOW = 7 days;
@@ -40,12 +39,6 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
     uint256 public constant CALLBACK_GAS_RESERVE = 15_000;
     uint256 public constant MAX_BATCH = 50;
     uint8 public constant VERIFICATION_MODES = 8;
-    uint40 public constant MAX_SESSION_TTL = 90 days;
-    bytes32 public constant JOB_REQUEST_TYPEHASH = keccak256(
-        "JobRequest(address requester,uint32 modelId,bytes inputCid,uint96 maxPrice,"
-        "uint40 requestDeadline,uint32 workTime,uint8 verification,address callback,"
-        "uint32 callbackGas,uint256 nonce,uint256 expiry)"
-    );
 
     /// @dev The hot slot: everything a creation reads (its id counter is written back).
     struct Config {
@@ -87,12 +80,6 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
         IModelRegistry.Terms terms;
     }
 
-    /// @dev A session signer's authorisation for one token: what it may still spend, and until when.
-    struct Session {
-        uint96 remaining;
-        uint40 expiry;
-    }
-
     /// @dev How a job's money is settled.
     enum Outcome {
         Pay,
@@ -103,6 +90,7 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
     IModelRegistry private immutable _MODELS;
     IWorkerRegistry private immutable _WORKERS;
     address private immutable _STAKE_TOKEN;
+    address private immutable _ROUTER;
 
     Config private _config;
     Params private _params;
@@ -110,27 +98,32 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
     mapping(uint256 jobId => Result) private _results;
     mapping(address worker => uint256) private _settled;
     mapping(address account => mapping(address token => uint256)) private _balances;
-    mapping(address account => mapping(uint256 word => uint256 bits)) private _nonces;
     mapping(address token => bool) private _allowedTokens;
     mapping(uint8 mode => address) private _arbiters;
-    mapping(address requester => mapping(address signer => mapping(address token => Session))) private
-        _sessions;
 
     constructor(
         address initialOwner,
         IModelRegistry models,
         IWorkerRegistry workers,
+        address router_,
         address treasury_,
         uint16 protocolFeeBps_,
         Params memory params_
-    ) Ownable(initialOwner) EIP712("Inferchain JobMarket", "1") {
+    ) Ownable(initialOwner) {
+        if (router_ == address(0)) revert JobMarketZeroAddress();
         _MODELS = models;
         _WORKERS = workers;
         _STAKE_TOKEN = workers.stakeToken();
+        _ROUTER = router_;
         _config.nextJobId = 1;
         setTreasury(treasury_);
         setProtocolFee(protocolFeeBps_);
         setParams(params_);
+    }
+
+    modifier onlyRouter() {
+        if (msg.sender != _ROUTER) revert JobMarketNotRouter(msg.sender);
+        _;
     }
 
     /// @notice Accepts ETH only from the worker registry: slashed stake on its way to balances.
@@ -164,46 +157,6 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
         } else {
             if (msg.value != 0) revert JobMarketValueMismatch(0, msg.value);
             TokenTransfer.pull(terms.token, msg.sender, terms.price);
-        }
-    }
-
-    /// @inheritdoc IJobMarket
-    function createJobWithPermit(
-        JobRequest calldata request,
-        uint256 permitDeadline,
-        uint8 v,
-        bytes32 r,
-        bytes32 s
-    ) external nonReentrant returns (uint256 jobId) {
-        ModelCache memory cache;
-        JobTerms memory terms;
-        (jobId, terms) = _open(msg.sender, request, cache);
-        if (terms.token == address(0)) revert JobMarketValueMismatch(terms.price, 0);
-        _permit(terms.token, msg.sender, request.maxPrice, permitDeadline, v, r, s);
-        TokenTransfer.pull(terms.token, msg.sender, terms.price);
-    }
-
-    /// @inheritdoc IJobMarket
-    function createJobFor(SignedJobRequest calldata signed)
-        external
-        nonReentrant
-        returns (uint256 jobId)
-    {
-        ModelCache memory cache;
-        return _openSigned(signed, cache);
-    }
-
-    /// @inheritdoc IJobMarket
-    function createJobsFor(SignedJobRequest[] calldata signed)
-        external
-        nonReentrant
-        returns (uint256 firstJobId)
-    {
-        uint256 count = _checkBatch(signed.length);
-        ModelCache memory cache;
-        firstJobId = _openSigned(signed[0], cache);
-        for (uint256 i = 1; i < count; ++i) {
-            _openSigned(signed[i], cache);
         }
     }
 
@@ -301,16 +254,7 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
 
     /// @inheritdoc IJobMarket
     function dispute(uint256 jobId, Job calldata job) external payable nonReentrant {
-        uint40 deadline = _load(jobId, job, JobStatus.Submitted);
-        if (msg.sender != job.requester) revert JobMarketNotRequester(jobId, msg.sender);
-        if (block.timestamp > deadline) revert JobMarketChallengeWindowClosed(jobId, deadline);
-        Params memory p = _params;
-        // Fits: price is a uint96 and disputeBondBps <= 10_000.
-        uint96 bond = uint96(uint256(job.terms.price) * p.disputeBondBps / 10_000);
-        uint40 arbitrationDeadline = uint40(block.timestamp) + p.arbitrationWindow;
-        _jobs[jobId] =
-            JobSlot.pack(JobSlot.commitDisputed(job, bond), arbitrationDeadline, JobStatus.Disputed);
-        emit JobDisputed(jobId, bond, arbitrationDeadline);
+        uint96 bond = _dispute(jobId, job, msg.sender);
         _collect(job.terms.token, msg.sender, bond);
     }
 
@@ -359,6 +303,55 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
         _flush(ledger);
     }
 
+    // --- router entry points --------------------------------------------------------------
+
+    /// @inheritdoc IJobMarketRouter
+    function openFor(IJobRouter.SignedJobRequest[] calldata items)
+        external
+        nonReentrant
+        onlyRouter
+        returns (uint256[] memory jobIds, uint256[] memory spent)
+    {
+        uint256 count = _checkBatch(items.length);
+        jobIds = new uint256[](count);
+        spent = new uint256[](count);
+        ModelCache memory cache;
+        for (uint256 i; i < count; ++i) {
+            JobTerms memory terms;
+            address requester = items[i].requester;
+            (jobIds[i], terms) = _open(requester, items[i].request, cache);
+            _debit(requester, terms.token, terms.price);
+            spent[i] = terms.price;
+        }
+    }
+
+    /// @inheritdoc IJobMarketRouter
+    function disputeFor(uint256 jobId, Job calldata job, address requester)
+        external
+        nonReentrant
+        onlyRouter
+        returns (uint96 bond)
+    {
+        bond = _dispute(jobId, job, requester);
+        _debit(requester, job.terms.token, bond);
+    }
+
+    /// @inheritdoc IJobMarketRouter
+    function depositFor(address owner, address token, uint256 amount) external nonReentrant onlyRouter {
+        if (amount == 0) revert JobMarketZeroAmount();
+        if (!_allowedTokens[token]) revert JobMarketTokenNotAllowed(token);
+        _balances[owner][token] += amount;
+        emit Deposited(owner, token, amount);
+        // The router checked `owner`'s Deposit signature for exactly this amount, or `owner`
+        // is the router's own caller: an allowance alone never moves tokens here.
+        TokenTransfer.pull(token, owner, amount);
+    }
+
+    /// @inheritdoc IJobMarketRouter
+    function router() external view returns (address) {
+        return _ROUTER;
+    }
+
     // --- balances -------------------------------------------------------------------------
 
     /// @inheritdoc IJobMarket
@@ -371,56 +364,12 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
     }
 
     /// @inheritdoc IJobMarket
-    function depositWithPermit(
-        address owner,
-        address token,
-        uint256 amount,
-        uint256 permitDeadline,
-        uint8 v,
-        bytes32 r,
-        bytes32 s
-    ) external nonReentrant {
-        if (amount == 0) revert JobMarketZeroAmount();
-        if (!_allowedTokens[token]) revert JobMarketTokenNotAllowed(token);
-        _permit(token, owner, amount, permitDeadline, v, r, s);
-        _balances[owner][token] += amount;
-        emit Deposited(owner, token, amount);
-        TokenTransfer.pull(token, owner, amount);
-    }
-
-    /// @inheritdoc IJobMarket
     function withdraw(address token, address to, uint256 amount) external nonReentrant {
         if (to == address(0)) revert JobMarketZeroAddress();
         if (amount == 0) revert JobMarketZeroAmount();
         _debit(msg.sender, token, amount);
         emit Withdrawn(msg.sender, token, to, amount);
         TokenTransfer.push(token, to, amount);
-    }
-
-    /// @inheritdoc IJobMarket
-    function invalidateNonce(uint256 nonce) external {
-        _useNonce(msg.sender, nonce);
-        emit NonceInvalidated(msg.sender, nonce);
-    }
-
-    // --- session signers ------------------------------------------------------------------
-
-    /// @inheritdoc IJobMarket
-    function authorizeSigner(address signer, address token, uint96 cap, uint40 expiry) external {
-        if (signer == address(0)) revert JobMarketZeroAddress();
-        if (cap == 0) revert JobMarketZeroAmount();
-        _checkBounds(expiry, block.timestamp + 1, block.timestamp + MAX_SESSION_TTL);
-        _sessions[msg.sender][signer][token] = Session(cap, expiry);
-        emit SignerAuthorized(msg.sender, signer, token, cap, expiry);
-    }
-
-    /// @inheritdoc IJobMarket
-    function revokeSigner(address signer, address token) external {
-        if (_sessions[msg.sender][signer][token].expiry == 0) {
-            revert JobMarketSignerNotAuthorized(msg.sender, signer, token);
-        }
-        delete _sessions[msg.sender][signer][token];
-        emit SignerRevoked(msg.sender, signer, token);
     }
 
     // --- admin ----------------------------------------------------------------------------
@@ -533,26 +482,6 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
     }
 
     /// @inheritdoc IJobMarket
-    function nonceUsed(address account, uint256 nonce) external view returns (bool) {
-        return _nonces[account][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
-    }
-
-    /// @inheritdoc IJobMarket
-    function requestDigest(SignedJobRequest calldata signed) external view returns (bytes32) {
-        return _requestDigest(signed);
-    }
-
-    /// @inheritdoc IJobMarket
-    function sessionOf(address requester, address signer, address token)
-        external
-        view
-        returns (uint96 remaining, uint40 expiry)
-    {
-        Session memory session = _sessions[requester][signer][token];
-        return (session.remaining, session.expiry);
-    }
-
-    /// @inheritdoc IJobMarket
     function nextJobId() external view returns (uint256) {
         return _config.nextJobId;
     }
@@ -662,57 +591,6 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
         emit JobCreated(jobId, requester, modelId, terms, requestDeadline, request.inputCid);
     }
 
-    function _openSigned(SignedJobRequest calldata signed, ModelCache memory cache)
-        private
-        returns (uint256 jobId)
-    {
-        address requester = signed.requester;
-        if (block.timestamp > signed.expiry) revert JobMarketSignatureExpired(signed.expiry);
-        _useNonce(requester, signed.nonce);
-        address signer = _signerOf(requester, _requestDigest(signed), signed.signature);
-        JobTerms memory terms;
-        (jobId, terms) = _open(requester, signed.request, cache);
-        if (signer != requester) _spendSession(requester, signer, terms.token, terms.price, jobId);
-        _debit(requester, terms.token, terms.price);
-    }
-
-    /// @dev Who signed `digest` for `requester`: the requester itself (EOA or ERC-1271), or the
-    /// address an ECDSA signature recovers to, which {_spendSession} then requires to be an
-    /// authorised session signer. Anything else is an invalid signature.
-    function _signerOf(address requester, bytes32 digest, bytes calldata signature)
-        private
-        view
-        returns (address)
-    {
-        (address recovered, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, signature);
-        bool recoveredOk = error == ECDSA.RecoverError.NoError;
-        if (recoveredOk && recovered == requester) return requester;
-        if (SignatureChecker.isValidERC1271SignatureNow(requester, digest, signature)) return requester;
-        if (!recoveredOk) revert JobMarketInvalidSignature(requester);
-        return recovered;
-    }
-
-    /// @dev Takes a job's price from session signer `signer`'s remaining cap for `token`. An
-    /// unknown or revoked signer is an invalid signature, as before sessions existed.
-    function _spendSession(address requester, address signer, address token, uint96 price, uint256 jobId)
-        private
-    {
-        Session memory session = _sessions[requester][signer][token];
-        if (session.expiry == 0) revert JobMarketInvalidSignature(requester);
-        if (block.timestamp > session.expiry) {
-            revert JobMarketSessionExpired(requester, signer, session.expiry);
-        }
-        if (session.remaining < price) {
-            revert JobMarketSessionCapExceeded(requester, signer, session.remaining, price);
-        }
-        // Safe: checked just above.
-        unchecked {
-            session.remaining -= price;
-        }
-        _sessions[requester][signer][token].remaining = session.remaining;
-        emit SignerSpent(requester, signer, token, jobId, session.remaining);
-    }
-
     /// @dev Claims for msg.sender; the caller has the registry check and count it (after the
     /// job checks: a failure anywhere reverts the whole call).
     function _claim(uint256 jobId, Job calldata job) private {
@@ -722,6 +600,20 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
         _jobs[jobId] =
             JobSlot.pack(JobSlot.commitClaimed(job, msg.sender), claimDeadline, JobStatus.Claimed);
         emit JobClaimed(jobId, msg.sender, claimDeadline);
+    }
+
+    /// @dev Opens a dispute of `jobId` for `requester`; the caller collects the bond.
+    function _dispute(uint256 jobId, Job calldata job, address requester) private returns (uint96 bond) {
+        uint40 deadline = _load(jobId, job, JobStatus.Submitted);
+        if (requester != job.requester) revert JobMarketNotRequester(jobId, requester);
+        if (block.timestamp > deadline) revert JobMarketChallengeWindowClosed(jobId, deadline);
+        Params memory p = _params;
+        // Fits: price is a uint96 and disputeBondBps <= 10_000.
+        bond = uint96(uint256(job.terms.price) * p.disputeBondBps / 10_000);
+        uint40 arbitrationDeadline = uint40(block.timestamp) + p.arbitrationWindow;
+        _jobs[jobId] =
+            JobSlot.pack(JobSlot.commitDisputed(job, bond), arbitrationDeadline, JobStatus.Disputed);
+        emit JobDisputed(jobId, bond, arbitrationDeadline);
     }
 
     function _submit(uint256 jobId, Job calldata job, bytes calldata outputCid, bytes32 outputHash)
@@ -861,20 +753,6 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
         }
     }
 
-    /// @dev A front-runner may have spent the permit already; the allowance then exists and
-    /// the pull that follows decides. So a failed permit is not an error by itself.
-    function _permit(
-        address token,
-        address owner,
-        uint256 value,
-        uint256 deadline,
-        uint8 v,
-        bytes32 r,
-        bytes32 s
-    ) private {
-        try IERC20Permit(token).permit(owner, address(this), value, deadline, v, r, s) {} catch {}
-    }
-
     // --- callbacks ------------------------------------------------------------------------
 
     /// @dev Stores the result, then calls the consumer with its stipend. Payment is already
@@ -928,33 +806,5 @@ contract JobMarket is IJobMarket, Ownable2Step, ReentrancyGuardTransient, EIP712
 
     function _checkBounds(uint256 value, uint256 min, uint256 max) private pure {
         if (value < min || value > max) revert JobMarketParameterOutOfBounds(value, min, max);
-    }
-
-    function _useNonce(address account, uint256 nonce) private {
-        uint256 bit = 1 << (nonce & 0xff);
-        uint256 word = _nonces[account][nonce >> 8];
-        if (word & bit != 0) revert JobMarketNonceUsed(account, nonce);
-        _nonces[account][nonce >> 8] = word | bit;
-    }
-
-    function _requestDigest(SignedJobRequest calldata signed) private view returns (bytes32) {
-        JobRequest calldata r = signed.request;
-        bytes32 structHash = keccak256(
-            abi.encode(
-                JOB_REQUEST_TYPEHASH,
-                signed.requester,
-                r.modelId,
-                keccak256(r.inputCid),
-                r.maxPrice,
-                r.requestDeadline,
-                r.workTime,
-                r.verification,
-                r.callback,
-                r.callbackGas,
-                signed.nonce,
-                signed.expiry
-            )
-        );
-        return _hashTypedDataV4(structHash);
     }
 }

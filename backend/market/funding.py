@@ -4,8 +4,8 @@ The gateway holds no wallet key, and an OpenAI client holds only a bearer token.
 wallet authorises, once, a session signer the gateway derives for it (see
 ``session_keys``): a delegated key capped to an amount of one token and an expiry, which
 the wallet revokes at any time. ``SessionSignerFunder`` signs each ``JobRequest`` with that
-key and relays it through ``createJobFor``; the market takes the price from the signer's
-cap and from the wallet's deposit. ``JobFunder`` stays the seam for other schemes.
+key and relays it through the router's ``createJobFor``; the router takes the price from the
+signer's cap, the market from the wallet's deposit. ``JobFunder`` stays the seam for other schemes.
 """
 
 from __future__ import annotations
@@ -56,13 +56,14 @@ class SessionSignerFunder:
         signed = sign_job_request(
             signer.key.to_0x_hex(),
             request,
+            market=c.market.address,
             nonce=secrets.randbits(128),
             expiry=now + REQUEST_EXPIRY_S,
             chain_id=c.chain.chain_id,
-            market_address=c.market.address,
+            router_address=c.router.address,
             requester=wallet,
         )
-        receipt = c.chain.sender(relayer).transact(c.market.functions.createJobFor(signed.as_abi()))
+        receipt = c.chain.sender(relayer).transact(c.router.functions.createJobFor(signed.as_abi()))
         created = c.market.events.JobCreated().process_receipt(receipt, errors=DISCARD)
         return int(created[0]["args"]["jobId"])
 

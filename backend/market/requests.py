@@ -1,8 +1,9 @@
 """Job requests as the wallet must sign or send them: unsigned transactions, EIP-712 data.
 
 The gateway never holds a user's key: it prepares ``createJob`` for the wallet to send, or
-an EIP-712 ``JobRequest`` the wallet signs and the gateway's relayer submits through
-``createJobFor`` (paid from the wallet's deposit in the market). The request type, the
+an EIP-712 ``JobRequest`` (naming this market, under the shared router's domain) the wallet
+signs and the gateway's relayer submits through the router's ``createJobFor`` (paid from the
+wallet's deposit in the market). The request type, the
 typed data and its checks are the shared ones of :mod:`inferchain.market`.
 """
 
@@ -53,6 +54,7 @@ def typed_job_request(
     """The EIP-712 document a wallet signs (eth_signTypedData_v4); big numbers as strings."""
     typed = job_request_typed_data(
         request,
+        market=c.market.address,
         requester=requester,
         nonce=secrets.randbits(128),
         expiry=expiry,
@@ -65,9 +67,11 @@ def signed_request_tuple(
     c: MarketContracts, typed: dict[str, Any], signature: str, wallet: str
 ) -> tuple[Any, ...]:
     """Check a signed typed_data document came from ``wallet`` for this market; the
-    SignedJobRequest tuple for ``createJobFor``. The contract checks it all again."""
+    SignedJobRequest tuple for the router's ``createJobFor``. The router checks it all again."""
     try:
-        signer, signed = recover_job_request(typed, signature, domain=c.eip712_domain)
+        signer, signed = recover_job_request(
+            typed, signature, domain=c.eip712_domain, market=c.market.address
+        )
     except ForeignRequest as exc:
         raise BadRequest("relay.foreign_request", str(exc)) from exc
     except MalformedRequest as exc:

@@ -1,8 +1,10 @@
 """Session signers on-chain: the gateway's key for a wallet, its authorisation, its calls.
 
-A wallet authorises the gateway's session signer once (``authorizeSigner``: a cap of one
-token and an expiry); the gateway then signs that wallet's ``JobRequest``s with it and the
-market takes each price from the cap and from the wallet's deposit.
+A wallet lets the gateway's session signer spend (the router's ``increaseSignerCap``: an
+amount of one token added to what is left, and an expiry); the gateway then signs that
+wallet's ``JobRequest``s with it and the router takes each price from the cap, the market
+from the wallet's deposit. ``decreaseSignerCap`` lowers what is left (never below 0), so a
+signer cannot front-run it into spending more than it was granted.
 """
 
 from __future__ import annotations
@@ -38,17 +40,21 @@ class Session:
 
 def gateway_signer(services: Services, c: MarketContracts, wallet: str) -> LocalAccount:
     secret = services.settings.secret_key.get_secret_value()
-    return session_account(secret, c.chain.chain_id, c.market.address, wallet)
+    return session_account(secret, c.chain.chain_id, c.router.address, wallet)
 
 
 def read_session(c: MarketContracts, wallet: str, signer: str, token: str) -> Session:
-    remaining, expiry = c.chain.call(c.market.functions.sessionOf(wallet, signer, token))
+    remaining, expiry = c.chain.call(c.router.functions.sessionOf(wallet, signer, token))
     return Session(signer, token, int(remaining), int(expiry))
 
 
-def authorize_calldata(c: MarketContracts, signer: str, token: str, cap: int, expiry: int) -> str:
-    return c.market.encode_abi("authorizeSigner", args=[signer, token, cap, expiry])
+def increase_calldata(c: MarketContracts, signer: str, token: str, added: int, expiry: int) -> str:
+    return c.router.encode_abi("increaseSignerCap", args=[signer, token, added, expiry])
+
+
+def decrease_calldata(c: MarketContracts, signer: str, token: str, removed: int) -> str:
+    return c.router.encode_abi("decreaseSignerCap", args=[signer, token, removed])
 
 
 def revoke_calldata(c: MarketContracts, signer: str, token: str) -> str:
-    return c.market.encode_abi("revokeSigner", args=[signer, token])
+    return c.router.encode_abi("revokeSigner", args=[signer, token])

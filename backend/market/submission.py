@@ -170,7 +170,7 @@ def relay(services: Services, wallet: str, typed: dict[str, Any], signature: str
     c = services.contracts()
     signed = signed_request_tuple(c, typed, signature, wallet)
     with chain_errors("relaying the job"):
-        receipt = c.chain.sender(key).transact(c.market.functions.createJobFor(signed))
+        receipt = c.chain.sender(key).transact(c.router.functions.createJobFor(signed))
     job_id = _created_job_id(c.market, receipt)
     return RelayResponse(
         job_id=job_id, tx_hash=receipt["transactionHash"].to_0x_hex(), requester=wallet

@@ -1,4 +1,4 @@
-"""Session signer schemas: what a wallet asks to authorise, and what it gets back."""
+"""Session signer schemas: what a wallet asks to grant or take back, and what it gets back."""
 
 from __future__ import annotations
 
@@ -8,16 +8,24 @@ from inferchain.gateway.schemas.common import Address, Wei
 from inferchain.gateway.schemas.jobs import UnsignedTransaction
 
 ETH = "0x0000000000000000000000000000000000000000"
-#: The market's bound (JobMarket.MAX_SESSION_TTL).
+#: The router's bound (JobRouter.MAX_SESSION_TTL).
 MAX_SESSION_TTL_S = 90 * 86_400
 
 
 class SignerCreate(BaseModel):
     token: Address = Field(ETH, description="the token the signer may spend (zero address: ETH)")
-    cap: Wei = Field(description="most the signer may spend in all, in the token's smallest unit")
+    cap: Wei = Field(
+        description="what the signer may spend on top of what it has left, in the token's "
+        "smallest unit"
+    )
     ttl_s: int = Field(
         30 * 86_400, ge=60, le=MAX_SESSION_TTL_S, description="seconds until the signer expires"
     )
+
+
+class SignerDecrease(BaseModel):
+    token: Address = Field(ETH, description="the token whose allowance is lowered")
+    amount: Wei = Field(description="taken off what the signer has left (stopping at zero)")
 
 
 class SignerRevoke(BaseModel):

@@ -20,9 +20,8 @@ pragma solidity ^0.8.28;
 /// - Money is never pushed during the lifecycle: every payout, refund, fee, royalty, bond and
 ///   slash is credited to a per-token balance that its owner takes out with {withdraw}.
 /// - Batches are all-or-nothing; simulate before sending.
-/// - A signed request may be signed by the requester or by a session signer the requester
-///   authorised ({authorizeSigner}): such a key spends at most its cap of one token from the
-///   requester's deposit, until its expiry; the requester revokes it at any time.
+/// - Signed requests, signed disputes, deposits by signature and session signers live in the
+///   shared {IJobRouter}, which reaches the market through {IJobMarketRouter}.
 interface IJobMarket {
     /// @notice Stored status of a job. `Settled` is never stored: a freed slot below the
     /// next job id reads as Settled, and the event tells which way it settled.
@@ -88,15 +87,6 @@ interface IJobMarket {
         uint32 callbackGas;
     }
 
-    /// @notice A request signed (EIP-712) by `requester`, paid from its deposit, sent by anyone.
-    struct SignedJobRequest {
-        JobRequest request;
-        address requester;
-        uint256 nonce;
-        uint256 expiry;
-        bytes signature;
-    }
-
     /// @notice Owner-set parameters, each bounded by a constant of the market. The challenge
     /// window is snapshot into each job at creation; the others apply when used.
     struct Params {
@@ -156,27 +146,15 @@ interface IJobMarket {
     error JobMarketTokenNotAllowed(address token);
     /// @notice Thrown when the ETH sent differs from what the call needs.
     error JobMarketValueMismatch(uint256 expected, uint256 sent);
-    /// @notice Thrown when a balance is too small for a withdrawal or a signed job.
+    /// @notice Thrown when a balance is too small for a withdrawal, a signed job or a signed dispute.
     error JobMarketInsufficientBalance(address account, address token, uint256 balance, uint256 needed);
-    /// @notice Thrown when a signed request is used after its expiry.
-    error JobMarketSignatureExpired(uint256 expiry);
-    /// @notice Thrown when a signed request's nonce was used or invalidated.
-    error JobMarketNonceUsed(address requester, uint256 nonce);
-    /// @notice Thrown when a signature does not come from the requester it names.
-    error JobMarketInvalidSignature(address requester);
-    /// @notice Thrown when a session signer's authorisation is used after its expiry.
-    error JobMarketSessionExpired(address requester, address signer, uint40 expiry);
-    /// @notice Thrown when a job's price is above what a session signer may still spend.
-    error JobMarketSessionCapExceeded(address requester, address signer, uint256 remaining, uint256 price);
-    /// @notice Thrown when revoking a session signer that holds no authorisation for `token`.
-    error JobMarketSignerNotAuthorized(address requester, address signer, address token);
     /// @notice Thrown when a batch is empty or longer than MAX_BATCH.
     error JobMarketInvalidBatchLength(uint256 length, uint256 max);
     /// @notice Thrown when the arrays of a batch have different lengths.
     error JobMarketLengthMismatch();
     /// @notice Thrown when a finalizer leaves too little gas for a job's callback stipend.
     error JobMarketInsufficientCallbackGas(uint256 available, uint256 needed);
-    /// @notice Thrown when an admin parameter (or a session signer's expiry) is outside its bounds.
+    /// @notice Thrown when an admin parameter is outside its bounds.
     error JobMarketParameterOutOfBounds(uint256 value, uint256 min, uint256 max);
     /// @notice Thrown when an address parameter is zero.
     error JobMarketZeroAddress();
@@ -232,20 +210,6 @@ interface IJobMarket {
     event Deposited(address indexed account, address indexed token, uint256 amount);
     /// @notice Emitted when `account` took `amount` out to `to`.
     event Withdrawn(address indexed account, address indexed token, address to, uint256 amount);
-    /// @notice Emitted when `account` burned a signed-request nonce.
-    event NonceInvalidated(address indexed account, uint256 nonce);
-    /// @notice Emitted when `requester` let `signer` sign job requests paid from its deposit,
-    /// spending at most `cap` of `token` until `expiry` (replacing any earlier authorisation).
-    event SignerAuthorized(
-        address indexed requester, address indexed signer, address indexed token, uint96 cap, uint40 expiry
-    );
-    /// @notice Emitted when `requester` withdrew `signer`'s authorisation for `token`.
-    event SignerRevoked(address indexed requester, address indexed signer, address indexed token);
-    /// @notice Emitted when a job signed by session signer `signer` was created; `remaining` is
-    /// what it may still spend of `token`.
-    event SignerSpent(
-        address indexed requester, address indexed signer, address indexed token, uint256 jobId, uint96 remaining
-    );
     /// @notice Emitted when the treasury changed.
     event TreasuryUpdated(address indexed treasury);
     /// @notice Emitted when the protocol fee changed (new jobs only).
@@ -268,25 +232,6 @@ interface IJobMarket {
     /// @notice Create a job paid now: ETH as value (excess credited to the caller's balance)
     /// or the model's ERC-20 through an allowance. Emits {JobCreated}.
     function createJob(JobRequest calldata request) external payable returns (uint256 jobId);
-
-    /// @notice {createJob} for an ERC-20 with an EIP-2612 permit of `request.maxPrice`.
-    function createJobWithPermit(
-        JobRequest calldata request,
-        uint256 permitDeadline,
-        uint8 v,
-        bytes32 r,
-        bytes32 s
-    ) external returns (uint256 jobId);
-
-    /// @notice Create a job from a signed request, paid from the requester's deposit.
-    /// Requirements: unexpired, unused nonce, signature by `requester` (EOA or ERC-1271) or by
-    /// a session signer of `requester` authorised for the model's token, unexpired and with
-    /// at least the price left of its cap (which the price is taken from); price <= maxPrice,
-    /// enough balance. Emits {JobCreated} (and {SignerSpent} for a session signer).
-    function createJobFor(SignedJobRequest calldata signed) external returns (uint256 jobId);
-
-    /// @notice {createJobFor} for up to MAX_BATCH requests; job ids are consecutive.
-    function createJobsFor(SignedJobRequest[] calldata signed) external returns (uint256 firstJobId);
 
     /// @notice Requester takes back an unclaimed job. Emits {JobCancelled}.
     function cancel(uint256 jobId, Job calldata job) external;
@@ -343,44 +288,8 @@ interface IJobMarket {
     /// @notice Credit the caller's balance (ETH as value). Emits {Deposited}.
     function deposit(address token, uint256 amount) external payable;
 
-    /// @notice Anyone deposits `amount` of `token` for `owner` using owner's EIP-2612 permit,
-    /// so a wallet without ETH can fund signed requests. Emits {Deposited}.
-    function depositWithPermit(
-        address owner,
-        address token,
-        uint256 amount,
-        uint256 permitDeadline,
-        uint8 v,
-        bytes32 r,
-        bytes32 s
-    ) external;
-
     /// @notice Take `amount` of the caller's balance out to `to`. Emits {Withdrawn}.
     function withdraw(address token, address to, uint256 amount) external;
-
-    /// @notice Burn a nonce so a signed request can never be used. Emits {NonceInvalidated}.
-    function invalidateNonce(uint256 nonce) external;
-
-    // --- session signers ----------------------------------------------------------------
-
-    /// @notice Let `signer` (a key the caller does not need to trust beyond `cap`) sign job
-    /// requests paid from the caller's deposit: at most `cap` of `token` in all, until `expiry`.
-    /// Replaces any earlier authorisation of `signer` for `token`.
-    /// Requirements: `signer` non-zero ({JobMarketZeroAddress}), `cap` non-zero
-    /// ({JobMarketZeroAmount}), now < expiry <= now + MAX_SESSION_TTL (else
-    /// {JobMarketParameterOutOfBounds}). Emits {SignerAuthorized}.
-    function authorizeSigner(address signer, address token, uint96 cap, uint40 expiry) external;
-
-    /// @notice Withdraw `signer`'s authorisation for `token` at once. Requirements: it exists
-    /// (even expired). Emits {SignerRevoked}.
-    function revokeSigner(address signer, address token) external;
-
-    /// @notice What `signer` may still spend of `token` for `requester`, and until when
-    /// (zeros when not authorised or revoked).
-    function sessionOf(address requester, address signer, address token)
-        external
-        view
-        returns (uint96 remaining, uint40 expiry);
 
     // --- views --------------------------------------------------------------------------
 
@@ -399,12 +308,6 @@ interface IJobMarket {
 
     /// @notice Jobs of `worker` settled so far (the registry subtracts it from its claims).
     function settledJobs(address worker) external view returns (uint256);
-
-    /// @notice Whether `account` used or invalidated signed-request `nonce`.
-    function nonceUsed(address account, uint256 nonce) external view returns (bool);
-
-    /// @notice EIP-712 digest a requester signs for `signed` (its signature field is ignored).
-    function requestDigest(SignedJobRequest calldata signed) external view returns (bytes32);
 
     function nextJobId() external view returns (uint256);
 

@@ -1,4 +1,4 @@
-"""`inferchain wallet new | import | show | balance | deposit | withdraw`."""
+"""`inferchain wallet new | import | show | balance | deposit | withdraw | signer ...`."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from inferchain.wallet import (
     new_keystore,
     write_keystore,
 )
+from inferchain.wallet.client import MarketClient
 from inferchain.wallet.keystore import DEFAULT_SCRYPT_N
 
 app = typer.Typer(help="Encrypted keystores and market balances.", no_args_is_help=True)
@@ -164,3 +165,79 @@ def withdraw(
     )
     sent, tx = client.withdraw(value, token, to)
     emit({"amount": sent, "token": token, "tx": tx}, f"withdrew {sent} (tx {tx})", as_json)
+
+
+signer_app = typer.Typer(
+    help="Session signers: keys that may sign jobs paid from your deposit, up to an amount.",
+    no_args_is_help=True,
+)
+app.add_typer(signer_app, name="signer")
+SignerArg = typer.Argument(..., help="The session signer's address.")
+
+
+@signer_app.command("grant")
+def signer_grant(
+    signer: str = SignerArg,
+    amount: str = typer.Argument(..., help="Added to what it may still spend, e.g. 0.05eth"),
+    ttl: int = typer.Option(86_400, "--ttl", help="Seconds until it expires (at most 90 days)."),
+    token: str = TokenOpt,
+    network: str | None = NetworkOpt,
+    networks_file: Path | None = NetworksFileOpt,
+    deployments: Path | None = DeploymentsOpt,
+    keystore: Path | None = KeystoreOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """Let SIGNER spend AMOUNT more of your deposit (the router's increaseSignerCap)."""
+    value = parse_amount(amount)
+    _conn, client = market_client(
+        network, networks_file, deployments, keystore=keystore, signs=True
+    )
+    tx = client.grant_signer(signer, value, token, ttl)
+    _emit_session(client, signer, token, tx, as_json)
+
+
+@signer_app.command("lower")
+def signer_lower(
+    signer: str = SignerArg,
+    amount: str = typer.Argument(..., help="Taken off what it may still spend (down to 0)"),
+    token: str = TokenOpt,
+    network: str | None = NetworkOpt,
+    networks_file: Path | None = NetworksFileOpt,
+    deployments: Path | None = DeploymentsOpt,
+    keystore: Path | None = KeystoreOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """Lower what SIGNER may still spend by AMOUNT (the router's decreaseSignerCap)."""
+    value = parse_amount(amount)
+    _conn, client = market_client(
+        network, networks_file, deployments, keystore=keystore, signs=True
+    )
+    tx = client.lower_signer(signer, value, token)
+    _emit_session(client, signer, token, tx, as_json)
+
+
+@signer_app.command("revoke")
+def signer_revoke(
+    signer: str = SignerArg,
+    token: str = TokenOpt,
+    network: str | None = NetworkOpt,
+    networks_file: Path | None = NetworksFileOpt,
+    deployments: Path | None = DeploymentsOpt,
+    keystore: Path | None = KeystoreOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """Withdraw SIGNER's authorisation for the token at once."""
+    _conn, client = market_client(
+        network, networks_file, deployments, keystore=keystore, signs=True
+    )
+    tx = client.revoke_signer(signer, token)
+    _emit_session(client, signer, token, tx, as_json)
+
+
+def _emit_session(client: MarketClient, signer: str, token: str, tx: str, as_json: bool) -> None:
+    held = client.session(client.sender.address, signer, token)
+    emit(
+        {"signer": signer, "token": token, **held, "tx": tx},
+        f"{signer} may spend {held['remaining']} more until {held['expiry']} (tx {tx})",
+        as_json,
+    )

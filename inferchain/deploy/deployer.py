@@ -4,9 +4,10 @@ The steps are the ones `inferchain.market.deploy_market` takes (same constructor
 arguments, same wiring), but each is skipped when the chain already holds its result:
 a recorded contract is reused when its artifact is unchanged and its runtime code hash
 still matches, and every wiring call first reads the state it would set. A re-run
-therefore sends nothing. `ModelRegistry` is reused on its own; the worker registry, the
-market and the arbiter are bound to each other by one-shot calls (`bindMarket`,
-`setArbiter`), so they are reused or redeployed together.
+therefore sends nothing. `ModelRegistry` is reused on its own, and `JobRouter` (shared,
+ownerless) whenever the registry is; the worker registry, the market and the arbiter are
+bound to each other by one-shot calls (`bindMarket`, `setArbiter`), and the market to the
+router by its constructor, so they are reused or redeployed together.
 """
 
 from __future__ import annotations
@@ -185,10 +186,10 @@ class _Deployment:
 
     def _reusable(self) -> set[str]:
         reused: set[str] = set()
-        if self._matches("ModelRegistry"):
-            reused.add("ModelRegistry")
-        else:
-            return reused
+        for shared in ("ModelRegistry", "JobRouter"):
+            if not self._matches(shared):
+                return reused
+            reused.add(shared)
         if all(self._matches(n) for n in _BOUND_TOGETHER):
             workers = self._bind("WorkerRegistry")
             token = self.chain.call(workers.functions.stakeToken())

@@ -28,6 +28,7 @@ _ADDRESS_FIELDS = {
     "WorkerRegistry": "worker_registry",
     "JobMarket": "job_market",
     "ManualArbiter": "arbiter",
+    "JobRouter": "router",
 }
 
 

@@ -43,6 +43,7 @@ class MarketAddresses:
     worker_registry: str
     job_market: str
     arbiter: str
+    router: str
     deployed_block: int
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -60,6 +61,8 @@ class Market:
     workers: Contract
     jobs: Contract
     arbiter: Contract
+    #: The shared JobRouter: signed requests, disputes and deposits, session signers.
+    router: Contract
 
     @classmethod
     def connect(cls, chain: Chain, addresses: MarketAddresses) -> Market:
@@ -70,11 +73,12 @@ class Market:
             workers=chain.contract("WorkerRegistry", addresses.worker_registry),
             jobs=chain.contract("JobMarket", addresses.job_market),
             arbiter=chain.contract("ManualArbiter", addresses.arbiter),
+            router=chain.contract("JobRouter", addresses.router),
         )
 
 
 #: Deployment order; each contract's constructor needs the addresses of those before it.
-CONTRACTS = ("ModelRegistry", "WorkerRegistry", "JobMarket", "ManualArbiter")
+CONTRACTS = ("ModelRegistry", "WorkerRegistry", "JobRouter", "JobMarket", "ManualArbiter")
 
 
 def market_params(config: MarketConfig) -> tuple[int, int, int, int]:
@@ -103,11 +107,14 @@ def constructor_args(
                 config.unbonding_delay,
                 config.slash_bps,
             )
+        case "JobRouter":
+            return (deployed["ModelRegistry"],)
         case "JobMarket":
             return (
                 owner,
                 deployed["ModelRegistry"],
                 deployed["WorkerRegistry"],
+                deployed["JobRouter"],
                 config.treasury,
                 config.protocol_fee_bps,
                 market_params(config),
@@ -118,17 +125,17 @@ def constructor_args(
 
 
 def deploy_market(chain: Chain, owner_key: str | SecretStr, config: MarketConfig) -> Market:
-    """Deploy registries, market and arbiter from `owner_key` and wire them together."""
+    """Deploy registries, router, market and arbiter from `owner_key` and wire them together."""
     owner = chain.sender(owner_key)
     start_block = chain.w3.eth.block_number + 1
     deployed: dict[str, str] = {}
     contracts: dict[str, Contract] = {}
-    for name in CONTRACTS[:3]:
+    for name in CONTRACTS[:4]:
         contracts[name] = owner.deploy(
             name, *constructor_args(name, owner.address, config, deployed)
         )
         deployed[name] = contracts[name].address
-    models, workers, jobs = (contracts[n] for n in CONTRACTS[:3])
+    models, workers, router, jobs = (contracts[n] for n in CONTRACTS[:4])
     owner.transact(workers.functions.bindMarket(jobs.address))
     arbiter = owner.deploy(
         "ManualArbiter", *constructor_args("ManualArbiter", owner.address, config, deployed)
@@ -142,6 +149,7 @@ def deploy_market(chain: Chain, owner_key: str | SecretStr, config: MarketConfig
         worker_registry=workers.address,
         job_market=jobs.address,
         arbiter=arbiter.address,
+        router=router.address,
         deployed_block=start_block,
     )
     return Market.connect(chain, addresses)

@@ -13,12 +13,20 @@ from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Any
 
+from eth_abi import encode as abi_encode
+from web3 import Web3
+
 from inferchain.ipfs import Cid
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 #: The `token` of ETH-priced models and jobs.
 ETH = ZERO_ADDRESS
 ZERO32 = b"\0" * 32
+#: IJobMarket.Job as one ABI type (JobTerms nested), for abi.encode.
+JOB_ABI_TYPE = (
+    "(address,uint32,(address,uint96,address,uint16,uint16,uint8,uint32,uint32,address,uint32),"
+    "address,uint16,bytes32,bytes32,uint96)"
+)
 
 
 class JobStatus(IntEnum):
@@ -127,6 +135,10 @@ class Job:
 
     def disputed(self, bond: int) -> Job:
         return replace(self, bond=bond)
+
+    def abi_hash(self) -> bytes:
+        """keccak256(abi.encode(job)): how a signed `Dispute` names the job it contests."""
+        return bytes(Web3.keccak(abi_encode([JOB_ABI_TYPE], [self.as_abi()])))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
-"""EIP-712 signed job requests (`createJobFor`): what a wallet signs so a relayer can submit.
+"""EIP-712 messages of the shared JobRouter: what a wallet signs so a relayer can submit.
 
-The gateway hands the typed data to the wallet and relays the signature; the CLI and the
-tests sign with a local key. All build, sign and check the typed data here, once.
+Three types share one domain (`Inferchain JobRouter`, version 2, the router's address): a
+`JobRequest` (`createJobFor`), a `Dispute` (`disputeFor`) and a `Deposit` (`depositWithSig`).
+Each names its market, so a relayer can neither change it nor replay the signature on
+another market. The gateway hands the typed data to the wallet and relays the signature; the
+CLI and the tests sign with a local key. All build, sign and check the typed data here, once.
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ from web3.contract import Contract
 
 from inferchain.chain import Chain
 from inferchain.errors import InferchainError
-from inferchain.market.jobs import JobRequest
+from inferchain.market.jobs import Job, JobRequest
 
-DOMAIN_NAME = "Inferchain JobMarket"
-DOMAIN_VERSION = "1"
+DOMAIN_NAME = "Inferchain JobRouter"
+DOMAIN_VERSION = "2"
 
 DOMAIN_TYPES = [
     {"name": "name", "type": "string"},
@@ -29,6 +32,7 @@ DOMAIN_TYPES = [
     {"name": "verifyingContract", "type": "address"},
 ]
 JOB_REQUEST_TYPES = [
+    {"name": "market", "type": "address"},
     {"name": "requester", "type": "address"},
     {"name": "modelId", "type": "uint32"},
     {"name": "inputCid", "type": "bytes"},
@@ -41,7 +45,24 @@ JOB_REQUEST_TYPES = [
     {"name": "nonce", "type": "uint256"},
     {"name": "expiry", "type": "uint256"},
 ]
+DISPUTE_TYPES = [
+    {"name": "market", "type": "address"},
+    {"name": "jobId", "type": "uint256"},
+    {"name": "job", "type": "bytes32"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "expiry", "type": "uint256"},
+]
+DEPOSIT_TYPES = [
+    {"name": "market", "type": "address"},
+    {"name": "owner", "type": "address"},
+    {"name": "token", "type": "address"},
+    {"name": "amount", "type": "uint256"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "expiry", "type": "uint256"},
+]
 TYPES = {"EIP712Domain": DOMAIN_TYPES, "JobRequest": JOB_REQUEST_TYPES}
+#: A permit argument that tries nothing (the router skips a zero deadline).
+NO_PERMIT = (0, 0, b"\0" * 32, b"\0" * 32)
 #: JSON numbers above this many bits lose precision in JavaScript; sent as strings instead.
 _JSON_SAFE_BITS = 53
 
@@ -51,7 +72,7 @@ class SignedRequestError(InferchainError, ValueError):
 
 
 class ForeignRequest(SignedRequestError):
-    """The typed data is not a JobRequest for the expected market (types or domain differ)."""
+    """The typed data is not a JobRequest for the expected router and market."""
 
 
 class MalformedRequest(SignedRequestError):
@@ -60,6 +81,7 @@ class MalformedRequest(SignedRequestError):
 
 @dataclass(frozen=True)
 class SignedJobRequest:
+    market: str
     request: JobRequest
     requester: str
     nonce: int
@@ -67,22 +89,71 @@ class SignedJobRequest:
     signature: bytes
 
     def as_abi(self) -> tuple[Any, ...]:
-        return (self.request.as_abi(), self.requester, self.nonce, self.expiry, self.signature)
+        return (
+            self.market,
+            self.request.as_abi(),
+            self.requester,
+            self.nonce,
+            self.expiry,
+            self.signature,
+        )
 
 
-def market_domain(chain_id: int, market_address: str) -> dict[str, Any]:
-    """The EIP-712 domain JobMarket signs requests under."""
+@dataclass(frozen=True)
+class SignedDispute:
+    market: str
+    job_id: int
+    job: Job
+    nonce: int
+    expiry: int
+    signature: bytes
+
+    def as_abi(self) -> tuple[Any, ...]:
+        return (
+            self.market,
+            self.job_id,
+            self.job.as_abi(),
+            self.nonce,
+            self.expiry,
+            self.signature,
+        )
+
+
+@dataclass(frozen=True)
+class SignedDeposit:
+    market: str
+    owner: str
+    token: str
+    amount: int
+    nonce: int
+    expiry: int
+    signature: bytes
+
+    def as_abi(self) -> tuple[Any, ...]:
+        return (
+            self.market,
+            self.owner,
+            self.token,
+            self.amount,
+            self.nonce,
+            self.expiry,
+            self.signature,
+        )
+
+
+def router_domain(chain_id: int, router_address: str) -> dict[str, Any]:
+    """The EIP-712 domain JobRouter checks every signature under."""
     return {
         "name": DOMAIN_NAME,
         "version": DOMAIN_VERSION,
         "chainId": chain_id,
-        "verifyingContract": market_address,
+        "verifyingContract": router_address,
     }
 
 
-def read_market_domain(chain: Chain, market: Contract) -> dict[str, Any]:
-    """The domain the deployed market reports itself (ERC-5267 `eip712Domain`)."""
-    _, name, version, chain_id, verifying, _, _ = chain.call(market.functions.eip712Domain())
+def read_router_domain(chain: Chain, router: Contract) -> dict[str, Any]:
+    """The domain the deployed router reports itself (ERC-5267 `eip712Domain`)."""
+    _, name, version, chain_id, verifying, _, _ = chain.call(router.functions.eip712Domain())
     return {
         "name": name,
         "version": version,
@@ -91,36 +162,56 @@ def read_market_domain(chain: Chain, market: Contract) -> dict[str, Any]:
     }
 
 
+def _domain(
+    domain: Mapping[str, Any] | None, chain_id: int | None, router_address: str | None
+) -> dict[str, Any]:
+    if domain is not None:
+        return dict(domain)
+    if chain_id is None or router_address is None:
+        raise TypeError("give either domain or both chain_id and router_address")
+    return router_domain(chain_id, router_address)
+
+
+def _typed(primary: str, fields: list[dict[str, str]], domain: dict, message: dict) -> dict:
+    return {
+        "types": {"EIP712Domain": list(DOMAIN_TYPES), primary: list(fields)},
+        "primaryType": primary,
+        "domain": domain,
+        "message": message,
+    }
+
+
+def _sign(typed: dict[str, Any], private_key: str) -> bytes:
+    message = encode_typed_data(full_message=typed)
+    return bytes(Account.sign_message(message, private_key).signature)
+
+
 def job_request_typed_data(
     request: JobRequest,
     *,
+    market: str,
     requester: str,
     nonce: int,
     expiry: int,
     chain_id: int | None = None,
-    market_address: str | None = None,
+    router_address: str | None = None,
     domain: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The full EIP-712 typed data (`eth_signTypedData_v4` input) for a job request.
 
-    The domain is either given whole (as read from the contract) or built from `chain_id`
-    and `market_address`.
+    The domain is either given whole (as read from the router) or built from `chain_id`
+    and `router_address`.
     """
-    if domain is None:
-        if chain_id is None or market_address is None:
-            raise TypeError("give either domain or both chain_id and market_address")
-        domain = market_domain(chain_id, market_address)
-    return {
-        "types": {"EIP712Domain": list(DOMAIN_TYPES), "JobRequest": list(JOB_REQUEST_TYPES)},
-        "primaryType": "JobRequest",
-        "domain": dict(domain),
-        "message": {
-            "requester": requester,
-            **request.typed_message(),
-            "nonce": nonce,
-            "expiry": expiry,
-        },
+    message = {
+        "market": market,
+        "requester": requester,
+        **request.typed_message(),
+        "nonce": nonce,
+        "expiry": expiry,
     }
+    return _typed(
+        "JobRequest", JOB_REQUEST_TYPES, _domain(domain, chain_id, router_address), message
+    )
 
 
 def json_typed_data(typed: Mapping[str, Any]) -> dict[str, Any]:
@@ -131,7 +222,7 @@ def json_typed_data(typed: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _to_json(kind: str, value: Any) -> Any:
-    if kind == "bytes":
+    if kind in ("bytes", "bytes32"):
         return "0x" + bytes(value).hex()
     if kind.startswith("uint") and int(kind.removeprefix("uint")) > _JSON_SAFE_BITS:
         return str(value)
@@ -142,39 +233,138 @@ def sign_job_request(
     private_key: str,
     request: JobRequest,
     *,
+    market: str,
     nonce: int,
     expiry: int,
     chain_id: int,
-    market_address: str,
+    router_address: str,
     requester: str | None = None,
 ) -> SignedJobRequest:
-    """Sign `request` with `private_key`; `requester` defaults to the key's own address."""
+    """Sign `request` for `market` with `private_key`; `requester` defaults to the key's own
+    address (another requester means the key is that requester's session signer)."""
     requester = requester or Account.from_key(private_key).address
     typed = job_request_typed_data(
         request,
+        market=market,
         requester=requester,
         nonce=nonce,
         expiry=expiry,
         chain_id=chain_id,
-        market_address=market_address,
+        router_address=router_address,
     )
-    signature = Account.sign_message(encode_typed_data(full_message=typed), private_key).signature
-    return SignedJobRequest(request, requester, nonce, expiry, bytes(signature))
+    return SignedJobRequest(market, request, requester, nonce, expiry, _sign(typed, private_key))
+
+
+def dispute_typed_data(
+    job_id: int,
+    job: Job,
+    *,
+    market: str,
+    nonce: int,
+    expiry: int,
+    chain_id: int | None = None,
+    router_address: str | None = None,
+    domain: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The EIP-712 typed data of a `Dispute` of `job_id` (its job named by hash)."""
+    message = {
+        "market": market,
+        "jobId": job_id,
+        "job": job.abi_hash(),
+        "nonce": nonce,
+        "expiry": expiry,
+    }
+    return _typed("Dispute", DISPUTE_TYPES, _domain(domain, chain_id, router_address), message)
+
+
+def sign_dispute(
+    private_key: str,
+    job_id: int,
+    job: Job,
+    *,
+    market: str,
+    nonce: int,
+    expiry: int,
+    chain_id: int,
+    router_address: str,
+) -> SignedDispute:
+    """Sign a dispute of `job_id` with the requester's key (or its session signer's)."""
+    typed = dispute_typed_data(
+        job_id,
+        job,
+        market=market,
+        nonce=nonce,
+        expiry=expiry,
+        chain_id=chain_id,
+        router_address=router_address,
+    )
+    return SignedDispute(market, job_id, job, nonce, expiry, _sign(typed, private_key))
+
+
+def deposit_typed_data(
+    owner: str,
+    token: str,
+    amount: int,
+    *,
+    market: str,
+    nonce: int,
+    expiry: int,
+    chain_id: int | None = None,
+    router_address: str | None = None,
+    domain: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The EIP-712 typed data of a `Deposit` of exactly `amount` of `token` from `owner`."""
+    message = {
+        "market": market,
+        "owner": owner,
+        "token": token,
+        "amount": amount,
+        "nonce": nonce,
+        "expiry": expiry,
+    }
+    return _typed("Deposit", DEPOSIT_TYPES, _domain(domain, chain_id, router_address), message)
+
+
+def sign_deposit(
+    private_key: str,
+    token: str,
+    amount: int,
+    *,
+    market: str,
+    nonce: int,
+    expiry: int,
+    chain_id: int,
+    router_address: str,
+) -> SignedDeposit:
+    """Sign a deposit from the key's own address (only the owner may sign a `Deposit`)."""
+    owner = Account.from_key(private_key).address
+    typed = deposit_typed_data(
+        owner,
+        token,
+        amount,
+        market=market,
+        nonce=nonce,
+        expiry=expiry,
+        chain_id=chain_id,
+        router_address=router_address,
+    )
+    return SignedDeposit(market, owner, token, amount, nonce, expiry, _sign(typed, private_key))
 
 
 def recover_job_request(
-    typed: Mapping[str, Any], signature: str, *, domain: Mapping[str, Any]
+    typed: Mapping[str, Any], signature: str, *, domain: Mapping[str, Any], market: str
 ) -> tuple[str, SignedJobRequest]:
-    """(signer, request) of a wallet-signed typed data document for the market of `domain`.
+    """(signer, request) of a wallet-signed typed data document for `market` under the
+    router's `domain`.
 
-    Checks the document's shape here; the contract checks signer, nonce and expiry again.
+    Checks the document's shape here; the router checks signer, nonce and expiry again.
     """
     if (
         typed.get("primaryType") != "JobRequest"
         or typed.get("types") != TYPES
         or typed.get("domain") != domain
     ):
-        raise ForeignRequest("typed_data is not a job request for this market")
+        raise ForeignRequest("typed_data is not a job request for this router")
     message = typed.get("message")
     names = [t["name"] for t in JOB_REQUEST_TYPES]
     if not isinstance(message, dict) or sorted(message) != sorted(names):
@@ -187,7 +377,10 @@ def recover_job_request(
         raw_signature = bytes.fromhex(signature.removeprefix("0x"))
     except Exception as exc:  # eth-account raises many types for malformed documents
         raise MalformedRequest("typed_data or signature cannot be decoded") from exc
+    if values["market"] != Web3.to_checksum_address(market):
+        raise ForeignRequest("typed_data is a job request for another market")
     signed = SignedJobRequest(
+        values["market"],
         JobRequest.from_typed_message(values),
         values["requester"],
         values["nonce"],

@@ -110,6 +110,12 @@ def _tx(receipt: TxReceipt) -> str:
     return receipt["transactionHash"].to_0x_hex()
 
 
+def _address(value: str) -> str:
+    if not Web3.is_address(value):
+        raise ActionRefused(f"{value!r} is not an address")
+    return Web3.to_checksum_address(value)
+
+
 class MarketClient:
     """One wallet (optional for reads) acting on one deployed market."""
 
@@ -406,6 +412,39 @@ class MarketClient:
         with explained_reverts():
             fn = self.market.jobs.functions.deposit(token, amount)
             return _tx(sender.transact(fn, value=amount if token == ETH else 0))
+
+    # -- session signers (the shared router) -------------------------------------------
+
+    def session(self, owner: str, signer: str, token: str = ETH) -> dict[str, int]:
+        """What `signer` may still spend of `token` from `owner`'s deposits, and until when."""
+        remaining, expiry = self.chain.call(
+            self.market.router.functions.sessionOf(owner, _address(signer), token)
+        )
+        return {"remaining": int(remaining), "expiry": int(expiry)}
+
+    def grant_signer(self, signer: str, amount: int, token: str = ETH, ttl: int = 86_400) -> str:
+        """Let `signer` spend `amount` more of `token` from your deposits, for `ttl` seconds
+        from now (the expiry is replaced)."""
+        if not 0 < amount < 2**96:
+            raise ActionRefused(f"the amount must be positive and below 2**96, not {amount}")
+        expiry = self.chain.block_timestamp() + ttl
+        fn = self.market.router.functions.increaseSignerCap(_address(signer), token, amount, expiry)
+        with explained_reverts():
+            return _tx(self.sender.transact(fn))
+
+    def lower_signer(self, signer: str, amount: int, token: str = ETH) -> str:
+        """Take `amount` off what `signer` may still spend (stopping at zero): unlike setting
+        a new cap, it cannot be front-run into a larger total."""
+        fn = self.market.router.functions.decreaseSignerCap(
+            _address(signer), token, min(amount, 2**96 - 1)
+        )
+        with explained_reverts():
+            return _tx(self.sender.transact(fn))
+
+    def revoke_signer(self, signer: str, token: str = ETH) -> str:
+        fn = self.market.router.functions.revokeSigner(_address(signer), token)
+        with explained_reverts():
+            return _tx(self.sender.transact(fn))
 
     def withdraw(
         self, amount: int | None, token: str = ETH, to: str | None = None

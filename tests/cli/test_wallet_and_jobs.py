@@ -156,6 +156,30 @@ def test_submit_status_cancel_balance_withdraw_from_a_fresh_wallet(
     assert out.code == 0 and cli("wallet", "balance", *common, env=env).json()["market"] == 10**15
 
 
+def test_wallet_signer_grant_lower_revoke(
+    cli: Cli, deployed: dict, anvil: AnvilNode, chain: Chain, tmp_path: Path
+) -> None:
+    keystore, address = _fresh_wallet(cli, tmp_path, chain, anvil, fund=10**18)
+    common = [*deployed["base"], "--keystore", str(keystore), "--json"]
+    signer = Account.create().address
+    granted = cli("wallet", "signer", "grant", signer, "5000wei", "--ttl", "600", *common,
+                  env=deployed["env"])  # fmt: skip
+    assert granted.code == 0, granted.error
+    assert granted.json()["remaining"] == 5_000 and granted.json()["expiry"] > 0
+    again = cli("wallet", "signer", "grant", signer, "1000wei", *common, env=deployed["env"])
+    assert again.json()["remaining"] == 6_000  # added to what is left, never replaced
+    lowered = cli("wallet", "signer", "lower", signer, "10000wei", *common, env=deployed["env"])
+    assert lowered.code == 0 and lowered.json()["remaining"] == 0  # stops at zero
+    router = deployed["market"].router.functions
+    assert chain.call(router.sessionOf(address, signer, "0x" + "00" * 20))[0] == 0
+    revoked = cli("wallet", "signer", "revoke", signer, *common, env=deployed["env"])
+    assert revoked.code == 0 and revoked.json()["expiry"] == 0
+    twice = cli("wallet", "signer", "revoke", signer, *common, env=deployed["env"])
+    assert twice.code != 0 and "JobRouterSignerNotAuthorized" in twice.error
+    bad = cli("wallet", "signer", "grant", "0x12", "1wei", *common, env=deployed["env"])
+    assert bad.code != 0 and "not an address" in bad.error
+
+
 def test_result_is_fetched_and_verified_then_disputed(
     cli: Cli,
     deployed: dict,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from inferchain.market import NO_PERMIT
 from tests.contracts.helpers import (
     CHALLENGE_WINDOW,
     ETH,
@@ -22,6 +23,8 @@ from tests.contracts.helpers import (
     job_from_created,
     job_tuple,
     request_tuple,
+    sign_deposit_tuple,
+    sign_dispute_tuple,
     sign_permit,
     sign_request,
 )
@@ -71,8 +74,7 @@ def batch(d: Deployment, size: int = BATCH_SIZE, nonce_base: int = 0) -> dict[st
     expiry = d.now() + 3_600
     signed = [
         sign_request(
-            d.market,
-            d.chain.chain_id,
+            d,
             d.actors.requester,
             d.request(inputCid=cid(f"batch {nonce_base + i}")),
             nonce=nonce_base + i,
@@ -80,7 +82,7 @@ def batch(d: Deployment, size: int = BATCH_SIZE, nonce_base: int = 0) -> dict[st
         )
         for i in range(size)
     ]
-    r = d.tx("relayer", d.market.functions.createJobsFor(signed))
+    r = d.tx("relayer", d.router.functions.createJobsFor(signed))
     gas["createJobsFor"] = _gas(r)
     created = events(d.market, r, "JobCreated")
     ids = [e["jobId"] for e in created]
@@ -128,9 +130,10 @@ def calls(d: Deployment) -> dict[str, int]:
         request["maxPrice"],
         d.now() + 600,
     )
+    permit = (d.now() + 600, v, rr, ss)
     r = d.tx(
         "requester2",
-        d.market.functions.createJobWithPermit(request_tuple(request), d.now() + 600, v, rr, ss),
+        d.router.functions.createJobWithPermit(d.market.address, request_tuple(request), permit),
     )
     out["createJobWithPermit"] = _gas(r)
     # Signed single request from a deposit.
@@ -139,14 +142,20 @@ def calls(d: Deployment) -> dict[str, int]:
         d.tx("requester", d.market.functions.deposit(ETH, ETH_PRICE), value=ETH_PRICE)
     )
     signed = sign_request(
-        d.market,
-        d.chain.chain_id,
+        d,
         d.actors.requester,
         d.request(),
         nonce=10**6,
         expiry=d.now() + 600,
     )
-    out["createJobFor"] = _gas(d.tx("relayer", d.market.functions.createJobFor(signed)))
+    out["createJobFor"] = _gas(d.tx("relayer", d.router.functions.createJobFor(signed)))
+    grant = d.router.functions.increaseSignerCap(d.addr("outsider"), ETH, ETH_PRICE, d.now() + 600)
+    out["increaseSignerCap"] = _gas(d.tx("requester", grant))
+    # A dispute signed by the requester, the bond from its deposit, relayed.
+    job_id, job = d.create()
+    job = d.submit(job_id, d.claim(job_id, job))
+    signed_dispute = sign_dispute_tuple(d, d.actors.requester, job_id, job, nonce=10**6 + 1)
+    out["disputeFor"] = _gas(d.tx("relayer", d.router.functions.disputeFor(signed_dispute)))
     # Cancel, expire.
     job_id, job = d.create()
     out["cancel"] = _gas(d.tx("requester", d.market.functions.cancel(job_id, job_tuple(job))))
@@ -211,6 +220,12 @@ def calls(d: Deployment) -> dict[str, int]:
     )
     out["deposit(erc20)"] = _gas(
         d.tx("requester", d.market.functions.deposit(d.token.address, 10**18))
+    )
+    signed_deposit = sign_deposit_tuple(
+        d, d.actors.requester, d.token.address, 10**18, nonce=10**6 + 2
+    )
+    out["depositWithSig(erc20)"] = _gas(
+        d.tx("relayer", d.router.functions.depositWithSig(signed_deposit, NO_PERMIT))
     )
     out["withdraw(erc20)"] = _gas(
         d.tx("requester", d.market.functions.withdraw(d.token.address, d.addr("requester"), 1))

@@ -30,6 +30,8 @@ from inferchain.market import (
     MarketConfig,
     ModelSpec,
     deploy_market,
+    sign_deposit,
+    sign_dispute,
     sign_job_request,
 )
 from inferchain.market.deploy import ETHER
@@ -153,24 +155,65 @@ def reverts(error_name: str) -> Iterator[Revert]:
 
 
 def sign_request(
-    market: Contract,
-    chain_id: int,
+    d: Deployment,
     key: str,
     request: dict[str, Any],
     *,
     nonce: int,
     expiry: int,
     requester: str | None = None,
+    market: str | None = None,
 ) -> tuple[Any, ...]:
-    """A SignedJobRequest tuple: `request` signed (EIP-712) with `key` for `requester`."""
+    """A SignedJobRequest tuple for the router: `request` to `market` (by default the
+    deployment's) signed (EIP-712) with `key` for `requester`."""
     return sign_job_request(
         key,
         JobRequest.from_typed_message(request),
+        market=market or d.market.address,
         nonce=nonce,
         expiry=expiry,
-        chain_id=chain_id,
-        market_address=market.address,
+        chain_id=d.chain.chain_id,
+        router_address=d.router.address,
         requester=requester,
+    ).as_abi()
+
+
+def sign_dispute_tuple(
+    d: Deployment,
+    key: str,
+    job_id: int,
+    job: dict[str, Any],
+    *,
+    nonce: int,
+    expiry: int | None = None,
+    market: str | None = None,
+) -> tuple[Any, ...]:
+    """A SignedDispute tuple for the router: a dispute of `job_id` signed with `key`."""
+    return sign_dispute(
+        key,
+        job_id,
+        Job.from_abi(job),
+        market=market or d.market.address,
+        nonce=nonce,
+        expiry=d.now() + 600 if expiry is None else expiry,
+        chain_id=d.chain.chain_id,
+        router_address=d.router.address,
+    ).as_abi()
+
+
+def sign_deposit_tuple(
+    d: Deployment, key: str, token: str, amount: int, *, nonce: int, expiry: int | None = None
+) -> tuple[Any, ...]:
+    """A SignedDeposit tuple for the router: `amount` of `token` from `key`'s address."""
+    return sign_deposit(
+        key,
+        token,
+        amount,
+        market=d.market.address,
+        nonce=nonce,
+        expiry=d.now() + 600 if expiry is None else expiry,
+        chain_id=d.chain.chain_id,
+        router_address=d.router.address,
     ).as_abi()
 
 
@@ -242,6 +285,7 @@ class Deployment:
     workers: Contract
     market: Contract
     arbiter: Contract
+    router: Contract
     token: Contract
     eth_model: int
     token_model: int
@@ -392,6 +436,7 @@ def deploy(
         m.workers,
         m.jobs,
         m.arbiter,
+        m.router,
         token,
         0,
         0,

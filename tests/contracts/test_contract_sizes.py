@@ -36,21 +36,6 @@ def test_every_contract_fits_eip170() -> None:
     assert too_big == {}, f"over EIP-170's {EIP170_LIMIT} bytes: {too_big}"
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="issue 12: JobMarket v1 is 24,559 bytes; contracts v2 splits it",
-            ),
-        )
-        if name == "JobMarket"
-        else name
-        for name in PRODUCTION
-    ],
-)
+@pytest.mark.parametrize("name", PRODUCTION)
 def test_production_contract_fits_the_budget(name: str) -> None:
     assert SIZES[name] <= BUDGET, f"{name} is {SIZES[name]} bytes, over the {BUDGET} budget"

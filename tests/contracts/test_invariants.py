@@ -158,14 +158,13 @@ class MarketMachine(RuleBasedStateMachine):
             )
             self.nonce += 1
             signed_request = sign_request(
-                d.market,
-                d.chain.chain_id,
+                d,
                 getattr(d.actors, requester),
                 request,
                 nonce=self.nonce,
                 expiry=d.now() + 600,
             )
-            receipt = d.tx("relayer", d.market.functions.createJobFor(signed_request))
+            receipt = d.tx("relayer", d.router.functions.createJobFor(signed_request))
             self.seen["createJobFor"] += 1
         else:
             if not token_job:
@@ -383,6 +382,9 @@ class MarketMachine(RuleBasedStateMachine):
             else:
                 held = d.token.functions.balanceOf(d.market.address).call()
             assert held == escrow + bonds + owed, (token, held, escrow, bonds, owed)
+        # The router never holds money.
+        assert d.chain.balance(d.router.address) == 0
+        assert d.token.functions.balanceOf(d.router.address).call() == 0
         stakes = sum(w.stake for w in model.workers.values())
         assert (
             d.chain.balance(d.workers.address) == stakes == d.workers.functions.totalStaked().call()

@@ -155,7 +155,9 @@ def test_ownership_moves_in_two_steps(d: Deployment) -> None:
 
 def test_constructor_bounds_its_parameters(d: Deployment) -> None:
     sender = d.chain.sender(d.actors.owner)
-    args = (d.addr("owner"), d.models.address, d.workers.address)
+    args = (d.addr("owner"), d.models.address, d.workers.address, d.router.address)
+    with reverts("JobMarketZeroAddress"):  # no router
+        sender.deploy("JobMarket", *args[:3], ETH, d.addr("treasury"), FEE_BPS, PARAMS)
     with reverts("JobMarketParameterOutOfBounds"):
         sender.deploy("JobMarket", *args, d.addr("treasury"), 1_001, PARAMS)
     with reverts("JobMarketZeroAddress"):

@@ -1,5 +1,6 @@
-"""Money in and out: ETH, allow-listed ERC-20s, EIP-2612 permits, deposits, withdrawals,
-and the hostile cases (fee-on-transfer token, reentrant receiver, stray ETH)."""
+"""Money in and out: ETH, allow-listed ERC-20s, deposits, withdrawals, and the hostile cases
+(fee-on-transfer token, reentrant receiver, stray ETH). Permits and signed deposits go
+through the router (test_router.py)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,7 @@ from tests.contracts.helpers import (
     event,
     job_tuple,
     model_spec,
-    request_tuple,
     reverts,
-    sign_permit,
 )
 
 
@@ -67,58 +66,6 @@ def test_disallowed_token_takes_no_new_jobs_but_settles_old_ones(d: Deployment) 
         "requester", d.market.functions.withdraw(d.token.address, d.addr("requester"), TOKEN_PRICE)
     )
     assert d.token.functions.balanceOf(d.market.address).call() == 0
-
-
-def test_create_with_permit(d: Deployment) -> None:
-    request = d.request(model=d.token_model)
-    deadline = d.now() + 600
-    v, r, s = sign_permit(
-        d.token, d.chain.chain_id, d.actors.requester, d.market.address, TOKEN_PRICE, deadline
-    )
-    receipt = d.tx(
-        "requester",
-        d.market.functions.createJobWithPermit(request_tuple(request), deadline, v, r, s),
-    )
-    assert event(d.market, receipt, "JobCreated")["terms"]["price"] == TOKEN_PRICE
-    assert d.token.functions.balanceOf(d.market.address).call() == TOKEN_PRICE
-
-
-def test_create_with_a_permit_someone_already_used(d: Deployment) -> None:
-    request = d.request(model=d.token_model)
-    deadline = d.now() + 600
-    v, r, s = sign_permit(
-        d.token, d.chain.chain_id, d.actors.requester, d.market.address, TOKEN_PRICE, deadline
-    )
-    # A front-runner submits the permit first; the allowance exists, so creation goes on.
-    d.tx(
-        "outsider",
-        d.token.functions.permit(
-            d.addr("requester"), d.market.address, TOKEN_PRICE, deadline, v, r, s
-        ),
-    )
-    d.tx(
-        "requester",
-        d.market.functions.createJobWithPermit(request_tuple(request), deadline, v, r, s),
-    )
-    assert d.token.functions.balanceOf(d.market.address).call() == TOKEN_PRICE
-
-
-def test_create_with_a_bad_permit_is_refused(d: Deployment) -> None:
-    request = d.request(model=d.token_model)
-    deadline = d.now() + 600
-    v, r, s = sign_permit(
-        d.token, d.chain.chain_id, d.actors.requester2, d.market.address, TOKEN_PRICE, deadline
-    )
-    with reverts("ERC20InsufficientAllowance"):
-        d.tx(
-            "requester",
-            d.market.functions.createJobWithPermit(request_tuple(request), deadline, v, r, s),
-        )
-    with reverts("JobMarketValueMismatch"):  # an ETH model cannot be paid by permit
-        d.tx(
-            "requester",
-            d.market.functions.createJobWithPermit(request_tuple(d.request()), deadline, v, r, s),
-        )
 
 
 def test_deposit_and_withdraw_eth(d: Deployment) -> None:
@@ -167,21 +114,6 @@ def test_deposit_rejects_zero_and_unlisted_tokens(d: Deployment) -> None:
         d.tx("requester", d.market.functions.deposit(d.token.address, ETHER), value=1)
     d.tx("requester", d.market.functions.deposit(d.token.address, ETHER))
     assert d.balance("requester", d.token.address) == ETHER
-
-
-def test_deposit_with_permit_by_a_relayer(d: Deployment) -> None:
-    deadline = d.now() + 600
-    v, r, s = sign_permit(
-        d.token, d.chain.chain_id, d.actors.requester, d.market.address, ETHER, deadline
-    )
-    fn = d.market.functions.depositWithPermit
-    with reverts("JobMarketZeroAmount"):
-        d.tx("relayer", fn(d.addr("requester"), d.token.address, 0, deadline, v, r, s))
-    with reverts("JobMarketTokenNotAllowed"):
-        d.tx("relayer", fn(d.addr("requester"), ETH, ETHER, deadline, v, r, s))
-    d.tx("relayer", fn(d.addr("requester"), d.token.address, ETHER, deadline, v, r, s))
-    assert d.balance("requester", d.token.address) == ETHER
-    assert d.balance("relayer", d.token.address) == 0
 
 
 def test_fee_on_transfer_token_is_refused_and_funds_stay_exact(d: Deployment) -> None:

@@ -367,6 +367,7 @@ def test_erc20_stake_slash_reaches_the_market_in_the_token(d: Deployment) -> Non
         owner.address,
         d.models.address,
         registry.address,
+        d.router.address,
         d.addr("treasury"),
         0,
         params,

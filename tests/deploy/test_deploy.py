@@ -50,13 +50,14 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     first = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore)
     assert first.code == 0, first.error
     report = first.json()
-    assert report["chain_id"] == SEPOLIA_CHAIN_ID and report["transactions"] == 7
+    assert report["chain_id"] == SEPOLIA_CHAIN_ID and report["transactions"] == 8
     record = load_record(tmp_path, SEPOLIA_CHAIN_ID)
     assert record.network == "sepolia" and record.deployer == DEPLOYER
     assert record.compiler["version"] == SOLC_VERSION and "optimizer" in record.compiler["settings"]
     assert set(record.contracts) == {
         "ModelRegistry",
         "WorkerRegistry",
+        "JobRouter",
         "JobMarket",
         "ManualArbiter",
     }
@@ -71,6 +72,8 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     assert chain.call(market.jobs.functions.modelRegistry()) == market.addresses.model_registry
     assert chain.call(market.workers.functions.market()) == market.addresses.job_market
     assert chain.call(market.jobs.functions.arbiterOf(0)) == market.addresses.arbiter
+    assert chain.call(market.jobs.functions.router()) == market.addresses.router
+    assert chain.call(market.router.functions.modelRegistry()) == market.addresses.model_registry
     assert chain.call(market.workers.functions.minStake()) == 10**16  # the sepolia entry's
 
     nonce = chain.w3.eth.get_transaction_count(DEPLOYER)
@@ -117,12 +120,12 @@ def test_dry_run_estimates_without_sending(
     out = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore, "--dry-run")
     assert out.code == 0, out.error
     report = out.json()
-    assert report["dry_run"] and report["transactions"] == 7
+    assert report["dry_run"] and report["transactions"] == 8
     assert (
         report["total_gas"] > 5_000_000
         and report["cost_wei"] == report["total_gas"] * report["gas_price_wei"]
     )
-    assert [s["simulated"] for s in report["steps"]] == [True] * 4 + [False] * 3
+    assert [s["simulated"] for s in report["steps"]] == [True] * 5 + [False] * 3
     assert chain.w3.eth.get_transaction_count(DEPLOYER) == nonce
     assert not (tmp_path / f"{SEPOLIA_CHAIN_ID}.json").exists()
 

@@ -99,12 +99,20 @@ def test_signer_endpoints(api, market: Market) -> None:
     ).json()
     assert prepared["signer"] == status["signer"] and prepared["transaction"]["value"] == "0"
     send_prepared(d.chain, d.actors.requester, prepared["transaction"])
-    held = d.market.functions.sessionOf(d.addr("requester"), prepared["signer"], d.token.address)
+    held = d.router.functions.sessionOf(d.addr("requester"), prepared["signer"], d.token.address)
     assert held.call() == [5, prepared["expiry"]]
     on_token = client.get(
         "/v1/signers", params={"token": d.token.address}, headers=bearer(token)
     ).json()
     assert on_token["remaining"] == "5" and on_token["active"] is True
+    lower = client.post(
+        "/v1/signers/decrease",
+        json={"token": d.token.address, "amount": "2"},
+        headers=bearer(token),
+    ).json()
+    assert lower["to"] == d.router.address
+    send_prepared(d.chain, d.actors.requester, lower)
+    assert held.call() == [3, prepared["expiry"]]
     revoke = client.post(
         "/v1/signers/revoke", json={"token": d.token.address}, headers=bearer(token)
     )
@@ -119,6 +127,7 @@ def test_signer_endpoints(api, market: Market) -> None:
     ("body", "status"),
     [
         ({"cap": str(2**96)}, 422),
+        ({"cap": "0"}, 422),
         ({"cap": "1", "ttl_s": 59}, 422),
         ({"cap": "1", "ttl_s": 90 * 86_400 + 1}, 422),
         ({"cap": "-1"}, 422),
@@ -140,16 +149,18 @@ def test_signer_endpoints_need_sign_in(api) -> None:
     assert client.get("/v1/signers").status_code == 401
     assert client.post("/v1/signers", json={"cap": "1"}).status_code == 401
     assert client.post("/v1/signers/revoke", json={}).status_code == 401
+    assert client.post("/v1/signers/decrease", json={"amount": "1"}).status_code == 401
 
 
-def test_session_keys_are_per_wallet_market_and_secret() -> None:
+def test_session_keys_are_per_wallet_router_and_secret() -> None:
     wallet, other = "0x" + "11" * 20, "0x" + "22" * 20
-    market = "0x" + "33" * 20
-    key = session_account("s" * 32, 31337, market, wallet)
-    assert key.address == session_account("s" * 32, 31337, market, wallet).address
-    assert key.address != session_account("s" * 32, 31337, market, other).address
-    assert key.address != session_account("t" * 32, 31337, market, wallet).address
-    assert key.address != session_account("s" * 32, 1, market, wallet).address
+    router = "0x" + "33" * 20
+    key = session_account("s" * 32, 31337, router, wallet)
+    assert key.address == session_account("s" * 32, 31337, router, wallet).address
+    assert key.address != session_account("s" * 32, 31337, router, other).address
+    assert key.address != session_account("t" * 32, 31337, router, wallet).address
+    assert key.address != session_account("s" * 32, 1, router, wallet).address
+    assert key.address != session_account("s" * 32, 31337, "0x" + "44" * 20, wallet).address
 
 
 def test_openai_client_errors_for_unknown_model_and_bad_key(api, market: Market) -> None:

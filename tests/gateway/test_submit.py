@@ -112,7 +112,7 @@ def test_signed_mode_is_relayed_from_the_deposit(client, token, market) -> None:
         "/jobs/relay", json={"typed_data": typed, "signature": signature}, headers=bearer(token)
     )
     assert replay.status_code == 409 and error_code(replay) == "chain.rejected"
-    assert "JobMarketNonceUsed" in replay.json()["error"]["message"]
+    assert "JobRouterNonceUsed" in replay.json()["error"]["message"]
 
 
 def test_relay_without_deposit_is_refused_before_sending(client, token, market) -> None:
@@ -146,6 +146,9 @@ def test_relay_rejects_foreign_tampered_or_misaddressed_requests(client, token, 
     assert error_code(relay(tampered)) == "relay.not_signer"
     foreign = {**typed, "domain": {**typed["domain"], "chainId": 1}}
     assert error_code(relay(foreign)) == "relay.foreign_request"
+    elsewhere = {**typed, "message": {**typed["message"], "market": d.addr("outsider")}}
+    signed_elsewhere = sign_typed(elsewhere, d.actors.requester)
+    assert error_code(relay(elsewhere, signed_elsewhere)) == "relay.foreign_request"
     missing = {**typed, "message": {k: v for k, v in typed["message"].items() if k != "nonce"}}
     assert error_code(relay(missing)) == "relay.malformed"
     overflow = {**typed, "message": {**typed["message"], "workTime": 2**40}}

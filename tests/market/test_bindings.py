@@ -155,13 +155,17 @@ def test_signed_request_is_relayed_from_a_deposit(
     signed = sign_job_request(
         wallet.key.to_0x_hex(),
         request,
+        market=market.jobs.address,
         nonce=7,
         expiry=chain.block_timestamp() + 600,
         chain_id=chain.chain_id,
-        market_address=market.jobs.address,
+        router_address=market.router.address,
     )
+    # The router's digest is the one Python signed: the signature recovers to the wallet.
+    digest = chain.call(market.router.functions.requestDigest(signed.as_abi()))
+    assert Account._recover_hash(digest, signature=signed.signature) == wallet.address
     receipt = chain.sender(anvil.keys[RELAYER]).transact(
-        market.jobs.functions.createJobFor(signed.as_abi())
+        market.router.functions.createJobFor(signed.as_abi())
     )
     created = market.jobs.events.JobCreated().process_receipt(receipt)[0]["args"]
     assert created["requester"] == wallet.address

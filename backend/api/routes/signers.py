@@ -1,9 +1,10 @@
 """``/v1/signers``: the session signer that pays a wallet's OpenAI-compatible requests.
 
 The gateway derives one session signer per wallet (``market.session_keys``). A signed-in
-wallet asks for the ``authorizeSigner`` transaction (cap, token, expiry), sends it itself,
-and from then on ``/v1/completions`` jobs are signed by that key and paid from its deposit.
-Revoking is a transaction too: the gateway cannot stop the wallet.
+wallet asks for the router's ``increaseSignerCap`` transaction (an amount of a token added to
+what the signer has left, and an expiry), sends it itself, and from then on
+``/v1/completions`` jobs are signed by that key and paid from its deposit. Lowering
+(``decreaseSignerCap``) and revoking are transactions too: the gateway cannot stop the wallet.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from inferchain.gateway.schemas.jobs import UnsignedTransaction
 from inferchain.gateway.schemas.signers import (
     ETH,
     SignerCreate,
+    SignerDecrease,
     SignerPrepared,
     SignerRevoke,
     SignerStatus,
@@ -56,10 +58,13 @@ def signer_status(
 def create_signer(
     body: SignerCreate, wallet: CurrentWallet, services: ServicesDep, c: ContractsDep
 ) -> SignerPrepared:
-    """The ``authorizeSigner`` transaction for the wallet to send (replaces an earlier one)."""
+    """The ``increaseSignerCap`` transaction for the wallet to send: adds ``cap`` to what the
+    signer has left, and sets its expiry."""
     signer = signers.gateway_signer(services, c, wallet)
-    if body.cap >= 2**96:
-        raise BadRequest("signer.cap_too_large", "cap must fit uint96", status=422)
+    if not 0 < body.cap < 2**96:
+        raise BadRequest(
+            "signer.cap_out_of_range", "cap must be positive and fit uint96", status=422
+        )
     with chain_errors("reading the allowed tokens"):
         allowed = c.chain.call(c.market.functions.isTokenAllowed(body.token))
     if not allowed:
@@ -70,7 +75,7 @@ def create_signer(
         )
     with chain_errors("reading the chain time"):
         expiry = c.chain.block_timestamp() + body.ttl_s
-    data = signers.authorize_calldata(c, signer.address, body.token, body.cap, expiry)
+    data = signers.increase_calldata(c, signer.address, body.token, body.cap, expiry)
     return SignerPrepared(
         signer=signer.address,
         token=body.token,
@@ -78,6 +83,19 @@ def create_signer(
         expiry=expiry,
         transaction=_tx(c, data, "authorise the gateway's session signer"),
     )
+
+
+@router.post("/decrease", response_model=UnsignedTransaction, responses=_ERRORS)
+def decrease_signer(
+    body: SignerDecrease, wallet: CurrentWallet, services: ServicesDep, c: ContractsDep
+) -> UnsignedTransaction:
+    """The ``decreaseSignerCap`` transaction for the wallet to send: lowers what the signer has
+    left by ``amount`` (stopping at zero), whatever it spends meanwhile."""
+    signer = signers.gateway_signer(services, c, wallet)
+    if body.amount >= 2**96:
+        raise BadRequest("signer.amount_too_large", "amount must fit uint96", status=422)
+    data = signers.decrease_calldata(c, signer.address, body.token, body.amount)
+    return _tx(c, data, "lower the gateway's session signer's allowance")
 
 
 @router.post("/revoke", response_model=UnsignedTransaction, responses=_ERRORS)
@@ -92,5 +110,5 @@ def revoke_signer(
 
 def _tx(c: ContractsDep, data: str, description: str) -> UnsignedTransaction:
     return UnsignedTransaction(
-        to=c.market.address, data=data, value=0, chain_id=c.chain.chain_id, description=description
+        to=c.router.address, data=data, value=0, chain_id=c.chain.chain_id, description=description
     )

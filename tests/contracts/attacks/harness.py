@@ -104,8 +104,7 @@ def session_request(
 ) -> tuple[Any, ...]:
     """A request for `requester`'s wallet signed by its session key `SESSION_KEY`."""
     return sign_request(
-        d.market,
-        d.chain.chain_id,
+        d,
         SESSION_KEY.key.hex(),
         d.request(model=model),
         nonce=nonce,
@@ -114,11 +113,17 @@ def session_request(
     )
 
 
-def lower_cap(d: Deployment, wallet: str, token: str, cap: int) -> Move:
-    """The wallet's move to leave `SESSION_KEY` at most `cap` more to spend. On v1 that is
-    `authorizeSigner`, which replaces the remaining cap whatever was spent meanwhile."""
-    call = d.market.functions.authorizeSigner(SESSION_KEY.address, token, cap, d.now() + 3_600)
+def grant(d: Deployment, wallet: str, token: str, amount: int) -> Move:
+    """The wallet's move to let `SESSION_KEY` spend `amount` more of `token` for an hour."""
+    call = d.router.functions.increaseSignerCap(SESSION_KEY.address, token, amount, d.now() + 3_600)
     return Move(wallet, call)
+
+
+def lower_cap(d: Deployment, wallet: str, token: str, by: int) -> Move:
+    """The wallet's move to take `by` off what `SESSION_KEY` may still spend. On v1 that was
+    `authorizeSigner`, which replaced the remaining cap whatever was spent meanwhile; v2's
+    `decreaseSignerCap` subtracts from what is left, stopping at 0."""
+    return Move(wallet, d.router.functions.decreaseSignerCap(SESSION_KEY.address, token, by))
 
 
 def submit_all(d: Deployment, ids: list[int], jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:

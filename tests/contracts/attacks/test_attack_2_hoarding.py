@@ -41,8 +41,7 @@ def _open_jobs(d: Deployment, count: int) -> tuple[list[int], list[dict]]:
     expiry = d.now() + 3_600
     signed = [
         sign_request(
-            d.market,
-            d.chain.chain_id,
+            d,
             d.actors.requester,
             d.request(maxPrice=PRICE, inputCid=cid(f"hoarded {i}")),
             nonce=i,
@@ -53,7 +52,7 @@ def _open_jobs(d: Deployment, count: int) -> tuple[list[int], list[dict]]:
     created = []
     for start in range(0, count, MAX_BATCH):
         batch = signed[start : start + MAX_BATCH]
-        receipt = d.tx("relayer", d.market.functions.createJobsFor(batch))
+        receipt = d.tx("relayer", d.router.functions.createJobsFor(batch))
         created += events(d.market, receipt, "JobCreated")
     return [c["jobId"] for c in created], [job_from_created(c) for c in created]
 

@@ -23,6 +23,7 @@ from tests.contracts.attacks.harness import (
 )
 from tests.contracts.helpers import (
     CHALLENGE_WINDOW,
+    DISPUTE_BOND_BPS,
     ETH_PRICE,
     ETH_ROYALTY_BPS,
     Deployment,
@@ -30,6 +31,8 @@ from tests.contracts.helpers import (
     event,
     job_from_created,
     job_tuple,
+    sign_dispute_tuple,
+    sign_request,
 )
 
 ASKER, DEPLOYER = "requester", "owner"
@@ -121,4 +124,32 @@ def test_attack4_frontrunning_provider_cannot_take_the_askers_margin(d: Deployme
     assert royalty <= quoted_royalty, (
         f"the asker was quoted {ETH_PRICE} at a royalty of {quoted_royalty} and sent {sent}; "
         f"the front-running provider took {royalty}"
+    )
+
+
+def test_attack4_smart_wallet_requester_disputes_by_signature(d: Deployment) -> None:
+    """The signature half of attack 4 (slice 1): a contract requester disputes through the
+    router with an ERC-1271 signature of its owner, relayed by someone else."""
+    bond = ETH_PRICE * DISPUTE_BOND_BPS // 10_000
+    with attack_steps():
+        wallet = d.chain.sender(d.actors.owner).deploy(
+            "MockSmartWallet", d.addr("requester2"), d.market.address
+        )
+        d.tx("requester2", wallet.functions.depositToMarket(), value=ETH_PRICE + bond)
+        request = sign_request(
+            d, d.actors.requester2, d.request(), nonce=1, expiry=d.now() + 600,
+            requester=wallet.address,
+        )  # fmt: skip
+        job_id, job = _asked(d, d.tx("relayer", d.router.functions.createJobFor(request)))
+        job = d.submit(job_id, d.claim(job_id, job), output=GARBAGE)
+        signed = sign_dispute_tuple(d, d.actors.requester2, job_id, job, nonce=2)
+        d.tx("relayer", d.router.functions.disputeFor(signed))
+        lost = d.arbiter.functions.rule(
+            d.market.address, job_id, job_tuple({**job, "bond": bond}), False
+        )
+        d.tx("owner", lost)
+        credited = d.balance(wallet.address)
+    assert credited > ETH_PRICE + bond, (
+        f"the wallet paid {ETH_PRICE} and a bond of {bond} and won its dispute; it was "
+        f"credited {credited}"
     )

@@ -67,8 +67,7 @@ def _create_jobs_for(d: Deployment) -> Scenario:
     nonces = list(range(1, BATCH + 1))
     signed = [
         sign_request(
-            d.market,
-            d.chain.chain_id,
+            d,
             d.actors.requester,
             d.request(),
             nonce=n,
@@ -76,9 +75,9 @@ def _create_jobs_for(d: Deployment) -> Scenario:
         )
         for n in nonces
     ]
-    front = Move("outsider", d.market.functions.createJobFor(signed[TARGET]))
-    batch = Move("relayer", d.market.functions.createJobsFor(signed))
-    used = d.market.functions.nonceUsed
+    front = Move("outsider", d.router.functions.createJobFor(signed[TARGET]))
+    batch = Move("relayer", d.router.functions.createJobsFor(signed))
+    used = d.router.functions.nonceUsed
     return front, batch, lambda: sum(used(d.addr("requester"), n).call() for n in _others(nonces))
 
 
@@ -92,7 +91,7 @@ def _create_jobs_for(d: Deployment) -> Scenario:
     [
         (_claim_batch, "JobMarketInvalidStatus"),
         (_finalize_batch, "JobMarketInvalidStatus"),
-        (_create_jobs_for, "JobMarketNonceUsed"),
+        (_create_jobs_for, "JobRouterNonceUsed"),
     ],
     ids=["claimBatch", "finalizeBatch", "createJobsFor"],
 )

@@ -32,6 +32,7 @@ def test_two_markets_share_one_staked_worker(d: Deployment) -> None:
             d.addr("owner"),
             d.models.address,
             d.workers.address,
+            d.router.address,
             first.treasury().call(),
             first.protocolFeeBps().call(),
             first.params().call(),
