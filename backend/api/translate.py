@@ -15,6 +15,7 @@ from inferchain.chain import (
     ChainError,
     ContractReverted,
     RpcUnavailable,
+    TransactionDropped,
     TransactionFailed,
     TransactionTimeout,
 )
@@ -37,8 +38,14 @@ def chain_errors(action: str) -> Iterator[None]:
         raise BadRequest(
             "chain.reverted", f"{action}: transaction reverted with {name}", status=409
         ) from exc
+    except TransactionDropped as exc:
+        raise Unavailable(
+            "chain.not_sent", f"{action}: the transaction was dropped unmined; safe to retry"
+        ) from exc
     except TransactionTimeout as exc:
-        raise GatewayError("chain.timeout", f"{action}: no receipt in time", status=504) from exc
+        raise GatewayError(
+            "chain.timeout", f"{action}: no receipt in time; it may still be mined", status=504
+        ) from exc
     except RpcUnavailable as exc:
         raise Unavailable("chain.unavailable", f"{action}: chain node unreachable") from exc
     except (ChainError, Web3Exception) as exc:
