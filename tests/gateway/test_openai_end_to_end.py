@@ -32,7 +32,6 @@ from tests.worker.helpers import (
     PROVIDER,
     REQUESTER,
     ROYALTY_BPS,
-    TREASURY,
     WORKER_KEYS,
     settings,
     wait_until,
@@ -49,7 +48,7 @@ def stack(
     market = deploy_market(
         chain,
         anvil.keys[OWNER],
-        MarketConfig(treasury=anvil.accounts[TREASURY], protocol_fee_bps=FEE_BPS),
+        MarketConfig(fee_bps=FEE_BPS),
     )
     with IpfsClient(ipfs_api_url, timeout=10) as ipfs:
         published = publish_bundle(ipfs, demo_bundle_path("tiny-gpt"))
