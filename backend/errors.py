@@ -1,7 +1,8 @@
 """Errors the gateway answers with: each carries a stable ``code`` and an HTTP status.
 
 Clients see ``{"error": {"code": ..., "message": ...}}``; the message is ours, never the
-text of a lower-level exception::
+text of a lower-level exception. ``param`` names the request field at fault, for the
+OpenAI-shaped errors of ``/v1`` (``api.errors``)::
 
     InferchainError
     └── GatewayError                 code, status, message
@@ -22,10 +23,13 @@ class GatewayError(InferchainError):
 
     status = 500
 
-    def __init__(self, code: str, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, *, status: int | None = None, param: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.param = param
         if status is not None:
             self.status = status
 

@@ -3,6 +3,12 @@
 Handlers turn GatewayError, FastAPI validation errors, Starlette HTTP errors (404 on an
 unknown path, 405) and any unexpected exception into ``ErrorResponse``; nothing a
 lower layer said is echoed to the client.
+
+Under ``/v1`` (the OpenAI-compatible API) the same errors take OpenAI's shape,
+``OpenAIErrorResponse``: ``{"error": {"message", "type", "param", "code"}}``, ``code``
+still the gateway's dotted code (and ``details`` where a refused body has them), and a
+request the schema refuses is 400 as OpenAI answers it (422 elsewhere), so OpenAI
+clients raise ``BadRequestError``.
 """
 
 from __future__ import annotations
@@ -49,9 +55,68 @@ class ErrorResponse(BaseModel):
     error: ErrorInfo
 
 
+class OpenAIErrorInfo(BaseModel):
+    message: str = Field(description="human-readable; may change between versions")
+    type: str = Field(description="the kind of error, by HTTP status (docs/gateway.md)")
+    param: str | None = Field(description="the request field at fault, when one is")
+    code: str = Field(description="stable, dotted identifier, e.g. openai.model_not_found")
+    details: list[ErrorDetail] | None = Field(
+        None, description="the gateway's own addition: every field a refused body got wrong"
+    )
+
+
+class OpenAIErrorResponse(BaseModel):
+    """OpenAI's error body, as ``/v1`` answers every error."""
+
+    error: OpenAIErrorInfo
+
+
+#: OpenAI's ``error.type`` by status; any other 4xx is ``invalid_request_error``.
+_OPENAI_TYPES = {
+    401: "authentication_error",
+    402: "insufficient_quota",
+    403: "permission_error",
+    429: "rate_limit_error",
+}
+
+
+def is_openai_path(path: str | None) -> bool:
+    """Whether ``path`` is under ``/v1``, whose errors take OpenAI's shape."""
+    return path is not None and (path == "/v1" or path.startswith("/v1/"))
+
+
+def openai_status(status: int) -> int:
+    """OpenAI answers 400 where the rest of the gateway answers 422."""
+    return 400 if status == 422 else status
+
+
+def openai_error_type(status: int) -> str:
+    if status >= 500:
+        return "server_error"
+    return _OPENAI_TYPES.get(status, "invalid_request_error")
+
+
 def error_json(
-    status: int, code: str, message: str, *, details: list[dict[str, Any]] | None = None
+    status: int,
+    code: str,
+    message: str,
+    *,
+    details: list[dict[str, Any]] | None = None,
+    param: str | None = None,
+    path: str | None = None,
 ) -> JSONResponse:
+    """The error response; OpenAI's shape when ``path`` is under ``/v1``."""
+    if is_openai_path(path):
+        status = openai_status(status)
+        info = OpenAIErrorInfo(
+            message=message,
+            type=openai_error_type(status),
+            param=param,
+            code=code,
+            details=[ErrorDetail(**d) for d in details] if details is not None else None,
+        )
+        shaped = info.model_dump(exclude={"details"} if details is None else set())
+        return JSONResponse({"error": shaped}, status_code=status)
     body = ErrorResponse(
         error=ErrorInfo(
             code=code,
@@ -69,9 +134,18 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def openai_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses`` for a ``/v1`` route: OpenAI's error body, 422 answered as 400."""
+    entries = sorted({openai_status(s) for s in statuses})
+    return {
+        s: {"model": OpenAIErrorResponse, "description": _HTTP_CODES.get(s, "error")}
+        for s in entries
+    }
+
+
 async def _gateway_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GatewayError)
-    response = error_json(exc.status, exc.code, exc.message)
+    response = error_json(exc.status, exc.code, exc.message, param=exc.param, path=request.url.path)
     if isinstance(exc, RateLimited):
         response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
     return response
@@ -87,16 +161,32 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         }
         for e in exc.errors()
     ]
+    path = request.url.path
+    if is_openai_path(path) and details:
+        params = [_param_name(d["loc"]) for d in details]
+        problems = [f"{p or 'body'}: {d['msg']}" for p, d in zip(params, details, strict=True)]
+        message = "; ".join(problems)
+        return error_json(
+            422, "request.invalid", message, details=details, param=params[0], path=path
+        )
     return error_json(
         422, "request.invalid", "the request does not match the schema", details=details
     )
+
+
+def _param_name(loc: list[str | int]) -> str | None:
+    """OpenAI's name of a field: ``messages[0].content`` for loc body/messages/0/content."""
+    name = ""
+    for part in loc[1:] if loc and loc[0] in ("body", "query", "path") else loc:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else part)
+    return name or None
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, f"http.{exc.status_code}")
     message = exc.detail if isinstance(exc.detail, str) and exc.status_code < 500 else code
-    response = error_json(exc.status_code, code, message)
+    response = error_json(exc.status_code, code, message, path=request.url.path)
     if exc.headers:
         response.headers.update(exc.headers)
     if exc.status_code == 405:
@@ -119,7 +209,7 @@ _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_json(500, "internal", "internal error; it was logged")
+    return error_json(500, "internal", "internal error; it was logged", path=request.url.path)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -69,7 +69,10 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_json(
-            413, "request.too_large", f"request body exceeds {self.max_bytes} bytes"
+            413,
+            "request.too_large",
+            f"request body exceeds {self.max_bytes} bytes",
+            path=scope.get("path"),
         )
         response.headers["Connection"] = "close"
         await response(scope, receive, send)
@@ -123,7 +126,8 @@ class JsonBodyGuard:
             except UntrustedJsonError as exc:
                 code, text = JSON_REFUSALS.get(exc.reason, JSON_REFUSALS["syntax"])
                 detail = {"loc": ["body"], "msg": exc.detail, "type": exc.reason}
-                await error_json(400, code, text, details=[detail])(scope, receive, send)
+                refusal = error_json(400, code, text, details=[detail], path=scope.get("path"))
+                await refusal(scope, receive, send)
                 return
         replayed = False
 

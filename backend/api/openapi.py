@@ -6,6 +6,8 @@
   again; declare bounds a double holds exactly (``lt=2**63``, never ``le=2**63 - 1``).
 - Every route is rate-limited (``deps.ClientLimited``), so every operation lists 429.
 - Every JSON body passes ``middleware.JsonBodyGuard`` first, so those operations list 400.
+- Errors under ``/v1`` take OpenAI's shape, and 400 where others answer 422
+  (``errors.is_openai_path``): their operations say so.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from inferchain.gateway.api.errors import is_openai_path
+
 _BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 _RATE_LIMITED = {
     "description": "rate_limited (see Retry-After)",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
 }
+_OPENAI_ERROR = {"$ref": "#/components/schemas/OpenAIErrorResponse"}
 _JSON_REFUSED = {
     "description": "request.json_* (invalid, not_utf8, surrogate, too_deep, non_finite)",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
@@ -32,15 +37,28 @@ def correct_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         schema = generate()
         _integer_bounds(schema)
-        for operations in schema.get("paths", {}).values():
+        for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
                 if isinstance(operation, dict) and "responses" in operation:
                     operation["responses"].setdefault("429", _RATE_LIMITED)
                     if _takes_json(operation):
                         operation["responses"].setdefault("400", _JSON_REFUSED)
+                    if is_openai_path(path):
+                        _openai_errors(operation["responses"])
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _openai_errors(responses: dict[str, Any]) -> None:
+    """OpenAI's error body on every error status; 422 documented as the 400 it is."""
+    if "422" in responses:
+        responses.setdefault("400", responses.pop("422"))
+    for status, response in list(responses.items()):
+        if status.isdigit() and int(status) >= 400:
+            response = dict(response)
+            response["content"] = {"application/json": {"schema": _OPENAI_ERROR}}
+            responses[status] = response
 
 
 def _takes_json(operation: dict[str, Any]) -> bool:

@@ -85,7 +85,7 @@ class ClientRateLimit:
             self.limiter.check(f"ip:{client[0] if client else 'unknown'}")
         except RateLimited as exc:
             self.metrics.rate_limited.inc()
-            response = error_json(429, exc.code, exc.message)
+            response = error_json(429, exc.code, exc.message, path=scope.get("path"))
             response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
             await response(scope, receive, send)
             return

@@ -1,16 +1,14 @@
-"""OpenAI requests as text-generation jobs, and finished jobs as OpenAI responses.
-
-Pure functions (translation and formatting) plus ``wait_for_result``, which follows the
-indexed job until a result is submitted. The runtime's input and output documents are
-those of ``inferchain-gpt`` (see workers/runtimes/text_generation.py).
+"""Finished jobs as OpenAI responses, and ``wait_for_result``, which follows the indexed
+job until a result is submitted. Requests become job inputs in ``market.openai_input``;
+outputs are the text-generation results of workers/runtimes (text_generation.py,
+hf_generation.py).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,19 +20,16 @@ from inferchain.gateway.schemas.openai import (
     AssistantMessage,
     ChatChoice,
     ChatCompletion,
-    ChatCompletionRequest,
     Completion,
     CompletionChoice,
-    CompletionRequest,
     Usage,
 )
 
 MODEL_PREFIX = "inferchain-"
 #: One spelling per model: ASCII digits, no leading zero (not ``inferchain-01``, nor other digits).
 _MODEL_NAME = re.compile(re.escape(MODEL_PREFIX) + "([1-9][0-9]{0,9})")
-DEFAULT_MAX_TOKENS = 16
-#: Input fields as an OpenAI client calls them, for the model-limit messages.
-INPUT_NAMES = {"max_new_tokens": "max_tokens"}
+#: A runtime's finish reason as OpenAI's: the model's own end-of-text token is a stop.
+_FINISH = {"stop": "stop", "eos": "stop", "length": "length"}
 
 
 def model_name(model_id: int) -> str:
@@ -46,47 +41,12 @@ def model_id_of(name: str) -> int:
     match = _MODEL_NAME.fullmatch(name)
     if match is None or int(match[1]) >= 2**32:
         raise BadRequest(
-            "openai.model_not_found", f"unknown model {name!r}; see GET /v1/models", status=404
+            "openai.model_not_found",
+            f"unknown model {name!r}; see GET /v1/models",
+            status=404,
+            param="model",
         )
     return int(match[1])
-
-
-def chat_prompt(messages: list[Any]) -> str:
-    """A plain transcript; the market's small models have no chat template of their own."""
-    lines = [f"{m.role.capitalize()}: {m.content}" for m in messages]
-    return "\n".join(lines) + "\nAssistant:"
-
-
-def job_input(request: CompletionRequest | ChatCompletionRequest) -> dict[str, Any]:
-    """The runtime input document for an OpenAI request (refusing what it cannot honour).
-
-    The model's own limits (prompt size, max_tokens, stop sequences, context) are checked
-    on the document afterwards, against its bundle (``market.limits``)."""
-    if request.stream:
-        raise BadRequest(
-            "openai.stream_unsupported", "stream=true is not supported; a job answers once"
-        )
-    if isinstance(request, ChatCompletionRequest):
-        prompt = chat_prompt(request.messages)
-        max_tokens = request.max_completion_tokens or request.max_tokens or DEFAULT_MAX_TOKENS
-        stop = ["\nUser:", "\nSystem:"]
-    else:
-        prompts = [request.prompt] if isinstance(request.prompt, str) else request.prompt
-        if len(prompts) != 1:
-            raise BadRequest("openai.batch_unsupported", "send one prompt per request")
-        prompt, max_tokens, stop = prompts[0], request.max_tokens or DEFAULT_MAX_TOKENS, []
-    extra = [request.stop] if isinstance(request.stop, str) else list(request.stop or [])
-    stop = [*stop, *extra]
-    if any(not s for s in stop):
-        raise BadRequest("openai.bad_stop", "stop sequences must not be empty")
-    document: dict[str, Any] = {"prompt": prompt, "max_new_tokens": max_tokens}
-    if stop:
-        document["stop"] = stop
-    if request.temperature is not None:
-        document["temperature"] = request.temperature
-    if request.seed is not None:
-        document["seed"] = request.seed
-    return document
 
 
 def wait_for_result(
@@ -128,36 +88,52 @@ def parse_output(data: bytes) -> tuple[str, str, int, int]:
         raise GatewayError(
             "openai.bad_output", "the worker's output is not text generation", status=502
         ) from exc
-    if finish not in ("stop", "length"):
-        finish = "length"
-    return text, finish, *usage
+    return text, _FINISH.get(finish, "length"), *usage
 
 
-def completion(job_id: int, model: str, created: int, data: bytes) -> Completion:
-    text, finish, prompt_tokens, completion_tokens = parse_output(data)
+def completion(
+    job_ids: Sequence[int], model: str, created: int, outputs: Sequence[bytes]
+) -> Completion:
+    """One choice per job; named after the first job."""
+    results = [parse_output(data) for data in outputs]
     return Completion(
-        id=f"cmpl-{job_id}",
+        id=f"cmpl-{job_ids[0]}",
         created=created,
         model=model,
-        choices=[CompletionChoice(text=text, finish_reason=finish)],  # type: ignore[arg-type]
-        usage=Usage(
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            total_tokens=prompt_tokens + completion_tokens,
-        ),
+        choices=[
+            CompletionChoice(index=i, text=text, finish_reason=finish)  # type: ignore[arg-type]
+            for i, (text, finish, _, _) in enumerate(results)
+        ],
+        usage=_usage(results),
     )
 
 
-def chat_completion(job_id: int, model: str, created: int, data: bytes) -> ChatCompletion:
-    text, finish, prompt_tokens, completion_tokens = parse_output(data)
+def chat_completion(
+    job_ids: Sequence[int], model: str, created: int, outputs: Sequence[bytes]
+) -> ChatCompletion:
+    results = [parse_output(data) for data in outputs]
     return ChatCompletion(
-        id=f"chatcmpl-{job_id}",
+        id=f"chatcmpl-{job_ids[0]}",
         created=created,
         model=model,
-        choices=[ChatChoice(message=AssistantMessage(content=text.strip()), finish_reason=finish)],  # type: ignore[arg-type]
-        usage=Usage(
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            total_tokens=prompt_tokens + completion_tokens,
-        ),
+        choices=[
+            ChatChoice(
+                index=i,
+                message=AssistantMessage(content=text.strip()),
+                finish_reason=finish,  # type: ignore[arg-type]
+            )
+            for i, (text, finish, _, _) in enumerate(results)
+        ],
+        usage=_usage(results),
+    )
+
+
+def _usage(results: list[tuple[str, str, int, int]]) -> Usage:
+    """Summed over the jobs: each read the prompt and each was paid for."""
+    prompt = sum(r[2] for r in results)
+    completion_tokens = sum(r[3] for r in results)
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion_tokens,
+        total_tokens=prompt + completion_tokens,
     )

@@ -21,6 +21,7 @@ from inferchain.gateway.market.signers import gateway_signer, read_session
 from inferchain.market import sign_job_request
 
 if TYPE_CHECKING:
+    from inferchain.gateway.market.contracts import MarketContracts
     from inferchain.gateway.services import Services
 
 #: Seconds a session-signed request stays relayable; the gateway relays it at once.
@@ -39,20 +40,31 @@ class SessionSignerFunder:
     def __init__(self, services: Services) -> None:
         self.services = services
 
+    def check_funds(self, wallet: str, model_id: int, total: int) -> None:
+        """402 unless the session signer may spend ``total`` on model ``model_id`` now and
+        the deposit holds it: checked once before the jobs of an ``n``-choice request, so
+        that a short cap or deposit creates none of them rather than some."""
+        c = self.services.contracts()
+        signer = gateway_signer(self.services, c, wallet).address
+        token = self._session_check(c, wallet, signer, model_id, total)[1]
+        deposit = int(c.chain.call(c.market.functions.balanceOf(wallet, token)))
+        if deposit < total:
+            raise GatewayError(
+                "openai.deposit_insufficient",
+                f"this request costs {total} and the wallet's deposit holds {deposit}; "
+                "deposit more into the market (deposit(token, amount))",
+                status=402,
+            )
+
     def create_job(self, wallet: str, request: JobRequest) -> int:
         relayer = self.services.settings.relayer_key
         if relayer is None:
             raise Unavailable("relay.disabled", "this gateway has no relayer to send jobs")
         c = self.services.contracts()
         signer = gateway_signer(self.services, c, wallet)
-        _provider, token, _price, _royalty = c.chain.call(
-            c.models.functions.terms(request.model_id)
+        now, _token = self._session_check(
+            c, wallet, signer.address, request.model_id, request.max_price
         )
-        session = read_session(c, wallet, signer.address, token)
-        now = c.chain.block_timestamp()
-        _check(session.authorized, "openai.signer_not_authorized", "is not authorised")
-        _check(session.active_at(now), "openai.signer_expired", "has expired")
-        _check(session.remaining >= request.max_price, "openai.signer_cap_exhausted", "is spent")
         signed = sign_job_request(
             signer.key.to_0x_hex(),
             request,
@@ -66,6 +78,20 @@ class SessionSignerFunder:
         receipt = c.chain.sender(relayer).transact(c.router.functions.createJobFor(signed.as_abi()))
         created = c.market.events.JobCreated().process_receipt(receipt, errors=DISCARD)
         return int(created[0]["args"]["jobId"])
+
+    @staticmethod
+    def _session_check(
+        c: MarketContracts, wallet: str, signer: str, model_id: int, amount: int
+    ) -> tuple[int, str]:
+        """402 unless ``signer`` may spend ``amount`` of the model's token now; (chain time,
+        token)."""
+        _provider, token, _price, _royalty = c.chain.call(c.models.functions.terms(model_id))
+        session = read_session(c, wallet, signer, token)
+        now = c.chain.block_timestamp()
+        _check(session.authorized, "openai.signer_not_authorized", "is not authorised")
+        _check(session.active_at(now), "openai.signer_expired", "has expired")
+        _check(session.remaining >= amount, "openai.signer_cap_exhausted", "is spent")
+        return int(now), token
 
 
 def _check(ok: bool, code: str, what: str) -> None:

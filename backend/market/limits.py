@@ -23,7 +23,7 @@ from inferchain.gateway.errors import BadRequest, Unavailable
 from inferchain.gateway.market.contracts import MarketContracts
 from inferchain.ipfs import Cid, IpfsClient, IpfsError
 
-__all__ = ["ModelLimitsCache", "check_model_input"]
+__all__ = ["ModelLimitsCache", "check_model_input", "model_limits"]
 
 #: InvalidInput reasons that say the input is not what the model reads at all.
 _NOT_READABLE = frozenset({"undecodable", "wrong_type"})
@@ -84,18 +84,10 @@ class ModelLimitsCache:
         return limits
 
 
-def check_model_input(
-    cache: ModelLimitsCache,
-    c: MarketContracts,
-    model_id: int,
-    data: bytes,
-    *,
-    names: Mapping[str, str] | None = None,
-) -> None:
-    """Refuse ``data`` (the job input bytes) if model ``model_id`` would refuse it.
+def model_limits(cache: ModelLimitsCache, c: MarketContracts, model_id: int) -> ModelLimits:
+    """What model ``model_id``'s runtime accepts, read from the bundle the registry names.
 
-    422 ``input.exceeds_model_limit`` (or ``input.unreadable``) names the limit; 503
-    ``model.bundle_unavailable`` when IPFS cannot serve the bundle; 409
+    503 ``model.bundle_unavailable`` when IPFS cannot serve the bundle; 409
     ``model.bundle_invalid`` when what it serves is no usable bundle.
     """
     with chain_errors("reading the model"):
@@ -104,7 +96,7 @@ def check_model_input(
     bundle = Cid.from_digest32(bytes(digest), int(codec))
     name = f"model {model_id}"
     try:
-        limits = cache.get(bundle, bytes(manifest_hash).hex())
+        return cache.get(bundle, bytes(manifest_hash).hex())
     except BundleError as exc:
         raise BadRequest(
             "model.bundle_invalid",
@@ -118,8 +110,24 @@ def check_model_input(
             f"cannot read {name}'s bundle {bundle} from IPFS to check the input against the "
             "model's limits; no job was created, try again later",
         ) from exc
+
+
+def check_model_input(
+    cache: ModelLimitsCache,
+    c: MarketContracts,
+    model_id: int,
+    data: bytes,
+    *,
+    names: Mapping[str, str] | None = None,
+) -> None:
+    """Refuse ``data`` (the job input bytes) if model ``model_id`` would refuse it.
+
+    422 ``input.exceeds_model_limit`` (or ``input.unreadable``) names the limit; the
+    bundle's own failures as in ``model_limits``.
+    """
+    limits = model_limits(cache, c, model_id)
     try:
-        limits.check(data, model=name, names=names)
+        limits.check(data, model=f"model {model_id}", names=names)
     except InvalidInput as exc:
         code = "input.unreadable" if exc.reason in _NOT_READABLE else "input.exceeds_model_limit"
         raise BadRequest(code, _message(exc), status=422) from exc

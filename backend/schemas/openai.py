@@ -1,10 +1,18 @@
-"""The subset of OpenAI's completions and chat schemas the market's text models can serve."""
+"""OpenAI's completions and chat schemas, as far as the market's text models can serve them.
+
+Fields a client may send but no runtime honours are declared so that a value which would
+change the answer is refused (``market.openai_input``) instead of silently dropped; the
+fields that change nothing are listed in docs/gateway.md and ignored (``extra="ignore"``).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+#: Most choices one request may ask for: each is its own paid job.
+MAX_CHOICES = 8
 
 
 class _Request(BaseModel):
@@ -13,25 +21,56 @@ class _Request(BaseModel):
     model: str = Field(max_length=64)
     max_tokens: int | None = Field(None, ge=1, le=4096)
     temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, ge=0, le=1)
     seed: int | None = Field(None, ge=0, lt=2**63)
     stop: str | list[str] | None = None
-    n: int = Field(1, ge=1, le=1, description="one choice per job")
+    n: int = Field(1, ge=1, le=MAX_CHOICES, description="choices; each one is a paid job")
     stream: bool = False
     user: str | None = Field(None, max_length=256)
+    # Declared to be refused unless left at their defaults (see market.openai_input):
+    presence_penalty: float | None = Field(None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    logit_bias: dict[str, float] | None = Field(None, max_length=300)
 
 
 class CompletionRequest(_Request):
     prompt: str | list[str] = Field(description="one prompt (a list of one is accepted)")
+    logprobs: int | None = Field(None, ge=0, le=5)
+    echo: bool | None = None
+    best_of: int | None = Field(None, ge=1, le=20)
+    suffix: str | None = Field(None, max_length=16384)
+
+
+class ContentPart(BaseModel):
+    """One part of a message's content; only ``text`` parts are read (others refused)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(max_length=64)
+    text: str | None = Field(None, max_length=16384)
 
 
 class ChatMessage(BaseModel):
-    role: Literal["system", "user", "assistant"]
-    content: str = Field(max_length=16384)
+    role: Literal["system", "developer", "user", "assistant"]
+    content: (
+        Annotated[str, Field(max_length=16384)]
+        | Annotated[list[ContentPart], Field(min_length=1, max_length=64)]
+    ) = Field(description="text, or a list of text parts")
+    name: str | None = Field(None, max_length=64)
 
 
 class ChatCompletionRequest(_Request):
     messages: list[ChatMessage] = Field(min_length=1, max_length=64)
     max_completion_tokens: int | None = Field(None, ge=1, le=4096)
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(None, ge=0, le=20)
+    tools: list[dict[str, Any]] | None = Field(None, max_length=128)
+    tool_choice: str | dict[str, Any] | None = None
+    functions: list[dict[str, Any]] | None = Field(None, max_length=128)
+    function_call: str | dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = None
+    modalities: list[str] | None = Field(None, max_length=4)
+    audio: dict[str, Any] | None = None
 
 
 class Usage(BaseModel):
@@ -64,6 +103,7 @@ class AssistantMessage(BaseModel):
 class ChatChoice(BaseModel):
     index: int = 0
     message: AssistantMessage
+    logprobs: None = None
     finish_reason: Literal["stop", "length"]
 
 

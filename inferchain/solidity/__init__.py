@@ -3,6 +3,7 @@
 from inferchain.solidity.compiler import (
     BuildResult,
     compile_contracts,
+    compile_standard_json,
     standard_json_input,
     write_artifacts,
 )
@@ -12,6 +13,7 @@ __all__ = [
     "BuildResult",
     "CompilationError",
     "compile_contracts",
+    "compile_standard_json",
     "standard_json_input",
     "write_artifacts",
 ]

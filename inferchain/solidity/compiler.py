@@ -72,6 +72,18 @@ def compile_contracts(root: Path | None = None) -> BuildResult:
     return BuildResult(artifacts=artifacts, warnings=warnings, standard_json_input=solc_input)
 
 
+def compile_standard_json(solc_input: dict[str, Any]) -> dict[str, Any]:
+    """Compile any standard-JSON input (e.g. a generated ZK verifier) with the pinned solcjs.
+
+    Returns solc's output; raises CompilationError when it reports errors.
+    """
+    output = _run_solcjs(solc_input)
+    errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
+    if errors:
+        raise CompilationError([_describe(e) for e in errors])
+    return output
+
+
 def write_artifacts(result: BuildResult, out_dir: Path = ARTIFACTS_DIR) -> list[Path]:
     """Replace the artifact JSON files in out_dir with result's (stale ones are removed)."""
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from inferchain.gateway import create_app
 from inferchain.gateway.errors import BadRequest, GatewayError
 from inferchain.gateway.market import completion as fmt
+from inferchain.gateway.market.openai_input import DEFAULT_MAX_TOKENS, job_inputs
 from inferchain.gateway.market.requests import JobRequest, typed_job_request
 from inferchain.gateway.market.session_keys import session_account
 from inferchain.gateway.market.submission import relay
@@ -126,13 +127,13 @@ def test_signer_endpoints(api, market: Market) -> None:
 @pytest.mark.parametrize(
     ("body", "status"),
     [
-        ({"cap": str(2**96)}, 422),
-        ({"cap": "0"}, 422),
-        ({"cap": "1", "ttl_s": 59}, 422),
-        ({"cap": "1", "ttl_s": 90 * 86_400 + 1}, 422),
-        ({"cap": "-1"}, 422),
-        ({"cap": "1", "token": "0x12"}, 422),
-        ({}, 422),
+        ({"cap": str(2**96)}, 400),
+        ({"cap": "0"}, 400),
+        ({"cap": "1", "ttl_s": 59}, 400),
+        ({"cap": "1", "ttl_s": 90 * 86_400 + 1}, 400),
+        ({"cap": "-1"}, 400),
+        ({"cap": "1", "token": "0x12"}, 400),
+        ({}, 400),
     ],
 )
 def test_signer_requests_out_of_bounds_are_refused(
@@ -246,18 +247,18 @@ def test_completion_creates_a_paid_job_on_chain_then_times_out_without_a_worker(
 # --- units: translation and formatting ------------------------------------------------------
 
 
+GPT = "inferchain-gpt"
+
+
 def test_completion_request_translation() -> None:
     request = CompletionRequest(
         model="inferchain-1", prompt=["Hi"], max_tokens=5, temperature=0.5, stop="\n"
     )
-    assert fmt.job_input(request) == {
-        "prompt": "Hi",
-        "max_new_tokens": 5,
-        "temperature": 0.5,
-        "stop": ["\n"],
-    }
+    assert job_inputs(request, GPT) == [
+        {"prompt": "Hi", "max_new_tokens": 5, "temperature": 0.5, "stop": ["\n"]}
+    ]
     plain = CompletionRequest(model="inferchain-1", prompt="Hi")
-    assert fmt.job_input(plain) == {"prompt": "Hi", "max_new_tokens": fmt.DEFAULT_MAX_TOKENS}
+    assert job_inputs(plain, GPT) == [{"prompt": "Hi", "max_new_tokens": DEFAULT_MAX_TOKENS}]
 
 
 def test_chat_request_translation() -> None:
@@ -269,7 +270,7 @@ def test_chat_request_translation() -> None:
         ],
         max_completion_tokens=7,
     )
-    document = fmt.job_input(request)
+    (document,) = job_inputs(request, GPT)
     assert (
         document["prompt"] == "System: Be brief.\nUser: Hi\nAssistant:"
         and document["max_new_tokens"] == 7
@@ -292,7 +293,7 @@ def test_chat_request_translation() -> None:
 )
 def test_requests_the_runtime_cannot_honour_are_refused(request_: Any, code: str) -> None:
     with pytest.raises(BadRequest) as caught:
-        fmt.job_input(request_)
+        job_inputs(request_, GPT)
     assert caught.value.code == code
 
 
@@ -335,7 +336,7 @@ WORKER_OUTPUT = json.dumps(
 
 
 def test_completion_format() -> None:
-    answer = fmt.completion(7, "inferchain-1", 1700000000, WORKER_OUTPUT)
+    answer = fmt.completion([7], "inferchain-1", 1700000000, [WORKER_OUTPUT])
     assert answer.model_dump() == {
         "id": "cmpl-7",
         "object": "text_completion",
@@ -346,14 +347,14 @@ def test_completion_format() -> None:
         ],
         "usage": {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6},
     }
-    chat = fmt.chat_completion(7, "inferchain-1", 1700000000, WORKER_OUTPUT)
+    chat = fmt.chat_completion([7], "inferchain-1", 1700000000, [WORKER_OUTPUT])
     assert chat.choices[0].message.content == "there was" and chat.object == "chat.completion"
 
 
 @pytest.mark.parametrize("data", [b"not json", b"{}", b'{"result": {"text": "x"}}', b"[1]"])
 def test_malformed_worker_output_is_502(data: bytes) -> None:
     with pytest.raises(GatewayError) as caught:
-        fmt.completion(1, "inferchain-1", 0, data)
+        fmt.completion([1], "inferchain-1", 0, [data])
     assert caught.value.status == 502 and caught.value.code == "openai.bad_output"
 
 
@@ -414,7 +415,7 @@ def test_completion_the_model_cannot_run_creates_and_spends_nothing(
             oa.chat.completions.create(model="inferchain-1", **request_)
         else:
             oa.completions.create(model="inferchain-1", **request_)
-    assert caught.value.status_code == 422
+    assert caught.value.status_code == 400  # OpenAI's status for what other routes answer 422
     assert caught.value.body["code"] == "input.exceeds_model_limit"  # type: ignore[index]
     assert message in caught.value.body["message"]  # type: ignore[index]
     assert d.market.functions.nextJobId().call() == next_job
@@ -429,7 +430,7 @@ def test_signer_for_a_token_the_market_refuses_is_not_prepared(api, market: Mark
     response = client.post(
         "/v1/signers", json={"cap": "1", "token": stranger}, headers=bearer(token)
     )
-    assert response.status_code == 422
+    assert response.status_code == 400  # /v1 answers OpenAI's 400 where others answer 422
     assert response.json()["error"]["code"] == "signer.token_not_allowed"
 
 

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Cost of the verification tiers (for now the ZK tier) on this machine and a local Anvil.
+
+    python scripts/bench_verification.py            # key value lines
+    python scripts/bench_verification.py --json --proofs 10
+
+ZK: the committed digits MLP (inferchain/bundle/demos/bundles/digits-mlp), its EZKL circuit
+built in a temporary directory with a fresh local SRS, proofs of held-out digits (one input
+each; the median is ``zk_prove_s``), then the generated verifier and ZkJobCheck compiled with
+the pinned solcjs and deployed to an Anvil the script starts. ``zk_verify_gas`` is the gas of
+a transaction calling the verifier (21,000 base and calldata included); ``zk_check_gas`` adds
+the binding to the job's input and output (ZkJobCheck.check).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from inferchain.bundle.demos import BUNDLES_DIR
+from inferchain.bundle.demos.digits_mlp import NAME, ONNX_NAME, PIXEL_MAX, held_out_pixels
+from inferchain.chain import Chain
+from inferchain.devstack import dev_private_keys, free_port, start_anvil
+from inferchain.zk import (
+    build_circuit,
+    compile_verifier,
+    deploy_verifier,
+    generate_srs,
+    prove,
+    setup_keys,
+    verify_proof,
+)
+
+
+def _timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - started
+
+
+def bench_zk(proofs: int, work: Path) -> dict[str, float | int]:
+    onnx = BUNDLES_DIR / NAME / ONNX_NAME
+    results: dict[str, float | int] = {}
+    # The whole publish-time setup, then its two heavy steps again, timed apart.
+    circuit, results["zk_setup_total_s"] = _timed(build_circuit, onnx, work / "circuit")
+    _, results["zk_srs_gen_s"] = _timed(generate_srs, work / "srs2", circuit.logrows)
+    _, results["zk_keygen_s"] = _timed(setup_keys, circuit, work / "vk2", work / "pk2")
+    results |= {
+        "zk_logrows": circuit.logrows,
+        "zk_rows": circuit.num_rows,
+        "zk_srs_bytes": circuit.srs.stat().st_size,
+        "zk_pk_bytes": circuit.pk.stat().st_size,
+        "zk_vk_bytes": circuit.vk.stat().st_size,
+        "zk_compiled_circuit_bytes": circuit.compiled.stat().st_size,
+    }
+    pixels, _ = held_out_pixels()
+    times, proof, claimed = [], None, None
+    for row in pixels[:proofs]:
+        (proof, claimed), seconds = _timed(prove, circuit, bytes(row), PIXEL_MAX)
+        times.append(seconds)
+    assert proof is not None and claimed is not None
+    results["zk_prove_s"] = round(statistics.median(times), 3)
+    results["zk_prove_max_s"] = round(max(times), 3)
+    results["zk_proof_bytes"] = len(proof.proof_bytes)
+    ok, results["zk_verify_python_s"] = _timed(verify_proof, circuit, proof)
+    if not ok:
+        raise SystemExit("the proof did not verify in Python")
+    compiled, results["zk_verifier_compile_s"] = _timed(compile_verifier, circuit)
+    results["zk_verifier_bytes"] = compiled.verifier.runtime_size
+    results["zk_check_bytes"] = compiled.check.runtime_size
+    results |= _bench_gas(circuit, compiled, proof, claimed, work)
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in results.items()}
+
+
+def _bench_gas(circuit: Any, compiled: Any, proof: Any, claimed: Any, work: Path) -> dict[str, int]:
+    anvil = start_anvil(free_port(), work / "anvil.log")
+    try:
+        chain = Chain(anvil.url)
+        sender = chain.sender(next(iter(dev_private_keys())))
+        deployed = deploy_verifier(
+            chain,
+            sender,
+            compiled,
+            num_inputs=circuit.num_inputs,
+            num_outputs=circuit.num_outputs,
+            max_input=PIXEL_MAX,
+        )
+        args = (proof.proof_bytes, list(proof.instances))
+        verify = sender.transact(deployed.verifier.functions.verifyProof(*args))
+        check = sender.transact(
+            deployed.check.functions.check(claimed.input_digest, claimed.output_digest, *args)
+        )
+        return {"zk_verify_gas": verify["gasUsed"], "zk_check_gas": check["gasUsed"]}
+    finally:
+        anvil.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--proofs", type=int, default=5, help="proofs to time (median)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-verification-") as tmp:
+        results: dict[str, float | int] = {"cpu_cores": os.cpu_count() or 0}
+        results |= bench_zk(args.proofs, Path(tmp))
+    results["load_avg_1m"] = round(os.getloadavg()[0], 2)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for key, value in results.items():
+            print(f"{key} {value}")
+
+
+if __name__ == "__main__":
+    main()
