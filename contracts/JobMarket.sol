@@ -1,53 +1,47 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {IArbiter} from "./interfaces/IArbiter.sol";
 import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
 import {IJobMarket} from "./interfaces/IJobMarket.sol";
+import {IJobMarketAdmin} from "./interfaces/IJobMarketAdmin.sol";
 import {IJobMarketRouter} from "./interfaces/IJobMarketRouter.sol";
 import {IJobRouter} from "./interfaces/IJobRouter.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
+import {IVerifier} from "./interfaces/IVerifier.sol";
 import {IWorkerRegistry} from "./interfaces/IWorkerRegistry.sol";
 import {Cid} from "./libraries/Cid.sol";
 import {JobSlot} from "./libraries/JobSlot.sol";
+import {MarketBounds} from "./libraries/MarketBounds.sol";
 import {TokenTransfer} from "./libraries/TokenTransfer.sol";
 
 /// @title JobMarket
 /// @notice Escrow and lifecycle of inference jobs; see {IJobMarket} for the state machine and
 /// the caveats of the one-slot job commitment.
 ///
-/// Trust: the owner sets bounded parameters, allow-lists tokens, pauses new jobs, and names
-/// each verification mode's arbiter once. It has no function that moves escrow or balances.
-/// An arbiter decides only the disputes of its mode, only between the two outcomes the
-/// market defines, and only before the arbitration deadline. The router (immutable) opens,
-/// disputes and deposits only for accounts whose signatures it verified, or its own caller.
-contract JobMarket is IJobMarket, IJobMarketRouter, Ownable2Step, ReentrancyGuardTransient {
-    uint16 public constant MAX_PROTOCOL_FEE_BPS = 1_000;
-    uint32 public constant MIN_CHALLENGE_WINDOW = 1;
-    uint32 public constant MAX_CHALLENGE_WINDOW = 7 days;
-    uint32 public constant MIN_ARBITRATION_WINDOW = 1 hours;
-    uint32 public constant MAX_ARBITRATION_WINDOW = 30 days;
-    uint16 public constant MAX_DISPUTE_BOND_BPS = 10_000;
-    uint16 public constant MAX_SLASH_REWARD_BPS = 10_000;
+/// Trust: the only admin is the immutable governor ({IJobMarketAdmin}; a timelock owns it):
+/// it sets bounded terms for new jobs, allow-lists tokens, pauses new jobs and registers each
+/// verification mode's module once. It has no function that moves escrow or balances; fees
+/// are credited to its own account here, which it withdraws like anyone else. A mode's
+/// module decides only the disputes of its mode, only between the two outcomes the market
+/// defines, and only before the arbitration deadline; silence leaves the result standing.
+/// Every slash goes to the harmed requester. The router (immutable) opens, disputes and
+/// deposits only for accounts whose signatures it verified, or its own caller.
+contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyGuardTransient {
     uint32 public constant MAX_WORK_TIME = 7 days;
     uint40 public constant MAX_REQUEST_TTL = 30 days;
     uint32 public constant MAX_CALLBACK_GAS = 1_000_000;
     /// @notice Gas kept back after a callback for the event and the rest of a batch item.
     uint256 public constant CALLBACK_GAS_RESERVE = 15_000;
     uint256 public constant MAX_BATCH = 50;
-    uint8 public constant VERIFICATION_MODES = 8;
 
-    /// @dev The hot slot: everything a creation reads (its id counter is written back).
-    struct Config {
-        address treasury;
-        uint16 protocolFeeBps;
-        uint8 enabledModes;
-        bool paused;
+    /// @dev The hot slot: what a creation reads besides its mode (its id counter is written
+    /// back), and the dispute bond.
+    struct Hot {
         uint40 nextJobId;
-        uint24 challengeWindow;
+        bool paused;
+        uint16 feeBps;
+        uint16 disputeBondBps;
     }
 
     /// @dev Output of a finalized callback job, kept so a consumer can read it whatever its
@@ -68,7 +62,7 @@ contract JobMarket is IJobMarket, IJobMarketRouter, Ownable2Step, ReentrancyGuar
     struct Ledger {
         Credit worker;
         Credit provider;
-        Credit treasury;
+        Credit fees;
         Credit requester;
         address settledWorker;
         uint256 settledCount;
@@ -80,9 +74,11 @@ contract JobMarket is IJobMarket, IJobMarketRouter, Ownable2Step, ReentrancyGuar
         IModelRegistry.Terms terms;
     }
 
-    /// @dev How a job's money is settled.
+    /// @dev How a job's money is settled. A bond goes to the worker when it won its dispute
+    /// (`Pay`), back to the requester when nobody decided (`PayUncontested`) or it lost.
     enum Outcome {
         Pay,
+        PayUncontested,
         Refund,
         RefundAndSlash
     }
@@ -91,38 +87,60 @@ contract JobMarket is IJobMarket, IJobMarketRouter, Ownable2Step, ReentrancyGuar
     IWorkerRegistry private immutable _WORKERS;
     address private immutable _STAKE_TOKEN;
     address private immutable _ROUTER;
+    /// @dev The only admin, and the fee account: immutable, so settlement reads no slot for it.
+    address private immutable _GOVERNOR;
 
-    Config private _config;
-    Params private _params;
+    Hot private _hot;
     mapping(uint256 jobId => uint256 slot) private _jobs;
     mapping(uint256 jobId => Result) private _results;
     mapping(address worker => uint256) private _settled;
     mapping(address account => mapping(address token => uint256)) private _balances;
     mapping(address token => bool) private _allowedTokens;
-    mapping(uint8 mode => address) private _arbiters;
+    mapping(uint8 id => Mode) private _modes;
 
+    /// @notice Deploys a market ready for jobs: no wiring transaction follows.
+    /// @param governor_ The only admin and the fee account ({MarketGovernor}).
+    /// @param router_ The shared {JobRouter}, the only caller of {IJobMarketRouter}.
+    /// @param config_ Initial terms, checked against the governor's bounds.
+    /// @param modes Modes registered and enabled now; each module's windows are read and
+    /// checked against the governor's bounds.
+    /// @param tokens ERC-20s allowed now.
     constructor(
-        address initialOwner,
+        address governor_,
+        address router_,
         IModelRegistry models,
         IWorkerRegistry workers,
-        address router_,
-        address treasury_,
-        uint16 protocolFeeBps_,
-        Params memory params_
-    ) Ownable(initialOwner) {
-        if (router_ == address(0)) revert JobMarketZeroAddress();
+        Config memory config_,
+        ModeInit[] memory modes,
+        address[] memory tokens
+    ) {
+        if (governor_ == address(0) || router_ == address(0)) revert JobMarketZeroAddress();
+        _GOVERNOR = governor_;
         _MODELS = models;
         _WORKERS = workers;
         _STAKE_TOKEN = workers.stakeToken();
         _ROUTER = router_;
-        _config.nextJobId = 1;
-        setTreasury(treasury_);
-        setProtocolFee(protocolFeeBps_);
-        setParams(params_);
+        _hot.nextJobId = 1;
+        MarketBounds.checkConfig(config_);
+        _applyConfig(config_);
+        for (uint256 i; i < modes.length; ++i) {
+            IVerifier module = modes[i].module;
+            (uint32 challengeWindow, uint32 arbitrationWindow) = MarketBounds.windowsOf(module);
+            _registerMode(modes[i].id, module, challengeWindow, arbitrationWindow);
+            _setModeEnabled(modes[i].id, true);
+        }
+        for (uint256 i; i < tokens.length; ++i) {
+            _setTokenAllowed(tokens[i], true);
+        }
     }
 
     modifier onlyRouter() {
         if (msg.sender != _ROUTER) revert JobMarketNotRouter(msg.sender);
+        _;
+    }
+
+    modifier onlyGovernor() {
+        if (msg.sender != _GOVERNOR) revert JobMarketNotGovernor(msg.sender);
         _;
     }
 
@@ -262,13 +280,13 @@ contract JobMarket is IJobMarket, IJobMarketRouter, Ownable2Step, ReentrancyGuar
     function resolveDispute(uint256 jobId, Job calldata job) external nonReentrant {
         uint40 deadline = _load(jobId, job, JobStatus.Disputed);
         if (block.timestamp > deadline) revert JobMarketArbitrationClosed(jobId, deadline);
-        IArbiter.Verdict verdict = IArbiter(_arbiters[job.terms.verification]).verdict(jobId, job);
-        if (verdict == IArbiter.Verdict.Pending) revert JobMarketVerdictPending(jobId);
+        IVerifier.Verdict verdict = _modes[job.terms.verification].module.verdict(jobId, job);
+        if (verdict == IVerifier.Verdict.Pending) revert JobMarketVerdictPending(jobId);
         delete _jobs[jobId];
-        if (verdict == IArbiter.Verdict.WorkerWins) {
+        if (verdict == IVerifier.Verdict.WorkerWins) {
             emit DisputeResolved(jobId, true, 0);
             Ledger memory ledger;
-            _pay(jobId, job, ledger);
+            _pay(jobId, job, Outcome.Pay, ledger);
             _flush(ledger);
         } else {
             uint256 slashed = _settleNow(job, Outcome.RefundAndSlash);
@@ -281,8 +299,12 @@ contract JobMarket is IJobMarket, IJobMarketRouter, Ownable2Step, ReentrancyGuar
         uint40 deadline = _load(jobId, job, JobStatus.Disputed);
         if (block.timestamp <= deadline) revert JobMarketArbitrationOpen(jobId, deadline);
         delete _jobs[jobId];
-        _settleNow(job, Outcome.Refund);
+        // Attack 1 (issue 12): silence must not hand the disputer a free result. The result
+        // stands, as if never disputed; only the bond goes back.
         emit DisputeExpired(jobId);
+        Ledger memory ledger;
+        _pay(jobId, job, Outcome.PayUncontested, ledger);
+        _flush(ledger);
     }
 
     /// @inheritdoc IJobMarket
@@ -372,83 +394,35 @@ contract JobMarket is IJobMarket, IJobMarketRouter, Ownable2Step, ReentrancyGuar
         TokenTransfer.push(token, to, amount);
     }
 
-    // --- admin ----------------------------------------------------------------------------
+    // --- admin (governor only; the governor checks bounds) ------------------------------
 
-    /// @notice Where protocol fees and the treasury's share of slashes go from now on.
-    /// Emits {TreasuryUpdated}.
-    function setTreasury(address treasury_) public onlyOwner {
-        if (treasury_ == address(0)) revert JobMarketZeroAddress();
-        _config.treasury = treasury_;
-        emit TreasuryUpdated(treasury_);
+    /// @inheritdoc IJobMarketAdmin
+    function applyConfig(Config calldata config_) external onlyGovernor {
+        _applyConfig(config_);
     }
 
-    /// @notice Protocol fee for jobs created from now on (at most MAX_PROTOCOL_FEE_BPS).
-    /// Emits {ProtocolFeeUpdated}.
-    function setProtocolFee(uint16 feeBps) public onlyOwner {
-        if (feeBps > MAX_PROTOCOL_FEE_BPS) {
-            revert JobMarketParameterOutOfBounds(feeBps, 0, MAX_PROTOCOL_FEE_BPS);
-        }
-        _config.protocolFeeBps = feeBps;
-        emit ProtocolFeeUpdated(feeBps);
+    /// @inheritdoc IJobMarketAdmin
+    function registerMode(uint8 id, IVerifier module, uint32 challengeWindow, uint32 arbitrationWindow)
+        external
+        onlyGovernor
+    {
+        _registerMode(id, module, challengeWindow, arbitrationWindow);
     }
 
-    /// @notice Windows, dispute bond and slash reward share; each within its constant bounds.
-    /// The challenge window applies to jobs created after the change (each job keeps its
-    /// snapshot); the others to disputes opened and slashes taken after it.
-    /// Emits {ParamsUpdated}.
-    function setParams(Params memory p) public onlyOwner {
-        _checkBounds(p.challengeWindow, MIN_CHALLENGE_WINDOW, MAX_CHALLENGE_WINDOW);
-        _checkBounds(p.arbitrationWindow, MIN_ARBITRATION_WINDOW, MAX_ARBITRATION_WINDOW);
-        _checkBounds(p.disputeBondBps, 0, MAX_DISPUTE_BOND_BPS);
-        _checkBounds(p.slashRewardBps, 0, MAX_SLASH_REWARD_BPS);
-        _params = p;
-        // Fits: MAX_CHALLENGE_WINDOW < 2^24. Kept beside the id counter so that creation
-        // snapshots it into the job without another storage read.
-        _config.challengeWindow = uint24(p.challengeWindow);
-        emit ParamsUpdated(p);
+    /// @inheritdoc IJobMarketAdmin
+    function setModeEnabled(uint8 id, bool enabled) external onlyGovernor {
+        _setModeEnabled(id, enabled);
     }
 
-    /// @notice Allow or refuse an ERC-20 for new jobs and deposits; existing escrow and
-    /// balances are unaffected. Emits {TokenAllowed}.
-    function setTokenAllowed(address token, bool allowed) external onlyOwner {
-        if (token == address(0)) revert JobMarketZeroAddress();
-        _allowedTokens[token] = allowed;
-        emit TokenAllowed(token, allowed);
+    /// @inheritdoc IJobMarketAdmin
+    function setTokenAllowed(address token, bool allowed) external onlyGovernor {
+        _setTokenAllowed(token, allowed);
     }
 
-    /// @notice Name the arbiter of verification `mode`, once: nobody can change who decides
-    /// the disputes of jobs already created under it. Emits {ArbiterSet}.
-    function setArbiter(uint8 mode, address arbiter) external onlyOwner {
-        if (arbiter == address(0)) revert JobMarketZeroAddress();
-        if (mode >= VERIFICATION_MODES || _arbiters[mode] != address(0)) {
-            revert JobMarketArbiterAlreadySet(mode, _arbiters[mode]);
-        }
-        _arbiters[mode] = arbiter;
-        emit ArbiterSet(mode, arbiter);
-    }
-
-    /// @notice Offer or withdraw verification `mode` for new jobs. Emits {VerificationModeSet}.
-    function setVerificationMode(uint8 mode, bool enabled) external onlyOwner {
-        if (mode >= VERIFICATION_MODES || _arbiters[mode] == address(0)) revert JobMarketNoArbiter(mode);
-        uint8 bit = uint8(1) << mode;
-        uint8 modes = _config.enabledModes;
-        _config.enabledModes = enabled ? modes | bit : modes & ~bit;
-        emit VerificationModeSet(mode, enabled);
-    }
-
-    /// @notice Stop new jobs. Everything else (claims, settlement, withdrawals) keeps working.
-    /// Emits {Paused}.
-    function pause() external onlyOwner {
-        if (_config.paused) revert JobMarketPauseUnchanged(true);
-        _config.paused = true;
-        emit Paused(msg.sender);
-    }
-
-    /// @notice Allow new jobs again. Emits {Unpaused}.
-    function unpause() external onlyOwner {
-        if (!_config.paused) revert JobMarketPauseUnchanged(false);
-        _config.paused = false;
-        emit Unpaused(msg.sender);
+    /// @inheritdoc IJobMarketAdmin
+    function setPaused(bool paused_) external onlyGovernor {
+        _hot.paused = paused_;
+        emit Paused(paused_);
     }
 
     // --- views ----------------------------------------------------------------------------
@@ -483,42 +457,32 @@ contract JobMarket is IJobMarket, IJobMarketRouter, Ownable2Step, ReentrancyGuar
 
     /// @inheritdoc IJobMarket
     function nextJobId() external view returns (uint256) {
-        return _config.nextJobId;
+        return _hot.nextJobId;
     }
 
-    /// @inheritdoc IJobMarket
-    function treasury() external view returns (address) {
-        return _config.treasury;
+    /// @inheritdoc IJobMarketAdmin
+    function governor() external view returns (address) {
+        return _GOVERNOR;
     }
 
-    /// @inheritdoc IJobMarket
-    function protocolFeeBps() external view returns (uint16) {
-        return _config.protocolFeeBps;
+    /// @inheritdoc IJobMarketAdmin
+    function config() external view returns (Config memory) {
+        return Config({feeBps: _hot.feeBps, disputeBondBps: _hot.disputeBondBps});
     }
 
-    /// @inheritdoc IJobMarket
-    function params() external view returns (Params memory) {
-        return _params;
+    /// @inheritdoc IJobMarketAdmin
+    function modeOf(uint8 id) external view returns (Mode memory) {
+        return _modes[id];
     }
 
-    /// @inheritdoc IJobMarket
+    /// @inheritdoc IJobMarketAdmin
     function paused() external view returns (bool) {
-        return _config.paused;
+        return _hot.paused;
     }
 
-    /// @inheritdoc IJobMarket
+    /// @inheritdoc IJobMarketAdmin
     function isTokenAllowed(address token) external view returns (bool) {
         return token == address(0) || _allowedTokens[token];
-    }
-
-    /// @inheritdoc IJobMarket
-    function arbiterOf(uint8 mode) external view returns (address) {
-        return _arbiters[mode];
-    }
-
-    /// @inheritdoc IJobMarket
-    function verificationEnabled(uint8 mode) external view returns (bool) {
-        return mode < VERIFICATION_MODES && (_config.enabledModes >> mode) & 1 == 1;
     }
 
     /// @inheritdoc IJobMarket
@@ -555,12 +519,10 @@ contract JobMarket is IJobMarket, IJobMarketRouter, Ownable2Step, ReentrancyGuar
         private
         returns (uint256 jobId, JobTerms memory terms)
     {
-        Config memory config = _config;
-        if (config.paused) revert JobMarketPaused();
+        Hot memory hot = _hot;
+        if (hot.paused) revert JobMarketPaused();
         uint8 mode = request.verification;
-        if (mode >= VERIFICATION_MODES || (config.enabledModes >> mode) & 1 == 0) {
-            revert JobMarketVerificationDisabled(mode);
-        }
+        uint32 challengeWindow = _enabledWindow(mode);
         _checkRequestTiming(request);
         uint32 modelId = request.modelId;
         if (cache.terms.provider == address(0) || cache.modelId != modelId) {
@@ -576,14 +538,14 @@ contract JobMarket is IJobMarket, IJobMarketRouter, Ownable2Step, ReentrancyGuar
         terms.price = model.price;
         terms.provider = model.provider;
         terms.royaltyBps = model.royaltyBps;
-        terms.feeBps = config.protocolFeeBps;
+        terms.feeBps = hot.feeBps;
         terms.verification = mode;
         terms.workTime = request.workTime;
-        terms.challengeWindow = config.challengeWindow;
+        terms.challengeWindow = challengeWindow;
         terms.callback = request.callback;
         terms.callbackGas = request.callbackGas;
-        jobId = config.nextJobId;
-        _config.nextJobId = config.nextJobId + 1;
+        jobId = hot.nextJobId;
+        _hot.nextJobId = hot.nextJobId + 1;
         uint40 requestDeadline = request.requestDeadline;
         _jobs[jobId] = JobSlot.pack(
             JobSlot.commitNew(requester, modelId, terms), requestDeadline, JobStatus.Open
@@ -607,10 +569,10 @@ contract JobMarket is IJobMarket, IJobMarketRouter, Ownable2Step, ReentrancyGuar
         uint40 deadline = _load(jobId, job, JobStatus.Submitted);
         if (requester != job.requester) revert JobMarketNotRequester(jobId, requester);
         if (block.timestamp > deadline) revert JobMarketChallengeWindowClosed(jobId, deadline);
-        Params memory p = _params;
-        // Fits: price is a uint96 and disputeBondBps <= 10_000.
-        bond = uint96(uint256(job.terms.price) * p.disputeBondBps / 10_000);
-        uint40 arbitrationDeadline = uint40(block.timestamp) + p.arbitrationWindow;
+        // Fits: price is a uint96 and the governor keeps disputeBondBps <= 5_000.
+        bond = uint96(uint256(job.terms.price) * _hot.disputeBondBps / 10_000);
+        uint40 arbitrationDeadline =
+            uint40(block.timestamp) + _modes[job.terms.verification].arbitrationWindow;
         _jobs[jobId] =
             JobSlot.pack(JobSlot.commitDisputed(job, bond), arbitrationDeadline, JobStatus.Disputed);
         emit JobDisputed(jobId, bond, arbitrationDeadline);
@@ -634,13 +596,13 @@ contract JobMarket is IJobMarket, IJobMarketRouter, Ownable2Step, ReentrancyGuar
         uint40 deadline = _load(jobId, job, JobStatus.Submitted);
         if (block.timestamp <= deadline) revert JobMarketChallengeWindowOpen(jobId, deadline);
         delete _jobs[jobId];
-        _pay(jobId, job, ledger);
+        _pay(jobId, job, Outcome.Pay, ledger);
     }
 
-    /// @dev Pays a finished job, then tells its callback: last, with every credit written,
-    /// because it is untrusted code.
-    function _pay(uint256 jobId, Job calldata job, Ledger memory ledger) private {
-        (uint256 workerAmount, uint256 royalty, uint256 fee,) = _settle(job, Outcome.Pay, ledger);
+    /// @dev Pays a finished job (`Pay` or `PayUncontested`), then tells its callback: last,
+    /// with every credit written, because it is untrusted code.
+    function _pay(uint256 jobId, Job calldata job, Outcome outcome, Ledger memory ledger) private {
+        (uint256 workerAmount, uint256 royalty, uint256 fee,) = _settle(job, outcome, ledger);
         emit JobFinalized(jobId, job.worker, workerAmount, royalty, fee);
         if (job.terms.callback != address(0)) {
             _flush(ledger);
@@ -677,30 +639,29 @@ contract JobMarket is IJobMarket, IJobMarketRouter, Ownable2Step, ReentrancyGuar
             if (outcome == Outcome.RefundAndSlash) slashed = _WORKERS.slash(worker);
         }
         address token = job.terms.token;
-        if (outcome == Outcome.Pay) {
+        if (outcome <= Outcome.PayUncontested) {
             uint256 price = job.terms.price;
             royalty = price * job.terms.royaltyBps / 10_000;
             fee = price * job.terms.feeBps / 10_000;
             // Safe: royaltyBps + feeBps <= 5_000 + 1_000 < 10_000, so royalty + fee < price.
             unchecked {
-                workerAmount = price - royalty - fee + job.bond;
+                workerAmount = price - royalty - fee;
             }
+            if (outcome == Outcome.Pay) workerAmount += job.bond;
+            else _credit(ledger.requester, job.requester, token, job.bond);
             _credit(ledger.worker, worker, token, workerAmount);
             _credit(ledger.provider, job.terms.provider, token, royalty);
-            _credit(ledger.treasury, _config.treasury, token, fee);
+            _credit(ledger.fees, _GOVERNOR, token, fee);
         } else {
             address requester = job.requester;
             _credit(ledger.requester, requester, token, uint256(job.terms.price) + job.bond);
-            if (slashed != 0) {
-                uint256 reward = slashed * _params.slashRewardBps / 10_000;
-                _credit(ledger.requester, requester, _STAKE_TOKEN, reward);
-                _credit(ledger.treasury, _config.treasury, _STAKE_TOKEN, slashed - reward);
-            }
+            // The whole slash compensates the requester (issue 12, attack 3).
+            _credit(ledger.requester, requester, _STAKE_TOKEN, slashed);
         }
     }
 
     /// @dev Adds to a pending credit; a different account or token first writes the old one.
-    /// Within a batch paying the same worker, provider and treasury in the same token, each
+    /// Within a batch paying the same worker, provider and fee account in the same token, each
     /// balance is then written once instead of once per job.
     function _credit(Credit memory pending, address account, address token, uint256 amount) private {
         if (amount == 0) return;
@@ -722,7 +683,7 @@ contract JobMarket is IJobMarket, IJobMarketRouter, Ownable2Step, ReentrancyGuar
     function _flush(Ledger memory ledger) private {
         _write(ledger.worker);
         _write(ledger.provider);
-        _write(ledger.treasury);
+        _write(ledger.fees);
         _write(ledger.requester);
         _flushSettled(ledger);
     }
@@ -781,7 +742,45 @@ contract JobMarket is IJobMarket, IJobMarketRouter, Ownable2Step, ReentrancyGuar
 
     function _statusOf(uint256 jobId, uint256 slot) private view returns (JobStatus) {
         if (slot != 0) return JobSlot.statusOf(slot);
-        return jobId != 0 && jobId < _config.nextJobId ? JobStatus.Settled : JobStatus.None;
+        return jobId != 0 && jobId < _hot.nextJobId ? JobStatus.Settled : JobStatus.None;
+    }
+
+    /// @dev The challenge window of `mode`, which must be registered and enabled.
+    function _enabledWindow(uint8 mode) private view returns (uint32) {
+        Mode storage m = _modes[mode];
+        if (!m.enabled) revert JobMarketVerificationDisabled(mode);
+        return m.challengeWindow;
+    }
+
+    function _applyConfig(Config memory config_) private {
+        _hot.feeBps = config_.feeBps;
+        _hot.disputeBondBps = config_.disputeBondBps;
+        emit ConfigUpdated(config_);
+    }
+
+    /// @dev A module is set once per id and never replaced, whoever governs: a job's mode
+    /// keeps deciding its disputes with the windows it was created under.
+    function _registerMode(uint8 id, IVerifier module, uint32 challengeWindow, uint32 arbitrationWindow)
+        private
+    {
+        if (address(module) == address(0)) revert JobMarketZeroAddress();
+        address current = address(_modes[id].module);
+        if (current != address(0)) revert JobMarketModeTaken(id, current);
+        _modes[id] = Mode(module, challengeWindow, arbitrationWindow, false);
+        emit ModeRegistered(id, address(module), challengeWindow, arbitrationWindow);
+    }
+
+    function _setModeEnabled(uint8 id, bool enabled) private {
+        Mode storage m = _modes[id];
+        if (address(m.module) == address(0)) revert JobMarketModeUnknown(id);
+        m.enabled = enabled;
+        emit ModeEnabled(id, enabled);
+    }
+
+    function _setTokenAllowed(address token, bool allowed) private {
+        if (token == address(0)) revert JobMarketZeroAddress();
+        _allowedTokens[token] = allowed;
+        emit TokenAllowed(token, allowed);
     }
 
     function _checkRequestTiming(JobRequest calldata request) private view {
@@ -802,9 +801,5 @@ contract JobMarket is IJobMarket, IJobMarketRouter, Ownable2Step, ReentrancyGuar
     function _checkBatch(uint256 length) private pure returns (uint256) {
         if (length == 0 || length > MAX_BATCH) revert JobMarketInvalidBatchLength(length, MAX_BATCH);
         return length;
-    }
-
-    function _checkBounds(uint256 value, uint256 min, uint256 max) private pure {
-        if (value < min || value > max) revert JobMarketParameterOutOfBounds(value, min, max);
     }
 }

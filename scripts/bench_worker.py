@@ -76,8 +76,7 @@ def run_config(
     jobs: int, workers: int, batching: bool, state_dir: Path, rate: float = 0.0,
 ) -> dict[str, float]:  # fmt: skip
     keys = dev_private_keys(4 + workers)
-    accounts = [chain.sender(k).address for k in keys]
-    market = deploy_market(chain, keys[OWNER], MarketConfig(treasury=accounts[TREASURY]))
+    market = deploy_market(chain, keys[OWNER], MarketConfig())
     spec = ModelSpec(bundle[0], bundle[1], "text-classification", PRICE, 500)
     chain.sender(keys[PROVIDER]).transact(market.models.functions.registerModel(spec.as_abi()))
     nodes = []

@@ -24,7 +24,7 @@ _ENDINGS = {
     "cancelled": "it was cancelled before a worker claimed it",
     "expired": "no worker claimed it before its request deadline",
     "refunded": "its result lost a dispute; the price was refunded",
-    "dispute_expired": "its dispute was never decided; price and bond went back",
+    "dispute_expired": "its dispute was never decided; the result stood and the bond went back",
 }
 
 

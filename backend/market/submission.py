@@ -101,7 +101,8 @@ def model_terms(c: MarketContracts, model_id: int) -> tuple[str, int]:
 def check_verification(c: MarketContracts, mode: int) -> None:
     """Refuse a verification mode the market does not offer (createJob would revert)."""
     with chain_errors("reading the verification modes"):
-        enabled = c.chain.call(c.market.functions.verificationEnabled(mode))
+        # Mode (module, challengeWindow, arbitrationWindow, enabled); unregistered: disabled.
+        enabled = c.chain.call(c.market.functions.modeOf(mode))[3]
     if not enabled:
         raise BadRequest(
             "job.verification_disabled",

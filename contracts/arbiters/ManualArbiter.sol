@@ -3,14 +3,18 @@ pragma solidity ^0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
-import {IArbiter} from "../interfaces/IArbiter.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {IVerifier} from "../interfaces/IVerifier.sol";
 
 /// @title ManualArbiter
-/// @notice The first verification tier: its owner (a person or a multisig) rules on disputes
-/// by hand and the ruling is applied at once. Rulings are final. If the owner stays silent,
-/// the market's arbitration deadline unwinds the dispute without a verdict.
-contract ManualArbiter is IArbiter, Ownable2Step {
+/// @notice Verification mode 0: its owner (a person or a multisig, never the protocol's
+/// proposer) rules on disputes by hand and the ruling is applied at once. Rulings are final.
+/// The windows are fixed at deployment. If the owner stays silent past the market's
+/// arbitration deadline, the result stands: the worker is paid and the bond goes back.
+contract ManualArbiter is IVerifier, Ownable2Step {
+    uint32 private immutable _CHALLENGE_WINDOW;
+    uint32 private immutable _ARBITRATION_WINDOW;
+
     mapping(address market => mapping(uint256 jobId => Verdict)) private _rulings;
 
     /// @notice Thrown when a dispute is ruled on twice.
@@ -19,10 +23,19 @@ contract ManualArbiter is IArbiter, Ownable2Step {
     /// @notice Emitted when the owner ruled on `jobId` of `market`.
     event Ruled(address indexed market, uint256 indexed jobId, bool workerWins);
 
-    constructor(address initialOwner) Ownable(initialOwner) {}
+    /// @param initialOwner Who rules (keep it apart from the protocol's proposers).
+    /// @param challengeWindow_ Seconds to dispute a result; the governor accepts 10 min..7 days.
+    /// @param arbitrationWindow_ Seconds to rule; the governor accepts 1..14 days.
+    constructor(address initialOwner, uint32 challengeWindow_, uint32 arbitrationWindow_)
+        Ownable(initialOwner)
+    {
+        _CHALLENGE_WINDOW = challengeWindow_;
+        _ARBITRATION_WINDOW = arbitrationWindow_;
+    }
 
     /// @notice Rule on a dispute and apply the ruling in `market` right away.
-    /// Requirements: owner; not ruled before; the dispute is still open in the market.
+    /// Requirements: owner; not ruled before; the dispute is still open in the market (the
+    /// market refuses a ruling after its arbitration deadline, or for another mode's job).
     /// Emits {Ruled}.
     function rule(IJobMarket market, uint256 jobId, IJobMarket.Job calldata job, bool workerWins)
         external
@@ -35,7 +48,17 @@ contract ManualArbiter is IArbiter, Ownable2Step {
         market.resolveDispute(jobId, job);
     }
 
-    /// @inheritdoc IArbiter
+    /// @inheritdoc IVerifier
+    function challengeWindow() external view returns (uint32) {
+        return _CHALLENGE_WINDOW;
+    }
+
+    /// @inheritdoc IVerifier
+    function arbitrationWindow() external view returns (uint32) {
+        return _ARBITRATION_WINDOW;
+    }
+
+    /// @inheritdoc IVerifier
     function verdict(uint256 jobId, IJobMarket.Job calldata) external view returns (Verdict) {
         return _rulings[msg.sender][jobId];
     }

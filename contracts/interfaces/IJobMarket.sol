@@ -7,8 +7,10 @@ pragma solidity ^0.8.28;
 ///   Open ──claim──▶ Claimed ──submitResult──▶ Submitted ──finalize (window passed)──▶ paid
 ///    │ cancel / expire  │ reportFailure / timeout   │ dispute (within window)
 ///    ▼                  ▼                           ▼
-///  refunded          refunded (+slash on timeout)  Disputed ──resolveDispute / expireDispute──▶
-///                                                    paid + bond, or refunded + bond (+slash)
+///  refunded          refunded (+slash on timeout)  Disputed ──resolveDispute──▶ paid + bond to the worker,
+///                                                    │                         or refunded + bond + slash
+///                                                    └──expireDispute (nobody decided in time)──▶
+///                                                       paid as by finalize, bond back to the requester
 ///
 /// Caveats a caller must know:
 /// - Storage keeps one slot per job: a 192-bit commitment to the {Job} tuple, the deadline of
@@ -35,8 +37,9 @@ interface IJobMarket {
     }
 
     /// @notice What a job fixed at creation besides its requester and model: snapshots of the
-    /// model's terms, the protocol fee and the challenge window (later changes by the provider
-    /// or the owner never touch this job), and the requester's choices. {JobCreated} emits it.
+    /// model's terms, the protocol fee and its mode's challenge window (later changes by the
+    /// provider or the governor never touch this job), and the requester's choices.
+    /// {JobCreated} emits it.
     struct JobTerms {
         address token;
         uint96 price;
@@ -73,7 +76,8 @@ interface IJobMarket {
     /// @param maxPrice Most the requester pays (the spend limit of a signed request).
     /// @param requestDeadline Last second at which a worker may claim.
     /// @param workTime Seconds a worker has from its claim to submit.
-    /// @param verification Verification mode, which names the dispute arbiter.
+    /// @param verification Verification mode: its module decides disputes and fixes the
+    /// challenge and arbitration windows.
     /// @param callback Contract told the result on finalization, or address(0).
     /// @param callbackGas Gas the callback gets (at most MAX_CALLBACK_GAS).
     struct JobRequest {
@@ -85,15 +89,6 @@ interface IJobMarket {
         uint8 verification;
         address callback;
         uint32 callbackGas;
-    }
-
-    /// @notice Owner-set parameters, each bounded by a constant of the market. The challenge
-    /// window is snapshot into each job at creation; the others apply when used.
-    struct Params {
-        uint32 challengeWindow;
-        uint32 arbitrationWindow;
-        uint16 disputeBondBps;
-        uint16 slashRewardBps;
     }
 
     // --- errors -------------------------------------------------------------------------
@@ -126,14 +121,8 @@ interface IJobMarket {
     error JobMarketVerdictPending(uint256 jobId);
     /// @notice Thrown when new jobs are requested while the market is paused.
     error JobMarketPaused();
-    /// @notice Thrown when pausing a paused market or unpausing a running one.
-    error JobMarketPauseUnchanged(bool paused);
-    /// @notice Thrown when a job names a verification mode that is not enabled.
+    /// @notice Thrown when a job names a verification mode that is not registered and enabled.
     error JobMarketVerificationDisabled(uint8 mode);
-    /// @notice Thrown when a verification mode's arbiter is set twice, or a mode is out of range.
-    error JobMarketArbiterAlreadySet(uint8 mode, address arbiter);
-    /// @notice Thrown when a mode without an arbiter is enabled.
-    error JobMarketNoArbiter(uint8 mode);
     /// @notice Thrown when a request deadline is in the past or too far ahead.
     error JobMarketInvalidRequestDeadline(uint40 deadline, uint256 min, uint256 max);
     /// @notice Thrown when the work time is zero or above MAX_WORK_TIME.
@@ -154,8 +143,6 @@ interface IJobMarket {
     error JobMarketLengthMismatch();
     /// @notice Thrown when a finalizer leaves too little gas for a job's callback stipend.
     error JobMarketInsufficientCallbackGas(uint256 available, uint256 needed);
-    /// @notice Thrown when an admin parameter is outside its bounds.
-    error JobMarketParameterOutOfBounds(uint256 value, uint256 min, uint256 max);
     /// @notice Thrown when an address parameter is zero.
     error JobMarketZeroAddress();
     /// @notice Thrown when an amount is zero.
@@ -191,16 +178,20 @@ interface IJobMarket {
     );
     /// @notice Emitted when the worker reported the input invalid (refunded, no slash).
     event JobFailed(uint256 indexed jobId, address indexed worker, bytes evidenceCid);
-    /// @notice Emitted when a claimed job passed its deadline (refunded; worker slashed).
+    /// @notice Emitted when a claimed job passed its deadline (refunded; the worker slashed,
+    /// all of it to the requester).
     event JobTimedOut(uint256 indexed jobId, address indexed worker, uint256 slashed);
     /// @notice Emitted when the requester disputed with `bond`; the arbiter has until
     /// `arbitrationDeadline`.
     event JobDisputed(uint256 indexed jobId, uint96 bond, uint40 arbitrationDeadline);
-    /// @notice Emitted when the arbiter's verdict was applied.
+    /// @notice Emitted when the mode's verdict was applied (a slash goes to the requester).
     event DisputeResolved(uint256 indexed jobId, bool workerWins, uint256 slashed);
-    /// @notice Emitted when nobody decided in time: price and bond back, no slash.
+    /// @notice Emitted when nobody decided in time: the result stands. {JobFinalized} follows:
+    /// the worker is paid as by {finalize}, the bond goes back to the requester, nobody is
+    /// slashed.
     event DisputeExpired(uint256 indexed jobId);
-    /// @notice Emitted when a job was paid: worker, provider royalty and protocol fee.
+    /// @notice Emitted when a job was paid: worker (with the bond when it won a dispute),
+    /// provider royalty and protocol fee (credited to the governor's account).
     event JobFinalized(
         uint256 indexed jobId, address indexed worker, uint256 workerAmount, uint256 royalty, uint256 fee
     );
@@ -210,22 +201,6 @@ interface IJobMarket {
     event Deposited(address indexed account, address indexed token, uint256 amount);
     /// @notice Emitted when `account` took `amount` out to `to`.
     event Withdrawn(address indexed account, address indexed token, address to, uint256 amount);
-    /// @notice Emitted when the treasury changed.
-    event TreasuryUpdated(address indexed treasury);
-    /// @notice Emitted when the protocol fee changed (new jobs only).
-    event ProtocolFeeUpdated(uint16 feeBps);
-    /// @notice Emitted when any of the windows, the bond or the slash reward share changed.
-    event ParamsUpdated(Params params);
-    /// @notice Emitted when an ERC-20 was allowed or disallowed for new jobs and deposits.
-    event TokenAllowed(address indexed token, bool allowed);
-    /// @notice Emitted once per mode, when its arbiter was set for good.
-    event ArbiterSet(uint8 indexed mode, address arbiter);
-    /// @notice Emitted when a verification mode was enabled or disabled for new jobs.
-    event VerificationModeSet(uint8 indexed mode, bool enabled);
-    /// @notice Emitted when new jobs were stopped.
-    event Paused(address account);
-    /// @notice Emitted when new jobs were allowed again.
-    event Unpaused(address account);
 
     // --- jobs ---------------------------------------------------------------------------
 
@@ -273,7 +248,10 @@ interface IJobMarket {
     /// Emits {DisputeResolved} (and {JobFinalized} when the worker wins).
     function resolveDispute(uint256 jobId, Job calldata job) external;
 
-    /// @notice Anyone unwinds a dispute nobody decided in time. Emits {DisputeExpired}.
+    /// @notice Anyone settles a dispute nobody decided before the arbitration deadline: the
+    /// result stands, so the job is paid exactly as {finalize} pays it (callback included),
+    /// the bond goes back to the requester and nobody is slashed. A silent arbiter rewards
+    /// neither side. Emits {DisputeExpired}, then {JobFinalized}.
     function expireDispute(uint256 jobId, Job calldata job) external;
 
     /// @notice Anyone pays out a job whose challenge window passed, then runs its callback.
@@ -309,23 +287,12 @@ interface IJobMarket {
     /// @notice Jobs of `worker` settled so far (the registry subtracts it from its claims).
     function settledJobs(address worker) external view returns (uint256);
 
+    /// @notice The id the next job will get.
     function nextJobId() external view returns (uint256);
 
-    function treasury() external view returns (address);
-
-    function protocolFeeBps() external view returns (uint16);
-
-    function params() external view returns (Params memory);
-
-    function paused() external view returns (bool);
-
-    function isTokenAllowed(address token) external view returns (bool);
-
-    function arbiterOf(uint8 mode) external view returns (address);
-
-    function verificationEnabled(uint8 mode) external view returns (bool);
-
+    /// @notice The model registry jobs are priced from.
     function modelRegistry() external view returns (address);
 
+    /// @notice The worker registry that holds stakes and slashes them.
     function workerRegistry() external view returns (address);
 }

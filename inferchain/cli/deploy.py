@@ -17,6 +17,8 @@ from inferchain.cli._network import (
 from inferchain.cli.output import JsonOption, emit
 from inferchain.deploy import (
     DeployReport,
+    Proposal,
+    ProposalState,
     connect_chain,
     deploy_network,
     deployments_dir,
@@ -42,7 +44,9 @@ def deploy(
     ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Deploy and wire the market contracts; a re-run skips everything already in place."""
+    """Deploy the market contracts; a re-run skips everything already in place and turns a
+    changed fee, bond, token list, guardian or delay into a timelock operation (scheduled,
+    then executed by a rerun once ready), never a direct setter."""
     entry = load_network(network, networks_file)
     chain = connect_chain(entry)
     key = resolve_key(
@@ -83,6 +87,22 @@ def _human(report: DeployReport, verification: list[str] | None) -> str:
         lines += [f"  {s.name:42} {s.tx_hash} (block {s.block})" for s in report.steps]
         lines.append(f"record: {report.record_path}")
     lines += [f"  {name:16} {address}" for name, address in sorted(report.addresses.items())]
+    lines += [_proposal_line(p) for p in report.proposals]
+    lines += [f"note: {note}" for note in report.notes]
     if verification:
         lines.append("verification inputs: " + ", ".join(verification))
     return "\n".join(lines)
+
+
+def _proposal_line(p: Proposal) -> str:
+    """One governance change: what differs and where its timelock operation stands."""
+    head = f"governance: {p.name} {p.current} -> {p.wanted}: {p.state}"
+    if p.state == ProposalState.FOR_PROPOSER:
+        op = p.operation
+        return (
+            f"{head}; the proposer must schedule target {op.target} data 0x{op.data.hex()} "
+            f"salt 0x{op.salt.hex()} (or run `inferchain governance propose`)"
+        )
+    if p.ready_at:
+        return f"{head} (executable from {p.ready_at}; rerun `inferchain deploy` then)"
+    return head

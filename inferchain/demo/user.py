@@ -26,6 +26,9 @@ TASKS = ("text-generation", "image-classification", "text-classification")
 #: The gateway jobs: (key in UserContext.models, task), one per task, then a chat.
 GATEWAY_JOBS = (*((task, task) for task in TASKS), ("chat", "text-generation"))
 
+#: How the report names the governor's account, where protocol fees go.
+FEE_ACCOUNT_ROLE = "protocol fee account (governor)"
+
 
 @dataclass(frozen=True)
 class JobRun:
@@ -167,9 +170,10 @@ def _settle(reader: MarketClient, job_ids: list[int], timeout: float) -> None:
 
 def _money_flow(reader: MarketClient, wallet: Wallet, jobs: list[JobRun], start: int) -> MoneyFlow:
     chain, market = reader.chain, reader.market
-    treasury = chain.call(market.jobs.functions.treasury())
+    # Fees are credited to the governor's account in the market; only the timelock moves them.
+    fee_account = chain.call(market.jobs.functions.governor())
     flow = MoneyFlow()
-    flow.roles[treasury] = "treasury (protocol fee)"
+    flow.roles[fee_account] = FEE_ACCOUNT_ROLE
     for run in jobs:
         record = reader.job(run.job_id)
         terms = record.job.terms
@@ -178,7 +182,7 @@ def _money_flow(reader: MarketClient, wallet: Wallet, jobs: list[JobRun], start:
         for who, amount, role in (
             (record.job.worker, terms.price - royalty - fee, "worker"),
             (terms.provider, royalty, "model provider (royalty)"),
-            (treasury, fee, "treasury (protocol fee)"),
+            (fee_account, fee, FEE_ACCOUNT_ROLE),
         ):
             flow.expected[who] = flow.expected.get(who, 0) + amount
             flow.roles.setdefault(who, role)

@@ -14,6 +14,7 @@ from inferchain.deploy.errors import (
     NetworkConfigError,
     WrongNetwork,
 )
+from inferchain.deploy.governance import Proposal, ProposalState
 from inferchain.deploy.networks import MarketParams, Network, load_network, load_networks
 from inferchain.deploy.records import (
     ContractRecord,
@@ -36,6 +37,8 @@ __all__ = [
     "MarketParams",
     "Network",
     "NetworkConfigError",
+    "Proposal",
+    "ProposalState",
     "Step",
     "WrongNetwork",
     "connect",

@@ -1,13 +1,18 @@
 """Idempotent deployment of the market contracts to one network.
 
 The steps are the ones `inferchain.market.deploy_market` takes (same constructor
-arguments, same wiring), but each is skipped when the chain already holds its result:
+arguments, same order), but each is skipped when the chain already holds its result:
 a recorded contract is reused when its artifact is unchanged and its runtime code hash
 still matches, and every wiring call first reads the state it would set. A re-run
 therefore sends nothing. `ModelRegistry` is reused on its own, and `JobRouter` (shared,
-ownerless) whenever the registry is; the worker registry, the market and the arbiter are
-bound to each other by one-shot calls (`bindMarket`, `setArbiter`), and the market to the
-router by its constructor, so they are reused or redeployed together.
+ownerless) whenever the registry is; the worker registry, timelock, governor, arbiter and
+market name each other in constructors (and the v1 registry's one-shot `bindMarket`), so
+they are reused or redeployed together.
+
+A changed fee, bond, token list, guardian or delay in the networks file is never applied
+with a setter: the market's terms belong to the timelock. The rerun schedules the timelock
+operation (when the deployer is a proposer; otherwise it prints it for the proposer), and a
+rerun after the delay executes it (see `inferchain.deploy.governance`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,13 @@ from web3.utils.address import get_create_address
 from inferchain.artifacts import load_artifact
 from inferchain.chain import Chain, TransactionSender, TransactionTimeout, decode_revert
 from inferchain.deploy.errors import DeployError, DeployerUnderfunded, DeploymentConflict
+from inferchain.deploy.governance import (
+    Proposal,
+    ProposalState,
+    fixed_differences,
+    governed_changes,
+    plan_proposal,
+)
 from inferchain.deploy.networks import Network
 from inferchain.deploy.records import (
     ContractRecord,
@@ -39,13 +51,22 @@ from inferchain.deploy.records import (
     write_record,
 )
 from inferchain.market import ZERO_ADDRESS, MarketConfig
-from inferchain.market.deploy import CONTRACTS, constructor_args, market_params
+from inferchain.market.deploy import CONTRACTS, constructor_args
 from inferchain.solidity.config import SOLC_VERSION, compiler_settings
 
 #: Gas allowed in a dry run for a call on a contract that does not exist yet (measured
 #: on Anvil at 25k-50k; rounded up, since it cannot be simulated).
 UNSIMULATED_CALL_GAS = 80_000
-_BOUND_TOGETHER = ("WorkerRegistry", "JobMarket", "ManualArbiter")
+#: Gas allowed in a dry run for the market constructor's work on a mode whose module does
+#: not exist yet (reading its windows needs its immutables, which a code override lacks).
+UNSIMULATED_MODE_GAS = 80_000
+_BOUND_TOGETHER = (
+    "WorkerRegistry",
+    "InferchainTimelock",
+    "MarketGovernor",
+    "ManualArbiter",
+    "JobMarket",
+)
 
 Progress = Callable[[str], None]
 
@@ -71,6 +92,10 @@ class DeployReport:
     steps: list[Step] = field(default_factory=list)
     addresses: dict[str, str] = field(default_factory=dict)
     record_path: Path | None = None
+    #: Governance changes the networks file asks for, and what became of each.
+    proposals: list[Proposal] = field(default_factory=list)
+    #: Differences no transaction applies in place, with what to do instead.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def total_gas(self) -> int:
@@ -93,6 +118,8 @@ class DeployReport:
             "steps": [s.__dict__ for s in self.steps],
             "addresses": self.addresses,
             "record": str(self.record_path) if self.record_path else None,
+            "proposals": [p.to_dict() for p in self.proposals],
+            "notes": self.notes,
         }
 
 
@@ -217,9 +244,13 @@ class _Deployment:
             args = constructor_args(name, self.sender.address, self.config, deployed)
             if overrides:  # the deployer's nonce as it will be, else CREATE hits a planned address
                 overrides[self.sender.address] = {"nonce": hex(nonce)}
-            report.steps.append(
-                Step(f"deploy {name}", self._estimate_deploy(name, args, overrides))
-            )
+            if name == "JobMarket" and "ManualArbiter" not in reused:
+                # The arbiter is planned, not deployed: estimate without its mode.
+                gas = self._estimate_deploy(name, (*args[:5], [], *args[6:]), overrides)
+                step = Step(f"deploy {name}", gas + UNSIMULATED_MODE_GAS, simulated=False)
+            else:
+                step = Step(f"deploy {name}", self._estimate_deploy(name, args, overrides))
+            report.steps.append(step)
             nonce += 1
             deployed[name] = address
             overrides[address] = {"code": load_artifact(name).deployed_bytecode}
@@ -231,6 +262,8 @@ class _Deployment:
             contract = self._bind(wire.target, deployed[wire.target])
             if wire.needed(contract):
                 report.steps.append(Step(wire.name, self._estimate(wire.call(contract))))
+        if "JobMarket" in reused:
+            self._plan_governance(deployed, report)
 
     def _estimate_deploy(
         self, name: str, args: tuple[Any, ...], overrides: dict[str, dict[str, str]]
@@ -285,6 +318,8 @@ class _Deployment:
             self.record.transactions.append(StepRecord(wire.name, tx_hash, block))
             self._save()
             report.steps.append(Step(wire.name, receipt["gasUsed"], tx_hash=tx_hash, block=block))
+        if "JobMarket" in reused:
+            self._apply_governance(deployed, report)
 
     def _deploy(self, name: str, args: tuple[Any, ...]) -> tuple[ContractRecord, int]:
         artifact = load_artifact(name)
@@ -331,7 +366,7 @@ class _Deployment:
 
     def _wires(self, deployed: dict[str, str]) -> list[_Wire]:
         c = self.config
-        jobs_at, arbiter_at = deployed["JobMarket"], deployed["ManualArbiter"]
+        jobs_at = deployed["JobMarket"]
         call = self.chain.call
 
         def bound_market(w: Contract) -> bool:
@@ -344,12 +379,6 @@ class _Deployment:
                 )
             return False
 
-        def arbiter_unset(j: Contract) -> bool:
-            current = call(j.functions.arbiterOf(0))
-            if current not in (ZERO_ADDRESS, arbiter_at):
-                raise DeploymentConflict(f"JobMarket {j.address} uses arbiter {current}")
-            return current == ZERO_ADDRESS
-
         wires = [
             _Wire(
                 "WorkerRegistry.bindMarket",
@@ -357,62 +386,77 @@ class _Deployment:
                 bound_market,
                 lambda w: w.functions.bindMarket(jobs_at),
                 True,
-            ),
-            _Wire(
-                "JobMarket.setArbiter",
-                "JobMarket",
-                arbiter_unset,
-                lambda j: j.functions.setArbiter(0, arbiter_at),
-                True,
-            ),
-            _Wire(
-                "JobMarket.setVerificationMode",
-                "JobMarket",
-                lambda j: not call(j.functions.verificationEnabled(0)),
-                lambda j: j.functions.setVerificationMode(0, True),
-                True,
-            ),
-        ]
-        for token in c.allowed_tokens:
-            wires.append(
-                _Wire(
-                    f"JobMarket.setTokenAllowed({token})",
-                    "JobMarket",
-                    lambda j, t=token: not call(j.functions.isTokenAllowed(t)),
-                    lambda j, t=token: j.functions.setTokenAllowed(t, True),
-                    True,
-                )
             )
-        wires += self._parameter_wires()
-        return wires
-
-    def _parameter_wires(self) -> list[_Wire]:
-        """Settable parameters changed in the networks file since the contracts were deployed."""
-        c, call = self.config, self.chain.call
-        params = market_params(c)
-        specs: list[tuple[str, str, str, Any, Callable[[Contract], Any]]] = [
-            ("JobMarket", "treasury", "setTreasury", c.treasury,
-             lambda j: j.functions.setTreasury(c.treasury)),
-            ("JobMarket", "protocolFeeBps", "setProtocolFee", c.protocol_fee_bps,
-             lambda j: j.functions.setProtocolFee(c.protocol_fee_bps)),
-            ("JobMarket", "params", "setParams", params, lambda j: j.functions.setParams(params)),
-            ("WorkerRegistry", "minStake", "setMinStake", c.min_stake,
+        ]
+        # The v1 registry's owner is still the deployer (slice 6 makes it ownerless).
+        specs: list[tuple[str, str, Any, Callable[[Contract], Any]]] = [
+            ("minStake", "setMinStake", c.min_stake,
              lambda w: w.functions.setMinStake(c.min_stake)),
-            ("WorkerRegistry", "unbondingDelay", "setUnbondingDelay", c.unbonding_delay,
+            ("unbondingDelay", "setUnbondingDelay", c.unbonding_delay,
              lambda w: w.functions.setUnbondingDelay(c.unbonding_delay)),
-            ("WorkerRegistry", "slashBps", "setSlashBps", c.slash_bps,
+            ("slashBps", "setSlashBps", c.slash_bps,
              lambda w: w.functions.setSlashBps(c.slash_bps)),
         ]  # fmt: skip
-        return [
+        wires += [
             _Wire(
-                f"{target}.{setter}",
-                target,
+                f"WorkerRegistry.{setter}",
+                "WorkerRegistry",
                 lambda k, g=getter, v=want: _normalise(call(k.functions[g]())) != _normalise(v),
                 fn,
                 False,
             )
-            for target, getter, setter, want, fn in specs
+            for getter, setter, want, fn in specs
         ]
+        return wires
+
+    # -- governance ------------------------------------------------------------------
+
+    def _proposals(self, deployed: dict[str, str], report: DeployReport) -> list[Proposal]:
+        report.notes = fixed_differences(self.chain, deployed, self.config)
+        from_block = min((c.block for c in self.record.contracts.values()), default=0)
+        return [
+            plan_proposal(
+                self.chain, deployed["InferchainTimelock"], change, self.sender.address, from_block
+            )
+            for change in governed_changes(self.chain, deployed, self.config)
+        ]
+
+    def _plan_governance(self, deployed: dict[str, str], report: DeployReport) -> None:
+        """Dry run and planning: which governance changes a run would schedule or execute."""
+        timelock = self._bind("InferchainTimelock", deployed["InferchainTimelock"])
+        delay = int(self.chain.call(timelock.functions.getMinDelay()))
+        report.proposals = self._proposals(deployed, report)
+        for p in report.proposals:
+            if p.state == ProposalState.SCHEDULE:
+                gas = self._estimate(p.operation.schedule(timelock, delay))
+                report.steps.append(Step(f"schedule {p.name}", gas))
+            elif p.state == ProposalState.EXECUTE:
+                gas = self._estimate(p.operation.execute(timelock))
+                report.steps.append(Step(f"execute {p.name}", gas))
+
+    def _apply_governance(self, deployed: dict[str, str], report: DeployReport) -> None:
+        """Schedule what the deployer may propose, execute what is ready; record both."""
+        timelock = self._bind("InferchainTimelock", deployed["InferchainTimelock"])
+        delay = int(self.chain.call(timelock.functions.getMinDelay()))
+        report.proposals = self._proposals(deployed, report)
+        for p in report.proposals:
+            if p.state == ProposalState.SCHEDULE:
+                label, call = f"schedule {p.name}", p.operation.schedule(timelock, delay)
+            elif p.state == ProposalState.EXECUTE:
+                label, call = f"execute {p.name}", p.operation.execute(timelock)
+            else:
+                continue
+            self.progress(f"{label}…")
+            receipt = self._send(call)
+            tx_hash, block = receipt["transactionHash"].to_0x_hex(), receipt["blockNumber"]
+            self.record.transactions.append(StepRecord(label, tx_hash, block))
+            self._save()
+            report.steps.append(Step(label, receipt["gasUsed"], tx_hash=tx_hash, block=block))
+            if p.state == ProposalState.SCHEDULE:
+                p.state = ProposalState.SCHEDULED
+                p.ready_at = int(self.chain.call(timelock.functions.getTimestamp(p.operation.id)))
+            else:
+                p.state = ProposalState.EXECUTED
 
     # -- helpers ---------------------------------------------------------------------
 

@@ -16,11 +16,14 @@ from web3 import Web3
 
 from inferchain.deploy.errors import NetworkConfigError
 from inferchain.market import ETH, MarketConfig
+from inferchain.market.deploy import DAY, DEFAULT_TIMELOCK_DELAY
 from inferchain.paths import project_root
 
 NETWORKS_FILE_ENV = "INFERCHAIN_NETWORKS_FILE"
 NETWORK_ENV = "INFERCHAIN_NETWORK"
 DEFAULT_NETWORK = "local"
+#: The shortest timelock delay a deployment off local chains accepts.
+MIN_PUBLIC_TIMELOCK_DELAY = DAY
 
 
 def _address(value: str | None) -> str | None:
@@ -36,15 +39,17 @@ OptionalAddress = Annotated[str | None, AfterValidator(_address)]
 
 
 class MarketParams(BaseModel):
-    """Fee and timing parameters; each is bounded again by the contracts."""
+    """Fees, windows and delays, each within the governor's bounds (which the contracts check
+    again). Fee and bond are the market's config; the windows are the ManualArbiter's, fixed
+    at its deployment; the delay is the timelock's."""
 
     model_config = ConfigDict(extra="forbid")
 
-    protocol_fee_bps: int = Field(250, ge=0, le=10_000)
-    challenge_window: int = Field(3_600, gt=0)
-    arbitration_window: int = Field(86_400, gt=0)
-    dispute_bond_bps: int = Field(1_000, ge=0, le=10_000)
-    slash_reward_bps: int = Field(5_000, ge=0, le=10_000)
+    fee_bps: int = Field(250, ge=0, le=1_000)
+    dispute_bond_bps: int = Field(1_000, ge=500, le=5_000)
+    timelock_delay: int = Field(DEFAULT_TIMELOCK_DELAY, ge=0)
+    challenge_window: int = Field(3_600, ge=600, le=7 * DAY)
+    arbitration_window: int = Field(DAY, ge=DAY, le=14 * DAY)
     stake_token: Address = ETH
     min_stake_wei: int = Field(10**18, ge=0)
     unbonding_delay: int = Field(86_400, ge=0)
@@ -65,9 +70,11 @@ class Network(BaseModel):
     local: bool = False
     confirmations: int = Field(1, ge=1)
     confirmation_timeout_s: float = Field(600.0, gt=0)
-    #: Fee recipient; empty means the deployer.
-    treasury: OptionalAddress = None
-    #: Owner of the ManualArbiter (rules disputes); empty means the deployer.
+    #: Who schedules timelock operations (the protocol multisig); empty means the deployer.
+    proposer: OptionalAddress = None
+    #: Who may pause and disable at once; empty means the deployer.
+    guardian: OptionalAddress = None
+    #: Owner of the ManualArbiter (rules disputes); empty means the deployer, on local only.
     arbiter: OptionalAddress = None
     allowed_tokens: list[Address] = Field(default_factory=list)
     explorer_url: str | None = None
@@ -84,20 +91,41 @@ class Network(BaseModel):
         return url
 
     def market_config(self, deployer: str) -> MarketConfig:
+        """The deployment's config; off local chains it refuses a timelock delay under a day
+        and an arbiter owned by the proposer or the deployer (separate keys keep the protocol
+        owner from ruling on disputes)."""
         m = self.market
+        deployer = Web3.to_checksum_address(deployer)
+        proposer = self.proposer or deployer
+        arbiter = self.arbiter or deployer
+        if not self.local:
+            if m.timelock_delay < MIN_PUBLIC_TIMELOCK_DELAY:
+                raise NetworkConfigError(
+                    f"network {self.name!r}: market.timelock_delay is {m.timelock_delay}s; "
+                    f"outside local chains it must be at least {MIN_PUBLIC_TIMELOCK_DELAY}s "
+                    f"(1 day), so that everyone sees owner actions coming"
+                )
+            if arbiter in (proposer, deployer):
+                who = "the deployer" if arbiter == deployer else "the proposer"
+                raise NetworkConfigError(
+                    f"network {self.name!r}: the arbiter owner {arbiter} is {who}; outside "
+                    f"local chains set `arbiter` to a key of its own (not the proposer "
+                    f"{proposer} nor the deployer {deployer})"
+                )
         return MarketConfig(
-            treasury=self.treasury or deployer,
-            protocol_fee_bps=m.protocol_fee_bps,
+            fee_bps=m.fee_bps,
+            dispute_bond_bps=m.dispute_bond_bps,
+            timelock_delay=m.timelock_delay,
+            proposer=proposer,
+            guardian=self.guardian or deployer,
+            arbiter_owner=arbiter,
             challenge_window=m.challenge_window,
             arbitration_window=m.arbitration_window,
-            dispute_bond_bps=m.dispute_bond_bps,
-            slash_reward_bps=m.slash_reward_bps,
             stake_token=m.stake_token,
             min_stake=m.min_stake_wei,
             unbonding_delay=m.unbonding_delay,
             slash_bps=m.slash_bps,
             allowed_tokens=tuple(self.allowed_tokens),
-            arbiter_owner=self.arbiter or deployer,
         )
 
 

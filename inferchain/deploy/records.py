@@ -29,6 +29,8 @@ _ADDRESS_FIELDS = {
     "JobMarket": "job_market",
     "ManualArbiter": "arbiter",
     "JobRouter": "router",
+    "MarketGovernor": "governor",
+    "InferchainTimelock": "timelock",
 }
 
 

@@ -1,6 +1,12 @@
 """Bindings for the marketplace contracts shared by the worker, gateway and CLI."""
 
 from inferchain.market.deploy import Market, MarketAddresses, MarketConfig, deploy_market
+from inferchain.market.governance import (
+    Operation,
+    OperationState,
+    ScheduledOperation,
+    pending_operations,
+)
 from inferchain.market.history import (
     JobOutcome,
     JobRecord,
@@ -45,6 +51,9 @@ __all__ = [
     "MarketAddresses",
     "MarketConfig",
     "ModelSpec",
+    "Operation",
+    "OperationState",
+    "ScheduledOperation",
     "SignedDeposit",
     "SignedDispute",
     "SignedJobRequest",
@@ -57,6 +66,7 @@ __all__ = [
     "fold_events",
     "job_request_typed_data",
     "json_typed_data",
+    "pending_operations",
     "read_router_domain",
     "recover_job_request",
     "sign_deposit",

@@ -29,7 +29,10 @@ class JobOutcome(StrEnum):
     TIMED_OUT = "timed_out"  # refunded, worker slashed
     PAID = "paid"  # finalized, or dispute won by the worker
     REFUNDED = "refunded"  # dispute lost by the worker
-    DISPUTE_EXPIRED = "dispute_expired"  # arbiter silent: price and bond back
+    # v1 only (arbiter silent: price and bond back). Since contracts v2 slice 2 a silent
+    # arbiter leaves the result standing: `DisputeExpired` is followed by `JobFinalized`,
+    # so such a job ends PAID.
+    DISPUTE_EXPIRED = "dispute_expired"
 
 
 @dataclass(frozen=True)

@@ -366,8 +366,8 @@ class MarketClient:
 
     def dispute(self, job_id: int) -> tuple[int, str]:
         record = self._own_job(job_id)
-        params = self.chain.call(self.market.jobs.functions.params())
-        bond = record.job.terms.price * params[2] // 10_000
+        _fee_bps, bond_bps = self.chain.call(self.market.jobs.functions.config())
+        bond = record.job.terms.price * bond_bps // 10_000
         value = bond if record.job.terms.token == ETH else 0
         if value == 0 and bond:
             self._fund_token(record.job.terms.token, bond)

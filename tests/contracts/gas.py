@@ -182,19 +182,19 @@ def calls(d: Deployment) -> dict[str, int]:
         job_id, job = d.create()
         job = d.claim(job_id, job)
         job = d.submit(job_id, job)
-        bond = job["terms"]["price"] * d.market.functions.params().call()[2] // 10_000
+        bond = job["terms"]["price"] * d.market.functions.config().call()[1] // 10_000
         r = d.tx("requester", d.market.functions.dispute(job_id, job_tuple(job)), value=bond)
         out["dispute"] = _gas(r)
         job = {**job, "bond": bond}
         if wins is None:
-            d.chain.increase_time(d.market.functions.params().call()[1] + 1)
+            d.chain.increase_time(d.market.functions.modeOf(0).call()[2] + 1)
             out[label] = _gas(
                 d.tx("outsider", d.market.functions.expireDispute(job_id, job_tuple(job)))
             )
         else:
             out[label] = _gas(
                 d.tx(
-                    "owner",
+                    "arbiter",
                     d.arbiter.functions.rule(d.market.address, job_id, job_tuple(job), wins),
                 )
             )

@@ -29,6 +29,7 @@ from inferchain.market import (
     JobRequest,
     MarketConfig,
     ModelSpec,
+    Operation,
     deploy_market,
     sign_deposit,
     sign_dispute,
@@ -50,7 +51,7 @@ FEE_BPS = 250
 CHALLENGE_WINDOW = 3_600
 ARBITRATION_WINDOW = 86_400
 DISPUTE_BOND_BPS = 1_000
-SLASH_REWARD_BPS = 5_000
+TIMELOCK_DELAY = 2 * 86_400
 ETH_PRICE = 10**16
 ETH_ROYALTY_BPS = 1_000
 TOKEN_PRICE = 100 * ETHER
@@ -257,8 +258,11 @@ def sign_permit(
 
 @dataclass
 class Actors:
+    """Test keys by role. `owner` deploys and proposes to the timelock; `arbiter` owns the
+    ManualArbiter (never the proposer); `guardian` may only stop new jobs."""
+
     owner: str
-    treasury: str
+    guardian: str
     provider: str
     worker: str
     worker2: str
@@ -266,10 +270,11 @@ class Actors:
     requester2: str
     relayer: str
     outsider: str
+    arbiter: str
 
     @classmethod
     def from_keys(cls, keys: list[str]) -> Actors:
-        return cls(*keys[:9])
+        return cls(*keys[:10])
 
     def address(self, role: str) -> str:
         return Account.from_key(getattr(self, role)).address
@@ -286,12 +291,48 @@ class Deployment:
     market: Contract
     arbiter: Contract
     router: Contract
+    governor: Contract
+    timelock: Contract
     token: Contract
     eth_model: int
     token_model: int
     addresses: dict[str, str] = field(default_factory=dict)
     #: The first block of the deployment (where event scans start).
     deployed_block: int = 0
+    _salt: int = 0
+
+    @property
+    def fees(self) -> str:
+        """The account protocol fees are credited to: the governor's."""
+        return self.governor.address
+
+    def schedule(self, call: Any, *, delay: int = TIMELOCK_DELAY) -> Operation:
+        """The proposer (`owner`) schedules `call` (a governor call) through the timelock."""
+        self._salt += 1
+        operation = Operation.of(call, salt=self._salt.to_bytes(32, "big"))
+        self.tx("owner", operation.schedule(self.timelock, delay))
+        return operation
+
+    def govern(self, call: Any) -> TxReceipt:
+        """Make a governor call the way production does: schedule it through the timelock,
+        wait out the delay, and execute it (as anyone). Returns the execution's receipt."""
+        operation = self.schedule(call)
+        self.chain.increase_time(TIMELOCK_DELAY)
+        return self.tx("outsider", operation.execute(self.timelock))
+
+    def another_market(self, workers: str | None = None) -> Contract:
+        """A second JobMarket on the same governor, router and model registry (and worker
+        registry, unless `workers`), with the same config, mode 0 and token."""
+        return self.chain.sender(self.actors.owner).deploy(
+            "JobMarket",
+            self.governor.address,
+            self.router.address,
+            self.models.address,
+            workers or self.workers.address,
+            self.market.functions.config().call(),
+            [(0, self.arbiter.address)],
+            [self.token.address],
+        )
 
     def addr(self, role: str) -> str:
         if role not in self.addresses:
@@ -363,7 +404,7 @@ class Deployment:
         return {**job, "outputCodec": codec, "outputDigest": digest, "outputHash": output_hash}
 
     def dispute(self, job_id: int, job: dict[str, Any], role: str = "requester") -> dict[str, Any]:
-        bond = job["terms"]["price"] * self.market.functions.params().call()[2] // 10_000
+        bond = job["terms"]["price"] * self.market.functions.config().call()[1] // 10_000
         value = bond if job["terms"]["token"] == ETH else 0
         if job["terms"]["token"] != ETH:
             allowance = self.token.functions.allowance(self.addr(role), self.market.address).call()
@@ -397,7 +438,7 @@ class Deployment:
 
 # Job statuses as the contract numbers them.
 NONE, OPEN, CLAIMED, SUBMITTED, DISPUTED, SETTLED = range(6)
-# IArbiter.Verdict
+# IVerifier.Verdict
 PENDING, WORKER_WINS, WORKER_LOSES = range(3)
 
 
@@ -408,27 +449,30 @@ def deploy(
     workers: bool = True,
     bundle: tuple[Cid, bytes] | None = None,
 ) -> Deployment:
-    """Deploy registries, market, arbiter and a permit token; register two models (ETH and
-    token priced) and, with `workers`, two workers serving both (`worker` staking twice the
-    minimum, `worker2` exactly the minimum). `bundle` (CID, manifest sha-256) is the models'
-    bundle, for tests that read it; by default a CID nobody serves."""
+    """Deploy a permit token, then registries, router, timelock, governor, arbiter and market
+    (the token allowed from the start); register two models (ETH and token priced) and, with
+    `workers`, two workers serving both (`worker` staking twice the minimum, `worker2` exactly
+    the minimum). `bundle` (CID, manifest sha-256) is the models' bundle, for tests that read
+    it; by default a CID nobody serves."""
     actors = Actors.from_keys(keys)
+    owner = chain.sender(actors.owner)
+    token = owner.deploy("MockERC20Permit", "Mock Dollar", "MUSD")
     config = MarketConfig(
-        treasury=actors.address("treasury"),
-        protocol_fee_bps=FEE_BPS,
+        fee_bps=FEE_BPS,
+        dispute_bond_bps=DISPUTE_BOND_BPS,
+        timelock_delay=TIMELOCK_DELAY,
+        proposer=actors.address("owner"),
+        guardian=actors.address("guardian"),
+        arbiter_owner=actors.address("arbiter"),
         challenge_window=CHALLENGE_WINDOW,
         arbitration_window=ARBITRATION_WINDOW,
-        dispute_bond_bps=DISPUTE_BOND_BPS,
-        slash_reward_bps=SLASH_REWARD_BPS,
         stake_token=ETH,
         min_stake=MIN_STAKE,
         unbonding_delay=UNBONDING_DELAY,
         slash_bps=SLASH_BPS,
+        allowed_tokens=(token.address,),
     )
     m = deploy_market(chain, actors.owner, config)
-    owner = chain.sender(actors.owner)
-    token = owner.deploy("MockERC20Permit", "Mock Dollar", "MUSD")
-    owner.transact(m.jobs.functions.setTokenAllowed(token.address, True))
     deployment = Deployment(
         chain,
         actors,
@@ -437,6 +481,8 @@ def deploy(
         m.jobs,
         m.arbiter,
         m.router,
+        m.governor,
+        m.timelock,
         token,
         0,
         0,

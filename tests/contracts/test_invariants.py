@@ -40,7 +40,6 @@ from tests.contracts.helpers import (
     OPEN,
     SETTLED,
     SLASH_BPS,
-    SLASH_REWARD_BPS,
     SUBMITTED,
     UNBONDING_DELAY,
     Deployment,
@@ -138,13 +137,15 @@ class MarketMachine(RuleBasedStateMachine):
         elif operation == "advance":
             self.advance(data)
         elif operation == "withdraw":
-            roles = (*REQUESTERS, *WORKERS, "provider", "treasury")
+            roles = (*REQUESTERS, *WORKERS, "provider")
             self.withdraw(
                 self.rnd.choice(roles), self.rnd.random() < 0.5, self.rnd.choice((1, 2, 10))
             )
         elif operation == "worker":
             actions = ("top_up", "exit", "cancel_exit", "leave_or_return")
             self.worker_churn(self.rnd.choice(WORKERS), self.rnd.choice(actions))
+        elif self.rnd.random() < 0.1:
+            self.govern_fee(self.rnd.choice((0, 100, 1_000)))
         else:
             self.d.chain.increase_time(self.rnd.choice((5, 120, 900)))
 
@@ -266,7 +267,7 @@ class MarketMachine(RuleBasedStateMachine):
     def _resolve(self, m: ModelJob, worker_wins: bool) -> None:
         d = self.d
         d.tx(
-            "owner",
+            "arbiter",
             d.arbiter.functions.rule(d.market.address, m.job_id, job_tuple(m.job), worker_wins),
         )
         self._settle(m, pay=worker_wins, slash=not worker_wins)
@@ -279,9 +280,16 @@ class MarketMachine(RuleBasedStateMachine):
 
     def _expire_dispute(self, m: ModelJob, data: st.DataObject) -> None:
         self.d.tx("outsider", self.d.market.functions.expireDispute(m.job_id, job_tuple(m.job)))
-        self._settle(m, pay=False)
+        self._settle(m, pay=True, bond_to_requester=True)  # attack 1: the result stands
 
     # -- balances, workers, time -------------------------------------------------------
+
+    def govern_fee(self, fee_bps: int) -> None:
+        """A config change through the timelock (2 days pass): new jobs only, which the
+        model sees through each job's snapshotted `feeBps`."""
+        d = self.d
+        d.govern(d.governor.functions.setConfig(d.market.address, (fee_bps, DISPUTE_BOND_BPS)))
+        self.seen["config changes"] += 1
 
     def withdraw(self, role: str, token_kind: bool, fraction: int) -> None:
         d = self.d
@@ -342,15 +350,20 @@ class MarketMachine(RuleBasedStateMachine):
             self.model.owed[(account, token)] = self.model.owed.get((account, token), 0) + amount
             self.touched_accounts.add((account, token))
 
-    def _settle(self, m: ModelJob, *, pay: bool, slash: bool = False) -> None:
+    def _settle(
+        self, m: ModelJob, *, pay: bool, slash: bool = False, bond_to_requester: bool = False
+    ) -> None:
         d, terms = self.d, m.job["terms"]
         token, price, bond = terms["token"], terms["price"], m.job["bond"]
         if pay:
             royalty = price * terms["royaltyBps"] // 10_000
             fee = price * terms["feeBps"] // 10_000
+            if bond_to_requester:
+                self._credit(d.addr(m.requester), token, bond)
+                bond = 0
             self._credit(d.addr(m.worker), token, price - royalty - fee + bond)
             self._credit(terms["provider"], token, royalty)
-            self._credit(d.addr("treasury"), token, fee)
+            self._credit(d.fees, token, fee)
         else:
             self._credit(d.addr(m.requester), token, price + bond)
         if m.worker:
@@ -359,9 +372,7 @@ class MarketMachine(RuleBasedStateMachine):
             if slash:
                 slashed = min(w.stake, MIN_STAKE * SLASH_BPS // 10_000)
                 w.stake -= slashed
-                reward = slashed * SLASH_REWARD_BPS // 10_000
-                self._credit(d.addr(m.requester), ETH, reward)
-                self._credit(d.addr("treasury"), ETH, slashed - reward)
+                self._credit(d.addr(m.requester), ETH, slashed)  # all of it
         m.status, m.deadline = SETTLED, 0
         self.touched_jobs.add(m.job_id)
 

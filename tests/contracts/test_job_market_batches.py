@@ -62,7 +62,7 @@ def test_mixed_batch_settles_like_single_jobs(d: Deployment) -> None:
         TOKEN_PRICE, TOKEN_ROYALTY_BPS
     )
     assert d.balance("provider") == eth_jobs * (ETH_PRICE * ETH_ROYALTY_BPS // 10_000)
-    assert d.balance("treasury", d.token.address) == token_jobs * (TOKEN_PRICE * FEE_BPS // 10_000)
+    assert d.balance(d.fees, d.token.address) == token_jobs * (TOKEN_PRICE * FEE_BPS // 10_000)
     assert d.workers.functions.activeJobs(d.addr("worker")).call() == 0
     assert d.market.functions.settledJobs(d.addr("worker")).call() == 6
 

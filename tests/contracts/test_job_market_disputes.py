@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from inferchain.market import decode_logs
 from tests.contracts.helpers import (
     ARBITRATION_WINDOW,
     DISPUTE_BOND_BPS,
@@ -13,7 +14,6 @@ from tests.contracts.helpers import (
     PENDING,
     SETTLED,
     SLASH_BPS,
-    SLASH_REWARD_BPS,
     TOKEN_PRICE,
     TOKEN_ROYALTY_BPS,
     WORKER_LOSES,
@@ -83,7 +83,7 @@ def test_worker_wins_gets_paid_and_the_bond(d: Deployment) -> None:
     job_id, job = _submitted(d)
     job = d.dispute(job_id, job)
     receipt = d.tx(
-        "owner", d.arbiter.functions.rule(d.market.address, job_id, job_tuple(job), True)
+        "arbiter", d.arbiter.functions.rule(d.market.address, job_id, job_tuple(job), True)
     )
     assert event(d.arbiter, receipt, "Ruled")["workerWins"] is True
     resolved = event(d.market, receipt, "DisputeResolved")
@@ -94,7 +94,7 @@ def test_worker_wins_gets_paid_and_the_bond(d: Deployment) -> None:
         event(d.market, receipt, "JobFinalized")["workerAmount"] == ETH_PRICE - royalty - fee + BOND
     )
     assert d.balance("worker") == ETH_PRICE - royalty - fee + BOND
-    assert (d.balance("provider"), d.balance("treasury"), d.balance("requester")) == (
+    assert (d.balance("provider"), d.balance(d.fees), d.balance("requester")) == (
         royalty,
         fee,
         0,
@@ -108,20 +108,19 @@ def test_worker_loses_refund_bond_back_and_slash(d: Deployment) -> None:
     job = d.dispute(job_id, job)
     stake = d.workers.functions.worker(d.addr("worker")).call()[0]
     receipt = d.tx(
-        "owner", d.arbiter.functions.rule(d.market.address, job_id, job_tuple(job), False)
+        "arbiter", d.arbiter.functions.rule(d.market.address, job_id, job_tuple(job), False)
     )
     slash = MIN_STAKE * SLASH_BPS // 10_000
-    reward = slash * SLASH_REWARD_BPS // 10_000
     resolved = event(d.market, receipt, "DisputeResolved")
     assert (resolved["workerWins"], resolved["slashed"]) == (False, slash)
     assert events(d.market, receipt, "JobFinalized") == []
-    assert d.balance("requester") == ETH_PRICE + BOND + reward
-    assert d.balance("treasury") == slash - reward
+    assert d.balance("requester") == ETH_PRICE + BOND + slash  # the whole slash
+    assert d.balance(d.fees) == 0
     assert d.balance("worker") == 0
     assert d.workers.functions.worker(d.addr("worker")).call()[0] == stake - slash
     assert d.arbiter.functions.rulingOf(d.market.address, job_id).call() == WORKER_LOSES
     with reverts("ManualArbiterAlreadyRuled"):
-        d.tx("owner", d.arbiter.functions.rule(d.market.address, job_id, job_tuple(job), True))
+        d.tx("arbiter", d.arbiter.functions.rule(d.market.address, job_id, job_tuple(job), True))
 
 
 def test_only_the_arbiter_owner_rules(d: Deployment) -> None:
@@ -139,15 +138,15 @@ def test_ruling_edge_at_the_arbitration_deadline(d: Deployment) -> None:
     other = d.dispute(other_id, other)
     other_deadline = d.status(other_id)[1]
     rule = d.arbiter.functions.rule
-    d.tx_at(deadline, "owner", rule(d.market.address, job_id, job_tuple(job), True))
+    d.tx_at(deadline, "arbiter", rule(d.market.address, job_id, job_tuple(job), True))
     with reverts("JobMarketArbitrationClosed") as caught:
         d.tx_at(
-            other_deadline + 1, "owner", rule(d.market.address, other_id, job_tuple(other), True)
+            other_deadline + 1, "arbiter", rule(d.market.address, other_id, job_tuple(other), True)
         )
     assert caught.args == {"jobId": other_id, "deadline": other_deadline}
 
 
-def test_expire_dispute_edge_unwinds_without_slash(d: Deployment) -> None:
+def test_expire_dispute_edge_pays_as_finalize_and_returns_the_bond(d: Deployment) -> None:
     job_id, job = _submitted(d)
     job = d.dispute(job_id, job)
     deadline = d.status(job_id)[1]
@@ -157,10 +156,28 @@ def test_expire_dispute_edge_unwinds_without_slash(d: Deployment) -> None:
     receipt = d.tx_at(
         deadline + 1, "outsider", d.market.functions.expireDispute(job_id, job_tuple(job))
     )
-    assert event(d.market, receipt, "DisputeExpired")["jobId"] == job_id
-    assert d.balance("requester") == ETH_PRICE + BOND
+    logs = decode_logs(d.market, receipt["logs"])
+    assert [(e["event"], e["args"]["jobId"]) for e in logs] == [
+        ("DisputeExpired", job_id),
+        ("JobFinalized", job_id),
+    ]
+    finalized = logs[1]["args"]
+    royalty = ETH_PRICE * ETH_ROYALTY_BPS // 10_000
+    fee = ETH_PRICE * FEE_BPS // 10_000
+    assert (finalized["workerAmount"], finalized["royalty"], finalized["fee"]) == (
+        ETH_PRICE - royalty - fee,
+        royalty,
+        fee,
+    )
+    assert (d.balance("worker"), d.balance("provider"), d.balance(d.fees)) == (
+        ETH_PRICE - royalty - fee,
+        royalty,
+        fee,
+    )
+    assert d.balance("requester") == BOND  # only the bond comes back
     assert d.workers.functions.worker(d.addr("worker")).call()[0] == stake
     assert d.workers.functions.activeJobs(d.addr("worker")).call() == 0
+    assert d.status(job_id) == (SETTLED, 0)
 
 
 def test_token_job_dispute_pulls_the_bond_in_the_token(d: Deployment) -> None:
@@ -171,29 +188,37 @@ def test_token_job_dispute_pulls_the_bond_in_the_token(d: Deployment) -> None:
     job = d.dispute(job_id, job)
     bond = TOKEN_PRICE * DISPUTE_BOND_BPS // 10_000
     assert d.token.functions.balanceOf(d.market.address).call() == TOKEN_PRICE + bond
-    d.tx("owner", d.arbiter.functions.rule(d.market.address, job_id, job_tuple(job), True))
+    d.tx("arbiter", d.arbiter.functions.rule(d.market.address, job_id, job_tuple(job), True))
     royalty = TOKEN_PRICE * TOKEN_ROYALTY_BPS // 10_000
     fee = TOKEN_PRICE * FEE_BPS // 10_000
     assert d.balance("worker", d.token.address) == TOKEN_PRICE - royalty - fee + bond
 
 
-def test_zero_bond_dispute_takes_no_value(d: Deployment) -> None:
-    d.tx("owner", d.market.functions.setParams((3_600, ARBITRATION_WINDOW, 0, SLASH_REWARD_BPS)))
+def test_dispute_bond_is_the_config_at_dispute_time(d: Deployment) -> None:
+    d.govern(d.governor.functions.setConfig(d.market.address, (FEE_BPS, 500)))
     job_id, job = _submitted(d)
     with reverts("JobMarketValueMismatch"):
-        d.tx("requester", d.market.functions.dispute(job_id, job_tuple(job)), value=1)
-    receipt = d.tx("requester", d.market.functions.dispute(job_id, job_tuple(job)))
-    assert event(d.market, receipt, "JobDisputed")["bond"] == 0
+        d.tx("requester", d.market.functions.dispute(job_id, job_tuple(job)), value=BOND)
+    receipt = d.tx(
+        "requester", d.market.functions.dispute(job_id, job_tuple(job)), value=ETH_PRICE // 20
+    )
+    disputed = event(d.market, receipt, "JobDisputed")
+    assert disputed["bond"] == ETH_PRICE * 500 // 10_000
+    assert disputed["arbitrationDeadline"] == d.now() + ARBITRATION_WINDOW
 
 
-def test_each_verification_mode_has_its_own_arbiter(d: Deployment) -> None:
-    second = d.chain.sender(d.actors.owner).deploy("ManualArbiter", d.addr("outsider"))
-    d.tx("owner", d.market.functions.setArbiter(1, second.address))
-    d.tx("owner", d.market.functions.setVerificationMode(1, True))
+def test_each_verification_mode_has_its_own_arbiter_and_windows(d: Deployment) -> None:
+    second = d.chain.sender(d.actors.owner).deploy(
+        "ManualArbiter", d.addr("outsider"), 600, 2 * ARBITRATION_WINDOW
+    )
+    d.govern(d.governor.functions.registerMode(d.market.address, 1, second.address))
+    d.govern(d.governor.functions.setModeEnabled(d.market.address, 1, True))
     job_id, job = _submitted(d, verification=1)
+    assert job["terms"]["challengeWindow"] == 600
     job = d.dispute(job_id, job)
+    assert d.status(job_id)[1] == d.now() + 2 * ARBITRATION_WINDOW
     # The mode-0 arbiter's ruling does not count for a mode-1 job.
     with reverts("JobMarketVerdictPending"):
-        d.tx("owner", d.arbiter.functions.rule(d.market.address, job_id, job_tuple(job), True))
+        d.tx("arbiter", d.arbiter.functions.rule(d.market.address, job_id, job_tuple(job), True))
     d.tx("outsider", second.functions.rule(d.market.address, job_id, job_tuple(job), False))
     assert d.status(job_id) == (SETTLED, 0)

@@ -38,7 +38,7 @@ def test_token_job_pulls_exactly_the_price_and_pays_out_in_the_token(d: Deployme
     fee = TOKEN_PRICE * FEE_BPS // 10_000
     token = d.token.address
     assert d.balance("worker", token) == TOKEN_PRICE - royalty - fee
-    assert (d.balance("provider", token), d.balance("treasury", token)) == (royalty, fee)
+    assert (d.balance("provider", token), d.balance(d.fees, token)) == (royalty, fee)
     d.tx("provider", d.market.functions.withdraw(token, d.addr("provider"), royalty))
     assert d.token.functions.balanceOf(d.market.address).call() == TOKEN_PRICE - royalty
 
@@ -51,7 +51,10 @@ def test_token_job_without_allowance_is_refused(d: Deployment) -> None:
 def test_disallowed_token_takes_no_new_jobs_but_settles_old_ones(d: Deployment) -> None:
     d.tx("requester", d.token.functions.approve(d.market.address, 10 * TOKEN_PRICE))
     job_id, job = d.create(model=d.token_model)
-    receipt = d.tx("owner", d.market.functions.setTokenAllowed(d.token.address, False))
+    # The guardian's brake: at once, no timelock.
+    receipt = d.tx(
+        "guardian", d.governor.functions.setTokenAllowed(d.market.address, d.token.address, False)
+    )
     assert dict(event(d.market, receipt, "TokenAllowed")) == {
         "token": d.token.address,
         "allowed": False,
@@ -118,7 +121,7 @@ def test_deposit_rejects_zero_and_unlisted_tokens(d: Deployment) -> None:
 
 def test_fee_on_transfer_token_is_refused_and_funds_stay_exact(d: Deployment) -> None:
     fot = d.chain.sender(d.actors.owner).deploy("FeeOnTransferToken")
-    d.tx("owner", d.market.functions.setTokenAllowed(fot.address, True))
+    d.govern(d.governor.functions.setTokenAllowed(d.market.address, fot.address, True))
     receipt = d.tx(
         "provider", d.models.functions.registerModel(model_spec(fot.address, 1_000, 100))
     )

@@ -196,7 +196,7 @@ def test_batch_length_is_bounded(d: Deployment) -> None:
 
 def test_paused_market_refuses_signed_jobs(d: Deployment) -> None:
     _fund(d)
-    d.tx("owner", d.market.functions.pause())
+    d.tx("guardian", d.governor.functions.pause(d.market.address))
     with reverts("JobMarketPaused"):
         d.tx("relayer", d.router.functions.createJobFor(_signed(d)))
 
@@ -219,19 +219,7 @@ def test_contract_wallet_signs_through_erc1271(d: Deployment) -> None:
 
 def _second_market(d: Deployment) -> Contract:
     """Another market on the same registries and router, taking ETH jobs in mode 0."""
-    market = d.chain.sender(d.actors.owner).deploy(
-        "JobMarket",
-        d.addr("owner"),
-        d.models.address,
-        d.workers.address,
-        d.router.address,
-        d.addr("treasury"),
-        250,
-        d.market.functions.params().call(),
-    )
-    d.tx("owner", market.functions.setArbiter(0, d.arbiter.address))
-    d.tx("owner", market.functions.setVerificationMode(0, True))
-    return market
+    return d.another_market()
 
 
 def test_relayer_cannot_change_market_or_replay(d: Deployment) -> None:

@@ -361,20 +361,8 @@ def test_erc20_stake_slash_reaches_the_market_in_the_token(d: Deployment) -> Non
         3_600,
         SLASH_BPS,
     )
-    params = d.market.functions.params().call()
-    market = owner.deploy(
-        "JobMarket",
-        owner.address,
-        d.models.address,
-        registry.address,
-        d.router.address,
-        d.addr("treasury"),
-        0,
-        params,
-    )
+    market = d.another_market(workers=registry.address)
     d.tx("owner", registry.functions.bindMarket(market.address))
-    d.tx("owner", market.functions.setArbiter(0, d.arbiter.address))
-    d.tx("owner", market.functions.setVerificationMode(0, True))
     d.tx("worker", d.token.functions.approve(registry.address, MIN_STAKE))
     d.tx("worker", registry.functions.register(MIN_STAKE, cid("m"), [d.eth_model]))
     request = {**d.request(), "workTime": 60}
@@ -388,8 +376,8 @@ def test_erc20_stake_slash_reaches_the_market_in_the_token(d: Deployment) -> Non
     d.chain.increase_time(61)
     d.tx("outsider", market.functions.timeout(created["jobId"], job_tuple(job)))
     slash = MIN_STAKE * SLASH_BPS // 10_000
-    reward = slash * market.functions.params().call()[3] // 10_000
-    assert market.functions.balanceOf(d.addr("requester"), d.token.address).call() == reward
-    assert market.functions.balanceOf(d.addr("treasury"), d.token.address).call() == slash - reward
+    # The whole slash goes to the harmed requester; the fee account gets none of it.
+    assert market.functions.balanceOf(d.addr("requester"), d.token.address).call() == slash
+    assert market.functions.balanceOf(d.fees, d.token.address).call() == 0
     assert d.token.functions.balanceOf(market.address).call() == slash
     assert d.token.functions.balanceOf(registry.address).call() == MIN_STAKE - slash

@@ -72,6 +72,6 @@ def test_deploy_quickstart_rehearsal_runs_as_written(anvil: AnvilNode, tmp_path:
     assert (tmp_path / "deployments" / "31337.json").is_file()
     verify = sorted(p.name for p in (tmp_path / "build" / "verify").iterdir())
     assert verify == [
-        "JobMarket.json", "JobRouter.json", "ManualArbiter.json", "ModelRegistry.json",
-        "WorkerRegistry.json",
+        "InferchainTimelock.json", "JobMarket.json", "JobRouter.json", "ManualArbiter.json",
+        "MarketGovernor.json", "ModelRegistry.json", "WorkerRegistry.json",
     ]  # fmt: skip

@@ -13,6 +13,7 @@ import pytest
 from inferchain.chain import Chain
 from inferchain.demo import DEMO_MODELS, StepFailed, UserContext, fresh_wallet, run_user_path
 from inferchain.demo.steps import Steps
+from inferchain.demo.user import FEE_ACCOUNT_ROLE
 from inferchain.ipfs import IpfsClient
 from inferchain.market import JobOutcome
 from inferchain.wallet import MarketClient
@@ -66,10 +67,12 @@ def test_demo_user_path_every_job_verified_and_paid_exactly(
         fee_gain += runs[model.bundle] * fee
     money = report.money
     assert money.prices == sum(runs[m.bundle] * m.price for m in DEMO_MODELS)
+    fee_account = next(a for a, role in money.roles.items() if role == FEE_ACCOUNT_ROLE)
+    assert fee_account not in anvil.accounts  # the governor contract, not a key
     assert money.measured == {
         anvil.accounts[WORKER]: worker_gain,
         anvil.accounts[PROVIDER]: provider_gain,
-        anvil.accounts[0]: fee_gain,  # the deployer is the local treasury
+        fee_account: fee_gain,
     }
     assert money.measured == money.expected and money.exact
     assert money.user_wallet_change == -(money.prices + money.gas) and money.gas > 0

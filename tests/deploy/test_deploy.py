@@ -20,13 +20,31 @@ from tests.deploy.conftest import PASSWORD, SEPOLIA_CHAIN_ID
 
 NETWORKS = project_root() / "networks.toml"
 DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+#: Off local chains the arbiter must be a key of its own (here Anvil's account 9).
+ARBITER = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720"
+TWO_DAYS = 172_800
+
+
+def _networks(tmp_path: Path, *replacements: tuple[str, str]) -> Path:
+    """The shipped networks file with the sepolia arbiter set and `replacements` applied."""
+    text = NETWORKS.read_text()
+    sepolia = text.index("[networks.sepolia]")
+    head, tail = text[:sepolia], text[sepolia:]
+    tail = tail.replace('arbiter = ""', f'arbiter = "{ARBITER}"', 1)
+    for old, new in replacements:
+        tail = tail.replace(old, new, 1)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / f"networks-{len(list(tmp_path.glob('networks-*.toml')))}.toml"
+    path.write_text(head + tail)
+    return path
 
 
 def _env(rpc: str, **extra: str) -> dict[str, str]:
     return {"SEPOLIA_RPC_URL": rpc, PASSWORD_ENV: PASSWORD, PRIVATE_KEY_ENV: "", **extra}
 
 
-def _deploy(cli: Cli, rpc: str, out: Path, keystore: Path, *flags: str, networks=NETWORKS):
+def _deploy(cli: Cli, rpc: str, out: Path, keystore: Path, *flags: str, networks=None):
+    networks = networks or _networks(out.parent)
     return cli(
         "deploy", "--network", "sepolia", "--networks-file", str(networks),
         "--deployments-dir", str(out), "--keystore", str(keystore), "--json", *flags,
@@ -58,41 +76,64 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
         "ModelRegistry",
         "WorkerRegistry",
         "JobRouter",
-        "JobMarket",
+        "InferchainTimelock",
+        "MarketGovernor",
         "ManualArbiter",
+        "JobMarket",
     }
-    assert [t.step for t in record.transactions] == [
-        "WorkerRegistry.bindMarket", "JobMarket.setArbiter", "JobMarket.setVerificationMode",
-    ]  # fmt: skip
+    # The market's constructor took its config, mode and tokens: one wiring call is left.
+    assert [t.step for t in record.transactions] == ["WorkerRegistry.bindMarket"]
     for c in record.contracts.values():
         assert c.tx_hash.startswith("0x") and c.block > 0 and len(c.abi_sha256) == 64
 
     chain = Chain(sepolia_rpc, expected_chain_id=SEPOLIA_CHAIN_ID)
     market = Market.connect(chain, record.market_addresses())
-    assert chain.call(market.jobs.functions.modelRegistry()) == market.addresses.model_registry
-    assert chain.call(market.workers.functions.market()) == market.addresses.job_market
-    assert chain.call(market.jobs.functions.arbiterOf(0)) == market.addresses.arbiter
-    assert chain.call(market.jobs.functions.router()) == market.addresses.router
-    assert chain.call(market.router.functions.modelRegistry()) == market.addresses.model_registry
+    a, jobs = market.addresses, market.jobs.functions
+    assert chain.call(jobs.modelRegistry()) == a.model_registry
+    assert chain.call(market.workers.functions.market()) == a.job_market
+    assert chain.call(jobs.modeOf(0))[:2] == (a.arbiter, 3_600)
+    assert chain.call(jobs.router()) == a.router
+    assert chain.call(jobs.governor()) == a.governor
+    assert chain.call(jobs.config()) == (250, 1_000)
+    assert chain.call(market.governor.functions.owner()) == a.timelock
+    assert chain.call(market.timelock.functions.getMinDelay()) == TWO_DAYS
+    assert chain.call(market.arbiter.functions.owner()) == ARBITER
+    assert chain.call(market.router.functions.modelRegistry()) == a.model_registry
     assert chain.call(market.workers.functions.minStake()) == 10**16  # the sepolia entry's
 
     nonce = chain.w3.eth.get_transaction_count(DEPLOYER)
     before = (tmp_path / f"{SEPOLIA_CHAIN_ID}.json").read_text()
     again = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore)
     assert again.code == 0, again.error
-    assert again.json()["transactions"] == 0
+    assert again.json()["transactions"] == 0 and again.json()["proposals"] == []
     assert chain.w3.eth.get_transaction_count(DEPLOYER) == nonce
     assert (tmp_path / f"{SEPOLIA_CHAIN_ID}.json").read_text() == before
 
-    # A changed fee in the networks file is reconciled with one setter, nothing redeployed.
-    changed = tmp_path / "networks.toml"
-    changed.write_text(
-        NETWORKS.read_text().replace("protocol_fee_bps = 250", "protocol_fee_bps = 300")
-    )
+    # A changed fee is never set directly: the rerun schedules it in the timelock...
+    changed = _networks(tmp_path, ("fee_bps = 250", "fee_bps = 300"))
     third = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore, networks=changed)
     assert third.code == 0, third.error
-    assert [s["name"] for s in third.json()["steps"]] == ["JobMarket.setProtocolFee"]
-    assert chain.call(market.jobs.functions.protocolFeeBps()) == 300
+    assert [s["name"] for s in third.json()["steps"]] == ["schedule MarketGovernor.setConfig"]
+    (proposal,) = third.json()["proposals"]
+    assert (proposal["state"], proposal["current"], proposal["wanted"]) == (
+        "scheduled",
+        [250, 1_000],
+        [300, 1_000],
+    )
+    assert chain.call(jobs.config()) == (250, 1_000)
+    # ...a rerun before the delay sends nothing and says when it will be ready...
+    waiting = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore, networks=changed)
+    assert waiting.code == 0, waiting.error
+    assert waiting.json()["transactions"] == 0
+    assert [p["state"] for p in waiting.json()["proposals"]] == ["waiting"]
+    assert waiting.json()["proposals"][0]["ready_at"] == proposal["ready_at"]
+    # ...and a rerun after it executes it.
+    chain.increase_time(TWO_DAYS)
+    chain.mine()
+    fourth = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore, networks=changed)
+    assert fourth.code == 0, fourth.error
+    assert [s["name"] for s in fourth.json()["steps"]] == ["execute MarketGovernor.setConfig"]
+    assert chain.call(jobs.config()) == (300, 1_000)
     assert load_record(tmp_path, SEPOLIA_CHAIN_ID).contracts == record.contracts
 
     verify = _deploy(
@@ -112,6 +153,25 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     assert "contracts/JobMarket.sol" in data["standard_json_input"]["sources"]
 
 
+def test_rerun_prints_the_operation_when_the_deployer_is_not_the_proposer(
+    cli: Cli, sepolia_rpc: str, deployer_keystore: Path, tmp_path: Path
+) -> None:
+    proposer = "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955"  # Anvil's account 7
+    own = (('proposer = ""', f'proposer = "{proposer}"'),)
+    networks = _networks(tmp_path, *own)
+    first = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore, networks=networks)
+    assert first.code == 0, first.error
+    changed = _networks(tmp_path, *own, ("dispute_bond_bps = 1000", "dispute_bond_bps = 2000"))
+    again = cli(
+        "deploy", "--network", "sepolia", "--networks-file", str(changed),
+        "--deployments-dir", str(tmp_path), "--keystore", str(deployer_keystore),
+        env=_env(sepolia_rpc),
+    )  # fmt: skip
+    assert again.code == 0, again.error
+    assert "MarketGovernor.setConfig (250, 1000) -> (250, 2000): for proposer" in again.stdout
+    assert "the proposer must schedule target" in again.stdout
+
+
 def test_dry_run_estimates_without_sending(
     cli: Cli, sepolia_rpc: str, deployer_keystore: Path, tmp_path: Path
 ) -> None:
@@ -125,7 +185,8 @@ def test_dry_run_estimates_without_sending(
         report["total_gas"] > 5_000_000
         and report["cost_wei"] == report["total_gas"] * report["gas_price_wei"]
     )
-    assert [s["simulated"] for s in report["steps"]] == [True] * 5 + [False] * 3
+    # The market's mode needs the arbiter's immutables, which a dry run cannot simulate.
+    assert [s["simulated"] for s in report["steps"]] == [True] * 6 + [False] * 2
     assert chain.w3.eth.get_transaction_count(DEPLOYER) == nonce
     assert not (tmp_path / f"{SEPOLIA_CHAIN_ID}.json").exists()
 
@@ -136,7 +197,7 @@ def test_a_node_of_another_chain_is_refused(
     out = _deploy(cli, anvil.rpc_url, tmp_path, deployer_keystore)
     assert out.code == 1
     assert "wrong network" in out.error and "11155111" in out.error
-    assert not list(tmp_path.iterdir())
+    assert not list(tmp_path.glob("*.json"))  # no record
 
 
 def test_plain_env_key_is_refused_off_local_chains(
@@ -172,9 +233,9 @@ def test_missing_rpc_env_unknown_network_and_bad_file_are_clear(cli: Cli, tmp_pa
     out = cli(*base, "--network", "mainnet", "--networks-file", str(NETWORKS))
     assert out.code == 1 and "unknown network 'mainnet'" in out.error
     bad = tmp_path / "bad.toml"
-    bad.write_text('[networks.x]\nchain_id = 1\nrpc_url_env = "X"\ntreasury = "0x12"\n')
+    bad.write_text('[networks.x]\nchain_id = 1\nrpc_url_env = "X"\nguardian = "0x12"\n')
     out = cli(*base, "--network", "x", "--networks-file", str(bad))
-    assert out.code == 1 and "treasury" in out.error and "not an address" in out.error
+    assert out.code == 1 and "guardian" in out.error and "not an address" in out.error
     out = cli(*base, "--networks-file", str(tmp_path / "none.toml"))
     assert out.code == 1 and "no networks file" in out.error
 
@@ -188,3 +249,32 @@ def test_underfunded_deployer_is_refused_before_sending(
     out = _deploy(cli, sepolia_rpc, tmp_path / "d", poor.path)
     assert out.code == 1 and f"{poor.address} holds 0 wei" in out.error
     assert Chain(sepolia_rpc).w3.eth.get_transaction_count(poor.address) == 0
+
+
+@pytest.mark.parametrize(
+    ("replacements", "message"),
+    [
+        ((("timelock_delay = 172800", "timelock_delay = 3600"),), "at least 86400s (1 day)"),
+        ((), "is the deployer"),
+        ((('proposer = ""', f'proposer = "{ARBITER}"'),), "is the proposer"),
+    ],
+)
+def test_unsafe_governance_is_refused_off_local_chains(
+    cli: Cli,
+    sepolia_rpc: str,
+    deployer_keystore: Path,
+    tmp_path: Path,
+    replacements: tuple[tuple[str, str], ...],
+    message: str,
+) -> None:
+    networks = _networks(tmp_path, *replacements)
+    if not replacements:  # the shipped entry: no arbiter of its own
+        networks.write_text(networks.read_text().replace(f'arbiter = "{ARBITER}"', 'arbiter = ""'))
+    out = _deploy(cli, sepolia_rpc, tmp_path / "d", deployer_keystore, networks=networks)
+    assert out.code == 1 and message in out.error, out.error
+    assert not (tmp_path / "d").exists()
+
+
+def test_local_accepts_no_delay_and_the_deployer_as_arbiter() -> None:
+    config = load_networks(NETWORKS)["local"].market_config(DEPLOYER)
+    assert (config.timelock_delay, config.arbiter_owner, config.proposer) == (0, DEPLOYER, DEPLOYER)

@@ -39,7 +39,6 @@ from tests.worker.helpers import (
     PROVIDER,
     REQUESTER,
     ROYALTY_BPS,
-    TREASURY,
     WORKER_KEYS,
     settings,
     wait_until,
@@ -72,7 +71,7 @@ def _serve(
     market = deploy_market(
         chain,
         anvil.keys[OWNER],
-        MarketConfig(treasury=anvil.accounts[TREASURY], protocol_fee_bps=FEE_BPS),
+        MarketConfig(fee_bps=FEE_BPS),
     )
     with IpfsClient(ipfs_api_url, timeout=10) as ipfs:
         published = publish_bundle(ipfs, bundle)

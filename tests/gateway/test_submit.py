@@ -328,7 +328,7 @@ def test_bundle_ipfs_cannot_find_is_503(api, market, tiny_gpt) -> None:
 
 def test_verification_mode_the_market_does_not_offer_is_refused(client, token, market) -> None:
     d = market.d
-    assert not d.market.functions.verificationEnabled(7).call()
+    assert not d.market.functions.modeOf(7).call()[3]  # not enabled
     response = prepare(client, token, model_id=d.eth_model, input={"prompt": "x"}, verification=7)
     assert response.status_code == 422 and error_code(response) == "job.verification_disabled"
     assert "verification mode 7" in response.json()["error"]["message"]

@@ -32,12 +32,12 @@ from inferchain.market import (
 )
 from inferchain.worker import WorkerSettings
 
-OWNER, TREASURY, PROVIDER, REQUESTER = 0, 1, 2, 3
+OWNER, _SPARE, PROVIDER, REQUESTER = 0, 1, 2, 3  # fees go to the governor's account
 WORKER_KEYS = (4, 5, 6, 7)
 PRICE = 10**16
 ROYALTY_BPS = 1_000
 FEE_BPS = 250
-CHALLENGE_S = 60
+CHALLENGE_S = 600  # the shortest challenge window a mode may have
 DIGITS_INPUT = json.dumps({"array": [[0.0] * 8 for _ in range(8)]}).encode()
 SENTIMENT_INPUT = json.dumps({"text": "a wonderful, moving film"}).encode()
 
@@ -63,9 +63,7 @@ def publish_demos(ipfs: IpfsClient) -> dict[str, tuple[Cid, bytes]]:
 
 
 def deploy(chain: Chain, keys: list[str], accounts: list[str], bundles: dict) -> Deployed:
-    config = MarketConfig(
-        treasury=accounts[TREASURY], protocol_fee_bps=FEE_BPS, challenge_window=CHALLENGE_S
-    )
+    config = MarketConfig(fee_bps=FEE_BPS, challenge_window=CHALLENGE_S)
     market = deploy_market(chain, keys[OWNER], config)
     provider = chain.sender(keys[PROVIDER])
     ids = []

@@ -20,7 +20,6 @@ from tests.worker.helpers import (
     REQUESTER,
     ROYALTY_BPS,
     SENTIMENT_INPUT,
-    TREASURY,
     WORKER_KEYS,
     Deployed,
     create_job,
@@ -93,7 +92,7 @@ def test_two_workers_two_models_every_job_paid_exactly(
         assert _balance(chain, deployed, account) == by_worker.get(account, 0) * per_job
     assert sum(by_worker.values()) == n
     assert _balance(chain, deployed, anvil.accounts[PROVIDER]) == n * royalty
-    assert _balance(chain, deployed, anvil.accounts[TREASURY]) == n * fee
+    assert _balance(chain, deployed, market.governor.address) == n * fee  # the fee account
     assert _balance(chain, deployed, requester) == 0
     assert chain.balance(requester) == eth_before - n * PRICE - gas
     metrics_done = sum(w.metrics.completed._value.get() for w in workers)

@@ -283,7 +283,8 @@ def test_settings_from_env_and_refusals(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 def test_settings_take_market_from_the_deployment_record(tmp_path: Path) -> None:
     addresses = MarketAddresses(
-        "0x" + "1" * 40, "0x" + "2" * 40, "0x" + "3" * 40, "0x" + "4" * 40, "0x" + "5" * 40, 7
+        *("0x" + str(i) * 40 for i in range(1, 8)),
+        7,
     )
     (tmp_path / "m.json").write_text(json.dumps(addresses.to_dict()))
     from_file = load_settings(WorkerSettings, market_addresses_file=tmp_path / "m.json")

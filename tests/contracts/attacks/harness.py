@@ -145,7 +145,7 @@ def submit_all(d: Deployment, ids: list[int], jobs: list[dict[str, Any]]) -> lis
 def dispute_move(d: Deployment, job_id: int, job: dict[str, Any], role: str = "requester") -> Move:
     """`role` disputes submitted ETH job `job_id`, sending the bond (v1: price times the
     market's bond bps, read at dispute time)."""
-    bond = job["terms"]["price"] * d.market.functions.params().call()[2] // 10_000
+    bond = job["terms"]["price"] * d.market.functions.config().call()[1] // 10_000
     return Move(role, d.market.functions.dispute(job_id, job_tuple(job)), bond)
 
 

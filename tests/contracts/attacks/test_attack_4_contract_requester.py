@@ -147,7 +147,7 @@ def test_attack4_smart_wallet_requester_disputes_by_signature(d: Deployment) -> 
         lost = d.arbiter.functions.rule(
             d.market.address, job_id, job_tuple({**job, "bond": bond}), False
         )
-        d.tx("owner", lost)
+        d.tx("arbiter", lost)
         credited = d.balance(wallet.address)
     assert credited > ETH_PRICE + bond, (
         f"the wallet paid {ETH_PRICE} and a bond of {bond} and won its dispute; it was "

@@ -26,19 +26,7 @@ from tests.contracts.helpers import (
 )
 def test_two_markets_share_one_staked_worker(d: Deployment) -> None:
     with attack_steps():
-        first = d.market.functions
-        second = d.chain.sender(d.actors.owner).deploy(
-            "JobMarket",
-            d.addr("owner"),
-            d.models.address,
-            d.workers.address,
-            d.router.address,
-            first.treasury().call(),
-            first.protocolFeeBps().call(),
-            first.params().call(),
-        )
-        d.tx("owner", second.functions.setArbiter(0, d.arbiter.address))
-        d.tx("owner", second.functions.setVerificationMode(0, True))
+        second = d.another_market()
         bound = outcome(
             d,
             Move("owner", d.workers.functions.bindMarket(second.address)),

@@ -1,0 +1,168 @@
+"""What a rerun of `inferchain deploy` does about values changed in the networks file.
+
+The market's terms belong to the timelock, so a rerun never half-applies a change with a
+setter. For each difference it looks for the matching timelock operation: none yet, it
+schedules one (when the deployer holds the proposer role) or prints it for the proposer;
+waiting, it reports when it is ready; ready, it executes it (anyone may). What is fixed at
+deployment (the arbiter's owner and windows, the proposer) is reported, never changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from web3 import Web3
+
+from inferchain.chain import Chain
+from inferchain.market import MarketConfig
+from inferchain.market.governance import (
+    Operation,
+    OperationState,
+    pending_operations,
+)
+
+
+class ProposalState(StrEnum):
+    """What the deployer did, or cannot do, about one difference."""
+
+    SCHEDULE = "schedule"  # planned: the deployer will schedule it
+    SCHEDULED = "scheduled"  # scheduled now; executable from `ready_at`
+    WAITING = "waiting"  # scheduled before; not ready yet
+    EXECUTE = "execute"  # planned: ready, the deployer will execute it
+    EXECUTED = "executed"  # executed now
+    FOR_PROPOSER = "for proposer"  # the deployer cannot schedule: the proposer must
+
+
+@dataclass
+class Proposal:
+    """One governance change, as the report shows it."""
+
+    name: str
+    current: Any
+    wanted: Any
+    operation: Operation
+    state: ProposalState
+    ready_at: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        op = self.operation
+        return {
+            "name": self.name,
+            "current": _jsonable(self.current),
+            "wanted": _jsonable(self.wanted),
+            "state": str(self.state),
+            "ready_at": self.ready_at,
+            "operation_id": "0x" + op.id.hex(),
+            "target": op.target,
+            "value": op.value,
+            "data": "0x" + op.data.hex(),
+            "predecessor": "0x" + op.predecessor.hex(),
+            "salt": "0x" + op.salt.hex(),
+        }
+
+
+@dataclass(frozen=True)
+class Change:
+    name: str
+    current: Any
+    wanted: Any
+    call: Any
+
+
+def governed_changes(chain: Chain, deployed: dict[str, str], config: MarketConfig) -> list[Change]:
+    """Differences between the chain and `config` that a timelock operation can apply."""
+    market = chain.contract("JobMarket", deployed["JobMarket"])
+    governor = chain.contract("MarketGovernor", deployed["MarketGovernor"])
+    timelock = chain.contract("InferchainTimelock", deployed["InferchainTimelock"])
+    g = governor.functions
+    changes = []
+    current = tuple(chain.call(market.functions.config()))
+    if current != config.market_config():
+        wanted = config.market_config()
+        changes.append(
+            Change("MarketGovernor.setConfig", current, wanted, g.setConfig(market.address, wanted))
+        )
+    for token in config.allowed_tokens:
+        if not chain.call(market.functions.isTokenAllowed(token)):
+            call = g.setTokenAllowed(market.address, token, True)
+            changes.append(Change(f"MarketGovernor.setTokenAllowed({token})", False, True, call))
+    guardian = Web3.to_checksum_address(chain.call(g.guardian()))
+    if config.guardian and guardian != Web3.to_checksum_address(config.guardian):
+        changes.append(
+            Change("MarketGovernor.setGuardian", guardian, config.guardian,
+                   g.setGuardian(config.guardian))
+        )  # fmt: skip
+    delay = int(chain.call(timelock.functions.getMinDelay()))
+    if delay != config.timelock_delay:
+        call = timelock.functions.updateDelay(config.timelock_delay)
+        changes.append(Change("InferchainTimelock.updateDelay", delay, config.timelock_delay, call))
+    return changes
+
+
+def fixed_differences(chain: Chain, deployed: dict[str, str], config: MarketConfig) -> list[str]:
+    """Differences no operation applies in place, each with what to do instead."""
+    arbiter = chain.contract("ManualArbiter", deployed["ManualArbiter"])
+    timelock = chain.contract("InferchainTimelock", deployed["InferchainTimelock"])
+    notes = []
+    owner = Web3.to_checksum_address(chain.call(arbiter.functions.owner()))
+    if config.arbiter_owner and owner != Web3.to_checksum_address(config.arbiter_owner):
+        notes.append(
+            f"ManualArbiter {arbiter.address} is owned by {owner}, the networks file says "
+            f"{config.arbiter_owner}: its owner hands it over (transferOwnership, then "
+            f"acceptOwnership by the new key)"
+        )
+    windows = (
+        int(chain.call(arbiter.functions.challengeWindow())),
+        int(chain.call(arbiter.functions.arbitrationWindow())),
+    )
+    if windows != (config.challenge_window, config.arbitration_window):
+        notes.append(
+            f"ManualArbiter windows are {windows}, the networks file says "
+            f"{(config.challenge_window, config.arbitration_window)}: a mode's windows are "
+            f"fixed; deploy a new ManualArbiter and register it as a new mode through the "
+            f"timelock (MarketGovernor.registerMode, then setModeEnabled)"
+        )
+    proposer_role = chain.call(timelock.functions.PROPOSER_ROLE())
+    if config.proposer and not chain.call(
+        timelock.functions.hasRole(proposer_role, config.proposer)
+    ):
+        notes.append(
+            f"{config.proposer} is not a proposer of InferchainTimelock {timelock.address}: "
+            f"grant it the role through the timelock (grantRole) or keep the current proposer"
+        )
+    return notes
+
+
+def plan_proposal(
+    chain: Chain, timelock_at: str, change: Change, deployer: str, from_block: int
+) -> Proposal:
+    """What to do about `change`: execute a ready operation, wait for one, or schedule one
+    (the deployer when it is a proposer, else the proposer)."""
+    timelock = chain.contract("InferchainTimelock", timelock_at)
+    wanted = Operation.of(change.call)
+    for scheduled in pending_operations(timelock, from_block):
+        op = scheduled.operation
+        if (op.target, op.data, op.value) == (wanted.target, wanted.data, wanted.value):
+            state = (
+                ProposalState.EXECUTE
+                if scheduled.state == OperationState.READY
+                else ProposalState.WAITING
+            )
+            return Proposal(
+                change.name, change.current, change.wanted, op, state, scheduled.ready_at
+            )
+    # A fresh salt: the same call may have run before (a value changed there and back).
+    salt = bytes(Web3.keccak(text=f"inferchain deploy {chain.block_timestamp()} {change.name}"))
+    operation = Operation.of(change.call, salt=salt)
+    proposer_role = chain.call(timelock.functions.PROPOSER_ROLE())
+    can_schedule = chain.call(timelock.functions.hasRole(proposer_role, deployer))
+    state = ProposalState.SCHEDULE if can_schedule else ProposalState.FOR_PROPOSER
+    return Proposal(change.name, change.current, change.wanted, operation, state)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    return value
