@@ -78,6 +78,11 @@ def wait_for_result(
         time.sleep(poll_s)
 
 
+def finish_reason(runtime_reason: str) -> str:
+    """A runtime's finish reason as OpenAI's."""
+    return _FINISH.get(runtime_reason, "length")
+
+
 def parse_output(data: bytes) -> tuple[str, str, int, int]:
     """(text, finish_reason, prompt_tokens, completion_tokens) from a text-generation output."""
     try:
@@ -88,7 +93,7 @@ def parse_output(data: bytes) -> tuple[str, str, int, int]:
         raise GatewayError(
             "openai.bad_output", "the worker's output is not text generation", status=502
         ) from exc
-    return text, _FINISH.get(finish, "length"), *usage
+    return text, finish_reason(finish), *usage
 
 
 def completion(

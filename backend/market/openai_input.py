@@ -116,11 +116,12 @@ def _document(request: Request, runtime: str) -> dict[str, Any]:
 
 
 def _refuse_unhonoured(request: Request, runtime: str) -> None:
-    if request.stream:
+    if request.stream and request.n > 1:
         raise BadRequest(
-            "openai.stream_unsupported",
-            "stream=true is not supported yet; a job answers once",
-            param="stream",
+            "openai.stream_n_unsupported",
+            f"stream=true streams one choice; send n={request.n} as {request.n} requests, or "
+            "without stream",
+            param="n",
         )
     for field, harmless, why in _UNHONOURED:
         value = getattr(request, field, None)

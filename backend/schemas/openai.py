@@ -15,6 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 MAX_CHOICES = 8
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    include_usage: bool = Field(False, description="a last chunk with the usage, no choices")
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(extra="ignore")  # OpenAI clients send fields we do not use
 
@@ -26,6 +32,7 @@ class _Request(BaseModel):
     stop: str | list[str] | None = None
     n: int = Field(1, ge=1, le=MAX_CHOICES, description="choices; each one is a paid job")
     stream: bool = False
+    stream_options: StreamOptions | None = None
     user: str | None = Field(None, max_length=256)
     # Declared to be refused unless left at their defaults (see market.openai_input):
     presence_penalty: float | None = Field(None, ge=-2, le=2)

@@ -7,7 +7,8 @@ refused request spends nothing), checks the wallet can pay for all of them, pins
 the ``JobFunder`` (by default the wallet's session signer, see ``/v1/signers``) create one
 job each from the wallet's deposit, waits for the workers' results (indexed, then fetched
 and verified from IPFS) and answers in OpenAI's format with token usage. Errors take
-OpenAI's shape (``api.errors``).
+OpenAI's shape (``api.errors``). ``stream=true`` creates the job the same way, then relays
+its tokens from the worker as server-sent chunks (``market.openai_stream``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,6 +31,7 @@ from inferchain.gateway.market.failures import describe_ending
 from inferchain.gateway.market.funding import JobFunder, SessionSignerFunder
 from inferchain.gateway.market.limits import model_limits
 from inferchain.gateway.market.openai_input import INPUT_NAMES, job_inputs
+from inferchain.gateway.market.openai_stream import StreamedJob, sse_chunks
 from inferchain.gateway.market.requests import JobRequest
 from inferchain.gateway.market.submission import canonical_json, model_terms, pin_job_input
 from inferchain.gateway.schemas.openai import (
@@ -46,7 +49,10 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 router.include_router(signers.router)
 
 TEXT_GENERATION = "text-generation"
-_ERRORS = openai_responses(400, 401, 402, 404, 409, 429, 501, 502, 503, 504)
+_ERRORS = {
+    **openai_responses(400, 401, 402, 404, 409, 429, 501, 502, 503, 504),
+    200: {"content": {"text/event-stream": {}}, "description": "with stream=true: chunks"},
+}
 
 
 @router.get("/models", response_model=OpenAIModelList, responses=openai_responses(401, 429))
@@ -69,7 +75,9 @@ def retrieve_model(model: str, wallet: CurrentWallet, db: SessionDep) -> OpenAIM
 @router.post("/completions", response_model=Completion, responses=_ERRORS)
 def completions(
     body: CompletionRequest, wallet: CurrentWallet, services: ServicesDep
-) -> Completion:
+) -> Completion | StreamingResponse:
+    if body.stream:
+        return _stream(services, wallet, body)
     job_ids, outputs = _run(services, wallet, body)
     return fmt.completion(job_ids, body.model, int(time.time()), outputs)
 
@@ -77,7 +85,9 @@ def completions(
 @router.post("/chat/completions", response_model=ChatCompletion, responses=_ERRORS)
 def chat_completions(
     body: ChatCompletionRequest, wallet: CurrentWallet, services: ServicesDep
-) -> ChatCompletion:
+) -> ChatCompletion | StreamingResponse:
+    if body.stream:
+        return _stream(services, wallet, body)
     job_ids, outputs = _run(services, wallet, body)
     return fmt.chat_completion(job_ids, body.model, int(time.time()), outputs)
 
@@ -108,25 +118,34 @@ def _not_a_text_model(name: str) -> BadRequest:
     )
 
 
+def _stream(
+    services: Services, wallet: str, body: CompletionRequest | ChatCompletionRequest
+) -> StreamingResponse:
+    """Create the job (errors answered as usual), then relay its tokens as they come."""
+    with chain_errors("reading the chain head"):
+        from_block = services.contracts().chain.w3.eth.block_number
+    (job_id,) = _create(services, wallet, body)
+    options = body.stream_options
+    job = StreamedJob(
+        job_id=job_id,
+        wallet=wallet,
+        model=body.model,
+        chat=isinstance(body, ChatCompletionRequest),
+        include_usage=bool(options and options.include_usage),
+        from_block=from_block,
+        created=int(time.time()),
+    )
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(
+        sse_chunks(services, job), media_type="text/event-stream", headers=headers
+    )
+
+
 def _run(
     services: Services, wallet: str, body: CompletionRequest | ChatCompletionRequest
 ) -> tuple[list[int], list[bytes]]:
     """Create one paid job per choice, all or none; their job ids and verified outputs."""
-    model_id = fmt.model_id_of(body.model)
-    with services.sessions() as db:
-        model = db.get(Model, model_id)
-        if model is None or not model.active or model.task_kind != TEXT_GENERATION:
-            raise _not_a_text_model(body.model)
-    funder = _funder(services)
-    c = services.contracts()
-    runtime = model_limits(services.model_limits, c, model_id).runtime
-    documents = job_inputs(body, runtime)
-    _token, price = model_terms(c, model_id)
-    if isinstance(funder, SessionSignerFunder):
-        with chain_errors("reading the session signer"):
-            funder.check_funds(wallet, model_id, price * len(documents))
-    cids = [pin_job_input(services, c, model_id, canonical_json(d), INPUT_NAMES) for d in documents]
-    job_ids = _create_jobs(services, funder, wallet, model_id, price, cids)
+    job_ids = _create(services, wallet, body)
     s = services.settings
     deadline = time.monotonic() + s.completion_timeout_s
     outputs = []
@@ -141,6 +160,27 @@ def _run(
         with ipfs_errors("fetching the result"):
             outputs.append(services.ipfs.cat(job.output_cid, max_size=s.max_result_bytes))
     return job_ids, outputs
+
+
+def _create(
+    services: Services, wallet: str, body: CompletionRequest | ChatCompletionRequest
+) -> list[int]:
+    """Check, pin and create one paid job per choice, all or none; their job ids."""
+    model_id = fmt.model_id_of(body.model)
+    with services.sessions() as db:
+        model = db.get(Model, model_id)
+        if model is None or not model.active or model.task_kind != TEXT_GENERATION:
+            raise _not_a_text_model(body.model)
+    funder = _funder(services)
+    c = services.contracts()
+    runtime = model_limits(services.model_limits, c, model_id).runtime
+    documents = job_inputs(body, runtime)
+    _token, price = model_terms(c, model_id)
+    if isinstance(funder, SessionSignerFunder):
+        with chain_errors("reading the session signer"):
+            funder.check_funds(wallet, model_id, price * len(documents))
+    cids = [pin_job_input(services, c, model_id, canonical_json(d), INPUT_NAMES) for d in documents]
+    return _create_jobs(services, funder, wallet, model_id, price, cids)
 
 
 def _create_jobs(
