@@ -56,3 +56,19 @@ class RateLimited(GatewayError):
 
 class Unavailable(GatewayError, ConnectionError):
     status = 503
+
+
+#: OpenAI's ``error.type`` by status; any other 4xx is ``invalid_request_error``.
+_OPENAI_TYPES = {
+    401: "authentication_error",
+    402: "insufficient_quota",
+    403: "permission_error",
+    429: "rate_limit_error",
+}
+
+
+def openai_error_type(status: int) -> str:
+    """The ``error.type`` of ``/v1`` bodies and of errors inside relayed token streams."""
+    if status >= 500:
+        return "server_error"
+    return _OPENAI_TYPES.get(status, "invalid_request_error")

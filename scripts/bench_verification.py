@@ -18,16 +18,19 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from inferchain.bundle.demos import BUNDLES_DIR
-from inferchain.bundle.demos.digits_mlp import NAME, ONNX_NAME, PIXEL_MAX, held_out_pixels
-from inferchain.chain import Chain
-from inferchain.devstack import dev_private_keys, free_port, start_anvil
-from inferchain.zk import (
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the digits MLP's builder lives in scripts/demo_models
+
+from inferchain.bundle.demos import BUNDLES_DIR  # noqa: E402
+from inferchain.chain import Chain  # noqa: E402
+from inferchain.devstack import dev_private_keys, free_port, start_anvil  # noqa: E402
+from inferchain.zk import (  # noqa: E402
     build_circuit,
     compile_verifier,
     deploy_verifier,
@@ -35,6 +38,12 @@ from inferchain.zk import (
     prove,
     setup_keys,
     verify_proof,
+)
+from scripts.demo_models.digits_mlp import (  # noqa: E402
+    NAME,
+    ONNX_NAME,
+    PIXEL_MAX,
+    held_out_pixels,
 )
 
 

@@ -13,10 +13,14 @@ sentiment ~2 s, GPT ~2 min (800 steps), Llama ~2.7 min (900 steps).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-from inferchain.bundle.demos import BUNDLES_DIR
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the builders live in scripts/demo_models
+
+from inferchain.bundle.demos import BUNDLES_DIR  # noqa: E402
 
 BUILDERS = {
     "digits": "digits-cnn",
@@ -44,19 +48,19 @@ def main() -> None:
         target = args.out / BUILDERS[key]
         started = time.perf_counter()
         if key == "digits":
-            from inferchain.bundle.demos.digits import build_digits
+            from scripts.demo_models.digits import build_digits
 
             bundle = build_digits(target, seed=args.seed)
         elif key == "gpt":
-            from inferchain.bundle.demos.tiny_gpt import build_gpt
+            from scripts.demo_models.tiny_gpt import build_gpt
 
             bundle = build_gpt(target, steps=args.gpt_steps, seed=args.seed)
         elif key == "llama":
-            from inferchain.bundle.demos.tiny_llama import build_llama
+            from scripts.demo_models.tiny_llama import build_llama
 
             bundle = build_llama(target, steps=args.llama_steps, seed=args.seed)
         else:
-            from inferchain.bundle.demos.sentiment import build_sentiment
+            from scripts.demo_models.sentiment import build_sentiment
 
             bundle = build_sentiment(target, seed=args.seed)
         elapsed = time.perf_counter() - started

@@ -12,11 +12,15 @@ count and CPU give the same weights.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-from inferchain.bundle.demos import BUNDLES_DIR
-from inferchain.bundle.demos.digits_mlp import NAME, build_digits_mlp
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the builder lives in scripts/demo_models
+
+from inferchain.bundle.demos import BUNDLES_DIR  # noqa: E402
+from scripts.demo_models.digits_mlp import NAME, build_digits_mlp  # noqa: E402
 
 
 def main() -> None:

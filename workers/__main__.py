@@ -4,8 +4,8 @@ import sys
 
 import typer
 
-from inferchain.cli.worker import app
 from inferchain.errors import InferchainError
+from inferchain.worker.cli import app
 
 try:
     app()

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from inferchain.gateway.errors import GatewayError, RateLimited
+from inferchain.gateway.errors import GatewayError, RateLimited, openai_error_type
 
 log = logging.getLogger(__name__)
 
@@ -71,15 +71,6 @@ class OpenAIErrorResponse(BaseModel):
     error: OpenAIErrorInfo
 
 
-#: OpenAI's ``error.type`` by status; any other 4xx is ``invalid_request_error``.
-_OPENAI_TYPES = {
-    401: "authentication_error",
-    402: "insufficient_quota",
-    403: "permission_error",
-    429: "rate_limit_error",
-}
-
-
 def is_openai_path(path: str | None) -> bool:
     """Whether ``path`` is under ``/v1``, whose errors take OpenAI's shape."""
     return path is not None and (path == "/v1" or path.startswith("/v1/"))
@@ -88,12 +79,6 @@ def is_openai_path(path: str | None) -> bool:
 def openai_status(status: int) -> int:
     """OpenAI answers 400 where the rest of the gateway answers 422."""
     return 400 if status == 422 else status
-
-
-def openai_error_type(status: int) -> str:
-    if status >= 500:
-        return "server_error"
-    return _OPENAI_TYPES.get(status, "invalid_request_error")
 
 
 def error_json(

@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping
 
 from inferchain.bundle import BundleError, InvalidInput
 from inferchain.bundle.precheck import ModelLimits, fetch_model_limits
-from inferchain.gateway.api.translate import chain_errors
 from inferchain.gateway.errors import BadRequest, Unavailable
 from inferchain.gateway.market.contracts import MarketContracts
+from inferchain.gateway.translate import chain_errors
 from inferchain.ipfs import Cid, IpfsClient, IpfsError
 
 __all__ = ["ModelLimitsCache", "check_model_input", "model_limits"]

@@ -14,7 +14,6 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from inferchain.gateway.api.translate import chain_errors, ipfs_errors
 from inferchain.gateway.db.models import Model
 from inferchain.gateway.errors import BadRequest, GatewayError
 from inferchain.gateway.market.completion import model_id_of, wait_for_result
@@ -23,6 +22,7 @@ from inferchain.gateway.market.funding import JobFunder, SessionSignerFunder
 from inferchain.gateway.market.requests import JobRequest
 from inferchain.gateway.market.submission import canonical_json, model_terms, pin_job_input
 from inferchain.gateway.services import Services
+from inferchain.gateway.translate import chain_errors, ipfs_errors
 from inferchain.ipfs import Cid
 
 __all__ = [

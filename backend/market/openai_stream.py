@@ -20,8 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from inferchain.gateway.api.errors import openai_error_type
-from inferchain.gateway.errors import GatewayError
+from inferchain.gateway.errors import GatewayError, openai_error_type
 from inferchain.gateway.market import completion as fmt
 from inferchain.gateway.market import worker_stream
 from inferchain.gateway.market.signers import gateway_signer

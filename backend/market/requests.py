@@ -36,7 +36,7 @@ def create_job_calls(
     calls: list[tuple[str, str, int, str]] = []
     if token != ZERO_ADDRESS:
         erc20 = c.chain.w3.eth.contract(
-            address=Web3.to_checksum_address(token), abi=load_artifact("MockERC20Permit").abi
+            address=Web3.to_checksum_address(token), abi=load_artifact("IERC20").abi
         )
         allowance = c.chain.call(erc20.functions.allowance(wallet, c.market.address))
         if allowance < request.max_price:

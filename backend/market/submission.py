@@ -9,7 +9,6 @@ from typing import Any
 from web3.contract import Contract
 
 from inferchain.chain import ContractReverted
-from inferchain.gateway.api.translate import chain_errors, ipfs_errors
 from inferchain.gateway.errors import BadRequest, NotFound, Unavailable
 from inferchain.gateway.market.contracts import MarketContracts
 from inferchain.gateway.market.limits import check_model_input
@@ -26,6 +25,7 @@ from inferchain.gateway.schemas.jobs import (
     UnsignedTransaction,
 )
 from inferchain.gateway.services import Services
+from inferchain.gateway.translate import chain_errors, ipfs_errors
 from inferchain.ipfs import Cid, InvalidCid
 
 

@@ -1,7 +1,9 @@
 """Compiled contract artifacts (ABI + bytecode), shipped as package data.
 
 A worker operator needs neither node nor solc: `inferchain contracts build` writes these
-files and a test fails when they differ from a fresh compile.
+files and a test fails when they differ from a fresh compile. Artifacts of the test
+contracts (``contracts/test/``) go to ``test/`` beside them: found in a checkout, left out
+of the wheel (package data takes ``*.json`` of this folder only).
 """
 
 from __future__ import annotations
@@ -15,8 +17,16 @@ from typing import Any
 from inferchain.errors import ConfigError
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent
+TEST_ARTIFACTS_DIR = ARTIFACTS_DIR / "test"
+_TEST_SOURCES = "contracts/test/"
 
-__all__ = ["ARTIFACTS_DIR", "Artifact", "artifact_names", "load_artifact"]
+__all__ = [
+    "ARTIFACTS_DIR",
+    "TEST_ARTIFACTS_DIR",
+    "Artifact",
+    "artifact_names",
+    "load_artifact",
+]
 
 
 @dataclass(frozen=True)
@@ -31,10 +41,18 @@ class Artifact:
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, sort_keys=True) + "\n"
 
+    @property
+    def relative_path(self) -> Path:
+        """Where the file goes under ``ARTIFACTS_DIR``: test contracts under ``test/``."""
+        folder = "test" if self.source_name.startswith(_TEST_SOURCES) else "."
+        return Path(folder, f"{self.contract_name}.json")
+
 
 @cache
 def load_artifact(name: str) -> Artifact:
     path = ARTIFACTS_DIR / f"{name}.json"
+    if not path.is_file():
+        path = TEST_ARTIFACTS_DIR / f"{name}.json"
     if not path.is_file():
         known = ", ".join(artifact_names()) or "none (run `inferchain contracts build`)"
         raise ConfigError(f"no contract artifact named {name!r}; known: {known}")
@@ -42,4 +60,5 @@ def load_artifact(name: str) -> Artifact:
 
 
 def artifact_names() -> list[str]:
-    return sorted(p.stem for p in ARTIFACTS_DIR.glob("*.json"))
+    """Every artifact present: the shipped ones, plus the test contracts' in a checkout."""
+    return sorted(p.stem for d in (ARTIFACTS_DIR, TEST_ARTIFACTS_DIR) for p in d.glob("*.json"))

@@ -9,7 +9,6 @@ import typer
 
 from inferchain.cli import (
     contracts,
-    demo,
     deploy,
     dev,
     gateway,
@@ -17,9 +16,10 @@ from inferchain.cli import (
     job,
     model,
     wallet,
-    worker,
 )
+from inferchain.demo import cli as demo
 from inferchain.errors import InferchainError
+from inferchain.worker import cli as worker
 
 app = typer.Typer(
     name="inferchain",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from inferchain.artifacts import ARTIFACTS_DIR, load_artifact
+from inferchain.artifacts import ARTIFACTS_DIR, artifact_names, load_artifact
 from inferchain.cli.output import JsonOption, emit
 from inferchain.solidity import compile_contracts, write_artifacts
 
@@ -42,9 +42,9 @@ def check() -> None:
     stale = [
         name
         for name, artifact in result.artifacts.items()
-        if not (ARTIFACTS_DIR / f"{name}.json").exists() or load_artifact(name) != artifact
+        if not (ARTIFACTS_DIR / artifact.relative_path).exists() or load_artifact(name) != artifact
     ]
-    shipped = {p.stem for p in ARTIFACTS_DIR.glob("*.json")}
+    shipped = set(artifact_names())
     stale += sorted(shipped - set(result.artifacts))
     if stale:
         typer.secho(

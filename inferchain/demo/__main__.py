@@ -4,7 +4,7 @@ import sys
 
 import typer
 
-from inferchain.cli.demo import app
+from inferchain.demo.cli import app
 from inferchain.errors import InferchainError
 
 try:

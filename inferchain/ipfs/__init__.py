@@ -5,7 +5,6 @@ Nothing a node returns is trusted: content is checked against its CID locally
 """
 
 from inferchain.ipfs._ops import DirEntry, NodeStat
-from inferchain.ipfs.async_client import AsyncIpfsClient
 from inferchain.ipfs.cid import DAG_PB, RAW, Cid
 from inferchain.ipfs.client import DEFAULT_MAX_SIZE, IpfsClient
 from inferchain.ipfs.errors import (
@@ -33,7 +32,6 @@ __all__ = [
     "DAG_PB",
     "DEFAULT_MAX_SIZE",
     "RAW",
-    "AsyncIpfsClient",
     "Cid",
     "CidMismatch",
     "DirEntry",

@@ -2,8 +2,8 @@
 
 An operation yields the calls it needs and receives each reply (the body bytes, or what
 the call's sink returned); RPC errors are thrown back into it so it can handle some
-(``is_pinned`` turns "not pinned" into ``False``). The sync and async clients drive the
-same generators, so neither holds protocol logic.
+(``is_pinned`` turns "not pinned" into ``False``). :class:`~inferchain.ipfs.client.IpfsClient`
+drives the generators, so it holds no protocol logic.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Nothing the node says about content is trusted: uploads are hashed locally and must get
 the same CID back, and every byte read back is verified against the CID it was asked for
 (:class:`~inferchain.ipfs.errors.CidMismatch` otherwise). Operations live in ``_ops``;
-this class only moves bytes (see :class:`~inferchain.ipfs.async_client.AsyncIpfsClient`).
+this class only moves bytes.
 
 Example::
 

@@ -15,7 +15,7 @@ from inferchain.market.history import (
     fold_events,
 )
 from inferchain.market.jobs import ETH, ZERO_ADDRESS, Job, JobRequest, JobStatus, JobTerms
-from inferchain.market.models import ModelSpec, task_kind_bytes, task_kind_str
+from inferchain.market.models import ModelSpec, task_kind_bytes
 from inferchain.market.signing import (
     NO_PERMIT,
     ForeignRequest,
@@ -73,5 +73,4 @@ __all__ = [
     "sign_dispute",
     "sign_job_request",
     "task_kind_bytes",
-    "task_kind_str",
 ]

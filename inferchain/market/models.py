@@ -17,10 +17,6 @@ def task_kind_bytes(task: str) -> bytes:
     return raw.ljust(32, b"\0")
 
 
-def task_kind_str(raw: bytes) -> str:
-    return bytes(raw).rstrip(b"\0").decode()
-
-
 @dataclass(frozen=True)
 class ModelSpec:
     bundle_cid: Cid

@@ -19,6 +19,15 @@ from inferchain.solidity.sources import collect_sources
 
 _DRIVER = Path(__file__).with_name("compile.mjs")
 
+#: OpenZeppelin interfaces shipped beside our contracts: clients bind any ERC-20 token with
+#: these (never with a test token's ABI), and revert decoding knows ERC-6093's errors.
+SHIPPED_INTERFACES: dict[str, tuple[str, ...]] = {
+    "@openzeppelin/contracts/token/ERC20/IERC20.sol": ("IERC20",),
+    "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol": ("IERC20Metadata",),
+    "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol": ("IERC20Permit",),
+    "@openzeppelin/contracts/interfaces/draft-IERC6093.sol": ("IERC20Errors",),
+}
+
 
 @dataclass(frozen=True)
 class BuildResult:
@@ -31,7 +40,7 @@ def standard_json_input(root: Path | None = None) -> dict[str, Any]:
     """The self-contained solc input for every contract (also what explorers verify)."""
     root = root or project_root()
     modules = root / "node_modules" if (root / "node_modules").is_dir() else node_modules()
-    sources = collect_sources(root, root / "contracts", modules)
+    sources = collect_sources(root, root / "contracts", modules, also=tuple(SHIPPED_INTERFACES))
     return {
         "language": "Solidity",
         "sources": {name: {"content": text} for name, text in sources.items()},
@@ -50,9 +59,10 @@ def compile_contracts(root: Path | None = None) -> BuildResult:
     warnings = [_describe(e) for e in output.get("errors", []) if e.get("severity") != "error"]
     artifacts: dict[str, Artifact] = {}
     for source_name, contracts in output.get("contracts", {}).items():
-        if not source_name.startswith("contracts/"):
-            continue  # libraries from node_modules are compiled in, not shipped
+        ours = source_name.startswith("contracts/")
         for name, data in contracts.items():
+            if not ours and name not in SHIPPED_INTERFACES.get(source_name, ()):
+                continue  # libraries from node_modules are compiled in, not shipped
             bytecode = data["evm"]["bytecode"]["object"]
             if name in artifacts:
                 raise CompilationError(
@@ -85,13 +95,14 @@ def compile_standard_json(solc_input: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_artifacts(result: BuildResult, out_dir: Path = ARTIFACTS_DIR) -> list[Path]:
-    """Replace the artifact JSON files in out_dir with result's (stale ones are removed)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob("*.json"):
+    """Replace the artifact JSON files in out_dir (and its test/) with result's (stale ones
+    are removed)."""
+    for stale in [*out_dir.glob("*.json"), *out_dir.glob("test/*.json")]:
         stale.unlink()
     written = []
-    for name, artifact in sorted(result.artifacts.items()):
-        path = out_dir / f"{name}.json"
+    for _, artifact in sorted(result.artifacts.items()):
+        path = out_dir / artifact.relative_path
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(artifact.to_json(), encoding="utf-8")
         written.append(path)
     return written

@@ -16,9 +16,13 @@ from inferchain.solidity.errors import CompilationError
 _IMPORT = re.compile(r"""^\s*import\s+(?:[^"';]*?\s+from\s+)?["']([^"']+)["']""", re.MULTILINE)
 
 
-def collect_sources(root: Path, contracts_dir: Path, node_modules: Path) -> dict[str, str]:
-    """Map source unit name -> content for contracts_dir/**.sol and their transitive imports."""
+def collect_sources(
+    root: Path, contracts_dir: Path, node_modules: Path, also: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """Map source unit name -> content for contracts_dir/**.sol, the units in ``also``
+    (library files compiled for their artifacts), and their transitive imports."""
     pending = [path.relative_to(root).as_posix() for path in sorted(contracts_dir.rglob("*.sol"))]
+    pending += also
     sources: dict[str, str] = {}
     while pending:
         unit = pending.pop()

@@ -283,8 +283,7 @@ class MarketClient:
         return 0
 
     def _erc20(self, address: str) -> Contract:
-        # Any shipped OpenZeppelin ERC-20 artifact carries the standard ERC-20 ABI.
-        return self.chain.contract("MockERC20Permit", address)
+        return self.chain.contract("IERC20", address)
 
     def job(self, job_id: int) -> JobRecord:
         """The job rebuilt from its events (one filtered log query)."""

@@ -10,11 +10,11 @@ import torch
 from inferchain.bundle import load_bundle
 from inferchain.bundle.demos import DEMO_NAMES, demo_bundle_path
 from inferchain.bundle.demos.corpus import CORPUS_PATH, load_corpus
-from inferchain.bundle.demos.digits import build_digits
-from inferchain.bundle.demos.sentiment import build_sentiment
-from inferchain.bundle.demos.tiny_gpt import build_gpt
-from inferchain.bundle.demos.tiny_llama import build_llama, chats
 from inferchain.worker.runtimes import load_runtime
+from scripts.demo_models.digits import build_digits
+from scripts.demo_models.sentiment import build_sentiment
+from scripts.demo_models.tiny_gpt import build_gpt
+from scripts.demo_models.tiny_llama import build_llama, chats
 
 
 @pytest.fixture(autouse=True)

@@ -24,10 +24,10 @@ from inferchain.bundle import (
     publish_bundle,
 )
 from inferchain.bundle.demos import DEMO_NAMES, demo_bundle_path
-from inferchain.bundle.demos.digits import digits_split
 from inferchain.cli.model import app as model_app
 from inferchain.ipfs import IpfsClient
 from inferchain.worker.runtimes import load_runtime
+from scripts.demo_models.digits import digits_split
 
 
 @pytest.fixture(scope="module")

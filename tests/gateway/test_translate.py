@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from inferchain.chain import TransactionDropped, TransactionTimeout
-from inferchain.gateway.api.translate import chain_errors
 from inferchain.gateway.errors import GatewayError
+from inferchain.gateway.translate import chain_errors
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,6 @@ def test_exported_members() -> None:
             "DAG_PB",
             "DEFAULT_MAX_SIZE",
             "RAW",
-            "AsyncIpfsClient",
             "Cid",
             "CidMismatch",
             "DirEntry",

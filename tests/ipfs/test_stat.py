@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from inferchain.ipfs import AsyncIpfsClient, Cid, IpfsClient, IpfsTimeout, UnsupportedDag
+from inferchain.ipfs import Cid, IpfsClient, IpfsTimeout, UnsupportedDag
 from inferchain.ipfs.unixfs import CHUNK_SIZE
 
 MISSING = Cid.for_raw_block(b"inferchain: stat of a block no node holds " + os.urandom(16))
@@ -46,13 +45,3 @@ def test_stat_refuses_codecs_that_are_not_unixfs(ipfs: IpfsClient) -> None:
     dag_cbor = Cid(1, 0x71, MISSING.digest)
     with pytest.raises(UnsupportedDag, match="not a UnixFS"):
         ipfs.stat(dag_cbor, timeout=0.5)
-
-
-def test_async_stat_matches_the_sync_one(ipfs: IpfsClient, ipfs_api_url: str) -> None:
-    cid = ipfs.add_bytes(b"async stat")
-
-    async def main() -> None:
-        async with AsyncIpfsClient(ipfs_api_url, timeout=10) as client:
-            assert await client.stat(cid) == ipfs.stat(cid)
-
-    asyncio.run(main())

@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from inferchain.chain import Chain
-from inferchain.cli.worker import app
 from inferchain.devstack import free_port
 from inferchain.ipfs import IpfsClient
 from inferchain.worker import Worker
+from inferchain.worker.cli import app
 from tests.conftest import AnvilNode
 from tests.worker.helpers import (
     OWNER,

@@ -14,10 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from inferchain.chain import Chain
-from inferchain.cli.worker import app
 from inferchain.ipfs import IpfsClient
 from inferchain.market import ETH, JobStatus
 from inferchain.worker import Phase, Worker, WorkerNotReady
+from inferchain.worker.cli import app
 from inferchain.worker.state import ChainBinding, load_state
 from tests.conftest import AnvilNode
 from tests.worker.helpers import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from inferchain.bundle.demos import BUNDLES_DIR
-from inferchain.bundle.demos.digits_mlp import NAME, ONNX_NAME, PIXEL_MAX, held_out_pixels
 from inferchain.zk import Circuit, Proof, Statement, build_circuit, prove
+from scripts.demo_models.digits_mlp import NAME, ONNX_NAME, PIXEL_MAX, held_out_pixels
 
 MODEL_DIR = BUNDLES_DIR / NAME
 

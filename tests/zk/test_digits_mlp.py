@@ -8,14 +8,14 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from inferchain.bundle.demos.digits_mlp import (
+from inferchain.zk import Circuit, decode_output, evaluate
+from scripts.demo_models.digits_mlp import (
     PIXEL_MAX,
     WEIGHTS_NAME,
     DigitsMLP,
     build_digits_mlp,
     read_metadata,
 )
-from inferchain.zk import Circuit, decode_output, evaluate
 from tests.zk.conftest import MODEL_DIR
 
 

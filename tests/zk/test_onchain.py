@@ -6,7 +6,6 @@ import hashlib
 
 import pytest
 
-from inferchain.bundle.demos.digits_mlp import PIXEL_MAX
 from inferchain.chain import Chain, ContractReverted
 from inferchain.zk import (
     FIELD_MODULUS,
@@ -21,6 +20,7 @@ from inferchain.zk import (
     statement,
 )
 from inferchain.zk.evm import MAX_CODE_SIZE
+from scripts.demo_models.digits_mlp import PIXEL_MAX
 from tests.conftest import AnvilNode
 
 

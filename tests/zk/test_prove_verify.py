@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inferchain.bundle.demos.digits_mlp import PIXEL_MAX
 from inferchain.ipfs import Cid
 from inferchain.zk import (
     FIELD_MODULUS,
@@ -26,6 +25,7 @@ from inferchain.zk import (
     verify,
     verify_proof,
 )
+from scripts.demo_models.digits_mlp import PIXEL_MAX
 
 
 def _verify(circuit: Circuit, proof: Proof, claimed: Statement) -> Statement:

@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from inferchain.gateway.api.deps import CurrentWallet, ServicesDep, SessionDep
 from inferchain.gateway.api.errors import openai_responses
 from inferchain.gateway.api.routes import openai_embeddings, signers
-from inferchain.gateway.api.translate import chain_errors
 from inferchain.gateway.db.models import ChainLog, Model
 from inferchain.gateway.market import completion as fmt
 from inferchain.gateway.market.limits import model_limits
@@ -49,6 +48,7 @@ from inferchain.gateway.schemas.openai import (
     OpenAIModelList,
 )
 from inferchain.gateway.services import Services
+from inferchain.gateway.translate import chain_errors
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 router.include_router(signers.router)

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Query
 
 from inferchain.gateway.api.deps import ContractsDep, CurrentWallet, ServicesDep
 from inferchain.gateway.api.errors import responses
-from inferchain.gateway.api.translate import chain_errors
 from inferchain.gateway.errors import BadRequest
 from inferchain.gateway.market import signers
 from inferchain.gateway.schemas.common import Address
@@ -28,6 +27,7 @@ from inferchain.gateway.schemas.signers import (
     SignerRevoke,
     SignerStatus,
 )
+from inferchain.gateway.translate import chain_errors
 
 router = APIRouter(prefix="/signers", tags=["openai"])
 _ERRORS = responses(401, 409, 422, 429, 503, 504)

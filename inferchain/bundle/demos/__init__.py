@@ -1,9 +1,11 @@
-"""Demo models built offline and reproducibly, plus the committed bundles they produce.
+"""The committed demo bundles and the corpus they were trained on; no training code.
 
-``bundles/<name>/`` holds the bundles built by ``scripts/build_demo_models.py`` on the
-reference machine; rebuilding with the same seed and thread count on the same CPU gives
-the same bytes (floating-point sums may differ on other CPUs, hence the committed copies).
-Importing the builders needs torch (scikit-learn for the digits, transformers for the Llama).
+``bundles/<name>/`` holds the bundles built by ``scripts/build_demo_models.py`` (and
+``scripts/build_zk_demo.py`` for ``digits-mlp``) on the reference machine; rebuilding with
+the same seed and thread count on the same CPU gives the same bytes (floating-point sums
+may differ on other CPUs, hence the committed copies). The builders live in
+``scripts/demo_models/``: they need torch, scikit-learn, transformers and the worker's
+model classes, none of which this shared package may import.
 """
 
 from __future__ import annotations

@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from inferchain.bundle import InvalidInput
-from inferchain.bundle.demos.digits import digits_split
 from inferchain.worker.runtimes import outputs_agree
 from inferchain.worker.runtimes.image_classification import ImageClassificationRuntime
+from scripts.demo_models.digits import digits_split
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from inferchain.bundle import InvalidInput
-from inferchain.bundle.demos.sentiment import sentiment_split
 from inferchain.worker.runtimes import outputs_agree
 from inferchain.worker.runtimes.text_classification import TextClassificationRuntime
+from scripts.demo_models.sentiment import sentiment_split
 
 
 def test_classify_held_out_reviews_accuracy(sentiment: TextClassificationRuntime) -> None:

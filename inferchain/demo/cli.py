@@ -1,4 +1,8 @@
-"""`inferchain demo up | down`: the whole local marketplace in one command."""
+"""`inferchain demo up | down`: the whole local marketplace in one command.
+
+The demo owns its commands: ``inferchain.cli`` mounts this app and ``python -m
+inferchain.demo`` runs it alone, so the demo never imports the CLI.
+"""
 
 from __future__ import annotations
 

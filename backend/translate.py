@@ -1,7 +1,8 @@
-"""Chain and IPFS errors as gateway errors, at the route boundary (``raise ... from``).
+"""Chain and IPFS errors as gateway errors, at the boundary (``raise ... from``).
 
 Only our own words reach the client; a revert is named by its ABI error name, which is
-part of the contracts' public interface.
+part of the contracts' public interface. Beside ``errors`` at the bottom of the gateway,
+not in ``api``: routes and the ``market`` code under them both translate.
 """
 
 from __future__ import annotations

@@ -16,14 +16,14 @@ from torch.nn import functional as F
 
 from inferchain.bundle.builder import finalize_bundle
 from inferchain.bundle.bundle import Bundle
-from inferchain.bundle.demos._common import (
+from inferchain.worker.runtimes.bow import BagOfTokens, BowConfig
+from scripts.demo_models._common import (
     classification_output_schema,
     fresh_dir,
     save_weights,
     seeded,
     write_json,
 )
-from inferchain.worker.runtimes.bow import BagOfTokens, BowConfig
 
 LABELS = ["negative", "positive"]
 
@@ -237,6 +237,7 @@ def build_sentiment(out: str | Path, *, epochs: int = 8, seed: int = 0, threads:
         },
         output_schema=classification_output_schema(LABELS),
         metadata={
+            # The builder's old module name, kept so a rebuild matches the committed bytes.
             "dataset": "template-generated reviews (inferchain.bundle.demos.sentiment)",
             "held_out_accuracy": round(accuracy, 4),
             "held_out_size": len(held_out),

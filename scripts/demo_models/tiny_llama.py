@@ -22,10 +22,10 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 from transformers.utils import logging as hf_logging
 
 from inferchain.bundle.bundle import Bundle
-from inferchain.bundle.demos._common import fresh_dir, seeded
 from inferchain.bundle.demos.corpus import Document, load_corpus
-from inferchain.bundle.demos.tiny_gpt import EOS, train_tokenizer
 from inferchain.bundle.hf_import import import_hf
+from scripts.demo_models._common import fresh_dir, seeded
+from scripts.demo_models.tiny_gpt import EOS, train_tokenizer
 
 NAME = "tiny-llama"
 #: A special token per chat role the runtime accepts, and the end of a turn.

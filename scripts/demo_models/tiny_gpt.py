@@ -16,9 +16,9 @@ from torch.nn import functional as F
 
 from inferchain.bundle.builder import finalize_bundle
 from inferchain.bundle.bundle import Bundle
-from inferchain.bundle.demos._common import fresh_dir, save_weights, seeded, write_json
 from inferchain.bundle.demos.corpus import load_corpus
 from inferchain.worker.runtimes.gpt import GPT, GPTConfig
+from scripts.demo_models._common import fresh_dir, save_weights, seeded, write_json
 
 EOS = "<|endoftext|>"
 

@@ -20,8 +20,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from inferchain.bundle.demos._common import save_weights, seeded, write_json
-from inferchain.bundle.demos.digits import LABELS, digits_split
+from scripts.demo_models._common import save_weights, seeded, write_json
+from scripts.demo_models.digits import LABELS, digits_split
 
 NAME = "digits-mlp"
 PIXELS = 64

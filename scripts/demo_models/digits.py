@@ -11,14 +11,14 @@ from torch.nn import functional as F
 
 from inferchain.bundle.builder import finalize_bundle
 from inferchain.bundle.bundle import Bundle
-from inferchain.bundle.demos._common import (
+from inferchain.worker.runtimes.cnn import CNN, CNNConfig
+from scripts.demo_models._common import (
     classification_output_schema,
     fresh_dir,
     save_weights,
     seeded,
     write_json,
 )
-from inferchain.worker.runtimes.cnn import CNN, CNNConfig
 
 LABELS = [str(d) for d in range(10)]
 

@@ -1,6 +1,9 @@
 """`inferchain worker [run | status | top-up | withdraw]`: run a worker node, keep its stake
 up and take its earnings.
 
+The worker owns its commands: ``inferchain.cli`` mounts this app and ``python -m
+inferchain.worker`` runs it alone, so the worker never imports the CLI. Imports of the
+node stay inside the commands, keeping ``inferchain --help`` free of torch.
 Settings come from INFERCHAIN_WORKER_* variables (see docs/worker.md); flags override.
 """
 
