@@ -65,6 +65,9 @@ class GatewaySettings(BaseSettings):
     default_request_ttl_s: int = Field(3600, gt=0)
     default_work_time_s: int = Field(600, gt=0)
     completion_timeout_s: float = Field(120.0, gt=0)
+    max_embedding_inputs: int = Field(
+        16, gt=0, le=2048, description="texts per /v1/embeddings request; each is a paid job"
+    )
 
     @field_validator("market_address")
     @classmethod

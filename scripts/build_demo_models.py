@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Build the demo model bundles offline, seeded and deterministic.
 
-    python scripts/build_demo_models.py                     # all three, into the package
+    python scripts/build_demo_models.py                     # all four, into the package
     python scripts/build_demo_models.py digits --out /tmp/x # one, elsewhere
     python scripts/build_demo_models.py gpt --gpt-steps 50  # a quick, poor GPT
+    python scripts/build_demo_models.py llama               # the transformers Llama only
 
 Same seed, thread count and CPU give the same bytes. Times on one core: digits ~5-8 s,
-sentiment ~2 s, GPT ~2 min (800 steps).
+sentiment ~2 s, GPT ~2 min (800 steps), Llama ~2.7 min (900 steps).
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from pathlib import Path
 
 from inferchain.bundle.demos import BUNDLES_DIR
 
-BUILDERS = {"digits": "digits-cnn", "gpt": "tiny-gpt", "sentiment": "sentiment-bow"}
+BUILDERS = {
+    "digits": "digits-cnn",
+    "gpt": "tiny-gpt",
+    "sentiment": "sentiment-bow",
+    "llama": "tiny-llama",
+}
 
 
 def main() -> None:
@@ -28,6 +34,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=BUNDLES_DIR, help="parent directory")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--gpt-steps", type=int, default=800)
+    parser.add_argument("--llama-steps", type=int, default=900)
     args = parser.parse_args()
     unknown = sorted(set(args.models) - set(BUILDERS))
     if unknown:
@@ -44,6 +51,10 @@ def main() -> None:
             from inferchain.bundle.demos.tiny_gpt import build_gpt
 
             bundle = build_gpt(target, steps=args.gpt_steps, seed=args.seed)
+        elif key == "llama":
+            from inferchain.bundle.demos.tiny_llama import build_llama
+
+            bundle = build_llama(target, steps=args.llama_steps, seed=args.seed)
         else:
             from inferchain.bundle.demos.sentiment import build_sentiment
 

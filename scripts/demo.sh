@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main command: installs what is missing, then runs the whole local marketplace
-# (`inferchain demo up`): Anvil + IPFS, the contracts, three demo models with prices and
-# royalties, a worker and the gateway, and a fresh wallet's first six jobs with their
+# (`inferchain demo up`): Anvil + IPFS, the contracts, four demo models with prices and
+# royalties, a worker and the gateway, and a fresh wallet's first seven jobs with their
 # verified results and the money flow. Re-runnable: a second run reuses what runs.
 # Stop everything with `.venv/bin/inferchain dev down`.
 set -euo pipefail

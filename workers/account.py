@@ -9,6 +9,7 @@ allowance first, which this does not set up). Earnings sit in the market as pull
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 
@@ -124,6 +125,19 @@ def top_up(chain: Chain, market: Market, sender: TransactionSender, amount: int 
     return amount
 
 
+def metadata_document(address: str, models: list[int], stream_url: str | None) -> bytes:
+    """The worker's registry metadata (canonical JSON; the registry keeps its sha256).
+
+    ``stream`` says where readers find a job's token stream (docs/worker.md, *Streams*):
+    ``url`` with ``{job_id}`` to fill in, server-sent events, read authorisation
+    ``inferchain-stream-v1`` (``inferchain.market.stream_auth``).
+    """
+    document: dict[str, object] = {"worker": address, "models": models}
+    if stream_url is not None:
+        document["stream"] = {"url": stream_url, "format": "sse", "auth": "inferchain-stream-v1"}
+    return canonical_json(document)
+
+
 def ensure_ready(
     chain: Chain,
     market: Market,
@@ -132,24 +146,37 @@ def ensure_ready(
     *,
     register: bool = False,
     stake: int | None = None,
+    metadata: bytes | None = None,
 ) -> AccountStatus:
-    """Check gas, registration and stake; register, top up and declare models when asked."""
+    """Check gas, registration and stake; register, top up and declare models when asked.
+
+    ``metadata`` (default: a document without a stream) is registered with the worker, or
+    replaces the registered one (``updateMetadata``) when its digest differs. The caller
+    pins it: the registry holds only its CID's digest.
+    """
     status = account_status(chain, market, sender.address)
     if status.gas_balance == 0:
         raise WorkerNotReady(f"{sender.address} has no ETH for gas")
     reg = market.workers.functions
+    document = metadata or metadata_document(sender.address, models, None)
+    cid = Cid.for_raw_block(document)
     if not status.registered:
         if not register:
             raise WorkerNotReady(f"{sender.address} is not registered: run with --register --stake")
         amount = stake if stake is not None else status.min_stake
         if amount < status.min_stake:
             raise WorkerNotReady(f"stake {amount} is below the minimum {status.min_stake}")
-        metadata = Cid.for_raw_block(canonical_json({"worker": sender.address, "models": models}))
-        sender.transact(reg.register(amount, metadata.to_bytes(), models), value=amount)
+        sender.transact(reg.register(amount, cid.to_bytes(), models), value=amount)
         log.info("registered", extra={"stake": amount, "models": models})
-    elif stake is not None and stake > status.stake:
-        sender.transact(reg.addStake(stake - status.stake), value=stake - status.stake)
-        log.info("stake topped up", extra={"stake": stake})
+    else:
+        if stake is not None and stake > status.stake:
+            sender.transact(reg.addStake(stake - status.stake), value=stake - status.stake)
+            log.info("stake topped up", extra={"stake": stake})
+        if metadata is not None and bytes(chain.call(reg.metadataDigest(sender.address))) != (
+            hashlib.sha256(document).digest()
+        ):
+            sender.transact(reg.updateMetadata(cid.to_bytes()))
+            log.info("metadata updated", extra={"metadata_cid": str(cid)})
     status = account_status(chain, market, sender.address)
     if status.exiting:
         raise WorkerNotReady(f"{sender.address} is exiting and cannot claim")

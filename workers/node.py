@@ -2,6 +2,11 @@
 
     chain events ─▶ queue ─▶ fetch input ─▶ claim ─▶ batch ─▶ run ─▶ pin ─▶ submit ─▶ finalize
     (discovery)          (fetcher)     (claimer) (batcher) (runner) (pinner) (submitter) (settler)
+                                                  └─▶ stream (generation) ─┘
+
+Text-generation jobs skip the batcher: each decodes in a thread the tick it is fetched,
+its text going to its stream (``streams``), which readers can open from the moment the
+job is claimed (``stream_server``, announced in the registry metadata).
 
 Each arrow is one module; this file only wires them, decides deadlines from block time,
 applies the one retry policy (capped backoff per job, per tick for RPC outages) and saves
@@ -24,12 +29,13 @@ from inferchain.chain import Chain, ChainError
 from inferchain.ipfs import Cid, InvalidCid, IpfsClient, IpfsError
 from inferchain.market import JobRecord, JobStatus, Market, MarketAddresses
 from inferchain.worker._service import Backoff, Service
-from inferchain.worker.account import AccountStatus, Standing, ensure_ready
+from inferchain.worker.account import AccountStatus, Standing, ensure_ready, metadata_document
 from inferchain.worker.batcher import Batcher
 from inferchain.worker.claimer import MAX_BATCH, Claimer
 from inferchain.worker.discovery import Discovery, chain_statuses
 from inferchain.worker.errors import TransientFailure, WorkerNotReady
 from inferchain.worker.fetcher import InputFetcher
+from inferchain.worker.generation import Generations, streams_text
 from inferchain.worker.jobs import AWAITING_INPUT, DONE, IN_FLIGHT, Phase, TrackedJob
 from inferchain.worker.lock import KeyLock
 from inferchain.worker.metrics import HealthServer, WorkerMetrics, health_doc
@@ -41,6 +47,9 @@ from inferchain.worker.runtimes import RuntimePool
 from inferchain.worker.settings import WorkerSettings
 from inferchain.worker.settlement import Settler
 from inferchain.worker.state import ChainBinding, WorkerState, restore_state, save_state
+from inferchain.worker.stream_access import StreamAccess
+from inferchain.worker.stream_server import StreamServer, bind_stream_server
+from inferchain.worker.streams import StreamHub
 from inferchain.worker.submitter import Submitter
 
 log = logging.getLogger(__name__)
@@ -75,6 +84,8 @@ class Worker(Service):
         self._last_reconcile = 0.0
         self._queued: set[int] = set()
         self._health: HealthServer | None = None
+        self._stream_server: StreamServer | None = None
+        self.streams = StreamHub()
         self._lock: KeyLock | None = None
         self._model_retry_at: dict[int, float] = {}
         self._tick_error: str | None = None
@@ -95,6 +106,8 @@ class Worker(Service):
         try:
             self._setup(key)
         except BaseException:
+            if self._stream_server is not None:
+                self._stream_server.stop()
             self._lock.release()
             raise
 
@@ -103,20 +116,21 @@ class Worker(Service):
         addresses = self._addresses or s.market_addresses(self.chain.chain_id)
         self.market = Market.connect(self.chain, addresses)
         self.sender = self.chain.sender(key)
+        self.ipfs = IpfsClient(s.ipfs_api_url, timeout=s.ipfs_timeout_s)
         self.account = ensure_ready(
             self.chain, self.market, self.sender, s.models, register=self._register,
-            stake=self._stake,
+            stake=self._stake, metadata=self._metadata(addresses),
         )  # fmt: skip
         self.standing = Standing(self.chain, self.market, self.sender.address)
         served = set(s.models or self.account.models)
         if not served:
             raise WorkerNotReady("this worker serves no model: pass --model")
         self._state_path = s.state_dir / f"state-{self.sender.address.lower()}.json"
-        self.ipfs = IpfsClient(s.ipfs_api_url, timeout=s.ipfs_timeout_s)
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="worker-io")
         self.probe = IpfsProbe(self.ipfs, self._pool)
         cache = BundleCache(s.state_dir / "bundles", s.bundle_cache_bytes, ipfs_fetcher(self.ipfs))
-        self.runner = ModelRunner(self.chain, self.market, RuntimePool(cache, 8 << 30, s.device))
+        pool = RuntimePool(cache, s.model_memory_bytes, s.device)
+        self.runner = ModelRunner(self.chain, self.market, pool)
         self.discovery = Discovery(
             self.chain, self.market, served, s.confirmations, s.log_chunk_blocks
         )
@@ -131,6 +145,7 @@ class Worker(Service):
             cache_bytes=max(s.input_cache_bytes, s.max_input_bytes),
         )  # fmt: skip
         self.batcher = Batcher(s.max_batch_size, s.max_wait_s)
+        self.generations = Generations(s.max_batch_size, self._wake.set)
         self.pinner = Pinner(self.ipfs, self._pool)
         self.submitter = Submitter(self.chain, self.market, self.sender, batch=tx_batch)
         self.settler = Settler(self.chain, self.market, self.sender)
@@ -141,16 +156,51 @@ class Worker(Service):
         if s.metrics_port is not None:
             self._health = HealthServer(self.metrics, self.health, s.metrics_host, s.metrics_port)
             self._health.start()
+        if self._stream_server is not None:
+            self._stream_server.start()
         log.info(
             "worker started",
             extra={"address": self.sender.address, "models": sorted(served),
                    "held": len(self.held), "from_block": self.saved.last_block},
         )  # fmt: skip
 
+    def _metadata(self, addresses: MarketAddresses) -> bytes | None:
+        """The registry metadata document, pinned, announcing the stream server (bound
+        here, started once set up); None when there is no stream server."""
+        s = self.settings
+        if s.stream_port is None:
+            return None
+        chain = Chain(s.rpc_url, expected_chain_id=s.chain_id)  # the server threads' own
+        access = StreamAccess(
+            chain, addresses.job_market, chain.contract("JobRouter", addresses.router)
+        )
+        self._stream_server = bind_stream_server(
+            self.streams, access, s.stream_host, s.stream_port, s.stream_public_url,
+            remembered=s.state_dir / "stream-port",
+        )  # fmt: skip
+        models = s.models or (self.account.models if self.account else [])
+        document = metadata_document(self.sender.address, models, self._stream_server.url_template)
+        try:
+            self.ipfs.add_bytes(document, pin=True)
+        except IpfsError as exc:
+            log.warning(
+                "metadata not pinned: readers cannot find the stream until it is",
+                extra={"error": str(exc)},
+            )
+        return document
+
+    @property
+    def stream_port(self) -> int | None:
+        return self._stream_server.port if self._stream_server else None
+
     def teardown(self) -> None:
         self._save()
         if self._health is not None:
             self._health.stop()
+        self.generations.close()
+        self.streams.close()
+        if self._stream_server is not None:
+            self._stream_server.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.fetcher.close()
         self.ipfs.close()
@@ -224,6 +274,7 @@ class Worker(Service):
         if s.finalize:
             self._settle(now)
         self._forget_done()
+        self.streams.prune()
         self.metrics.in_flight.set(self.in_flight)
         self.metrics.queue_depth.set(len(self.saved.open_jobs))
         return self._fingerprint() != before
@@ -262,6 +313,7 @@ class Worker(Service):
         for job in won:
             self.held[job.job_id] = job
             self.saved.open_jobs.pop(job.job_id, None)
+            self._open_stream(job)
         self.metrics.claimed.inc(len(won))
         if won:
             log.info("claimed", extra={"job_ids": [j.job_id for j in won]})
@@ -347,11 +399,37 @@ class Worker(Service):
                 extra={"cid": _cid_text(cid), "error": str(exc), "attempts": attempts},
             )
 
+    def _open_stream(self, job: TrackedJob) -> None:
+        """Open the job's stream as soon as it is held, if its model streams."""
+        try:
+            runtime = self.runner.runtime(job.model_id)
+        except TransientFailure:
+            return  # its run retries the model
+        if streams_text(runtime):
+            self.streams.open(job.job_id, job.job.requester, job.job.terms.token)
+
     def _run_batches(self, now: int) -> None:
+        self._collect_generations(now)
+        # Stopping without grace time: held jobs stay claimed for the next start (below).
+        may_start = not self.draining or self.settings.shutdown_grace_s > 0
         for job in self._due(Phase.FETCHED):
-            if job.job_id not in self._queued:
-                self.batcher.add(job)
-                self._queued.add(job.job_id)
+            if job.job_id in self._queued or job.job_id in self.generations:
+                continue
+            try:
+                runtime = self.runner.runtime(job.model_id)
+            except TransientFailure as exc:
+                self._retry("run", [(job, exc)], now)
+                continue
+            if streams_text(runtime):
+                if not may_start:
+                    continue
+                stream = self.streams.get(job.job_id)
+                if stream is None or stream.ended:  # restored from disk, or a retry
+                    stream = self.streams.open(job.job_id, job.job.requester, job.job.terms.token)
+                self.generations.start(job, runtime, stream)
+                continue
+            self.batcher.add(job)
+            self._queued.add(job.job_id)
         # Draining flushes partial batches, unless there is no grace time to finish them in:
         # then what is held stays claimed for the next start (a step already under way
         # when stop() came must not start inference either).
@@ -367,6 +445,14 @@ class Worker(Service):
                 self._retry("run", [(j, exc) for j in batch], now)
                 continue
             self.metrics.batch_size.observe(len(batch))
+            self.metrics.inference_s.observe(elapsed)
+
+    def _collect_generations(self, now: int) -> None:
+        for job, failure, elapsed in self.generations.collect():
+            if failure is not None:
+                self._retry("run", [(job, failure)], now)
+                continue
+            self.metrics.batch_size.observe(1)
             self.metrics.inference_s.observe(elapsed)
 
     def _submit(self, now: int) -> None:
@@ -423,6 +509,7 @@ class Worker(Service):
             elif job.phase in IN_FLIGHT and now >= job.claim_deadline:
                 log.error("claim deadline passed; abandoning", extra={"job_id": job.job_id})
                 job.advance(Phase.ABANDONED)
+                self.generations.cancel(job.job_id)
                 self.metrics.abandoned.inc()
 
     def _due(self, phase: Phase) -> list[TrackedJob]:
@@ -440,6 +527,7 @@ class Worker(Service):
             tuple(sorted((i, j.phase) for i, j in self.held.items())),
             len(self.saved.open_jobs),
             len(self.batcher),
+            len(self.generations),
         )
 
     def _still_open(self, job_ids: list[int]) -> set[int]:

@@ -65,10 +65,21 @@ class WorkerSettings(BaseSettings):
     # --- state, money, observability ---------------------------------------------------
     state_dir: Path = Path(".inferchain/worker")
     bundle_cache_bytes: int = Field(2 << 30, gt=0)
+    #: Loaded models (parameters + buffers as loaded) kept in memory; least recently used
+    #: dropped first.
+    model_memory_bytes: int = Field(8 << 30, gt=0)
     auto_withdraw_threshold: int | None = Field(None, gt=0, description="wei; None: never")
     finalize: bool = True
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(None, ge=0, lt=65536, description="0: any free port")
+    # --- token streams (GET /jobs/{id}/stream, announced in the registry metadata) ------
+    stream_host: str = "127.0.0.1"
+    stream_port: int | None = Field(
+        0, ge=0, lt=65536, description="0: any free port; None: no stream server"
+    )
+    #: What readers connect to when it is not http://stream_host:port (a proxy, a public
+    #: name); announced in the metadata document as given.
+    stream_public_url: str | None = Field(None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
     #: /health turns 503 when the loop has had no good tick for this long.
     health_max_tick_age_s: float = Field(15.0, gt=0)
 

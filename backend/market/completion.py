@@ -1,14 +1,18 @@
 """Finished jobs as OpenAI responses, and ``wait_for_result``, which follows the indexed
 job until a result is submitted. Requests become job inputs in ``market.openai_input``;
 outputs are the text-generation results of workers/runtimes (text_generation.py,
-hf_generation.py).
+hf_generation.py) and the embeddings of hf_encoders.py.
 """
 
 from __future__ import annotations
 
+import base64
+import math
 import re
+import struct
 import time
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +26,9 @@ from inferchain.gateway.schemas.openai import (
     ChatCompletion,
     Completion,
     CompletionChoice,
+    Embedding,
+    EmbeddingList,
+    EmbeddingUsage,
     Usage,
 )
 
@@ -78,6 +85,11 @@ def wait_for_result(
         time.sleep(poll_s)
 
 
+def finish_reason(runtime_reason: str) -> str:
+    """A runtime's finish reason as OpenAI's."""
+    return _FINISH.get(runtime_reason, "length")
+
+
 def parse_output(data: bytes) -> tuple[str, str, int, int]:
     """(text, finish_reason, prompt_tokens, completion_tokens) from a text-generation output."""
     try:
@@ -88,7 +100,7 @@ def parse_output(data: bytes) -> tuple[str, str, int, int]:
         raise GatewayError(
             "openai.bad_output", "the worker's output is not text generation", status=502
         ) from exc
-    return text, _FINISH.get(finish, "length"), *usage
+    return text, finish_reason(finish), *usage
 
 
 def completion(
@@ -137,3 +149,54 @@ def _usage(results: list[tuple[str, str, int, int]]) -> Usage:
         completion_tokens=completion_tokens,
         total_tokens=prompt + completion_tokens,
     )
+
+
+def parse_embedding(data: bytes) -> tuple[list[float], int]:
+    """(vector, prompt_tokens) from an embeddings output; 502 unless it is one."""
+    try:
+        result = untrusted_json.loads(data, source="worker output")["result"]
+        vector, tokens = result["embedding"], int(result["prompt_tokens"])
+        if not isinstance(vector, list) or not vector or len(vector) != int(result["dims"]):
+            raise ValueError("not a vector of dims numbers")
+        floats = [_finite(x) for x in vector]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise GatewayError(
+            "openai.bad_output", "the worker's output is not an embedding", status=502
+        ) from exc
+    return floats, tokens
+
+
+def embedding_list(
+    model: str, outputs: Sequence[bytes], encoding_format: Literal["float", "base64"]
+) -> EmbeddingList:
+    """One embedding per job, in input order; ``base64`` packs float32 little-endian bytes,
+    as OpenAI does (its clients decode them); usage sums the jobs' tokens."""
+    results = [parse_embedding(data) for data in outputs]
+    if len({len(vector) for vector, _ in results}) > 1:
+        raise GatewayError(
+            "openai.bad_output", "the workers' embeddings differ in length", status=502
+        )
+    data = [
+        Embedding(index=i, embedding=_base64(v) if encoding_format == "base64" else v)
+        for i, (v, _) in enumerate(results)
+    ]
+    tokens = sum(t for _, t in results)
+    return EmbeddingList(
+        data=data, model=model, usage=EmbeddingUsage(prompt_tokens=tokens, total_tokens=tokens)
+    )
+
+
+def _finite(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return float(value)
+
+
+def _base64(vector: list[float]) -> str:
+    try:
+        packed = struct.pack(f"<{len(vector)}f", *vector)
+    except OverflowError as exc:  # beyond float32
+        raise GatewayError(
+            "openai.bad_output", "the worker's embedding does not fit float32", status=502
+        ) from exc
+    return base64.b64encode(packed).decode("ascii")

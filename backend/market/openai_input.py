@@ -11,6 +11,12 @@ inputs (workers/runtimes/text_generation.py, hf_generation.py):
 A parameter that would change the answer but that no runtime honours is refused with a
 400 naming it, before anything is pinned or paid for: an answer that silently ignored it
 would look right and not be. ``n`` choices are ``n`` jobs, told apart by their seeds.
+
+Embeddings (``hf-transformers``, workers/runtimes/hf_encoders.py) read ``{"text"}``: one job
+per input text. Token ids are refused: the gateway cannot know which tokenizer made them,
+and each model has its own. ``dimensions`` is refused unless it is the model's own width:
+the models here are not trained to keep meaning in a prefix of the vector (as OpenAI's
+``text-embedding-3`` are), so a truncated vector would look right and not be.
 """
 
 from __future__ import annotations
@@ -20,9 +26,22 @@ from collections.abc import Callable
 from typing import Any
 
 from inferchain.gateway.errors import BadRequest
-from inferchain.gateway.schemas.openai import ChatCompletionRequest, ChatMessage, CompletionRequest
+from inferchain.gateway.schemas.openai import (
+    ChatCompletionRequest,
+    ChatMessage,
+    CompletionRequest,
+    EmbeddingRequest,
+)
 
-__all__ = ["DEFAULT_MAX_TOKENS", "HF_RUNTIME", "INPUT_NAMES", "chat_prompt", "job_inputs"]
+__all__ = [
+    "DEFAULT_MAX_TOKENS",
+    "HF_RUNTIME",
+    "INPUT_NAMES",
+    "chat_prompt",
+    "check_dimensions",
+    "embedding_inputs",
+    "job_inputs",
+]
 
 HF_RUNTIME = "hf-transformers"
 DEFAULT_MAX_TOKENS = 16
@@ -77,6 +96,55 @@ def job_inputs(
     ]
 
 
+def embedding_inputs(request: EmbeddingRequest, max_inputs: int) -> list[dict[str, str]]:
+    """One ``{"text"}`` document per input text, in order; 400 naming ``input`` otherwise.
+
+    ``max_inputs`` is the gateway's cap (``max_embedding_inputs``): each text is a paid job."""
+    value = request.input
+    texts: list[Any] = [value] if isinstance(value, str) else list(value)
+    if not texts:
+        raise BadRequest(
+            "openai.empty_input", "input is an empty list; send a text or a list of texts",
+            param="input",
+        )  # fmt: skip
+    if not all(isinstance(t, str) for t in texts):
+        raise BadRequest(
+            "openai.unsupported_param",
+            "input given as token ids is not supported: each model has its own tokenizer, "
+            "and the gateway cannot tell which one made them; send the text",
+            param="input",
+        )
+    if len(texts) > max_inputs:
+        raise BadRequest(
+            "openai.too_many_inputs",
+            f"input holds {len(texts)} texts; this gateway takes at most {max_inputs} per "
+            "request (each is a paid job): split it into several requests",
+            param="input",
+        )
+    for i, text in enumerate(texts):
+        if not text:
+            where = "input" if isinstance(value, str) else f"input[{i}]"
+            raise BadRequest("openai.empty_input", f"{where} is an empty text", param=where)
+    return [{"text": text} for text in texts]
+
+
+def check_dimensions(request: EmbeddingRequest, dims: int | None) -> None:
+    """Refuse ``dimensions`` unless it is the model's width ``dims`` (None: unknown)."""
+    asked = request.dimensions
+    if asked is None or asked == dims:
+        return
+    if dims is None:
+        own = "its bundle does not state the vectors' width; leave it unset"
+    else:
+        own = f"its vectors have {dims}; leave it unset or {dims}"
+    raise BadRequest(
+        "openai.unsupported_param",
+        f"dimensions={asked} is not supported: this model's vectors are not truncated, as "
+        f"it is not trained to keep their meaning in fewer dimensions, and {own}",
+        param="dimensions",
+    )
+
+
 def chat_prompt(messages: list[ChatMessage]) -> str:
     """A plain transcript, for models without a chat template of their own."""
     lines = [f"{_LABELS[m.role]}: {_text(m, i)}" for i, m in enumerate(messages)]
@@ -116,11 +184,12 @@ def _document(request: Request, runtime: str) -> dict[str, Any]:
 
 
 def _refuse_unhonoured(request: Request, runtime: str) -> None:
-    if request.stream:
+    if request.stream and request.n > 1:
         raise BadRequest(
-            "openai.stream_unsupported",
-            "stream=true is not supported yet; a job answers once",
-            param="stream",
+            "openai.stream_n_unsupported",
+            f"stream=true streams one choice; send n={request.n} as {request.n} requests, or "
+            "without stream",
+            param="n",
         )
     for field, harmless, why in _UNHONOURED:
         value = getattr(request, field, None)

@@ -1,4 +1,4 @@
-"""OpenAI's completions and chat schemas, as far as the market's text models can serve them.
+"""OpenAI's completions, chat and embeddings schemas, as far as the market's models serve them.
 
 Fields a client may send but no runtime honours are declared so that a value which would
 change the answer is refused (``market.openai_input``) instead of silently dropped; the
@@ -15,6 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 MAX_CHOICES = 8
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    include_usage: bool = Field(False, description="a last chunk with the usage, no choices")
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(extra="ignore")  # OpenAI clients send fields we do not use
 
@@ -26,6 +32,7 @@ class _Request(BaseModel):
     stop: str | list[str] | None = None
     n: int = Field(1, ge=1, le=MAX_CHOICES, description="choices; each one is a paid job")
     stream: bool = False
+    stream_options: StreamOptions | None = None
     user: str | None = Field(None, max_length=256)
     # Declared to be refused unless left at their defaults (see market.openai_input):
     presence_penalty: float | None = Field(None, ge=-2, le=2)
@@ -121,8 +128,54 @@ class OpenAIModel(BaseModel):
     object: Literal["model"] = "model"
     created: int
     owned_by: str
+    #: Not OpenAI's: which routes serve the model. OpenAI clients keep unknown fields.
+    task: Literal["text-generation", "embeddings"] = Field(
+        description="text-generation: /v1/completions and /v1/chat/completions; "
+        "embeddings: /v1/embeddings"
+    )
 
 
 class OpenAIModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[OpenAIModel]
+
+
+#: The most inputs the schema lets through; the gateway's own cap is a setting
+#: (``max_embedding_inputs``), refused with a message that names it.
+MAX_EMBEDDING_INPUTS = 2048
+_INPUTS = Field(max_length=MAX_EMBEDDING_INPUTS)
+
+
+class EmbeddingRequest(BaseModel):
+    """One paid job per input text. Token arrays parse, to be refused by name."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(max_length=64)
+    input: (
+        Annotated[str, Field(max_length=65536)]
+        | Annotated[list[Annotated[str, Field(max_length=65536)]], _INPUTS]
+        | Annotated[list[int], Field(max_length=65536)]
+        | Annotated[list[list[int]], _INPUTS]
+    ) = Field(description="a text or a list of texts; each is a paid job")
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(None, ge=1, description="only the model's own")
+    user: str | None = Field(None, max_length=256)
+
+
+class Embedding(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str = Field(description="floats, or base64 of float32 little-endian")
+
+
+class EmbeddingUsage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Embedding]
+    model: str
+    usage: EmbeddingUsage

@@ -70,8 +70,11 @@ def import_hf(
     version: str = "1.0.0",
     license: str = "other",
     description: str = "",
+    metadata: dict[str, Any] | None = None,
 ) -> Bundle:
-    """Build bundle ``out`` (created; must not exist or be empty) from ``source``."""
+    """Build bundle ``out`` (created; must not exist or be empty) from ``source``.
+
+    ``metadata`` joins the manifest's (e.g. how a model was trained)."""
     src, dest = Path(source), Path(out)
     _refuse_pickles(src)
     config = _read_json(src / "config.json")
@@ -110,7 +113,10 @@ def import_hf(
             tokenizer="tokenizer.json",
             input_schema=_input_schema(task),
             output_schema={"type": "object"},
-            metadata={"architecture": architectures[0] if architectures else ""},
+            metadata={
+                "architecture": architectures[0] if architectures else "",
+                **(metadata or {}),
+            },
         )
     except BaseException:
         shutil.rmtree(dest, ignore_errors=True)  # never leave half a bundle behind

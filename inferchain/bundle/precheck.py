@@ -55,6 +55,8 @@ class ModelLimits:
     context_length: int | None = None
     tokenizer: Tokenizer | None = None
     task: str | None = None
+    #: ``hf-transformers`` embeddings: the vector's length (the config's hidden size).
+    embedding_dims: int | None = None
 
     def check(self, data: bytes, *, model: str, names: Mapping[str, str] | None = None) -> None:
         """Raise ``InvalidInput`` naming the first limit the job input ``data`` passes.
@@ -185,7 +187,17 @@ def fetch_model_limits(
             raise ManifestError("config.model.context_length must be a positive integer")
     elif isinstance(limits, HfLimits):
         context = limits.context_length
-    return ModelLimits(manifest.runtime, limits, context, tokenizer, manifest.task)
+    dims = _hidden_size(config) if manifest.task == "embeddings" else None
+    return ModelLimits(manifest.runtime, limits, context, tokenizer, manifest.task, dims)
+
+
+def _hidden_size(config: dict[str, Any]) -> int | None:
+    """The width of the last hidden state, under the names transformers configs use."""
+    for key in ("hidden_size", "d_model", "dim", "n_embd"):
+        value = config.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
 
 
 def _new_tokens_and_stop(

@@ -7,7 +7,18 @@ import sys
 
 import typer
 
-from inferchain.cli import contracts, demo, deploy, dev, gateway, job, model, wallet, worker
+from inferchain.cli import (
+    contracts,
+    demo,
+    deploy,
+    dev,
+    gateway,
+    governance,
+    job,
+    model,
+    wallet,
+    worker,
+)
 from inferchain.errors import InferchainError
 
 app = typer.Typer(
@@ -24,6 +35,7 @@ app.add_typer(wallet.app, name="wallet")
 app.add_typer(job.app, name="job")
 app.add_typer(worker.app, name="worker")
 app.add_typer(demo.app, name="demo")
+app.add_typer(governance.app, name="governance")
 app.command("deploy")(deploy.deploy)
 
 

@@ -44,6 +44,13 @@ def run(
     device: str | None = typer.Option(None, "--device", help="auto | cpu | cuda[:N]"),
     state_dir: Path | None = typer.Option(None, "--state-dir"),
     metrics_port: int | None = typer.Option(None, "--metrics-port", help="0: any free port"),
+    stream_host: str | None = typer.Option(None, "--stream-host", help="[127.0.0.1]"),
+    stream_port: int | None = typer.Option(
+        None, "--stream-port", help="token streams' port [0: any free port]"
+    ),
+    stream_public_url: str | None = typer.Option(
+        None, "--stream-public-url", help="URL readers use, if not http://host:port"
+    ),
     keystore: Path | None = typer.Option(
         None, "--keystore", help="encrypted key; password from INFERCHAIN_KEYSTORE_PASSWORD"
     ),
@@ -61,7 +68,8 @@ def run(
         market_addresses_file=market_addresses, rpc_url=rpc_url, ipfs_api_url=ipfs_api_url,
         models=model or None, max_batch_size=max_batch_size, max_wait_s=max_wait_s,
         max_in_flight=max_in_flight, device=device, state_dir=state_dir,
-        metrics_port=metrics_port, keystore=keystore,
+        metrics_port=metrics_port, keystore=keystore, stream_host=stream_host,
+        stream_port=stream_port, stream_public_url=stream_public_url,
     )  # fmt: skip
     worker = Worker(settings, register=register, stake=stake)
     worker.start()

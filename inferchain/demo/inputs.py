@@ -1,4 +1,4 @@
-"""The demo user's three job inputs: a prompt, a handwritten digit (PNG), a review."""
+"""The demo user's job inputs: prompts, a handwritten digit (PNG), reviews, a chat."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ PROMPT = {"prompt": "The woods are lovely, dark and deep,", "max_new_tokens": 24
 REVIEW = "a wonderful, moving film with a brilliant cast"
 CLI_PROMPT = "Four score and seven years ago"
 CLI_REVIEW = "a dull, tedious plot and wooden acting"
+#: For ``tiny-llama``, through its chat template; it learnt to recite its corpus's openings.
+CHAT = {"messages": [{"role": "user", "content": "Recite The Tyger."}], "max_new_tokens": 40}
 
 
 def digit_png() -> bytes:

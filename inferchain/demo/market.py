@@ -1,4 +1,4 @@
-"""The demo market: contracts deployed from the `local` network entry, three demo models.
+"""The demo market: contracts deployed from the `local` network entry, four demo models.
 
 Both steps are idempotent: `deploy_network` sends nothing when the record matches the
 chain, and a model whose provider and manifest hash are already registered is reused.
@@ -31,13 +31,21 @@ class DemoModel:
     task: str
     price: int
     royalty_bps: int
+    alias: str | None = None
+
+    @property
+    def key(self) -> str:
+        """How the demo's user finds the model: its task, or its alias where two share one."""
+        return self.alias or self.task
 
 
-#: The three demo bundles shipped in the package, with their prices and royalties.
+#: The demo bundles shipped in the package, with their prices and royalties. The
+#: transformers Llama is the demo user's chat model.
 DEMO_MODELS = (
     DemoModel("tiny-gpt", "text-generation", 2 * MILLI_ETH, 1_000),
     DemoModel("digits-cnn", "image-classification", 1 * MILLI_ETH, 500),
     DemoModel("sentiment-bow", "text-classification", MILLI_ETH // 2, 2_000),
+    DemoModel("tiny-llama", "text-generation", 3 * MILLI_ETH, 1_500, alias="chat"),
 )
 
 

@@ -11,7 +11,7 @@ import httpx
 from inferchain.chain import Chain
 from inferchain.demo import report, services
 from inferchain.demo.errors import StepFailed
-from inferchain.demo.market import deploy, register_models
+from inferchain.demo.market import DEMO_MODELS, deploy, register_models
 from inferchain.demo.steps import Say, Steps
 from inferchain.demo.user import UserContext, UserReport, run_user_path
 from inferchain.demo.wallet import fresh_wallet
@@ -49,15 +49,16 @@ def demo_up(settings: DevStackSettings, say: Say = print) -> DemoResult:
         market, sent = deploy(chain, keys[DEPLOYER], network, directory)
         say(f"    {'deployed' if sent else 'reused'}: JobMarket {market.addresses.job_market}")
     ipfs = IpfsClient(settings.ipfs_api_url, timeout=120)
-    with steps.step("publish the 3 demo models to IPFS and register them", log=logs / "ipfs.log"):
+    publish = f"publish the {len(DEMO_MODELS)} demo models to IPFS and register them"
+    with steps.step(publish, log=logs / "ipfs.log"):
         registered = register_models(market, ipfs, keys[PROVIDER])
         for r in registered:
             say(f"    model {r.model_id}: {r.model.bundle:14} {r.model.task:21} "
                 f"{report.eth(r.model.price)}, royalty {r.model.royalty_bps / 100:g}% "
                 f"({'reused' if r.reused else 'registered'}; bundle {r.bundle_cid})")  # fmt: skip
-    model_ids = {r.model.task: r.model_id for r in registered}
+    model_ids = {r.model.key: r.model_id for r in registered}
     worker_log = services.log_path(stack, services.WORKER)
-    with steps.step("start a worker (stakes, serves the 3 models)", log=worker_log):
+    with steps.step(f"start a worker (stakes, serves the {len(model_ids)} models)", log=worker_log):
         worker = services.reusable(stack, services.WORKER, market)
         if worker is None:
             stake = int(chain.call(market.workers.functions.minStake()))
@@ -106,18 +107,21 @@ def next_steps(
     env = (
         f"INFERCHAIN_KEYSTORE={shlex.quote(str(keystore))} INFERCHAIN_KEYSTORE_PASSWORD={password}"
     )
-    gen, img, cls = (models[t] for t in ("text-generation", "image-classification",
-                                         "text-classification"))  # fmt: skip
+    gen, img, cls, chat = (models[k] for k in ("text-generation", "image-classification",
+                                               "text-classification", "chat"))  # fmt: skip
+    messages = '{"messages": [{"role": "user", "content": "Who wrote The Raven?"}]}'
     return f"""The marketplace keeps running:
   chain (Anvil)   {rpc}   chain id 31337
   IPFS API        {ipfs}
   gateway         {gateway}   (API docs {gateway}/docs, OpenAPI {gateway}/openapi.json)
-  models          {gen} text-generation, {img} image-classification, {cls} text-classification
+  models          {gen} text-generation, {img} image-classification, {cls} text-classification,
+                  {chat} chat (tiny-llama, a transformers Llama)
 
 Keep using it with the demo wallet:
   export {env}
   .venv/bin/inferchain job submit --model {gen} --input "Once upon a time" --wait
   .venv/bin/inferchain job submit --model {cls} --input "what a great film" --wait
+  .venv/bin/inferchain job submit --model {chat} --input '{messages}' --wait
   .venv/bin/inferchain wallet balance
   .venv/bin/inferchain dev status          # Anvil and IPFS health, PIDs, logs
 Quickstarts: docs/quickstart-user.md, docs/quickstart-worker.md, docs/quickstart-deploy.md

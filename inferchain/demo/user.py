@@ -1,6 +1,6 @@
-"""The demo's user path: a fresh wallet submits three jobs through the gateway and three
-through the CLI, waits, verifies every result, lets the challenge window pass, and
-accounts for every wei.
+"""The demo's user path: a fresh wallet submits four jobs through the gateway (the fourth a
+chat with the transformers Llama) and three through the CLI, waits, verifies every result,
+lets the challenge window pass, and accounts for every wei.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from inferchain.market import ETH, JobOutcome, Market
 from inferchain.wallet import MarketClient
 
 TASKS = ("text-generation", "image-classification", "text-classification")
+#: The gateway jobs: (key in UserContext.models, task), one per task, then a chat.
+GATEWAY_JOBS = (*((task, task) for task in TASKS), ("chat", "text-generation"))
 
 #: How the report names the governor's account, where protocol fees go.
 FEE_ACCOUNT_ROLE = "protocol fee account (governor)"
@@ -71,7 +73,7 @@ class UserContext:
     rpc_url: str
     deployments: Path
     gateway: httpx.Client
-    models: dict[str, int]  # task → model id
+    models: dict[str, int]  # DemoModel.key (a task, or "chat") → model id
     work_dir: Path
 
 
@@ -85,18 +87,21 @@ def run_user_path(
     cli = CliUser(wallet.keystore, wallet.password, ctx.rpc_url, ctx.ipfs_api_url, ctx.deployments)
     png = ctx.work_dir / "digit-3.png"
     png.write_bytes(inputs.digit_png())
-    sent: list[tuple[str, str, int, str]] = []  # via, task, job id, tx
-    with steps.step("user: sign in to the gateway (SIWE) and submit 3 jobs through it"):
+    sent: list[tuple[str, str, int, str]] = []  # model key, task, job id, tx
+    with steps.step(
+        f"user: sign in to the gateway (SIWE) and submit {len(GATEWAY_JOBS)} jobs through it"
+    ):
         user.sign_in()
         bodies = {
             "text-generation": {"input": inputs.PROMPT},
             "image-classification": {"input_cid": user.upload(inputs.digit_png())},
             "text-classification": {"input": {"text": inputs.REVIEW}},
+            "chat": {"input": inputs.CHAT},
         }
-        for task in TASKS:
-            job_id, receipt = user.submit(ctx.models[task], **bodies[task])
-            sent.append(("gateway", task, job_id, receipt["transactionHash"].to_0x_hex()))
-            steps.say(f"    {task:21} job {job_id} (model {ctx.models[task]})")
+        for key, task in GATEWAY_JOBS:
+            job_id, receipt = user.submit(ctx.models[key], **bodies[key])
+            sent.append((key, task, job_id, receipt["transactionHash"].to_0x_hex()))
+            steps.say(f"    {key:21} job {job_id} (model {ctx.models[key]})")
     cli_runs: list[JobRun] = []
     with steps.step("user: submit 3 jobs with `inferchain job submit --wait`"):
         cli_inputs = {
@@ -113,10 +118,10 @@ def run_user_path(
             cli_runs.append(run)
     gateway_runs = []
     with steps.step("user: wait for the gateway's indexed results and download them, verified"):
-        for via, task, job_id, tx in sent:
+        for key, task, job_id, tx in sent:
             detail = user.wait_indexed_result(job_id, timeout)
             data = user.result(job_id, detail["output_cid"])
-            onchain = _verified(reader, via, task, ctx.models[task], job_id, tx)
+            onchain = _verified(reader, "gateway", task, ctx.models[key], job_id, tx)
             if json.loads(data) != onchain.output:
                 raise AssertionError(f"job {job_id}: gateway bytes differ from the IPFS result")
             gateway_runs.append(onchain)

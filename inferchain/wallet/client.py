@@ -47,7 +47,7 @@ from inferchain.wallet.errors import (
 from inferchain.wallet.reverts import explained_reverts
 
 #: Input key of the text tasks, for `--input TEXT` given as plain text.
-TEXT_KEYS = {"text-generation": "prompt", "text-classification": "text"}
+TEXT_KEYS = {"text-generation": "prompt", "text-classification": "text", "embeddings": "text"}
 #: Settled-job outcomes after which no result will ever come.
 _NO_RESULT = {
     JobOutcome.CANCELLED,

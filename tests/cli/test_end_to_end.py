@@ -20,7 +20,7 @@ PASSWORD = "end-to-end-password"
 def test_fresh_wallet_submit_wait_prints_the_verified_result(
     cli: Cli, chain: Chain, anvil: AnvilNode, ipfs_api_url: str, tmp_path: Path
 ) -> None:
-    demo = deploy_demo(chain, anvil, ipfs_api_url, tmp_path / "deployments", DEMO_MODELS[2:])
+    demo = deploy_demo(chain, anvil, ipfs_api_url, tmp_path / "deployments", DEMO_MODELS[2:3])
     model_id = demo.models["text-classification"]
     env = {"INFERCHAIN_LOCAL_RPC_URL": anvil.rpc_url, PASSWORD_ENV: PASSWORD,
            "INFERCHAIN_IPFS_API": ipfs_api_url}  # fmt: skip

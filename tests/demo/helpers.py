@@ -1,5 +1,5 @@
 """The demo's market on the test stack: deployed through the `local` entry into a tmp
-deployments folder, the three demo models registered, an in-process worker, and the
+deployments folder, the demo models registered, an in-process worker, and the
 gateway as a TestClient with its indexer running. Shared by the end-to-end tests."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ NETWORKS = project_root() / "networks.toml"
 @dataclass(frozen=True)
 class DemoMarket:
     market: Market
-    models: dict[str, int]  # task → model id
+    models: dict[str, int]  # DemoModel.key (a task, or "chat") → model id
     deployments: Path
 
     def cli_args(self) -> list[str]:
@@ -47,7 +47,7 @@ def deploy_demo(
     market, _sent = deploy(chain, anvil.keys[DEPLOYER], load_network("local", NETWORKS), directory)
     with IpfsClient(ipfs_api_url, timeout=30) as ipfs:
         registered = register_models(market, ipfs, anvil.keys[PROVIDER], models)
-    return DemoMarket(market, {r.model.task: r.model_id for r in registered}, directory)
+    return DemoMarket(market, {r.model.key: r.model_id for r in registered}, directory)
 
 
 @contextmanager

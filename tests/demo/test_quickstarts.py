@@ -27,7 +27,7 @@ def test_user_quickstart_runs_as_written(
     assert len(blocks) == 4
     demo = deploy_demo(chain, anvil, ipfs_api_url, tmp_path / "deployments")
     assert demo.models == {"text-generation": 1, "image-classification": 2,
-                           "text-classification": 3}  # the ids the quickstart uses  # fmt: skip
+                           "text-classification": 3, "chat": 4}  # the quickstart's ids  # fmt: skip
     env = {
         **os.environ,
         "HOME": str(tmp_path / "home"),

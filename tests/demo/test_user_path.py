@@ -1,9 +1,11 @@
 """The demo's user path (what `scripts/demo.sh` runs after the stack is up), on the test
-stack: a fresh wallet submits three jobs through the gateway and three through the CLI,
-every job finalizes, every result is verified and every wei is where the terms say."""
+stack: a fresh wallet submits four jobs through the gateway (the fourth a chat with the
+transformers Llama) and three through the CLI, every job finalizes, every result is verified
+and every wei is where the terms say."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -43,10 +45,12 @@ def test_demo_user_path_every_job_verified_and_paid_exactly(
         report = run_user_path(ctx, wallet, Steps(lines.append), timeout=60)
 
     jobs = report.jobs
-    assert sorted((j.via, j.task) for j in jobs) == sorted(
-        (via, m.task) for via in ("gateway", "cli") for m in DEMO_MODELS
-    )
-    by = {(j.via, j.task): j.output["result"] for j in jobs}
+    runs = {m.bundle: 1 if m.key == "chat" else 2 for m in DEMO_MODELS}  # the chat: gateway only
+    assert Counter(j.output["model"]["name"] for j in jobs) == runs
+    (chat,) = [j for j in jobs if j.model_id == demo.models["chat"]]
+    assert (chat.via, chat.output["runtime"]["name"]) == ("gateway", "hf-transformers")
+    assert chat.output["result"]["text"] and chat.output["result"]["prompt_tokens"] > 0
+    by = {(j.via, j.task): j.output["result"] for j in jobs if j is not chat}
     assert by["gateway", "image-classification"]["label"] == "3"
     assert by["cli", "image-classification"]["label"] == "3"
     assert by["gateway", "text-classification"]["label"] == "positive"
@@ -58,11 +62,11 @@ def test_demo_user_path_every_job_verified_and_paid_exactly(
     worker_gain = provider_gain = fee_gain = 0
     for model in DEMO_MODELS:
         royalty, fee = model.price * model.royalty_bps // 10_000, model.price * FEE_BPS // 10_000
-        worker_gain += 2 * (model.price - royalty - fee)
-        provider_gain += 2 * royalty
-        fee_gain += 2 * fee
+        worker_gain += runs[model.bundle] * (model.price - royalty - fee)
+        provider_gain += runs[model.bundle] * royalty
+        fee_gain += runs[model.bundle] * fee
     money = report.money
-    assert money.prices == 2 * sum(m.price for m in DEMO_MODELS)
+    assert money.prices == sum(runs[m.bundle] * m.price for m in DEMO_MODELS)
     fee_account = next(a for a, role in money.roles.items() if role == FEE_ACCOUNT_ROLE)
     assert fee_account not in anvil.accounts  # the governor contract, not a key
     assert money.measured == {
@@ -73,7 +77,7 @@ def test_demo_user_path_every_job_verified_and_paid_exactly(
     assert money.measured == money.expected and money.exact
     assert money.user_wallet_change == -(money.prices + money.gas) and money.gas > 0
     assert [line for line in lines if line.startswith("[")] == [
-        "[1] user: sign in to the gateway (SIWE) and submit 3 jobs through it",
+        "[1] user: sign in to the gateway (SIWE) and submit 4 jobs through it",
         "[2] user: submit 3 jobs with `inferchain job submit --wait`",
         "[3] user: wait for the gateway's indexed results and download them, verified",
         "[4] chain: pass the challenge window (local chain time jumps), worker is paid",
@@ -86,7 +90,7 @@ def test_a_failing_step_names_itself_and_the_log(
     """No gateway at that URL: the first user step fails and says which one."""
     import httpx
 
-    demo = deploy_demo(chain, anvil, ipfs_api_url, tmp_path / "deployments", DEMO_MODELS[2:])
+    demo = deploy_demo(chain, anvil, ipfs_api_url, tmp_path / "deployments", DEMO_MODELS[2:3])
     wallet = fresh_wallet(chain, anvil.keys[FAUCET], tmp_path / "wallet.json", 10**17)
     with httpx.Client(base_url="http://127.0.0.1:9", timeout=2) as http:
         ctx = UserContext(demo.market, ipfs_api_url, anvil.rpc_url, demo.deployments, http,
@@ -102,7 +106,7 @@ def test_a_second_registration_reuses_the_models(
 ) -> None:
     from inferchain.demo import register_models
 
-    demo = deploy_demo(chain, anvil, ipfs_api_url, tmp_path / "deployments", DEMO_MODELS[2:])
+    demo = deploy_demo(chain, anvil, ipfs_api_url, tmp_path / "deployments", DEMO_MODELS[2:3])
     with IpfsClient(ipfs_api_url) as ipfs:
-        (again,) = register_models(demo.market, ipfs, anvil.keys[PROVIDER], DEMO_MODELS[2:])
+        (again,) = register_models(demo.market, ipfs, anvil.keys[PROVIDER], DEMO_MODELS[2:3])
     assert again.reused and again.model_id == demo.models["text-classification"]

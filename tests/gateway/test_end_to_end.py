@@ -20,7 +20,7 @@ from tests.gateway.conftest import bearer, send_prepared, sign_in
 def test_submit_worker_runs_indexed_result_visible_and_verified(
     chain: Chain, anvil: AnvilNode, ipfs_api_url: str, tmp_path: Path
 ) -> None:
-    demo = deploy_demo(chain, anvil, ipfs_api_url, tmp_path / "deployments", DEMO_MODELS[1:])
+    demo = deploy_demo(chain, anvil, ipfs_api_url, tmp_path / "deployments", DEMO_MODELS[1:3])
     wallet = fresh_wallet(chain, anvil.keys[FAUCET], tmp_path / "wallet.json", 10**17)
     digits, sentiment = demo.models["image-classification"], demo.models["text-classification"]
     with (

@@ -280,7 +280,10 @@ def test_chat_request_translation() -> None:
 @pytest.mark.parametrize(
     ("request_", "code"),
     [
-        (CompletionRequest(model="m", prompt="x", stream=True), "openai.stream_unsupported"),
+        (
+            CompletionRequest(model="m", prompt="x", stream=True, n=2, temperature=1.0),
+            "openai.stream_n_unsupported",
+        ),
         (CompletionRequest(model="m", prompt=["a", "b"]), "openai.batch_unsupported"),
         (CompletionRequest(model="m", prompt="x", stop=[""]), "openai.bad_stop"),
         (

@@ -66,8 +66,15 @@ def hf_stack(
 
 
 def _serve(
-    chain: Chain, anvil: AnvilNode, ipfs_api_url: str, tmp_path: Path, bundle: Path
+    chain: Chain,
+    anvil: AnvilNode,
+    ipfs_api_url: str,
+    tmp_path: Path,
+    bundle: Path,
+    task: str = "text-generation",
+    **gateway_overrides: object,
 ) -> Iterator[tuple[TestClient, int]]:
+    """Register ``bundle`` as a ``task`` model, serve it with a worker, and the gateway."""
     market = deploy_market(
         chain,
         anvil.keys[OWNER],
@@ -78,7 +85,7 @@ def _serve(
     spec = ModelSpec(
         Cid.parse(published.cid),
         bytes.fromhex(published.manifest_sha256),
-        "text-generation",
+        task,
         PRICE,
         ROYALTY_BPS,
     )
@@ -101,6 +108,7 @@ def _serve(
         completion_timeout_s=45.0,
         run_indexer=True,
         index_poll_s=0.1,
+        **gateway_overrides,
     )
     worker.start()
     try:

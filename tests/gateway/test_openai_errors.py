@@ -81,7 +81,7 @@ def test_non_text_part_is_refused_before_any_job(signed_in, market: Market) -> N
         ({"top_p": 0.5, "temperature": 1}, "top_p"),  # tiny-gpt's runtime has no top_p
         ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}, "tools"),
         ({"n": 2}, "n"),  # greedy: n identical answers
-        ({"stream": True}, "stream"),
+        ({"stream": True, "n": 2, "temperature": 1}, "n"),  # one choice per stream
     ],
 )
 def test_parameters_the_model_cannot_honour_are_400s(

@@ -116,7 +116,7 @@ def test_top_p_goes_to_the_hf_runtime_and_is_refused_by_the_gpt_runtime() -> Non
         ({"response_format": {"type": "json_object"}}, "response_format"),
         ({"modalities": ["text", "audio"]}, "modalities"),
         ({"audio": {"voice": "alloy", "format": "wav"}}, "audio"),
-        ({"stream": True}, "stream"),
+        ({"stream": True, "n": 2, "temperature": 1.0}, "n"),  # one choice per stream
     ],
 )
 def test_chat_parameters_no_runtime_honours_are_refused(fields: dict[str, Any], param: str) -> None:

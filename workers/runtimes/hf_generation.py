@@ -9,28 +9,36 @@ Input (JSON object, or a bare string as the prompt)::
 ``{"type": "text", "text": ...}`` parts. Prompt tokens + ``max_new_tokens`` must fit in
 the model's context window.
 
-Each job decodes on its own over the model's KV cache, because a job's bytes must not
-depend on its neighbours and a padded batch changes float sums on CPU (measured on a
-4-layer d=512 Llama, float32: a prompt's last logits move by up to 1.3e-6 when it is
-left-padded beside 1 to 7 others; enough to flip a near-tied greedy pick). Sampling draws
-from a CPU generator seeded per job, on float64 probabilities, so the random stream is the
-same on any device.
-:meth:`HfGenerationRuntime.generate_stream` yields the text of one job as it is decoded.
+Jobs decode together with continuous batching
+(:mod:`~inferchain.worker.runtimes.hf_scheduler`): they join and leave the running batch
+between decode steps, and a job's bytes do not depend on its neighbours, because each
+attends only to its own KV cache and the batched matmuls take one kernel path whatever
+the batch size (:mod:`~inferchain.worker.runtimes._hf_rows`). A model that cannot decode
+row-wise (sliding-window or non-sdpa attention) decodes each job alone. Sampling draws from
+a CPU generator seeded per job, on float64 probabilities, so the random stream is the same
+on any device. :meth:`HfGenerationRuntime.generate_stream` yields the text of one job as it
+is decoded.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import torch
 from torch import Tensor
 
 from inferchain.bundle import Bundle, InferenceFailed, InvalidInput
 from inferchain.worker.runtimes._hf_load import RUNTIME_NAME, load_hf
+from inferchain.worker.runtimes._hf_rows import unsupported, use_rows
 from inferchain.worker.runtimes._inputs import Params, parse_object
 from inferchain.worker.runtimes.base import Output
+from inferchain.worker.runtimes.hf_scheduler import DecodeScheduler, Ticket
+
+#: Rows a decode step runs at most; more jobs wait for a free row.
+MAX_ROWS = 16
 
 _ROLES = ("system", "user", "assistant", "tool")
 
@@ -58,7 +66,13 @@ class _State:
 class HfGenerationRuntime:
     name: ClassVar[str] = RUNTIME_NAME
 
-    def __init__(self, bundle: Bundle, device: str | torch.device | None = None) -> None:
+    def __init__(
+        self,
+        bundle: Bundle,
+        device: str | torch.device | None = None,
+        *,
+        max_rows: int = MAX_ROWS,
+    ) -> None:
         self._hf = load_hf(bundle, device, "AutoModelForCausalLM")
         self.bundle, self.device, self.limits = bundle, self._hf.device, self._hf.limits
         self.model, self.tokenizer = self._hf.model, self._hf.tokenizer
@@ -66,6 +80,14 @@ class HfGenerationRuntime:
         eos = self.model.generation_config.eos_token_id
         eos = eos if eos is not None else self.model.config.eos_token_id
         self.eos_ids = frozenset([eos] if isinstance(eos, int) else (eos or ()))
+        #: Why jobs of this model decode alone, or None when they batch.
+        self.per_job_reason = unsupported(self.model, self.limits.context_length)
+        self.scheduler: DecodeScheduler | None = None
+        if self.per_job_reason is None:
+            use_rows(self.model)
+            self.scheduler = DecodeScheduler(
+                self.model, self.device, _choose, self.eos_ids, max_rows=max_rows
+            )
 
     # -- prepare --------------------------------------------------------------------------------
 
@@ -120,18 +142,44 @@ class HfGenerationRuntime:
     # -- run ------------------------------------------------------------------------------------
 
     def run(self, batch: Sequence[HfGenerationRequest]) -> list[Output]:
-        """One job after another (see the module's note on batches)."""
-        return [_drain(self.generate_stream(request)) for request in batch]
+        """All jobs at once: all join the batch now, their streams are read in turn."""
+        sources = [self._token_source(request) for request in batch]
+        streams = [self._stream(r, s) for r, s in zip(batch, sources, strict=True)]
+        outputs: list[Output | None] = [None] * len(streams)
+        live = list(range(len(streams)))
+        try:
+            while live:
+                for i in list(live):
+                    try:
+                        next(streams[i])
+                    except StopIteration as done:
+                        outputs[i] = done.value
+                        live.remove(i)
+                        sources[i].close()  # a stop string: the job leaves the batch now
+        finally:
+            for source in sources:
+                source.close()
+        return [output for output in outputs if output is not None]
 
     def generate_stream(self, request: HfGenerationRequest) -> Generator[str, None, Output]:
         """Yield the job's text piece by piece as decoded; return its full ``Output``.
 
-        The pieces join to the output's ``text``: text that might turn out to start a stop
-        string, or an incomplete UTF-8 character, is held back until it is settled.
+        The job joins the running batch at the first ``next``; closing the stream takes it
+        out. The pieces join to the output's ``text``: text that might turn out to start a
+        stop string, or an incomplete UTF-8 character, is held back until it is settled.
         """
+        tokens = self._token_source(request)
+        try:
+            return (yield from self._stream(request, tokens))
+        finally:
+            tokens.close()
+
+    def _stream(
+        self, request: HfGenerationRequest, tokens: Iterator[int]
+    ) -> Generator[str, None, Output]:
         state = _State()
         try:
-            for token in self._tokens(request):
+            for token in tokens:
                 self._advance(state, request, token)
                 piece = self._settled(state, request)
                 if piece:
@@ -146,9 +194,15 @@ class HfGenerationRuntime:
             yield state.text[state.streamed :]
         return self._output(request, state)
 
+    def _token_source(self, request: HfGenerationRequest) -> _TokenSource:
+        """The job's tokens, from the shared scheduler (the job joins it now) or alone."""
+        if self.scheduler is None:
+            return self._tokens_alone(request)
+        return _Scheduled(self.scheduler, self.scheduler.submit(request))
+
     @torch.inference_mode()
-    def _tokens(self, request: HfGenerationRequest) -> Iterator[int]:
-        """Token after token over the KV cache; the next forward pass runs only when asked."""
+    def _tokens_alone(self, request: HfGenerationRequest) -> Generator[int, None, None]:
+        """Token after token over the job's own KV cache; a forward runs only when asked."""
         generator = torch.Generator(device="cpu").manual_seed(request.seed)
         step = torch.tensor([request.prompt_ids], device=self.device)
         cache = None
@@ -203,13 +257,31 @@ class HfGenerationRuntime:
         return Output("text-generation", self._hf.model_info, result, self._hf.runtime_info)
 
 
-def _drain(stream: Generator[str, None, Output]) -> Output:
-    """Run a stream to its end; its return value is the output."""
-    while True:
-        try:
-            next(stream)
-        except StopIteration as done:
-            return done.value
+class _TokenSource(Protocol):
+    def __iter__(self) -> Iterator[int]: ...
+    def __next__(self) -> int: ...
+    def close(self) -> None: ...
+
+
+class _Scheduled:
+    """A ticket's tokens as the scheduler makes them; ``close`` takes it out of the batch."""
+
+    def __init__(self, scheduler: DecodeScheduler, ticket: Ticket) -> None:
+        self._scheduler, self._ticket = scheduler, ticket
+        self._ready: deque[int] = deque()
+
+    def __iter__(self) -> _Scheduled:
+        return self
+
+    def __next__(self) -> int:
+        if not self._ready:
+            self._ready.extend(self._scheduler.take(self._ticket))
+            if not self._ready:
+                raise StopIteration
+        return self._ready.popleft()
+
+    def close(self) -> None:
+        self._scheduler.cancel(self._ticket)
 
 
 def _choose(logits: Tensor, request: HfGenerationRequest, generator: torch.Generator) -> int:

@@ -12,7 +12,7 @@ device and batch; only logit rounding differs between devices.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -46,6 +46,7 @@ class _Row:
     tokens: list[int]
     finish_reason: str | None = None
     text: str = ""
+    streamed: int = 0  # characters of text already streamed
 
 
 class TextGenerationRuntime:
@@ -103,9 +104,55 @@ class TextGenerationRuntime:
             raise InferenceFailed(f"generation failed on {self.device}: {exc}") from exc
         return outputs
 
-    @torch.inference_mode()
+    def generate_stream(self, request: GenerationRequest) -> Generator[str, None, Output]:
+        """Yield the job's text piece by piece as decoded; return its full ``Output``.
+
+        Decodes the job alone (a batch of one gives the same tokens as any batch). The
+        pieces join to the output's ``text``: text that might turn out to start a stop
+        string, or an incomplete UTF-8 character, is held back until it is settled.
+        """
+        row = _Row(request, torch.Generator(device="cpu").manual_seed(request.seed), [])
+        try:
+            for _ in self._steps([row], use_cache=True):
+                piece = self._settled(row)
+                if piece:
+                    yield piece
+        except RuntimeError as exc:  # includes torch.cuda.OutOfMemoryError
+            raise InferenceFailed(f"generation failed on {self.device}: {exc}") from exc
+        output = self._output(row)
+        text = output.result["text"]
+        if len(text) > row.streamed:
+            yield text[row.streamed :]
+        return output
+
+    def _settled(self, row: _Row) -> str:
+        """New text that no later token can change: it may be streamed now."""
+        if row.finish_reason is not None:
+            return ""
+        text = self.tokenizer.decode(row.tokens)
+        end = len(text.rstrip("\ufffd"))  # an incomplete UTF-8 character waits
+        held = 0  # the longest tail that could still grow into a stop string
+        for stop in row.request.stop:
+            for size in range(min(len(stop) - 1, end), held, -1):
+                if text[end - size : end] == stop[:size]:
+                    held = size
+                    break
+        end -= held
+        if end <= row.streamed:
+            return ""
+        piece, row.streamed = text[row.streamed : end], end
+        return piece
+
     def _generate(self, requests: Sequence[GenerationRequest], use_cache: bool) -> list[_Row]:
         rows = [_Row(r, torch.Generator(device="cpu").manual_seed(r.seed), []) for r in requests]
+        for _ in self._steps(rows, use_cache):
+            pass
+        return rows
+
+    @torch.inference_mode()
+    def _steps(self, rows: list[_Row], use_cache: bool) -> Iterator[None]:
+        """Decode ``rows`` together, yielding after each token every running row took."""
+        requests = [row.request for row in rows]
         width = max(len(r.prompt_ids) for r in requests)
         columns = width + max(r.max_new_tokens for r in requests)
         device, pad = self.device, self.config.eos_token_id
@@ -125,6 +172,7 @@ class TextGenerationRuntime:
             for row, token in zip(rows, chosen, strict=True):
                 if row.finish_reason is None:
                     self._advance(row, token)
+            yield
             if all(row.finish_reason is not None for row in rows):
                 break
             running = [row.finish_reason is None for row in rows]
@@ -139,7 +187,6 @@ class TextGenerationRuntime:
             else:
                 logits = self.model(tokens[:, : column + 1], key_valid=valid[:, : column + 1])
             logits = logits[:, -1]
-        return rows
 
     def _choose(self, logits: Tensor, rows: list[_Row]) -> list[int]:
         greedy = logits.argmax(dim=-1).tolist()

@@ -3,7 +3,7 @@
 ``bundles/<name>/`` holds the bundles built by ``scripts/build_demo_models.py`` on the
 reference machine; rebuilding with the same seed and thread count on the same CPU gives
 the same bytes (floating-point sums may differ on other CPUs, hence the committed copies).
-Importing the builders needs torch (and scikit-learn for the digits).
+Importing the builders needs torch (scikit-learn for the digits, transformers for the Llama).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 BUNDLES_DIR = Path(__file__).parent / "bundles"
-DEMO_NAMES = ("digits-cnn", "tiny-gpt", "sentiment-bow")
+DEMO_NAMES = ("digits-cnn", "tiny-gpt", "sentiment-bow", "tiny-llama")
 
 
 def demo_bundle_path(name: str) -> Path:

@@ -23,15 +23,18 @@ from inferchain.worker.runtimes.gpt import GPT, GPTConfig
 EOS = "<|endoftext|>"
 
 
-def train_tokenizer(texts: list[str], vocab_size: int) -> Tokenizer:
-    """Byte-level BPE (GPT-2 style) with one special token, id 0, used as BOS and EOS."""
+def train_tokenizer(
+    texts: list[str], vocab_size: int, specials: tuple[str, ...] = (EOS,)
+) -> Tokenizer:
+    """Byte-level BPE (GPT-2 style); ``specials`` take the first ids (``EOS``, id 0, is both
+    BOS and EOS here)."""
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
         min_frequency=2,
-        special_tokens=[EOS],
+        special_tokens=list(specials),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )

@@ -54,18 +54,22 @@ def tokenizer() -> PreTrainedTokenizerFast:
     return fast
 
 
-def causal_config(arch: str) -> PretrainedConfig:
+def causal_config(arch: str, **sizes: int) -> PretrainedConfig:
+    """A tiny config of ``arch``; ``sizes`` (Llama only) override its fields, for benchmarks."""
     ids = {"bos_token_id": 0, "eos_token_id": 1, "pad_token_id": 2, "vocab_size": VOCAB}
     if arch == "llama":
-        return LlamaConfig(
+        fields = dict(
             hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-            num_key_value_heads=2, max_position_embeddings=CONTEXT, **ids,
+            num_key_value_heads=2, max_position_embeddings=CONTEXT,
         )  # fmt: skip
+        return LlamaConfig(**(fields | sizes), **ids)
     if arch == "qwen2":
         return Qwen2Config(
             hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
             num_key_value_heads=2, max_position_embeddings=CONTEXT, **ids,
         )  # fmt: skip
+    if sizes:
+        raise ValueError(f"sizes are for llama, not {arch}")
     if arch == "gpt2":
         return GPT2Config(n_embd=32, n_layer=2, n_head=4, n_positions=CONTEXT, **ids)
     raise ValueError(arch)
@@ -80,15 +84,17 @@ def bert_config(num_labels: int = 3) -> BertConfig:
     )  # fmt: skip
 
 
-def save_model(out: Path, kind: str, *, seed: int = 0) -> Path:
-    """``kind``: llama, qwen2, gpt2 (causal LM), bert-cls (classifier) or bert (encoder)."""
+def save_model(out: Path, kind: str, *, seed: int = 0, **sizes: int) -> Path:
+    """``kind``: llama, qwen2, gpt2 (causal LM), bert-cls (classifier) or bert (encoder).
+
+    ``sizes`` override the Llama config's fields (``scripts/bench_inference.py``)."""
     torch.manual_seed(seed)
     if kind == "bert-cls":
         model = AutoModelForSequenceClassification.from_config(bert_config())
     elif kind == "bert":
         model = AutoModel.from_config(bert_config())
     else:
-        model = AutoModelForCausalLM.from_config(causal_config(kind))
+        model = AutoModelForCausalLM.from_config(causal_config(kind, **sizes))
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer().save_pretrained(out)

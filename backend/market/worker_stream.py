@@ -1,0 +1,243 @@
+"""Reading a job's tokens from the worker that claimed it, straight from the chain.
+
+Nothing here waits on the indexer: the claiming worker is read from the job's
+``JobClaimed`` log, its stream URL from the registry metadata document it pinned (the
+registry holds the document's sha256; the bytes come from IPFS and are hashed against it),
+and the read is authorised with the wallet's session signer key over
+``inferchain.market.stream_auth``'s text. The worker's server-sent events
+(docs/worker.md, *Streams*) come back as ``Piece`` and one final ``StreamEnd``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from web3 import Web3
+
+from inferchain import untrusted_json
+from inferchain.gateway.errors import GatewayError
+from inferchain.gateway.market.contracts import MarketContracts
+from inferchain.ipfs import Cid, IpfsClient, IpfsError
+from inferchain.market import decode_logs
+from inferchain.market.stream_auth import sign_stream_read
+
+__all__ = [
+    "Piece",
+    "StreamEnd",
+    "WorkerStreamError",
+    "claiming_worker",
+    "read",
+    "stream_url",
+    "submitted_output",
+]
+
+#: Seconds a read authorisation the gateway signs stays valid.
+AUTH_TTL_S = 600
+#: Largest metadata document read, and largest single event line.
+MAX_METADATA_BYTES = 64 << 10
+MAX_LINE_CHARS = 1 << 20
+_POLL_S = 0.02
+#: Job events after which no result will come.
+_ENDINGS = frozenset({"JobFailed", "JobTimedOut", "JobCancelled", "JobExpired"})
+_METADATA: dict[tuple[str, bytes], str] = {}
+_METADATA_LOCK = threading.Lock()
+
+
+class WorkerStreamError(GatewayError):
+    """The worker's stream cannot be read or broke; ``code`` says which (status 502)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, message, status=502)
+
+
+@dataclass(frozen=True)
+class Piece:
+    text: str
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    """The worker's last event: the document it will pin, and its usage."""
+
+    output_cid: str
+    output_sha256: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+def claiming_worker(
+    c: MarketContracts, job_id: int, from_block: int, timeout_s: float, poll_s: float = _POLL_S
+) -> str:
+    """The worker that took ``job_id``, as soon as it is on-chain: its ``JobClaimed`` log, or,
+    for a job it ran first and submitted on Open (the worker's fast path), its
+    ``ResultSubmitted`` log. Then the stream has ended, and the worker replays it whole."""
+    events = c.market.events
+    topics = [
+        [events.JobClaimed().topic, events.ResultSubmitted().topic],
+        "0x" + job_id.to_bytes(32, "big").hex(),
+    ]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        logs = c.chain.w3.eth.get_logs(
+            {"address": c.market.address, "fromBlock": from_block, "topics": topics}  # type: ignore[typeddict-item]
+        )
+        if logs:
+            # Both events index (jobId, worker) first: the worker is the third topic.
+            return Web3.to_checksum_address(bytes(logs[0]["topics"][2])[-20:])
+        if time.monotonic() >= deadline:
+            raise GatewayError(
+                "openai.timeout",
+                f"no worker took job {job_id} in {timeout_s:g} s; follow it at /jobs/{job_id}",
+                status=504,
+            )
+        time.sleep(poll_s)
+
+
+def stream_url(c: MarketContracts, ipfs: IpfsClient, worker: str, job_id: int) -> str:
+    """The URL of ``job_id``'s stream on ``worker``, from its registry metadata."""
+    digest = bytes(c.chain.call(c.workers.functions.metadataDigest(worker)))
+    key = (worker, digest)
+    with _METADATA_LOCK:
+        template = _METADATA.get(key)
+    if template is None:
+        template = _read_template(ipfs, worker, digest)
+        with _METADATA_LOCK:
+            _METADATA[key] = template
+    return template.replace("{job_id}", str(job_id))
+
+
+def _read_template(ipfs: IpfsClient, worker: str, digest: bytes) -> str:
+    cid = Cid.from_digest32(digest)
+    try:
+        data = ipfs.cat(cid, max_size=MAX_METADATA_BYTES)
+        document = untrusted_json.loads(data, source=f"worker {worker}'s metadata")
+        stream = document["stream"]
+        template = stream["url"]
+        ok = stream.get("format") == "sse" and isinstance(template, str)
+    except (IpfsError, ValueError, KeyError, TypeError) as exc:
+        raise WorkerStreamError(
+            "stream.no_worker_stream",
+            f"worker {worker} announces no readable stream (metadata {cid})",
+        ) from exc
+    if not ok or not template.startswith(("http://", "https://")) or "{job_id}" not in template:
+        raise WorkerStreamError(
+            "stream.no_worker_stream", f"worker {worker}'s metadata has no usable stream URL"
+        )
+    return template
+
+
+def read(
+    url: str, c: MarketContracts, signer_key: str, job_id: int, timeout_s: float
+) -> Iterator[Piece | StreamEnd]:
+    """The stream's pieces as they come, then its end; ``WorkerStreamError`` when it breaks
+    (an ``error`` event, a dropped connection, a malformed event)."""
+    expiry = c.chain.block_timestamp() + AUTH_TTL_S
+    signature = sign_stream_read(signer_key, c.chain.chain_id, c.market.address, job_id, expiry)
+    params = {"expiry": str(expiry), "signature": signature}
+    timeout = httpx.Timeout(timeout_s, connect=5.0)
+    try:
+        with (
+            httpx.Client(timeout=timeout) as http,
+            http.stream("GET", url, params=params) as response,
+        ):
+            if response.status_code != 200:
+                response.read()
+                raise WorkerStreamError(
+                    "stream.refused",
+                    f"the worker refused the stream of job {job_id}: "
+                    f"{response.status_code} {_error_code(response)}",
+                )
+            for kind, data in _events(response.iter_lines()):
+                if kind == "token":
+                    yield Piece(str(data["text"]))
+                elif kind == "done":
+                    yield _end(data)
+                    return
+                elif kind == "error":
+                    raise WorkerStreamError(
+                        "stream.worker_error",
+                        f"the worker ended job {job_id}'s stream: {data.get('code')}",
+                    )
+    except httpx.HTTPError as exc:
+        raise WorkerStreamError(
+            "stream.broken", f"the worker's stream of job {job_id} broke ({type(exc).__name__})"
+        ) from exc
+    raise WorkerStreamError("stream.broken", f"the worker's stream of job {job_id} ended early")
+
+
+def _events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(event, data object) from server-sent event lines; comments skipped."""
+    kind, data = "message", ""
+    for line in lines:
+        if len(line) > MAX_LINE_CHARS:
+            raise WorkerStreamError("stream.malformed", "the worker sent an oversized event")
+        if not line:
+            if data:
+                yield kind, _object(data)
+            kind, data = "message", ""
+        elif line.startswith("event:"):
+            kind = line[6:].strip()
+        elif line.startswith("data:"):
+            data += line[5:].strip()
+
+
+def _object(data: str) -> dict[str, Any]:
+    try:
+        value = untrusted_json.loads(data.encode(), source="worker stream event")
+    except ValueError as exc:
+        raise WorkerStreamError("stream.malformed", "the worker sent an unreadable event") from exc
+    if not isinstance(value, dict):
+        raise WorkerStreamError("stream.malformed", "the worker sent an unreadable event")
+    return value
+
+
+def _end(data: dict[str, Any]) -> StreamEnd:
+    try:
+        return StreamEnd(
+            str(data["output_cid"]),
+            str(data["output_sha256"]),
+            str(data["finish_reason"]),
+            int(data["prompt_tokens"]),
+            int(data["completion_tokens"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WorkerStreamError(
+            "stream.malformed", "the worker's last event is unreadable"
+        ) from exc
+
+
+def _error_code(response: httpx.Response) -> str:
+    try:
+        return str(untrusted_json.loads(response.content, source="worker")["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return ""
+
+
+def submitted_output(c: MarketContracts, job_id: int, from_block: int, timeout_s: float) -> Cid:
+    """The output CID the worker put on-chain for ``job_id`` (its ``ResultSubmitted`` log)."""
+    topics = [None, "0x" + job_id.to_bytes(32, "big").hex()]  # every job event: id first
+    deadline = time.monotonic() + timeout_s
+    while True:
+        logs = c.chain.w3.eth.get_logs(
+            {"address": c.market.address, "fromBlock": from_block, "topics": topics}  # type: ignore[typeddict-item]
+        )
+        for event in decode_logs(c.market, logs):
+            if event["event"] == "ResultSubmitted":
+                return Cid.parse(bytes(event["args"]["outputCid"]))
+            if event["event"] in _ENDINGS:
+                raise WorkerStreamError(
+                    "openai.job_failed", f"job {job_id} ended without a result ({event['event']})"
+                )
+        if time.monotonic() >= deadline:
+            raise GatewayError(
+                "openai.timeout",
+                f"job {job_id}'s result is not on-chain yet; follow it at /jobs/{job_id}",
+                status=504,
+            )
+        time.sleep(_POLL_S)
