@@ -46,7 +46,7 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
 
     /// @dev Output of a finalized callback job, kept so a consumer can read it whatever its
     /// callback did.
-    struct Result {
+    struct StoredResult {
         uint16 codec;
         bytes32 digest;
     }
@@ -74,13 +74,16 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
         IModelRegistry.Terms terms;
     }
 
-    /// @dev How a job's money is settled. A bond goes to the worker when it won its dispute
-    /// (`Pay`), back to the requester when nobody decided (`PayUncontested`) or it lost.
+    /// @dev How a job's money is settled. A paid dispute bond (`terms.disputeBond`) goes to
+    /// the worker when it won (`PayWon`), back to the requester when nobody decided
+    /// (`PayUncontested`) or the worker lost (`RefundAndSlashDisputed`).
     enum Outcome {
         Pay,
+        PayWon,
         PayUncontested,
         Refund,
-        RefundAndSlash
+        RefundAndSlash,
+        RefundAndSlashDisputed
     }
 
     IModelRegistry private immutable _MODELS;
@@ -92,7 +95,7 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
 
     Hot private _hot;
     mapping(uint256 jobId => uint256 slot) private _jobs;
-    mapping(uint256 jobId => Result) private _results;
+    mapping(uint256 jobId => StoredResult) private _results;
     mapping(address worker => uint256) private _settled;
     mapping(address account => mapping(address token => uint256)) private _balances;
     mapping(address token => bool) private _allowedTokens;
@@ -152,15 +155,16 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
     // --- creation -------------------------------------------------------------------------
 
     /// @inheritdoc IJobMarket
-    function createJob(JobRequest calldata request)
+    function createJob(address requester, JobRequest calldata request)
         external
         payable
         nonReentrant
         returns (uint256 jobId)
     {
+        if (requester == address(0)) revert JobMarketZeroAddress();
         ModelCache memory cache;
         JobTerms memory terms;
-        (jobId, terms) = _open(msg.sender, request, cache);
+        (jobId, terms) = _open(requester, request, cache);
         if (terms.token == address(0)) {
             if (msg.value < terms.price) revert JobMarketValueMismatch(terms.price, msg.value);
             // Safe: checked just above.
@@ -168,9 +172,10 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
             unchecked {
                 excess = msg.value - terms.price;
             }
+            // The payer gets nothing back (issue 12, attack 4): the requester does.
             if (excess != 0) {
-                _balances[msg.sender][address(0)] += excess;
-                emit Deposited(msg.sender, address(0), excess);
+                _balances[requester][address(0)] += excess;
+                emit Deposited(requester, address(0), excess);
             }
         } else {
             if (msg.value != 0) revert JobMarketValueMismatch(0, msg.value);
@@ -224,27 +229,35 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
     }
 
     /// @inheritdoc IJobMarket
-    function submitResult(uint256 jobId, Job calldata job, bytes calldata outputCid, bytes32 outputHash)
+    function submitResult(uint256 jobId, Job calldata job, Result calldata result)
         external
         nonReentrant
     {
-        _submit(jobId, job, outputCid, outputHash);
+        if (_submit(jobId, job, result)) _WORKERS.acquire(msg.sender, job.modelId, 1);
     }
 
     /// @inheritdoc IJobMarket
-    function submitBatch(
-        uint256[] calldata jobIds,
-        Job[] calldata jobs,
-        bytes[] calldata outputCids,
-        bytes32[] calldata outputHashes
-    ) external nonReentrant {
+    function submitBatch(uint256[] calldata jobIds, Job[] calldata jobs, Result[] calldata results)
+        external
+        nonReentrant
+    {
         uint256 count = _checkBatch(jobIds.length);
-        if (jobs.length != count || outputCids.length != count || outputHashes.length != count) {
-            revert JobMarketLengthMismatch();
-        }
+        if (jobs.length != count || results.length != count) revert JobMarketLengthMismatch();
+        // Open jobs are claimed here: the registry checks and counts each run of same-model
+        // claims in one call, as in {claimBatch}.
+        uint32 runModel;
+        uint32 run;
         for (uint256 i; i < count; ++i) {
-            _submit(jobIds[i], jobs[i], outputCids[i], outputHashes[i]);
+            if (!_submit(jobIds[i], jobs[i], results[i])) continue;
+            uint32 modelId = jobs[i].modelId;
+            if (run != 0 && modelId != runModel) {
+                _WORKERS.acquire(msg.sender, runModel, run);
+                run = 0;
+            }
+            runModel = modelId;
+            ++run;
         }
+        if (run != 0) _WORKERS.acquire(msg.sender, runModel, run);
     }
 
     /// @inheritdoc IJobMarket
@@ -286,10 +299,10 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
         if (verdict == IVerifier.Verdict.WorkerWins) {
             emit DisputeResolved(jobId, true, 0);
             Ledger memory ledger;
-            _pay(jobId, job, Outcome.Pay, ledger);
+            _pay(jobId, job, Outcome.PayWon, ledger);
             _flush(ledger);
         } else {
-            uint256 slashed = _settleNow(job, Outcome.RefundAndSlash);
+            uint256 slashed = _settleNow(job, Outcome.RefundAndSlashDisputed);
             emit DisputeResolved(jobId, false, slashed);
         }
     }
@@ -440,7 +453,7 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
 
     /// @inheritdoc IJobMarket
     function resultCid(uint256 jobId) external view returns (bytes memory) {
-        Result memory result = _results[jobId];
+        StoredResult memory result = _results[jobId];
         if (result.digest == bytes32(0)) return "";
         return Cid.build(result.codec, result.digest);
     }
@@ -523,7 +536,7 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
         if (hot.paused) revert JobMarketPaused();
         uint8 mode = request.verification;
         uint32 challengeWindow = _enabledWindow(mode);
-        _checkRequestTiming(request);
+        _checkRequest(request);
         uint32 modelId = request.modelId;
         if (cache.terms.provider == address(0) || cache.modelId != modelId) {
             cache.modelId = modelId;
@@ -533,7 +546,6 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
         }
         IModelRegistry.Terms memory model = cache.terms;
         if (model.price > request.maxPrice) revert JobMarketPriceAboveMax(model.price, request.maxPrice);
-        Cid.parse(request.inputCid);
         terms.token = model.token;
         terms.price = model.price;
         terms.provider = model.provider;
@@ -542,13 +554,26 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
         terms.verification = mode;
         terms.workTime = request.workTime;
         terms.challengeWindow = challengeWindow;
+        // Fits: price is a uint96 and the governor keeps disputeBondBps <= 5_000.
+        terms.disputeBond = uint96(uint256(model.price) * hot.disputeBondBps / 10_000);
         terms.callback = request.callback;
         terms.callbackGas = request.callbackGas;
         jobId = hot.nextJobId;
         _hot.nextJobId = hot.nextJobId + 1;
+        _store(jobId, requester, request, terms);
+    }
+
+    /// @dev Commits a new job, its input included, to its slot and emits {JobCreated}.
+    function _store(uint256 jobId, address requester, JobRequest calldata request, JobTerms memory terms)
+        private
+    {
+        (uint16 inputCodec, bytes32 inputDigest) = Cid.parse(request.inputCid);
+        uint32 modelId = request.modelId;
         uint40 requestDeadline = request.requestDeadline;
         _jobs[jobId] = JobSlot.pack(
-            JobSlot.commitNew(requester, modelId, terms), requestDeadline, JobStatus.Open
+            JobSlot.commitNew(requester, modelId, inputCodec, inputDigest, terms),
+            requestDeadline,
+            JobStatus.Open
         );
         emit JobCreated(jobId, requester, modelId, terms, requestDeadline, request.inputCid);
     }
@@ -564,32 +589,54 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
         emit JobClaimed(jobId, msg.sender, claimDeadline);
     }
 
-    /// @dev Opens a dispute of `jobId` for `requester`; the caller collects the bond.
+    /// @dev Opens a dispute of `jobId` for `requester`; the caller collects the bond, which
+    /// was fixed at creation. The tuple does not change: only the slot's status and deadline.
     function _dispute(uint256 jobId, Job calldata job, address requester) private returns (uint96 bond) {
         uint40 deadline = _load(jobId, job, JobStatus.Submitted);
         if (requester != job.requester) revert JobMarketNotRequester(jobId, requester);
         if (block.timestamp > deadline) revert JobMarketChallengeWindowClosed(jobId, deadline);
-        // Fits: price is a uint96 and the governor keeps disputeBondBps <= 5_000.
-        bond = uint96(uint256(job.terms.price) * _hot.disputeBondBps / 10_000);
+        bond = job.terms.disputeBond;
         uint40 arbitrationDeadline =
             uint40(block.timestamp) + _modes[job.terms.verification].arbitrationWindow;
-        _jobs[jobId] =
-            JobSlot.pack(JobSlot.commitDisputed(job, bond), arbitrationDeadline, JobStatus.Disputed);
+        _jobs[jobId] = JobSlot.pack(
+            JobSlot.commitmentOf(_jobs[jobId]), arbitrationDeadline, JobStatus.Disputed
+        );
         emit JobDisputed(jobId, bond, arbitrationDeadline);
     }
 
-    function _submit(uint256 jobId, Job calldata job, bytes calldata outputCid, bytes32 outputHash)
+    /// @dev Submits for msg.sender: on a job it claimed, or on an Open job, which it claims
+    /// at once (`claimed` true: the caller has the registry check and count the claim).
+    function _submit(uint256 jobId, Job calldata job, Result calldata result)
         private
+        returns (bool claimed)
     {
-        uint40 deadline = _load(jobId, job, JobStatus.Claimed);
-        if (msg.sender != job.worker) revert JobMarketNotWorker(jobId, msg.sender);
-        if (block.timestamp > deadline) revert JobMarketClaimExpired(jobId, deadline);
-        (uint16 codec, bytes32 digest) = Cid.parse(outputCid);
+        uint256 slot = _jobs[jobId];
+        JobStatus status = JobSlot.statusOf(slot);
+        claimed = status == JobStatus.Open;
+        if (!claimed && status != JobStatus.Claimed) {
+            revert JobMarketInvalidStatus(jobId, _statusOf(jobId, slot), JobStatus.Claimed);
+        }
+        if (JobSlot.commitmentOf(slot) != JobSlot.commitCalldata(job)) {
+            revert JobMarketJobMismatch(jobId);
+        }
+        uint40 deadline = JobSlot.deadlineOf(slot);
+        if (claimed) {
+            // An Open job's tuple has no worker (the commitment matched), so none is replaced.
+            if (block.timestamp > deadline) revert JobMarketRequestExpired(jobId, deadline);
+        } else {
+            if (msg.sender != job.worker) revert JobMarketNotWorker(jobId, msg.sender);
+            if (block.timestamp > deadline) revert JobMarketClaimExpired(jobId, deadline);
+        }
+        (uint16 codec, bytes32 digest) = Cid.parse(result.outputCid);
         uint40 challengeDeadline = uint40(block.timestamp) + job.terms.challengeWindow;
         _jobs[jobId] = JobSlot.pack(
-            JobSlot.commitSubmitted(job, codec, digest, outputHash), challengeDeadline, JobStatus.Submitted
+            JobSlot.commitSubmitted(job, msg.sender, codec, digest, result.outputHash, result.usage),
+            challengeDeadline,
+            JobStatus.Submitted
         );
-        emit ResultSubmitted(jobId, msg.sender, outputCid, outputHash, challengeDeadline);
+        emit ResultSubmitted(
+            jobId, msg.sender, result.outputCid, result.outputHash, result.usage, challengeDeadline
+        );
     }
 
     function _finalize(uint256 jobId, Job calldata job, Ledger memory ledger) private {
@@ -599,8 +646,8 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
         _pay(jobId, job, Outcome.Pay, ledger);
     }
 
-    /// @dev Pays a finished job (`Pay` or `PayUncontested`), then tells its callback: last,
-    /// with every credit written, because it is untrusted code.
+    /// @dev Pays a finished job (`Pay`, `PayWon`, `PayUncontested`), then tells its callback:
+    /// last, with every credit written, because it is untrusted code.
     function _pay(uint256 jobId, Job calldata job, Outcome outcome, Ledger memory ledger) private {
         (uint256 workerAmount, uint256 royalty, uint256 fee,) = _settle(job, outcome, ledger);
         emit JobFinalized(jobId, job.worker, workerAmount, royalty, fee);
@@ -636,7 +683,7 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
                 ledger.settledWorker = worker;
             }
             ledger.settledCount += 1;
-            if (outcome == Outcome.RefundAndSlash) slashed = _WORKERS.slash(worker);
+            if (outcome >= Outcome.RefundAndSlash) slashed = _WORKERS.slash(worker);
         }
         address token = job.terms.token;
         if (outcome <= Outcome.PayUncontested) {
@@ -647,14 +694,17 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
             unchecked {
                 workerAmount = price - royalty - fee;
             }
-            if (outcome == Outcome.Pay) workerAmount += job.bond;
-            else _credit(ledger.requester, job.requester, token, job.bond);
+            if (outcome == Outcome.PayWon) workerAmount += job.terms.disputeBond;
+            else if (outcome == Outcome.PayUncontested) {
+                _credit(ledger.requester, job.requester, token, job.terms.disputeBond);
+            }
             _credit(ledger.worker, worker, token, workerAmount);
             _credit(ledger.provider, job.terms.provider, token, royalty);
             _credit(ledger.fees, _GOVERNOR, token, fee);
         } else {
             address requester = job.requester;
-            _credit(ledger.requester, requester, token, uint256(job.terms.price) + job.bond);
+            uint256 bond = outcome == Outcome.RefundAndSlashDisputed ? job.terms.disputeBond : 0;
+            _credit(ledger.requester, requester, token, uint256(job.terms.price) + bond);
             // The whole slash compensates the requester (issue 12, attack 3).
             _credit(ledger.requester, requester, _STAKE_TOKEN, slashed);
         }
@@ -721,7 +771,7 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
     /// function) only makes `success` false.
     function _deliver(uint256 jobId, Job calldata job) private {
         address callback = job.terms.callback;
-        _results[jobId] = Result({codec: job.outputCodec, digest: job.outputDigest});
+        _results[jobId] = StoredResult({codec: job.outputCodec, digest: job.outputDigest});
         bytes memory data = abi.encodeCall(
             IInferenceConsumer.onInferenceResult, (jobId, Cid.build(job.outputCodec, job.outputDigest))
         );
@@ -783,7 +833,11 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
         emit TokenAllowed(token, allowed);
     }
 
-    function _checkRequestTiming(JobRequest calldata request) private view {
+    function _checkRequest(JobRequest calldata request) private view {
+        // Metered pricing and callback bounties get their logic in later slices; until then a
+        // request that asks for them is refused rather than silently treated as flat.
+        if (request.pricing != 0) revert JobMarketPricingDisabled(request.pricing);
+        if (request.callbackFee != 0) revert JobMarketCallbackFeeUnsupported(request.callbackFee);
         uint40 deadline = request.requestDeadline;
         if (deadline < block.timestamp || deadline > block.timestamp + MAX_REQUEST_TTL) {
             revert JobMarketInvalidRequestDeadline(

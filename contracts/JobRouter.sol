@@ -23,8 +23,8 @@ contract JobRouter is IJobRouter, ReentrancyGuardTransient, EIP712 {
     uint40 public constant MAX_SESSION_TTL = 90 days;
     bytes32 public constant JOB_REQUEST_TYPEHASH = keccak256(
         "JobRequest(address market,address requester,uint32 modelId,bytes inputCid,uint96 maxPrice,"
-        "uint40 requestDeadline,uint32 workTime,uint8 verification,address callback,"
-        "uint32 callbackGas,uint256 nonce,uint256 expiry)"
+        "uint40 requestDeadline,uint32 workTime,uint8 verification,uint8 pricing,bytes32 pricingData,"
+        "address callback,uint32 callbackGas,uint96 callbackFee,uint256 nonce,uint256 expiry)"
     );
     bytes32 public constant DISPUTE_TYPEHASH =
         keccak256("Dispute(address market,uint256 jobId,bytes32 job,uint256 nonce,uint256 expiry)");
@@ -322,25 +322,29 @@ contract JobRouter is IJobRouter, ReentrancyGuardTransient, EIP712 {
 
     function _requestDigest(SignedJobRequest calldata signed) private view returns (bytes32) {
         IJobMarket.JobRequest calldata r = signed.request;
-        return _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    JOB_REQUEST_TYPEHASH,
-                    signed.market,
-                    signed.requester,
-                    r.modelId,
-                    keccak256(r.inputCid),
-                    r.maxPrice,
-                    r.requestDeadline,
-                    r.workTime,
-                    r.verification,
-                    r.callback,
-                    r.callbackGas,
-                    signed.nonce,
-                    signed.expiry
-                )
-            )
+        // Two static halves: their concatenation is abi.encode of all sixteen words, split
+        // only to keep the stack shallow.
+        bytes memory head = abi.encode(
+            JOB_REQUEST_TYPEHASH,
+            signed.market,
+            signed.requester,
+            r.modelId,
+            keccak256(r.inputCid),
+            r.maxPrice,
+            r.requestDeadline,
+            r.workTime
         );
+        bytes memory tail = abi.encode(
+            r.verification,
+            r.pricing,
+            r.pricingData,
+            r.callback,
+            r.callbackGas,
+            r.callbackFee,
+            signed.nonce,
+            signed.expiry
+        );
+        return _hashTypedDataV4(keccak256(bytes.concat(head, tail)));
     }
 
     function _disputeDigest(SignedDispute calldata signed) private view returns (bytes32) {

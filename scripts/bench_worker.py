@@ -11,6 +11,8 @@ overhead = (result seen on-chain - job created) - the average model time per job
 by the workers' runtime (batch time / batch size);
 jobs/s = jobs / (last result seen - first job created).
 "Without batching" means max batch size 1 and one transaction per claim and per submit.
+"Fast path on" means a short job is run before it is claimed and submitted on Open (claim and
+submit in one transaction; `fast_path_max_s` 2 s); "off" claims first (the long-job shape).
 Anvil automines (one block per transaction).
 """
 
@@ -64,7 +66,7 @@ def create_jobs(
         if rate > 0:  # paced arrivals: job i not before start + i / rate
             time.sleep(max(0.0, start + i / rate - time.time()))
         request = JobRequest(1, inputs[i % len(inputs)], PRICE, deadline, 600)
-        market.functions.createJob(request.as_abi()).transact(
+        market.functions.createJob(requester, request.as_abi()).transact(
             {"from": requester, "value": PRICE, "gas": 400_000}
         )
         created[first + i] = time.time()
@@ -74,6 +76,7 @@ def create_jobs(
 def run_config(
     chain: Chain, ipfs_url: str, bundle: tuple[Cid, bytes], inputs: list[Cid], *,
     jobs: int, workers: int, batching: bool, state_dir: Path, rate: float = 0.0,
+    fast_path: bool = True,
 ) -> dict[str, float]:  # fmt: skip
     keys = dev_private_keys(4 + workers)
     market = deploy_market(chain, keys[OWNER], MarketConfig())
@@ -83,7 +86,8 @@ def run_config(
     for i in range(workers):
         settings = WorkerSettings(
             rpc_url=chain.rpc_url, ipfs_api_url=ipfs_url, private_key=keys[4 + i],
-            state_dir=state_dir / f"{workers}-{batching}-{i}", models=[1], device="cpu",
+            state_dir=state_dir / f"{workers}-{batching}-{fast_path}-{rate}-{i}", models=[1],
+            device="cpu", fast_path_max_s=2.0 if fast_path else 0.0,
             max_batch_size=16 if batching else 1, batch_transactions=batching,
             max_wait_s=0.02, poll_interval_s=0.02, max_in_flight=64, finalize=False,
         )  # fmt: skip
@@ -135,6 +139,7 @@ def run_config(
     return {
         "workers": workers,
         "batching": batching,
+        "fast_path": fast_path,
         "arrivals_per_s": rate or "burst",
         "jobs": jobs,
         "jobs_per_s": round(jobs / wall, 1),
@@ -151,6 +156,9 @@ def main() -> None:
     parser.add_argument("--workers", default="1,4", help="comma-separated worker counts")
     parser.add_argument(
         "--rates", default="0,10", help="requester jobs/s per run; 0 = as fast as it can"
+    )
+    parser.add_argument(
+        "--fast-path", default="on,off", help="comma-separated: on (submit on Open), off"
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -171,21 +179,22 @@ def main() -> None:
             inputs = [ipfs.add_bytes(json.dumps({"text": t}).encode()) for t in texts]
             results = []
             configs = [
-                (float(rate), int(workers), batching)
+                (float(rate), int(workers), batching, fast == "on")
                 for rate in args.rates.split(",")
                 for workers in args.workers.split(",")
                 for batching in (True, False)
+                for fast in args.fast_path.split(",")
             ]
-            for rate, workers, batching in configs:
+            for rate, workers, batching, fast in configs:
                 result = run_config(
                     chain, ipfs_node.url, bundle, inputs, jobs=args.jobs, workers=workers,
-                    batching=batching, state_dir=root / "state", rate=rate,
+                    batching=batching, state_dir=root / "state", rate=rate, fast_path=fast,
                 )  # fmt: skip
                 results.append(result)
                 if not args.json:
                     print(
                         f"arrivals {rate or 'burst':>5}/s, {workers} worker(s), batching "
-                        f"{'on ' if batching else 'off'}: "
+                        f"{'on ' if batching else 'off'}, fast path {'on ' if fast else 'off'}: "
                         f"{result['jobs_per_s']:6.1f} jobs/s, overhead p50 "
                         f"{result['overhead_p50_ms']:7.1f} ms, p99 "
                         f"{result['overhead_p99_ms']:7.1f} ms "

@@ -1,8 +1,13 @@
-"""A claimed job as the worker sees it: one lifecycle enum with guarded transitions.
+"""A job the worker holds: one lifecycle enum with guarded transitions.
 
     claimed ─▶ fetched ─▶ ran ─▶ pinned ─▶ submitted ─▶ finalized
        │          │        │        │
        └──────────┴────────┴────────┴─▶ failed (invalid input reported) or abandoned
+    open ─▶ (the same stages, unclaimed) ─▶ submitted, or dropped when a rival wins
+
+``open`` starts the fast path: a short job is run before it is claimed and submitted on
+Open (claim and submit in one transaction). Nothing is owed while it is unclaimed, so a
+lost race or a passed request deadline ends it quietly in ``dropped``.
 
 ``ran`` holds either an output or the input's refusal (``InvalidInput``); ``pinned`` holds
 the CID of one or the other, so the submit stage either submits or reports failure. Every
@@ -18,11 +23,12 @@ from enum import StrEnum
 
 from inferchain.bundle import InvalidInput
 from inferchain.ipfs import Cid
-from inferchain.market import Job
+from inferchain.market import Job, Result
 from inferchain.worker.errors import IllegalTransition
 
 
 class Phase(StrEnum):
+    OPEN = "open"
     CLAIMED = "claimed"
     FETCHED = "fetched"
     RAN = "ran"
@@ -31,26 +37,36 @@ class Phase(StrEnum):
     FINALIZED = "finalized"
     FAILED = "failed"
     ABANDONED = "abandoned"
+    DROPPED = "dropped"
 
 
 _NEXT: dict[Phase, frozenset[Phase]] = {
+    Phase.OPEN: frozenset({Phase.FETCHED, Phase.RAN, Phase.DROPPED}),
     Phase.CLAIMED: frozenset({Phase.FETCHED, Phase.RAN, Phase.ABANDONED}),
-    Phase.FETCHED: frozenset({Phase.RAN, Phase.ABANDONED}),
-    Phase.RAN: frozenset({Phase.PINNED, Phase.ABANDONED}),
-    Phase.PINNED: frozenset({Phase.SUBMITTED, Phase.FAILED, Phase.ABANDONED}),
+    Phase.FETCHED: frozenset({Phase.RAN, Phase.ABANDONED, Phase.DROPPED}),
+    Phase.RAN: frozenset({Phase.PINNED, Phase.ABANDONED, Phase.DROPPED}),
+    Phase.PINNED: frozenset({Phase.SUBMITTED, Phase.FAILED, Phase.ABANDONED, Phase.DROPPED}),
     Phase.SUBMITTED: frozenset({Phase.FINALIZED, Phase.ABANDONED}),
     Phase.FINALIZED: frozenset(),
     Phase.FAILED: frozenset(),
     Phase.ABANDONED: frozenset(),
+    Phase.DROPPED: frozenset(),
 }
-#: Phases in which the worker still owes the market something before the claim deadline.
-IN_FLIGHT = frozenset({Phase.CLAIMED, Phase.FETCHED, Phase.RAN, Phase.PINNED})
-DONE = frozenset({Phase.FINALIZED, Phase.FAILED, Phase.ABANDONED})
+#: Phases of work under way before the (claim or request) deadline. A speculative job in
+#: them owes nothing, but takes a slot all the same.
+IN_FLIGHT = frozenset({Phase.OPEN, Phase.CLAIMED, Phase.FETCHED, Phase.RAN, Phase.PINNED})
+#: Phases whose input is still wanted.
+AWAITING_INPUT = frozenset({Phase.OPEN, Phase.CLAIMED})
+DONE = frozenset({Phase.FINALIZED, Phase.FAILED, Phase.ABANDONED, Phase.DROPPED})
 
 
 @dataclass
 class TrackedJob:
-    """A job this worker holds. ``job`` is the tuple the next transition must pass."""
+    """A job this worker holds. ``job`` is the tuple the next transition must pass.
+
+    A ``speculative`` job is unclaimed (the fast path): its ``claim_deadline`` is the
+    request deadline, the last second it may be submitted on Open.
+    """
 
     job_id: int
     job: Job
@@ -71,6 +87,7 @@ class TrackedJob:
     #: False until the contract confirmed this process holds the job (claim receipt or
     #: ``jobStatus``); jobs restored from disk start unchecked.
     checked: bool = False
+    speculative: bool = False
 
     @property
     def model_id(self) -> int:
@@ -96,11 +113,18 @@ class TrackedJob:
         self.is_failure = self.refusal is not None
         self.output = None
 
-    def submitted(self, challenge_deadline: int) -> None:
+    def submitted(self, challenge_deadline: int, worker: str | None = None) -> None:
+        """On-chain now; `worker` names the submitter of a speculative job (its claim)."""
         self.advance(Phase.SUBMITTED)
         assert self.pinned_cid is not None and self.output_hash is not None
-        self.job = self.job.with_output(self.pinned_cid, self.output_hash)
+        self.job = self.job.with_output(self.pinned_cid, self.output_hash, worker=worker)
         self.challenge_deadline = challenge_deadline
+        self.speculative = False
+
+    def result(self) -> Result:
+        """What `submitResult` takes for this pinned job (flat pricing: no usage)."""
+        assert self.pinned_cid is not None and self.output_hash is not None
+        return Result(self.pinned_cid.to_bytes(), self.output_hash)
 
     def later(self, delay_s: float) -> None:
         """Retry this job's current stage no sooner than ``delay_s`` from now."""

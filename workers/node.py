@@ -27,7 +27,7 @@ from pydantic import SecretStr
 from inferchain.bundle import BundleCache, ipfs_fetcher
 from inferchain.chain import Chain, ChainError
 from inferchain.ipfs import Cid, InvalidCid, IpfsClient, IpfsError
-from inferchain.market import JobStatus, Market, MarketAddresses
+from inferchain.market import JobRecord, JobStatus, Market, MarketAddresses
 from inferchain.worker._service import Backoff, Service
 from inferchain.worker.account import AccountStatus, Standing, ensure_ready, metadata_document
 from inferchain.worker.batcher import Batcher
@@ -36,7 +36,7 @@ from inferchain.worker.discovery import Discovery, chain_statuses
 from inferchain.worker.errors import TransientFailure, WorkerNotReady
 from inferchain.worker.fetcher import InputFetcher
 from inferchain.worker.generation import Generations, streams_text
-from inferchain.worker.jobs import DONE, IN_FLIGHT, Phase, TrackedJob
+from inferchain.worker.jobs import AWAITING_INPUT, DONE, IN_FLIGHT, Phase, TrackedJob
 from inferchain.worker.lock import KeyLock
 from inferchain.worker.metrics import HealthServer, WorkerMetrics, health_doc
 from inferchain.worker.pinner import Pinner
@@ -259,7 +259,7 @@ class Worker(Service):
         before = self._fingerprint()
         self.probe.poll()
         # Held jobs' inputs first: their claim deadlines are running.
-        self.fetcher.want(j.input_cid for j in self.held.values() if j.phase is Phase.CLAIMED)
+        self.fetcher.want(j.input_cid for j in self.held.values() if j.phase in AWAITING_INPUT)
         if not self.draining:
             self._discover(head)
             self._claim(now)
@@ -306,6 +306,7 @@ class Worker(Service):
         eligible = [r for r in eligible if r.job.model_id in loadable]
         self.fetcher.want(r.input_cid for r in eligible)
         ready = [r for r in eligible if self.fetcher.get(r.input_cid) is not None][:room]
+        ready = self._take_fast(ready, now)
         if not ready:
             return
         won, refused = self.claimer.claim(ready)
@@ -319,6 +320,38 @@ class Worker(Service):
             self._save()
         if refused is not None:
             self.standing.check(refused)
+
+    def _take_fast(self, ready: list[JobRecord], now: int) -> list[JobRecord]:
+        """Hold short jobs unclaimed, to run first and submit on Open (claim and submit in
+        one transaction); returns the jobs left to claim first."""
+        s = self.settings
+        slow: list[JobRecord] = []
+        fast: list[TrackedJob] = []
+        for record in ready:
+            expected = self._estimate.get(record.job.model_id, DEFAULT_ESTIMATE_S)
+            in_time = record.request_deadline - now > 2 * expected + s.deadline_margin_s
+            if expected > s.fast_path_max_s or not in_time:
+                slow.append(record)
+                continue
+            fast.append(
+                TrackedJob(
+                    job_id=record.job_id,
+                    job=record.job,
+                    input_cid=record.input_cid,
+                    claim_deadline=record.request_deadline,
+                    phase=Phase.OPEN,
+                    checked=True,
+                    speculative=True,
+                )
+            )
+        for job in fast:
+            self.held[job.job_id] = job
+            self.saved.open_jobs.pop(job.job_id, None)
+        if fast:
+            log.info(
+                "fast path: running before claiming", extra={"job_ids": [j.job_id for j in fast]}
+            )
+        return slow
 
     def _loadable(self, model_ids: set[int]) -> set[int]:
         """Models whose runtime loads: a job of one that cannot would end in a slash.
@@ -347,7 +380,7 @@ class Worker(Service):
 
     def _take_inputs(self, now: int) -> None:
         """Move claimed jobs whose inputs arrived on; report fetch failures once each."""
-        claimed = [j for j in self.held.values() if j.phase is Phase.CLAIMED]
+        claimed = [j for j in self.held.values() if j.phase in AWAITING_INPUT]
         for job in claimed:
             outcome = self.fetcher.get(job.input_cid)
             if isinstance(outcome, bytes):
@@ -355,7 +388,7 @@ class Worker(Service):
             elif outcome is not None:
                 job.ran(None, outcome, 0.0)  # the requester's fault: report it
         for cid, exc, attempts in self.fetcher.failures():
-            mine = [j for j in claimed if j.input_cid == cid and j.phase is Phase.CLAIMED]
+            mine = [j for j in claimed if j.input_cid == cid and j.phase in AWAITING_INPUT]
             if mine:
                 self._retry("fetch", [(j, exc) for j in mine], now)
                 continue
@@ -468,7 +501,12 @@ class Worker(Service):
 
     def _expire(self, now: int) -> None:
         for job in self.held.values():
-            if job.phase in IN_FLIGHT and now >= job.claim_deadline:
+            if job.speculative and job.phase in IN_FLIGHT and now >= job.claim_deadline:
+                log.info(
+                    "fast-path job past its request deadline; dropped", extra={"job_id": job.job_id}
+                )
+                job.advance(Phase.DROPPED)
+            elif job.phase in IN_FLIGHT and now >= job.claim_deadline:
                 log.error("claim deadline passed; abandoning", extra={"job_id": job.job_id})
                 job.advance(Phase.ABANDONED)
                 self.generations.cancel(job.job_id)

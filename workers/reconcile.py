@@ -61,9 +61,14 @@ def reconcile_held(
                 log.warning("saved as submitted but still claimed", extra={"job_id": job_id})
                 continue
             kept[job_id] = job
+        elif job.speculative and job_id not in records:
+            # Unclaimed fast-path work: nothing is owed; submitted by a rival if not Open.
+            log.info("fast-path job dropped at start", extra={"job_id": job_id})
         elif status is JobStatus.SUBMITTED:
             if job.phase is Phase.PINNED and not job.is_failure:
-                job.submitted(deadline)  # the submit landed just before the crash
+                # The submit landed just before the crash (on Open: the record names us).
+                own = records.get(job_id)
+                job.submitted(deadline, worker=own.job.worker if own else None)
             elif job.phase is not Phase.SUBMITTED:
                 record = records.get(job_id)
                 if record is None or record.status is not JobStatus.SUBMITTED:

@@ -57,6 +57,10 @@ class WorkerSettings(BaseSettings):
     reconcile_every_s: float = Field(30.0, gt=0)
     #: Claim only when work_time covers the expected work plus this, and submit no later.
     deadline_margin_s: int = Field(20, ge=0)
+    #: Fast path: a job whose model is expected to take at most this long (end to end) is
+    #: run before it is claimed and submitted on Open, claim and submit in one transaction;
+    #: if a rival wins, it is dropped. Longer jobs are claimed first. 0 turns it off.
+    fast_path_max_s: float = Field(2.0, ge=0)
     shutdown_grace_s: float = Field(30.0, ge=0)
     # --- state, money, observability ---------------------------------------------------
     state_dir: Path = Path(".inferchain/worker")

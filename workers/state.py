@@ -31,7 +31,8 @@ from inferchain.worker.jobs import Phase, TrackedJob
 
 log = logging.getLogger(__name__)
 
-VERSION = 2
+#: 3: contracts v2 slice 3 (the job tuple commits its input and usage; the bond is a term).
+VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -175,12 +176,14 @@ def _job_to_json(job: Job) -> dict[str, Any]:
     return {
         "requester": job.requester,
         "model_id": job.model_id,
-        "terms": job.terms.__dict__,
+        "terms": {k: v.hex() if k in _HEX_TERMS else v for k, v in job.terms.__dict__.items()},
         "worker": job.worker,
         "output_codec": job.output_codec,
         "output_digest": job.output_digest.hex(),
         "output_hash": job.output_hash.hex(),
-        "bond": job.bond,
+        "usage": job.usage.hex(),
+        "input_codec": job.input_codec,
+        "input_digest": job.input_digest.hex(),
     }
 
 
@@ -201,13 +204,20 @@ def _str(d: dict[str, Any], key: str) -> str:
 
 
 _TEXT_TERMS = frozenset({"token", "provider", "callback"})
+_HEX_TERMS = frozenset({"pricing_terms"})
+
+
+def _term(terms: dict[str, Any], key: str) -> Any:
+    if key in _HEX_TERMS:
+        return bytes.fromhex(_str(terms, key))
+    return _str(terms, key) if key in _TEXT_TERMS else _int(terms, key)
 
 
 def _job_from_json(d: dict[str, Any]) -> Job:
     terms = d["terms"]
     if type(terms) is not dict:
         raise TypeError(f"terms is {terms!r}, expected an object")
-    checked = {k: _str(terms, k) if k in _TEXT_TERMS else _int(terms, k) for k in terms}
+    checked = {k: _term(terms, k) for k in terms}
     return Job(
         requester=_str(d, "requester"),
         model_id=_int(d, "model_id"),
@@ -216,7 +226,9 @@ def _job_from_json(d: dict[str, Any]) -> Job:
         output_codec=_int(d, "output_codec"),
         output_digest=bytes.fromhex(_str(d, "output_digest")),
         output_hash=bytes.fromhex(_str(d, "output_hash")),
-        bond=_int(d, "bond"),
+        usage=bytes.fromhex(_str(d, "usage")),
+        input_codec=_int(d, "input_codec"),
+        input_digest=bytes.fromhex(_str(d, "input_digest")),
     )
 
 
@@ -256,23 +268,25 @@ def _tracked_to_json(t: TrackedJob) -> dict[str, Any]:
     # Unpinned work is redone after a restart (outputs are deterministic), so only the
     # pinned CID and hash survive; earlier phases are saved as `claimed`.
     keep = t.phase in (Phase.PINNED, Phase.SUBMITTED)
+    start = Phase.OPEN if t.speculative else Phase.CLAIMED
     return {
         "job_id": t.job_id,
         "job": _job_to_json(t.job),
         "input_cid": t.input_cid.hex(),
         "claim_deadline": t.claim_deadline,
-        "phase": t.phase.value if keep else Phase.CLAIMED.value,
+        "phase": t.phase.value if keep else start.value,
         "pinned_cid": str(t.pinned_cid) if keep and t.pinned_cid else None,
         "output_hash": _hex(t.output_hash) if keep else None,
         "is_failure": t.is_failure if keep else False,
         "challenge_deadline": t.challenge_deadline,
+        "speculative": t.speculative,
     }
 
 
 def _tracked_from_json(d: dict[str, Any]) -> TrackedJob:
-    is_failure = d["is_failure"]
-    if type(is_failure) is not bool:
-        raise TypeError(f"is_failure is {is_failure!r}, expected true or false")
+    is_failure, speculative = d["is_failure"], d["speculative"]
+    if type(is_failure) is not bool or type(speculative) is not bool:
+        raise TypeError(f"is_failure, speculative are {is_failure!r}, {speculative!r}: not bools")
     return TrackedJob(
         job_id=_int(d, "job_id"),
         job=_job_from_json(d["job"]),
@@ -283,4 +297,5 @@ def _tracked_from_json(d: dict[str, Any]) -> TrackedJob:
         output_hash=_unhex(d["output_hash"]),
         is_failure=is_failure,
         challenge_deadline=_int(d, "challenge_deadline", optional=True),
+        speculative=speculative,
     )

@@ -5,6 +5,9 @@ block, and a job restored after a restart, or in a batch whose simulation revert
 asked about with ``jobStatus``. A job already submitted (a transaction that landed just
 before a crash) is adopted, not resubmitted; one settled or past its deadline is abandoned.
 The contract would reject a second submission anyway; asking first saves the gas.
+
+Speculative jobs (the fast path) are submitted on Open, which claims them in the same
+transaction. One that is no longer Open lost its race to a rival: it is dropped quietly.
 """
 
 from __future__ import annotations
@@ -35,10 +38,15 @@ class Submitter:
 
     def submit(self, jobs: Sequence[TrackedJob], block_ts: int) -> list[Failure]:
         """Submit results and report refusals; returns transient failures to retry."""
+        failures: list[Failure] = []
+        for job in jobs:
+            if job.speculative and job.is_failure:
+                failures += self._claim_to_report(job)
+        # Dropped, or still unclaimed (a retry is due): not this round.
+        jobs = [j for j in jobs if j.phase is Phase.PINNED and not (j.speculative and j.is_failure)]
         # Jobs claimed by this process are checked by the batch's simulation (one eth_call at
         # the latest block); jobs restored from disk are asked about one by one first.
         ready = [job for job in jobs if job.checked or self._still_ours(job, block_ts)]
-        failures: list[Failure] = []
         results = [job for job in ready if not job.is_failure]
         for start in range(0, len(results), self._batch):
             failures += self._submit_batch(results[start : start + self._batch])
@@ -46,11 +54,37 @@ class Submitter:
             failures += self._report(job)
         return failures
 
+    def _claim_to_report(self, job: TrackedJob) -> list[Failure]:
+        """A fast-path job whose input was refused: only a claimed job's failure can be
+        reported (and refunded at once), so claim it first; a rival's claim ends it."""
+        fns = self._market.jobs.functions
+        try:
+            receipt = send(self._sender, fns.claim(job.job_id, job.job.as_abi()), "claim")
+        except (ContractReverted, TransactionFailed) as exc:
+            job.checked = False
+            if not self._still_ours(job, self._chain.block_timestamp()):
+                return []  # dropped: a rival holds it
+            return [(job, exc)]
+        claimed = self._market.jobs.events.JobClaimed().process_receipt(receipt, errors=DISCARD)
+        job.job = job.job.claimed_by(self._sender.address)
+        job.claim_deadline = claimed[0]["args"]["deadline"]
+        job.speculative, job.checked = False, True
+        return []
+
     def _still_ours(self, job: TrackedJob, block_ts: int) -> bool:
         fns = self._market.jobs.functions
         status, deadline = self._chain.call(fns.jobStatus(job.job_id))
         status = JobStatus(status)
         job.checked = True
+        if job.speculative:
+            if status is JobStatus.OPEN and block_ts < deadline:
+                return True
+            log.info(
+                "fast-path job lost its race; dropped",
+                extra={"job_id": job.job_id, "status": status.name},
+            )
+            job.advance(Phase.DROPPED)
+            return False
         if status is JobStatus.CLAIMED and block_ts < deadline:
             return True
         if status in (JobStatus.SUBMITTED, JobStatus.DISPUTED) and not job.is_failure:
@@ -70,6 +104,10 @@ class Submitter:
         except (ContractReverted, TransactionFailed) as exc:
             if len(batch) == 1:
                 batch[0].checked = False  # ask the contract before the retry
+                if batch[0].speculative and not self._still_ours(
+                    batch[0], self._chain.block_timestamp()
+                ):
+                    return []  # lost the race: dropped
                 return [(batch[0], exc)]
             failures: list[Failure] = []
             for job in batch:
@@ -79,8 +117,9 @@ class Submitter:
             return failures
         events = self._market.jobs.events.ResultSubmitted().process_receipt(receipt, errors=DISCARD)
         deadlines = {e["args"]["jobId"]: e["args"]["challengeDeadline"] for e in events}
+        me = self._sender.address
         for job in batch:
-            job.submitted(deadlines[job.job_id])
+            job.submitted(deadlines[job.job_id], worker=me)
         log.info(
             "results submitted",
             extra={"job_ids": [job.job_id for job in batch],
@@ -91,15 +130,14 @@ class Submitter:
 
     def _send(self, batch: Sequence[TrackedJob]) -> TxReceipt:
         fns = self._market.jobs.functions
-        cids = [job.pinned_cid.to_bytes() for job in batch]  # type: ignore[union-attr]
-        hashes = [job.output_hash for job in batch]
+        results = [job.result().as_abi() for job in batch]
         if len(batch) == 1:
             job = batch[0]
-            call = fns.submitResult(job.job_id, job.job.as_abi(), cids[0], hashes[0])
+            call = fns.submitResult(job.job_id, job.job.as_abi(), results[0])
             return send(self._sender, call, "submit")
         ids = [job.job_id for job in batch]
         tuples = [job.job.as_abi() for job in batch]
-        call = fns.submitBatch(ids, tuples, cids, hashes)
+        call = fns.submitBatch(ids, tuples, results)
         return send(self._sender, call, "submit", len(batch))
 
     def _report(self, job: TrackedJob) -> list[Failure]:

@@ -91,8 +91,10 @@ def _job_update(**changes: Any) -> Callable[[Session, DecodedLog, int], set[Bala
 
 
 def _result_submitted(session: Session, log: DecodedLog, block_time: int) -> set[BalanceKey]:
+    # On an Open job the submission is also the claim: it names the worker.
     touched = _job_update(
         status="submitted",
+        worker=Arg("worker"),
         output_cid=Arg("outputCid"),
         output_hash=Arg("outputHash"),
         status_deadline=Arg("challengeDeadline"),

@@ -42,7 +42,7 @@ def create_job_calls(
         if allowance < request.max_price:
             data = erc20.encode_abi("approve", args=[c.market.address, request.max_price])
             calls.append((erc20.address, data, 0, "approve the market to take the price"))
-    data = c.market.encode_abi("createJob", args=[request.as_abi()])
+    data = c.market.encode_abi("createJob", args=[wallet, request.as_abi()])
     value = price if token == ZERO_ADDRESS else 0
     calls.append((c.market.address, data, value, "create the job, escrowing the price"))
     return calls

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from web3 import Web3
 
 from inferchain import untrusted_json
 from inferchain.gateway.errors import GatewayError
@@ -73,20 +74,26 @@ class StreamEnd:
 def claiming_worker(
     c: MarketContracts, job_id: int, from_block: int, timeout_s: float, poll_s: float = _POLL_S
 ) -> str:
-    """The worker that claims ``job_id``, read from its ``JobClaimed`` log as soon as mined."""
-    claimed = c.market.events.JobClaimed()
-    topics = [claimed.topic, "0x" + job_id.to_bytes(32, "big").hex()]
+    """The worker that took ``job_id``, as soon as it is on-chain: its ``JobClaimed`` log, or,
+    for a job it ran first and submitted on Open (the worker's fast path), its
+    ``ResultSubmitted`` log. Then the stream has ended, and the worker replays it whole."""
+    events = c.market.events
+    topics = [
+        [events.JobClaimed().topic, events.ResultSubmitted().topic],
+        "0x" + job_id.to_bytes(32, "big").hex(),
+    ]
     deadline = time.monotonic() + timeout_s
     while True:
         logs = c.chain.w3.eth.get_logs(
             {"address": c.market.address, "fromBlock": from_block, "topics": topics}  # type: ignore[typeddict-item]
         )
         if logs:
-            return str(claimed.process_log(logs[-1])["args"]["worker"])
+            # Both events index (jobId, worker) first: the worker is the third topic.
+            return Web3.to_checksum_address(bytes(logs[0]["topics"][2])[-20:])
         if time.monotonic() >= deadline:
             raise GatewayError(
                 "openai.timeout",
-                f"no worker claimed job {job_id} in {timeout_s:g} s; follow it at /jobs/{job_id}",
+                f"no worker took job {job_id} in {timeout_s:g} s; follow it at /jobs/{job_id}",
                 status=504,
             )
         time.sleep(poll_s)

@@ -6,9 +6,11 @@ import {IJobMarket} from "../interfaces/IJobMarket.sol";
 
 /// @title ExampleConsumer
 /// @notice A contract that asks for inference and receives the answer by callback (the AI
-/// oracle pattern). Anyone may ask, paying an ETH-priced model's price; the answer's CID is
-/// kept per job. Refunds of failed jobs land in this contract's market balance, which its
-/// deployer can withdraw.
+/// oracle pattern). Anyone may ask an ETH-priced model, naming the most it will pay; the
+/// answer's CID is kept per job.
+/// The asker, not this contract, is the job's requester: it may dispute a bad answer itself
+/// (directly or by signature through the router), and every refund, excess and slash reward
+/// is credited to its own market balance. This contract holds no money and has no owner.
 /// Caveat: a callback must be cheap and must not revert on bad luck; keep it to storing the
 /// answer, and do heavier work in a later transaction.
 contract ExampleConsumer is IInferenceConsumer {
@@ -16,7 +18,6 @@ contract ExampleConsumer is IInferenceConsumer {
     uint32 public constant CALLBACK_GAS = 150_000;
 
     IJobMarket public immutable MARKET;
-    address public immutable OWNER;
 
     mapping(uint256 jobId => address asker) private _askers;
     mapping(uint256 jobId => bytes outputCid) private _answers;
@@ -25,8 +26,8 @@ contract ExampleConsumer is IInferenceConsumer {
     error ExampleConsumerNotMarket(address caller);
     /// @notice Thrown when a result arrives for a job this contract did not create.
     error ExampleConsumerUnknownJob(uint256 jobId);
-    /// @notice Thrown when anyone but the deployer withdraws refunds.
-    error ExampleConsumerNotOwner(address caller);
+    /// @notice Thrown when the ETH sent is not exactly `maxPrice + callbackFee`.
+    error ExampleConsumerValueMismatch(uint256 expected, uint256 sent);
 
     /// @notice Emitted when `asker` requested inference as job `jobId`.
     event Asked(uint256 indexed jobId, address indexed asker, uint32 modelId);
@@ -35,25 +36,36 @@ contract ExampleConsumer is IInferenceConsumer {
 
     constructor(IJobMarket market) {
         MARKET = market;
-        OWNER = msg.sender;
     }
 
-    /// @notice Ask model `modelId` about `inputCid`; send at least the model's price.
-    function ask(uint32 modelId, bytes calldata inputCid, uint40 requestDeadline, uint32 workTime)
-        external
-        payable
-        returns (uint256 jobId)
-    {
+    /// @notice Ask model `modelId` about `inputCid`, paying at most `maxPrice` (a provider
+    /// that raises its price above it makes the ask revert; what the job costs less is
+    /// credited to the asker's market balance). Send exactly `maxPrice + callbackFee`.
+    /// The asker becomes the job's requester.
+    function ask(
+        uint32 modelId,
+        bytes calldata inputCid,
+        uint96 maxPrice,
+        uint40 requestDeadline,
+        uint32 workTime,
+        uint96 callbackFee
+    ) external payable returns (uint256 jobId) {
+        uint256 expected = uint256(maxPrice) + callbackFee;
+        if (msg.value != expected) revert ExampleConsumerValueMismatch(expected, msg.value);
         jobId = MARKET.createJob{value: msg.value}(
+            msg.sender,
             IJobMarket.JobRequest({
                 modelId: modelId,
                 inputCid: inputCid,
-                maxPrice: uint96(msg.value),
+                maxPrice: maxPrice,
                 requestDeadline: requestDeadline,
                 workTime: workTime,
                 verification: 0,
+                pricing: 0,
+                pricingData: bytes32(0),
                 callback: address(this),
-                callbackGas: CALLBACK_GAS
+                callbackGas: CALLBACK_GAS,
+                callbackFee: callbackFee
             })
         );
         _askers[jobId] = msg.sender;
@@ -73,14 +85,8 @@ contract ExampleConsumer is IInferenceConsumer {
         return _answers[jobId];
     }
 
-    /// @notice Who asked job `jobId`.
+    /// @notice Who asked job `jobId` (its requester).
     function askerOf(uint256 jobId) external view returns (address) {
         return _askers[jobId];
-    }
-
-    /// @notice The deployer takes refunds (and excess ETH) out of the market.
-    function withdrawRefunds(address to, uint256 amount) external {
-        if (msg.sender != OWNER) revert ExampleConsumerNotOwner(msg.sender);
-        MARKET.withdraw(address(0), to, amount);
     }
 }

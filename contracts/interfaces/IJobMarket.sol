@@ -15,9 +15,10 @@ pragma solidity ^0.8.28;
 /// Caveats a caller must know:
 /// - Storage keeps one slot per job: a 192-bit commitment to the {Job} tuple, the deadline of
 ///   the current status and the status. Every transition therefore takes the job tuple as an
-///   argument; rebuild it from {JobCreated} (plus `worker` from {JobClaimed}, the output from
-///   {ResultSubmitted} and `bond` from {JobDisputed}). A wrong tuple reverts with
+///   argument; rebuild it from {JobCreated} (plus `worker` from {JobClaimed} or
+///   {ResultSubmitted}, and the output from {ResultSubmitted}). A wrong tuple reverts with
 ///   {JobMarketJobMismatch}.
+/// - {submitResult} on an Open job claims and submits at once (no {JobClaimed}).
 /// - Settled jobs free their slot: {jobStatus} reports `Settled`; the outcome is in the events.
 /// - Money is never pushed during the lifecycle: every payout, refund, fee, royalty, bond and
 ///   slash is credited to a per-token balance that its owner takes out with {withdraw}.
@@ -36,10 +37,14 @@ interface IJobMarket {
         Settled
     }
 
-    /// @notice What a job fixed at creation besides its requester and model: snapshots of the
-    /// model's terms, the protocol fee and its mode's challenge window (later changes by the
-    /// provider or the governor never touch this job), and the requester's choices.
-    /// {JobCreated} emits it.
+    /// @notice What a job fixed at creation besides its requester, model and input: snapshots
+    /// of the model's terms, the protocol fee, the dispute bond and its mode's challenge window
+    /// (later changes by the provider or the governor never touch this job), and the
+    /// requester's choices. {JobCreated} emits it.
+    /// Fields kept zero until the slice that gives them logic (contracts v2 §1.1), so the
+    /// tuple breaks its ABI once: `pricing` and `pricingTerms` (metered pricing), `collateral`
+    /// (locked per claim), `verifyFee` (a mode's QUOTE) and `callbackFee` (the `deliver`
+    /// bounty).
     struct JobTerms {
         address token;
         uint96 price;
@@ -47,39 +52,51 @@ interface IJobMarket {
         uint16 royaltyBps;
         uint16 feeBps;
         uint8 verification;
+        uint8 pricing;
         uint32 workTime;
         uint32 challengeWindow;
+        uint96 collateral;
+        uint96 disputeBond;
+        uint96 verifyFee;
         address callback;
         uint32 callbackGas;
+        uint96 callbackFee;
+        bytes32 pricingTerms;
     }
 
     /// @notice Everything the contract needs about a job, committed to by its storage slot.
-    /// Rebuild it from {JobCreated} (requester, modelId, terms; the rest zero), then set
-    /// `worker` from {JobClaimed}, the output fields from {ResultSubmitted} (codec and digest
-    /// are parsed from the output CID) and `bond` from {JobDisputed}.
-    /// The input CID and the request deadline are not part of it: the first lives in
-    /// {JobCreated} only, the second in the job's slot while it matters.
+    /// Rebuild it from {JobCreated} (requester, modelId, terms, and the input's codec and
+    /// digest parsed from `inputCid`; the rest zero), then set `worker` from {JobClaimed} or
+    /// {ResultSubmitted}, and the output fields from {ResultSubmitted} (codec and digest are
+    /// parsed from the output CID). A dispute changes only the slot, not the tuple.
+    /// The job commits its input (`inputCodec`, `inputDigest`) so a verification module can
+    /// bind a proof or a re-execution to it from the tuple alone.
     struct Job {
         address requester;
         uint32 modelId;
+        uint16 inputCodec;
+        bytes32 inputDigest;
         JobTerms terms;
         address worker;
         uint16 outputCodec;
         bytes32 outputDigest;
         bytes32 outputHash;
-        uint96 bond;
+        bytes32 usage;
     }
 
     /// @notice What a requester asks for.
     /// @param modelId Model to run.
     /// @param inputCid CIDv1 (sha2-256) of the input on IPFS.
     /// @param maxPrice Most the requester pays (the spend limit of a signed request).
-    /// @param requestDeadline Last second at which a worker may claim.
+    /// @param requestDeadline Last second at which a worker may claim (or submit unclaimed).
     /// @param workTime Seconds a worker has from its claim to submit.
     /// @param verification Verification mode: its module decides disputes and fixes the
     /// challenge and arbitration windows.
+    /// @param pricing Pricing mode; only 0 (flat) until metered pricing lands.
+    /// @param pricingData The pricing mode's parameters (0 for flat).
     /// @param callback Contract told the result on finalization, or address(0).
     /// @param callbackGas Gas the callback gets (at most MAX_CALLBACK_GAS).
+    /// @param callbackFee Bounty for delivering the callback; only 0 until `deliver` lands.
     struct JobRequest {
         uint32 modelId;
         bytes inputCid;
@@ -87,8 +104,23 @@ interface IJobMarket {
         uint40 requestDeadline;
         uint32 workTime;
         uint8 verification;
+        uint8 pricing;
+        bytes32 pricingData;
         address callback;
         uint32 callbackGas;
+        uint96 callbackFee;
+    }
+
+    /// @notice What a worker submits.
+    /// @param outputCid CIDv1 (sha2-256) of the output on IPFS.
+    /// @param outputHash sha-256 of the output's canonical form (what disputes judge).
+    /// @param usage The worker's meter reading (0 for flat pricing), committed to the job.
+    /// @param proof For verification modes that check a proof at submission (unused by mode 0).
+    struct Result {
+        bytes outputCid;
+        bytes32 outputHash;
+        bytes32 usage;
+        bytes proof;
     }
 
     // --- errors -------------------------------------------------------------------------
@@ -149,6 +181,10 @@ interface IJobMarket {
     error JobMarketZeroAmount();
     /// @notice Thrown when ETH arrives from anyone but the worker registry (slashes).
     error JobMarketUnexpectedEth(address sender);
+    /// @notice Thrown when a request names a pricing mode other than flat (0).
+    error JobMarketPricingDisabled(uint8 id);
+    /// @notice Thrown when a request offers a callback fee, which needs `deliver` (not built yet).
+    error JobMarketCallbackFeeUnsupported(uint96 callbackFee);
 
     // --- events -------------------------------------------------------------------------
 
@@ -169,11 +205,13 @@ interface IJobMarket {
     /// @notice Emitted when `worker` claimed a job; it must submit by `deadline`.
     event JobClaimed(uint256 indexed jobId, address indexed worker, uint40 deadline);
     /// @notice Emitted when the worker submitted; the challenge window ends at `challengeDeadline`.
+    /// On an Open job it also stands for the claim by `worker`.
     event ResultSubmitted(
         uint256 indexed jobId,
         address indexed worker,
         bytes outputCid,
         bytes32 outputHash,
+        bytes32 usage,
         uint40 challengeDeadline
     );
     /// @notice Emitted when the worker reported the input invalid (refunded, no slash).
@@ -204,9 +242,14 @@ interface IJobMarket {
 
     // --- jobs ---------------------------------------------------------------------------
 
-    /// @notice Create a job paid now: ETH as value (excess credited to the caller's balance)
-    /// or the model's ERC-20 through an allowance. Emits {JobCreated}.
-    function createJob(JobRequest calldata request) external payable returns (uint256 jobId);
+    /// @notice Create a job for `requester`, paid now by the caller: ETH as value or the
+    /// model's ERC-20 through the caller's allowance. The payer gets nothing back: excess ETH,
+    /// refunds and slash rewards are credited to `requester`, who alone may cancel or dispute.
+    /// Emits {JobCreated}.
+    function createJob(address requester, JobRequest calldata request)
+        external
+        payable
+        returns (uint256 jobId);
 
     /// @notice Requester takes back an unclaimed job. Emits {JobCancelled}.
     function cancel(uint256 jobId, Job calldata job) external;
@@ -220,18 +263,14 @@ interface IJobMarket {
     /// @notice {claim} for up to MAX_BATCH jobs.
     function claimBatch(uint256[] calldata jobIds, Job[] calldata jobs) external;
 
-    /// @notice The worker publishes its result and opens the challenge window.
-    /// Emits {ResultSubmitted}.
-    function submitResult(uint256 jobId, Job calldata job, bytes calldata outputCid, bytes32 outputHash)
-        external;
+    /// @notice The worker publishes its result and opens the challenge window. On a job it
+    /// claimed, before its claim deadline; on an Open job (before its request deadline) the
+    /// caller claims and submits in one transaction. Emits {ResultSubmitted}.
+    function submitResult(uint256 jobId, Job calldata job, Result calldata result) external;
 
-    /// @notice {submitResult} for up to MAX_BATCH jobs.
-    function submitBatch(
-        uint256[] calldata jobIds,
-        Job[] calldata jobs,
-        bytes[] calldata outputCids,
-        bytes32[] calldata outputHashes
-    ) external;
+    /// @notice {submitResult} for up to MAX_BATCH jobs, Open or claimed by the caller.
+    function submitBatch(uint256[] calldata jobIds, Job[] calldata jobs, Result[] calldata results)
+        external;
 
     /// @notice The worker declares the input invalid: refund, no slash. Emits {JobFailed}.
     function reportFailure(uint256 jobId, Job calldata job, bytes calldata evidenceCid) external;
@@ -240,8 +279,9 @@ interface IJobMarket {
     /// Emits {JobTimedOut}.
     function timeout(uint256 jobId, Job calldata job) external;
 
-    /// @notice The requester contests a result within the window, paying the dispute bond
-    /// (ETH as value, or the job's ERC-20 through an allowance). Emits {JobDisputed}.
+    /// @notice The requester contests a result within the window, paying the bond fixed at
+    /// creation (`terms.disputeBond`; ETH as value, or the job's ERC-20 through an
+    /// allowance). Emits {JobDisputed}.
     function dispute(uint256 jobId, Job calldata job) external payable;
 
     /// @notice Anyone applies the arbiter's verdict before the arbitration deadline.

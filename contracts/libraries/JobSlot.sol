@@ -15,39 +15,45 @@ import {IJobMarket} from "../interfaces/IJobMarket.sol";
 /// status and deadline, which views and off-chain reconciliation read without the tuple.
 ///
 /// Hashing works on raw bytes: the ABI encoding of the static {IJobMarket-Job} tuple is its
-/// 17 words in order (the nested terms inline), identical in calldata and in abi.encode. A
+/// 25 words in order (the nested terms inline), identical in calldata and in abi.encode. A
 /// caller's tuple is hashed straight from calldata without decoding; a non-canonical encoding
 /// (dirty high bits) simply fails to match the commitment, which was made from clean values.
 library JobSlot {
     uint256 internal constant COMMITMENT_MASK = ~uint256(type(uint64).max);
-    /// @dev Size of the encoded Job tuple and byte offsets of the fields set after creation.
-    uint256 private constant _JOB_SIZE = 544; // 17 words
-    uint256 private constant _TERMS = 64; // words 2..11
-    uint256 private constant _TERMS_SIZE = 320;
-    uint256 private constant _WORKER = 384; // word 12
-    uint256 private constant _OUTPUT_CODEC = 416; // word 13
-    uint256 private constant _OUTPUT_DIGEST = 448; // word 14
-    uint256 private constant _OUTPUT_HASH = 480; // word 15
-    uint256 private constant _BOND = 512; // word 16
+    /// @dev Size of the encoded Job tuple and byte offsets of its fields.
+    uint256 private constant _JOB_SIZE = 800; // 25 words
+    uint256 private constant _INPUT_CODEC = 64; // word 2
+    uint256 private constant _INPUT_DIGEST = 96; // word 3
+    uint256 private constant _TERMS = 128; // words 4..19
+    uint256 private constant _TERMS_SIZE = 512;
+    uint256 private constant _WORKER = 640; // word 20
+    uint256 private constant _OUTPUT_CODEC = 672; // word 21
+    uint256 private constant _OUTPUT_DIGEST = 704; // word 22
+    uint256 private constant _OUTPUT_HASH = 736; // word 23
+    uint256 private constant _USAGE = 768; // word 24
 
-    /// @notice Commitment of a new job: requester, model and terms; everything else zero.
-    /// `terms` is a memory struct, i.e. its ten fields as ten clean words.
-    function commitNew(address requester, uint32 modelId, IJobMarket.JobTerms memory terms)
-        internal
-        pure
-        returns (uint256)
-    {
+    /// @notice Commitment of a new job: requester, model, input and terms; the rest zero.
+    /// `terms` is a memory struct, i.e. its sixteen fields as sixteen clean words.
+    function commitNew(
+        address requester,
+        uint32 modelId,
+        uint16 inputCodec,
+        bytes32 inputDigest,
+        IJobMarket.JobTerms memory terms
+    ) internal pure returns (uint256) {
         bytes32 h;
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, requester)
             mstore(add(ptr, 32), modelId)
+            mstore(add(ptr, _INPUT_CODEC), inputCodec)
+            mstore(add(ptr, _INPUT_DIGEST), inputDigest)
             mcopy(add(ptr, _TERMS), terms, _TERMS_SIZE)
             mstore(add(ptr, _WORKER), 0)
             mstore(add(ptr, _OUTPUT_CODEC), 0)
             mstore(add(ptr, _OUTPUT_DIGEST), 0)
             mstore(add(ptr, _OUTPUT_HASH), 0)
-            mstore(add(ptr, _BOND), 0)
+            mstore(add(ptr, _USAGE), 0)
             h := keccak256(ptr, _JOB_SIZE)
         }
         return uint256(h) & COMMITMENT_MASK;
@@ -80,32 +86,25 @@ library JobSlot {
         return uint256(h) & COMMITMENT_MASK;
     }
 
-    /// @notice Commitment of `job` once its result was submitted.
+    /// @notice Commitment of `job` once `worker` submitted its result (claiming it, if the
+    /// job was Open). `usage` is read from the submitted {IJobMarket-Result}.
     function commitSubmitted(
         IJobMarket.Job calldata job,
+        address worker,
         uint16 outputCodec,
         bytes32 outputDigest,
-        bytes32 outputHash
+        bytes32 outputHash,
+        bytes32 usage
     ) internal pure returns (uint256) {
         bytes32 h;
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             calldatacopy(ptr, job, _JOB_SIZE)
+            mstore(add(ptr, _WORKER), worker)
             mstore(add(ptr, _OUTPUT_CODEC), outputCodec)
             mstore(add(ptr, _OUTPUT_DIGEST), outputDigest)
             mstore(add(ptr, _OUTPUT_HASH), outputHash)
-            h := keccak256(ptr, _JOB_SIZE)
-        }
-        return uint256(h) & COMMITMENT_MASK;
-    }
-
-    /// @notice Commitment of `job` once disputed with `bond`.
-    function commitDisputed(IJobMarket.Job calldata job, uint96 bond) internal pure returns (uint256) {
-        bytes32 h;
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            calldatacopy(ptr, job, _JOB_SIZE)
-            mstore(add(ptr, _BOND), bond)
+            mstore(add(ptr, _USAGE), usage)
             h := keccak256(ptr, _JOB_SIZE)
         }
         return uint256(h) & COMMITMENT_MASK;

@@ -14,7 +14,15 @@ from inferchain.market.history import (
     fetch_market_events,
     fold_events,
 )
-from inferchain.market.jobs import ETH, ZERO_ADDRESS, Job, JobRequest, JobStatus, JobTerms
+from inferchain.market.jobs import (
+    ETH,
+    ZERO_ADDRESS,
+    Job,
+    JobRequest,
+    JobStatus,
+    JobTerms,
+    Result,
+)
 from inferchain.market.models import ModelSpec, task_kind_bytes
 from inferchain.market.signing import (
     NO_PERMIT,
@@ -53,6 +61,7 @@ __all__ = [
     "ModelSpec",
     "Operation",
     "OperationState",
+    "Result",
     "ScheduledOperation",
     "SignedDeposit",
     "SignedDispute",

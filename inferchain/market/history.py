@@ -51,10 +51,11 @@ class JobRecord:
 
     @classmethod
     def created(cls, args: Mapping[str, Any], block: int) -> JobRecord:
-        job = Job(
-            requester=args["requester"],
-            model_id=args["modelId"],
-            terms=JobTerms.from_abi(args["terms"]),
+        job = Job.new(
+            args["requester"],
+            args["modelId"],
+            bytes(args["inputCid"]),
+            JobTerms.from_abi(args["terms"]),
         )
         return cls(
             job_id=args["jobId"],
@@ -77,16 +78,20 @@ class JobRecord:
                     claim_deadline=args["deadline"],
                 )
             case "ResultSubmitted":
+                # On an Open job the submission is also the claim: it names the worker.
                 output = bytes(args["outputCid"])
+                job = self.job.with_output(
+                    output, bytes(args["outputHash"]), bytes(args["usage"]), worker=args["worker"]
+                )
                 return replace(
                     self,
-                    job=self.job.with_output(output, bytes(args["outputHash"])),
+                    job=job,
                     status=JobStatus.SUBMITTED,
                     output_cid=output,
                     challenge_deadline=args["challengeDeadline"],
                 )
             case "JobDisputed":
-                return replace(self, job=self.job.disputed(args["bond"]), status=JobStatus.DISPUTED)
+                return replace(self, status=JobStatus.DISPUTED)
             case "JobCancelled":
                 return replace(self, status=settled, outcome=JobOutcome.CANCELLED)
             case "JobExpired":

@@ -2,8 +2,8 @@
 
 The contract stores one commitment per job, so every transition takes the whole `Job`
 tuple. These frozen dataclasses mirror it and apply the same updates the contract applies
-(claim sets the worker, submit the output fields, dispute the bond), so any party can
-rebuild the tuple from events.
+(claim sets the worker; submit the worker, the output fields and the usage; a dispute
+changes nothing in the tuple), so any party can rebuild the tuple from events.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ ETH = ZERO_ADDRESS
 ZERO32 = b"\0" * 32
 #: IJobMarket.Job as one ABI type (JobTerms nested), for abi.encode.
 JOB_ABI_TYPE = (
-    "(address,uint32,(address,uint96,address,uint16,uint16,uint8,uint32,uint32,address,uint32),"
-    "address,uint16,bytes32,bytes32,uint96)"
+    "(address,uint32,uint16,bytes32,"
+    "(address,uint96,address,uint16,uint16,uint8,uint8,uint32,uint32,uint96,uint96,uint96,"
+    "address,uint32,uint96,bytes32),"
+    "address,uint16,bytes32,bytes32,bytes32)"
 )
 
 
@@ -42,7 +44,11 @@ class JobStatus(IntEnum):
 
 @dataclass(frozen=True)
 class JobTerms:
-    """Terms snapshot into a job at creation (IJobMarket.JobTerms)."""
+    """Terms snapshot into a job at creation (IJobMarket.JobTerms).
+
+    `pricing`, `collateral`, `verify_fee`, `callback_fee` and `pricing_terms` are part of the
+    tuple already but stay zero until the contract slices that give them logic.
+    """
 
     token: str
     price: int
@@ -54,6 +60,12 @@ class JobTerms:
     challenge_window: int
     callback: str
     callback_gas: int
+    dispute_bond: int = 0
+    pricing: int = 0
+    collateral: int = 0
+    verify_fee: int = 0
+    callback_fee: int = 0
+    pricing_terms: bytes = ZERO32
 
     def as_abi(self) -> tuple[Any, ...]:
         return (
@@ -63,10 +75,16 @@ class JobTerms:
             self.royalty_bps,
             self.fee_bps,
             self.verification,
+            self.pricing,
             self.work_time,
             self.challenge_window,
+            self.collateral,
+            self.dispute_bond,
+            self.verify_fee,
             self.callback,
             self.callback_gas,
+            self.callback_fee,
+            self.pricing_terms,
         )
 
     @classmethod
@@ -82,6 +100,12 @@ class JobTerms:
             challenge_window=terms["challengeWindow"],
             callback=terms["callback"],
             callback_gas=terms["callbackGas"],
+            dispute_bond=terms["disputeBond"],
+            pricing=terms["pricing"],
+            collateral=terms["collateral"],
+            verify_fee=terms["verifyFee"],
+            callback_fee=terms["callbackFee"],
+            pricing_terms=bytes(terms["pricingTerms"]),
         )
 
 
@@ -96,18 +120,37 @@ class Job:
     output_codec: int = 0
     output_digest: bytes = ZERO32
     output_hash: bytes = ZERO32
-    bond: int = 0
+    usage: bytes = ZERO32
+    #: The input the job commits to (parsed from the CID in `JobCreated`).
+    input_codec: int = 0
+    input_digest: bytes = ZERO32
+
+    @classmethod
+    def new(
+        cls, requester: str, model_id: int, input_cid: bytes | str | Cid, terms: JobTerms
+    ) -> Job:
+        """The tuple of a job just created: its input parsed from `input_cid`."""
+        cid = Cid.parse(input_cid)
+        return cls(
+            requester=requester,
+            model_id=model_id,
+            terms=terms,
+            input_codec=cid.codec,
+            input_digest=cid.digest,
+        )
 
     def as_abi(self) -> tuple[Any, ...]:
         return (
             self.requester,
             self.model_id,
+            self.input_codec,
+            self.input_digest,
             self.terms.as_abi(),
             self.worker,
             self.output_codec,
             self.output_digest,
             self.output_hash,
-            self.bond,
+            self.usage,
         )
 
     @classmethod
@@ -121,20 +164,36 @@ class Job:
             output_codec=job["outputCodec"],
             output_digest=job["outputDigest"],
             output_hash=job["outputHash"],
-            bond=job["bond"],
+            usage=bytes(job["usage"]),
+            input_codec=job["inputCodec"],
+            input_digest=bytes(job["inputDigest"]),
         )
 
     def claimed_by(self, worker: str) -> Job:
         return replace(self, worker=worker)
 
-    def with_output(self, output_cid: bytes | str | Cid, output_hash: bytes) -> Job:
+    def with_output(
+        self,
+        output_cid: bytes | str | Cid,
+        output_hash: bytes,
+        usage: bytes = ZERO32,
+        worker: str | None = None,
+    ) -> Job:
+        """The tuple after `submitResult`; `worker` is set when it claimed an Open job."""
         cid = Cid.parse(output_cid)
         return replace(
-            self, output_codec=cid.codec, output_digest=cid.digest, output_hash=output_hash
+            self,
+            worker=self.worker if worker is None else worker,
+            output_codec=cid.codec,
+            output_digest=cid.digest,
+            output_hash=output_hash,
+            usage=usage,
         )
 
-    def disputed(self, bond: int) -> Job:
-        return replace(self, bond=bond)
+    @property
+    def bond(self) -> int:
+        """The dispute bond, fixed at creation."""
+        return self.terms.dispute_bond
 
     def abi_hash(self) -> bytes:
         """keccak256(abi.encode(job)): how a signed `Dispute` names the job it contests."""
@@ -157,6 +216,9 @@ class JobRequest:
     verification: int = 0
     callback: str = ZERO_ADDRESS
     callback_gas: int = 0
+    pricing: int = 0
+    pricing_data: bytes = ZERO32
+    callback_fee: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.input_cid, Cid):
@@ -170,8 +232,11 @@ class JobRequest:
             self.request_deadline,
             self.work_time,
             self.verification,
+            self.pricing,
+            self.pricing_data,
             self.callback,
             self.callback_gas,
+            self.callback_fee,
         )
 
     def typed_message(self) -> dict[str, Any]:
@@ -183,8 +248,11 @@ class JobRequest:
             "requestDeadline": self.request_deadline,
             "workTime": self.work_time,
             "verification": self.verification,
+            "pricing": self.pricing,
+            "pricingData": self.pricing_data,
             "callback": self.callback,
             "callbackGas": self.callback_gas,
+            "callbackFee": self.callback_fee,
         }
 
     @classmethod
@@ -199,4 +267,24 @@ class JobRequest:
             verification=message["verification"],
             callback=message["callback"],
             callback_gas=message["callbackGas"],
+            pricing=message.get("pricing", 0),
+            pricing_data=bytes(message.get("pricingData", ZERO32)),
+            callback_fee=message.get("callbackFee", 0),
         )
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a worker submits (IJobMarket.Result); `output_cid` as CID bytes."""
+
+    output_cid: bytes
+    output_hash: bytes
+    usage: bytes = ZERO32
+    proof: bytes = b""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.output_cid, Cid):
+            object.__setattr__(self, "output_cid", self.output_cid.to_bytes())
+
+    def as_abi(self) -> tuple[Any, ...]:
+        return (self.output_cid, self.output_hash, self.usage, self.proof)

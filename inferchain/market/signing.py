@@ -40,8 +40,11 @@ JOB_REQUEST_TYPES = [
     {"name": "requestDeadline", "type": "uint40"},
     {"name": "workTime", "type": "uint32"},
     {"name": "verification", "type": "uint8"},
+    {"name": "pricing", "type": "uint8"},
+    {"name": "pricingData", "type": "bytes32"},
     {"name": "callback", "type": "address"},
     {"name": "callbackGas", "type": "uint32"},
+    {"name": "callbackFee", "type": "uint96"},
     {"name": "nonce", "type": "uint256"},
     {"name": "expiry", "type": "uint256"},
 ]
@@ -396,6 +399,11 @@ def _coerce(kind: str, value: Any) -> Any:
         return Web3.to_checksum_address(value)
     if kind == "bytes":
         return bytes.fromhex(str(value).removeprefix("0x"))
+    if kind == "bytes32":
+        raw = bytes.fromhex(str(value).removeprefix("0x"))
+        if len(raw) != 32:
+            raise ValueError(f"{len(raw)} bytes do not fit bytes32")
+        return raw
     number = int(value)
     bits = int(kind.removeprefix("uint"))
     if not 0 <= number < 2**bits:

@@ -223,7 +223,8 @@ class MarketClient:
         )
         with explained_reverts():
             receipt = sender.transact(
-                self.market.jobs.functions.createJob(request.as_abi()), value=value
+                self.market.jobs.functions.createJob(sender.address, request.as_abi()),
+                value=value,
             )
         event = self.market.jobs.events.JobCreated().process_receipt(receipt)[0]
         return Submitted(
@@ -365,8 +366,7 @@ class MarketClient:
 
     def dispute(self, job_id: int) -> tuple[int, str]:
         record = self._own_job(job_id)
-        _fee_bps, bond_bps = self.chain.call(self.market.jobs.functions.config())
-        bond = record.job.terms.price * bond_bps // 10_000
+        bond = record.job.terms.dispute_bond  # fixed when the job was created
         value = bond if record.job.terms.token == ETH else 0
         if value == 0 and bond:
             self._fund_token(record.job.terms.token, bond)

@@ -223,7 +223,9 @@ def test_result_is_fetched_and_verified_then_disputed(
     claimed = job.claimed_by(worker.address)
     worker.transact(
         market.jobs.functions.submitResult(
-            job_id, claimed.as_abi(), cid.to_bytes(), hashlib.sha256(output).digest()
+            job_id,
+            claimed.as_abi(),
+            (cid.to_bytes(), hashlib.sha256(output).digest(), b"\0" * 32, b""),
         )
     )
 

@@ -30,6 +30,7 @@ from inferchain.market import (
     MarketConfig,
     ModelSpec,
     Operation,
+    Result,
     deploy_market,
     sign_deposit,
     sign_dispute,
@@ -89,17 +90,26 @@ def request_tuple(request: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def job_from_created(args: Any) -> dict[str, Any]:
-    """The job dict a JobCreated event describes: requester, model, terms; the rest zero."""
+    """The job dict a JobCreated event describes: requester, model, input (parsed from the
+    input CID) and terms; the rest zero."""
+    input_codec, input_digest = cid_parts(bytes(args["inputCid"]))
     return {
         "requester": args["requester"],
         "modelId": args["modelId"],
+        "inputCodec": input_codec,
+        "inputDigest": input_digest,
         "terms": dict(args["terms"]),
         "worker": ZERO,
         "outputCodec": 0,
         "outputDigest": ZERO32,
         "outputHash": ZERO32,
-        "bond": 0,
+        "usage": ZERO32,
     }
+
+
+def result_tuple(output: bytes, output_hash: bytes = b"\x11" * 32, usage: bytes = ZERO32) -> tuple:
+    """The ABI tuple of an IJobMarket.Result (no proof)."""
+    return Result(output, output_hash, usage).as_abi()
 
 
 def event(contract: Contract, receipt: TxReceipt, name: str) -> Any:
@@ -364,8 +374,11 @@ class Deployment:
             "requestDeadline": self.now() + REQUEST_TTL,
             "workTime": WORK_TIME,
             "verification": 0,
+            "pricing": 0,
+            "pricingData": ZERO32,
             "callback": ZERO,
             "callbackGas": 0,
+            "callbackFee": 0,
         }
         base.update(overrides)
         return base
@@ -373,13 +386,22 @@ class Deployment:
     # -- lifecycle shortcuts returning the updated job dict ----------------------------
 
     def create(
-        self, role: str = "requester", *, value: int | None = None, **overrides: Any
+        self,
+        role: str = "requester",
+        *,
+        value: int | None = None,
+        requester: str | None = None,
+        **overrides: Any,
     ) -> tuple[int, dict[str, Any]]:
+        """`role` pays for a job whose requester is `requester` (a role or address;
+        by default `role` itself)."""
         request = self.request(**overrides)
         if value is None:
             value = request["maxPrice"] if request["modelId"] == self.eth_model else 0
+        for_ = requester or role
+        for_ = for_ if for_.startswith("0x") else self.addr(for_)
         receipt = self.tx(
-            role, self.market.functions.createJob(request_tuple(request)), value=value
+            role, self.market.functions.createJob(for_, request_tuple(request)), value=value
         )
         created = event(self.market, receipt, "JobCreated")
         return created["jobId"], job_from_created(created)
@@ -396,15 +418,23 @@ class Deployment:
         output: bytes | None = None,
         output_hash: bytes = b"\x11" * 32,
     ) -> dict[str, Any]:
+        """Submit as `role`: on its claimed job, or on an Open job (claim and submit at once)."""
         output = output or cid(f"output {job_id}")
-        self.tx(
-            role, self.market.functions.submitResult(job_id, job_tuple(job), output, output_hash)
+        call = self.market.functions.submitResult(
+            job_id, job_tuple(job), result_tuple(output, output_hash)
         )
+        self.tx(role, call)
         codec, digest = cid_parts(output)
-        return {**job, "outputCodec": codec, "outputDigest": digest, "outputHash": output_hash}
+        return {
+            **job,
+            "worker": self.addr(role),
+            "outputCodec": codec,
+            "outputDigest": digest,
+            "outputHash": output_hash,
+        }
 
     def dispute(self, job_id: int, job: dict[str, Any], role: str = "requester") -> dict[str, Any]:
-        bond = job["terms"]["price"] * self.market.functions.config().call()[1] // 10_000
+        bond = job["terms"]["disputeBond"]
         value = bond if job["terms"]["token"] == ETH else 0
         if job["terms"]["token"] != ETH:
             allowance = self.token.functions.allowance(self.addr(role), self.market.address).call()
@@ -412,7 +442,7 @@ class Deployment:
                 self.tx(role, self.token.functions.approve(self.market.address, allowance + bond))
         receipt = self.tx(role, self.market.functions.dispute(job_id, job_tuple(job)), value=value)
         assert event(self.market, receipt, "JobDisputed")["bond"] == bond
-        return {**job, "bond": bond}
+        return job
 
     def finalize(self, job_id: int, job: dict[str, Any], role: str = "outsider") -> TxReceipt:
         return self.tx(role, self.market.functions.finalize(job_id, job_tuple(job)))

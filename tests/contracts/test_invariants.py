@@ -48,6 +48,7 @@ from tests.contracts.helpers import (
     job_from_created,
     job_tuple,
     request_tuple,
+    result_tuple,
     sign_request,
 )
 
@@ -60,7 +61,7 @@ MARGIN = 30  # seconds kept before a deadline, so that the next block cannot cro
 OPERATIONS = ("advance",) * 5 + ("create",) * 2 + ("withdraw", "worker", "wait")
 # Edges out of each status, weighted the same way; the "early_" ones must revert.
 EDGES = {
-    OPEN: ("claim", "claim", "claim", "cancel", "expire", "early_expire"),
+    OPEN: ("claim", "claim", "submit_open", "submit_open", "cancel", "expire", "early_expire"),
     CLAIMED: ("submit", "submit", "submit", "report_failure", "timeout", "early_timeout"),
     SUBMITTED: ("finalize", "finalize", "dispute", "dispute", "early_finalize"),
     DISPUTED: ("resolve_win", "resolve_lose", "expire_dispute", "early_expire_dispute"),
@@ -173,7 +174,9 @@ class MarketMachine(RuleBasedStateMachine):
                 self._credit(d.addr(requester), ETH, excess)
             value = 0 if token_job else price + excess
             receipt = d.tx(
-                requester, d.market.functions.createJob(request_tuple(request)), value=value
+                requester,
+                d.market.functions.createJob(d.addr(requester), request_tuple(request)),
+                value=value,
             )
             self.seen["createJob"] += 1
         created = event(d.market, receipt, "JobCreated")
@@ -230,6 +233,24 @@ class MarketMachine(RuleBasedStateMachine):
         self.model.workers[worker].active += 1
         self.touched_jobs.add(m.job_id)
 
+    def _submit_open(self, m: ModelJob, data: st.DataObject) -> None:
+        """Claim and submit an Open job in one transaction."""
+        d = self.d
+        eligible = [w for w in WORKERS if self._eligible(w)]
+        if not eligible:  # nobody may claim now: the registry says why
+            call = d.market.functions.submitResult(
+                m.job_id, job_tuple(m.job), result_tuple(cid(f"out {m.job_id}"))
+            )
+            with pytest.raises(ContractReverted, match="WorkerRegistry"):
+                d.tx(self.rnd.choice(WORKERS), call)
+            return
+        worker = self.rnd.choice(eligible)
+        m.job = d.submit(m.job_id, m.job, worker, output=cid(f"out {m.job_id}"))
+        m.status, m.worker = SUBMITTED, worker
+        m.deadline = d.status(m.job_id)[1]
+        self.model.workers[worker].active += 1
+        self.touched_jobs.add(m.job_id)
+
     def _cancel(self, m: ModelJob, data: st.DataObject) -> None:
         self.d.tx(m.requester, self.d.market.functions.cancel(m.job_id, job_tuple(m.job)))
         self._settle(m, pay=False)
@@ -260,7 +281,7 @@ class MarketMachine(RuleBasedStateMachine):
     def _dispute(self, m: ModelJob, data: st.DataObject) -> None:
         d = self.d
         m.job = d.dispute(m.job_id, m.job, m.requester)
-        assert m.job["bond"] == m.job["terms"]["price"] * DISPUTE_BOND_BPS // 10_000
+        assert m.job["terms"]["disputeBond"] == m.job["terms"]["price"] * DISPUTE_BOND_BPS // 10_000
         m.status, m.deadline = DISPUTED, d.status(m.job_id)[1]
         self.touched_jobs.add(m.job_id)
 
@@ -354,7 +375,8 @@ class MarketMachine(RuleBasedStateMachine):
         self, m: ModelJob, *, pay: bool, slash: bool = False, bond_to_requester: bool = False
     ) -> None:
         d, terms = self.d, m.job["terms"]
-        token, price, bond = terms["token"], terms["price"], m.job["bond"]
+        token, price = terms["token"], terms["price"]
+        bond = terms["disputeBond"] if m.status == DISPUTED else 0
         if pay:
             royalty = price * terms["royaltyBps"] // 10_000
             fee = price * terms["feeBps"] // 10_000
@@ -386,7 +408,7 @@ class MarketMachine(RuleBasedStateMachine):
         for token in (ETH, d.token.address):
             mine = [m for m in live if m.job["terms"]["token"] == token]
             escrow = sum(m.job["terms"]["price"] for m in mine)
-            bonds = sum(m.job["bond"] for m in mine if m.status == DISPUTED)
+            bonds = sum(m.job["terms"]["disputeBond"] for m in mine if m.status == DISPUTED)
             owed = sum(v for (_, t), v in model.owed.items() if t == token)
             if token == ETH:
                 held = d.chain.balance(d.market.address)
@@ -436,5 +458,14 @@ def test_books_always_balance(deployed: Deployment, chain_snapshot: object) -> N
     seen = MarketMachine.seen
     print("transitions seen:", dict(seen))
     assert seen["steps checked"] >= EXAMPLES * STEPS * 0.9  # Hypothesis may end a run early
-    for edge in ("createJob", "createJobFor", "claim", "submit", "finalize", "dispute", "withdraw"):
+    for edge in (
+        "createJob",
+        "createJobFor",
+        "claim",
+        "submit",
+        "submit_open",
+        "finalize",
+        "dispute",
+        "withdraw",
+    ):
         assert seen[edge] > 0, f"no {edge} in {dict(seen)}"

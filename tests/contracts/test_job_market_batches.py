@@ -17,6 +17,7 @@ from tests.contracts.helpers import (
     cid_parts,
     events,
     job_tuple,
+    result_tuple,
     reverts,
 )
 
@@ -45,9 +46,8 @@ def test_mixed_batch_settles_like_single_jobs(d: Deployment) -> None:
     jobs = [{**j, "worker": d.addr("worker")} for j in jobs]
     outputs = [cid(f"out {i}") for i in ids]
     hashes = [bytes([i]) * 32 for i in ids]
-    d.tx(
-        "worker", d.market.functions.submitBatch(ids, [job_tuple(j) for j in jobs], outputs, hashes)
-    )
+    results = [result_tuple(o, h) for o, h in zip(outputs, hashes, strict=True)]
+    d.tx("worker", d.market.functions.submitBatch(ids, [job_tuple(j) for j in jobs], results))
     assert all(d.status(i)[0] == SUBMITTED for i in ids)
     for k, (o, h) in enumerate(zip(outputs, hashes, strict=True)):
         codec, digest = cid_parts(o)
@@ -103,20 +103,38 @@ def test_batch_arrays_must_match_and_be_bounded(d: Deployment) -> None:
     fns = d.market.functions
     with reverts("JobMarketLengthMismatch"):
         d.tx("worker", fns.claimBatch(ids, tuples[:1]))
+    result = result_tuple(cid("x"))
     with reverts("JobMarketLengthMismatch"):
-        d.tx("worker", fns.submitBatch(ids, tuples, [cid("x")], [b"\x01" * 32] * 2))
+        d.tx("worker", fns.submitBatch(ids, tuples, [result]))
     with reverts("JobMarketLengthMismatch"):
-        d.tx("worker", fns.submitBatch(ids, tuples, [cid("x")] * 2, [b"\x01" * 32]))
-    with reverts("JobMarketLengthMismatch"):
-        d.tx("worker", fns.submitBatch(ids, tuples[:1], [cid("x")] * 2, [b"\x01" * 32] * 2))
+        d.tx("worker", fns.submitBatch(ids, tuples[:1], [result] * 2))
     with reverts("JobMarketLengthMismatch"):
         d.tx("outsider", fns.finalizeBatch(ids, tuples[:1]))
     for call in (
         fns.claimBatch([], []),
-        fns.submitBatch([], [], [], []),
+        fns.submitBatch([], [], []),
         fns.finalizeBatch([], []),
     ):
         with reverts("JobMarketInvalidBatchLength"):
             d.tx("worker", call)
     with reverts("JobMarketInvalidBatchLength"):
         d.tx("worker", fns.claimBatch(ids * 26, tuples * 26))
+
+
+def test_submit_batch_claims_open_jobs_and_submits_claimed_ones(d: Deployment) -> None:
+    """Open jobs in a submitBatch are claimed by the caller in the same call (one registry
+    call per run of one model); jobs it had claimed are submitted as before."""
+    e, t = d.eth_model, d.token_model
+    ids, jobs = _open_jobs(d, [e, e, t, e])
+    d.tx("worker", d.market.functions.claim(ids[1], job_tuple(jobs[1])))
+    jobs[1] = {**jobs[1], "worker": d.addr("worker")}
+    results = [result_tuple(cid(f"out {i}")) for i in ids]
+    receipt = d.tx(
+        "worker", d.market.functions.submitBatch(ids, [job_tuple(j) for j in jobs], results)
+    )
+    submitted = events(d.market, receipt, "ResultSubmitted")
+    assert [s["jobId"] for s in submitted] == ids
+    assert {s["worker"] for s in submitted} == {d.addr("worker")}
+    assert events(d.market, receipt, "JobClaimed") == []
+    assert all(d.status(i)[0] == SUBMITTED for i in ids)
+    assert d.workers.functions.activeJobs(d.addr("worker")).call() == 4

@@ -38,12 +38,14 @@ def test_example_consumer_receives_the_answer(d: Deployment) -> None:
     question = cid("what is 2 + 2?")
     receipt = d.tx(
         "requester",
-        consumer.functions.ask(d.eth_model, question, d.now() + 600, 600),
+        consumer.functions.ask(d.eth_model, question, ETH_PRICE, d.now() + 600, 600, 0),
         value=ETH_PRICE,
     )
     created = event(d.market, receipt, "JobCreated")
     job_id, job = created["jobId"], job_from_created(created)
-    assert created["inputCid"] == question and job["requester"] == consumer.address
+    # The asker is the job's requester; the consumer is only its callback.
+    assert created["inputCid"] == question and job["requester"] == d.addr("requester")
+    assert job["terms"]["callback"] == consumer.address
     assert event(consumer, receipt, "Asked")["asker"] == d.addr("requester")
     output = cid("4")
     job = d.submit(job_id, d.claim(job_id, job), output=output)
@@ -70,23 +72,27 @@ def test_example_consumer_guards_its_callback_and_refunds(d: Deployment) -> None
     receipt = d.finalize(job_id, job)
     assert event(d.market, receipt, "CallbackDelivered")["success"] is False
     assert d.balance("worker") == WORKER_SHARE
-    # Refunds of its own jobs land in its market balance; only the deployer takes them out.
-    receipt = d.tx(
-        "requester",
-        consumer.functions.ask(d.eth_model, cid("q"), d.now() + 5, 600),
-        value=ETH_PRICE,
-    )
+    # The asker sends exactly its limit; refunds and excess go to the asker, never to the
+    # consumer (which has no owner and nothing to withdraw).
+    ask = consumer.functions.ask(d.eth_model, cid("q"), 2 * ETH_PRICE, d.now() + 5, 600, 0)
+    with reverts("ExampleConsumerValueMismatch"):
+        d.tx("requester", ask, value=ETH_PRICE)
+    with reverts("JobMarketCallbackFeeUnsupported"):
+        d.tx(
+            "requester",
+            consumer.functions.ask(d.eth_model, cid("q"), ETH_PRICE, d.now() + 5, 600, 1),
+            value=ETH_PRICE + 1,
+        )
+    before = d.balance("requester")
+    receipt = d.tx("requester", ask, value=2 * ETH_PRICE)
     created = event(d.market, receipt, "JobCreated")
     d.chain.increase_time(10)
     d.tx(
         "outsider",
         d.market.functions.expire(created["jobId"], job_tuple(job_from_created(created))),
     )
-    assert d.balance(consumer.address) == ETH_PRICE
-    with reverts("ExampleConsumerNotOwner"):
-        d.tx("outsider", consumer.functions.withdrawRefunds(d.addr("outsider"), ETH_PRICE))
-    d.tx("owner", consumer.functions.withdrawRefunds(d.addr("owner"), ETH_PRICE))
     assert d.balance(consumer.address) == 0
+    assert d.balance("requester") - before == 2 * ETH_PRICE
 
 
 @pytest.mark.parametrize("mode", [REVERT, BURN_GAS, REENTER, RETURN_BOMB])

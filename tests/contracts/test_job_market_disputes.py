@@ -52,7 +52,7 @@ def test_dispute_edge_at_the_challenge_deadline(d: Deployment) -> None:
     )
     assert d.status(job_id) == (DISPUTED, deadline + ARBITRATION_WINDOW)
     with reverts("JobMarketInvalidStatus"):
-        d.finalize(job_id, {**job, "bond": BOND})
+        d.finalize(job_id, job)
 
 
 def test_dispute_one_second_after_the_window_is_refused(d: Deployment) -> None:
@@ -194,16 +194,22 @@ def test_token_job_dispute_pulls_the_bond_in_the_token(d: Deployment) -> None:
     assert d.balance("worker", d.token.address) == TOKEN_PRICE - royalty - fee + bond
 
 
-def test_dispute_bond_is_the_config_at_dispute_time(d: Deployment) -> None:
+def test_dispute_bond_is_snapshotted_at_creation(d: Deployment) -> None:
+    """A config change reaches only later jobs: a job created before it keeps its bond."""
+    before_id, before = d.create(requestDeadline=d.now() + 3 * 86_400)
+    assert before["terms"]["disputeBond"] == BOND
     d.govern(d.governor.functions.setConfig(d.market.address, (FEE_BPS, 500)))
-    job_id, job = _submitted(d)
+    _, after = d.create()
+    assert after["terms"]["disputeBond"] == ETH_PRICE * 500 // 10_000
+    before = d.submit(before_id, before)
     with reverts("JobMarketValueMismatch"):
-        d.tx("requester", d.market.functions.dispute(job_id, job_tuple(job)), value=BOND)
+        call = d.market.functions.dispute(before_id, job_tuple(before))
+        d.tx("requester", call, value=ETH_PRICE * 500 // 10_000)
     receipt = d.tx(
-        "requester", d.market.functions.dispute(job_id, job_tuple(job)), value=ETH_PRICE // 20
+        "requester", d.market.functions.dispute(before_id, job_tuple(before)), value=BOND
     )
     disputed = event(d.market, receipt, "JobDisputed")
-    assert disputed["bond"] == ETH_PRICE * 500 // 10_000
+    assert disputed["bond"] == BOND
     assert disputed["arbitrationDeadline"] == d.now() + ARBITRATION_WINDOW
 
 

@@ -7,6 +7,8 @@ import pytest
 from tests.contracts.helpers import (
     CHALLENGE_WINDOW,
     CLAIMED,
+    DAG_PB_CODEC,
+    DISPUTE_BOND_BPS,
     ETH,
     ETH_PRICE,
     ETH_ROYALTY_BPS,
@@ -14,6 +16,7 @@ from tests.contracts.helpers import (
     MIN_STAKE,
     NONE,
     OPEN,
+    RAW_CODEC,
     REQUEST_TTL,
     SETTLED,
     SLASH_BPS,
@@ -26,6 +29,7 @@ from tests.contracts.helpers import (
     events,
     job_tuple,
     request_tuple,
+    result_tuple,
     reverts,
 )
 
@@ -43,7 +47,9 @@ def test_create_escrows_the_price_and_opens_the_job(d: Deployment) -> None:
     before = d.chain.balance(d.market.address)
     request = d.request()
     receipt = d.tx(
-        "requester", d.market.functions.createJob(request_tuple(request)), value=ETH_PRICE
+        "requester",
+        d.market.functions.createJob(d.addr("requester"), request_tuple(request)),
+        value=ETH_PRICE,
     )
     created = event(d.market, receipt, "JobCreated")
     assert created["requester"] == d.addr("requester") and created["modelId"] == d.eth_model
@@ -60,6 +66,10 @@ def test_create_escrows_the_price_and_opens_the_job(d: Deployment) -> None:
         FEE_BPS,
         CHALLENGE_WINDOW,
     )
+    # Snapshotted at creation: the dispute bond; kept zero until later slices give them logic.
+    assert terms["disputeBond"] == ETH_PRICE * DISPUTE_BOND_BPS // 10_000
+    zero = ("pricing", "collateral", "verifyFee", "callbackFee")
+    assert [terms[k] for k in zero] == [0] * 4 and terms["pricingTerms"] == b"\0" * 32
     assert d.chain.balance(d.market.address) == before + ETH_PRICE
     assert d.status(created["jobId"]) == (OPEN, request["requestDeadline"])
     assert d.market.functions.nextJobId().call() == created["jobId"] + 1
@@ -68,7 +78,9 @@ def test_create_escrows_the_price_and_opens_the_job(d: Deployment) -> None:
 def test_create_credits_excess_eth_to_the_requester(d: Deployment) -> None:
     request = d.request(maxPrice=3 * ETH_PRICE)
     receipt = d.tx(
-        "requester", d.market.functions.createJob(request_tuple(request)), value=3 * ETH_PRICE
+        "requester",
+        d.market.functions.createJob(d.addr("requester"), request_tuple(request)),
+        value=3 * ETH_PRICE,
     )
     assert dict(event(d.market, receipt, "Deposited")) == {
         "account": d.addr("requester"),
@@ -76,6 +88,38 @@ def test_create_credits_excess_eth_to_the_requester(d: Deployment) -> None:
         "amount": 2 * ETH_PRICE,
     }
     assert d.balance("requester") == 2 * ETH_PRICE
+
+
+def test_create_for_another_requester_refunds_go_to_requester(d: Deployment) -> None:
+    """The payer pays; the requester alone owns the job: excess ETH, cancel and refund."""
+    request = d.request(maxPrice=2 * ETH_PRICE)
+    receipt = d.tx(
+        "requester2",
+        d.market.functions.createJob(d.addr("requester"), request_tuple(request)),
+        value=2 * ETH_PRICE,
+    )
+    created = event(d.market, receipt, "JobCreated")
+    assert created["requester"] == d.addr("requester")
+    assert d.balance("requester") == ETH_PRICE and d.balance("requester2") == 0
+    job_id, job = d.create(requester="requester", role="requester2")
+    with reverts("JobMarketNotRequester"):
+        d.tx("requester2", d.market.functions.cancel(job_id, job_tuple(job)))
+    d.tx("requester", d.market.functions.cancel(job_id, job_tuple(job)))
+    assert d.balance("requester") == 2 * ETH_PRICE and d.balance("requester2") == 0
+    with reverts("JobMarketZeroAddress"):
+        d.tx("requester2", d.market.functions.createJob(ETH, request_tuple(request)))
+
+
+def test_job_commits_its_input(d: Deployment) -> None:
+    """The tuple carries the input CID's codec and digest, parsed at creation, so a
+    verification module can bind a proof or a re-execution to the input."""
+    input_cid = cid("the input", DAG_PB_CODEC)
+    job_id, job = d.create(inputCid=input_cid)
+    assert (job["inputCodec"], job["inputDigest"]) == cid_parts(input_cid)
+    wrong = {**job, "inputCodec": RAW_CODEC}
+    with reverts("JobMarketJobMismatch"):
+        d.tx("worker", d.market.functions.claim(job_id, job_tuple(wrong)))
+    d.claim(job_id, job)
 
 
 def test_job_commitment_view_matches_the_tuple(d: Deployment) -> None:
@@ -111,6 +155,8 @@ def _job_slot(d: Deployment, job_id: int) -> int:
         ({"verification": 1}, "JobMarketVerificationDisabled"),
         ({"verification": 8}, "JobMarketVerificationDisabled"),
         ({"inputCid": b"\x01\x55\x12\x20"}, "CidUnsupported"),
+        ({"pricing": 1}, "JobMarketPricingDisabled"),
+        ({"callbackFee": 1}, "JobMarketCallbackFeeUnsupported"),
     ],
 )
 def test_create_rejects_bad_requests(d: Deployment, override: dict, error: str) -> None:
@@ -118,7 +164,11 @@ def test_create_rejects_bad_requests(d: Deployment, override: dict, error: str) 
         override = {"requestDeadline": d.now() + override["requestDeadline"]}
     request = d.request(**override)
     with reverts(error):
-        d.tx("requester", d.market.functions.createJob(request_tuple(request)), value=ETH_PRICE)
+        d.tx(
+            "requester",
+            d.market.functions.createJob(d.addr("requester"), request_tuple(request)),
+            value=ETH_PRICE,
+        )
 
 
 def test_create_needs_enough_eth_and_no_eth_for_tokens(d: Deployment) -> None:
@@ -134,7 +184,10 @@ def test_request_deadline_may_be_now(d: Deployment) -> None:
     t = d.now() + 5
     request = d.request(requestDeadline=t)
     receipt = d.tx_at(
-        t, "requester", d.market.functions.createJob(request_tuple(request)), value=ETH_PRICE
+        t,
+        "requester",
+        d.market.functions.createJob(d.addr("requester"), request_tuple(request)),
+        value=ETH_PRICE,
     )
     assert d.status(event(d.market, receipt, "JobCreated")["jobId"]) == (OPEN, t)
 
@@ -208,7 +261,9 @@ def test_claim_sets_worker_and_deadline(d: Deployment) -> None:
         lambda j: {**j, "terms": {**j["terms"], "price": 1}},
         lambda j: {**j, "requester": j["terms"]["provider"]},
         lambda j: {**j, "modelId": 2},
-        lambda j: {**j, "bond": 1},
+        lambda j: {**j, "usage": b"\x01" * 32},
+        lambda j: {**j, "inputDigest": b"\x02" * 32},
+        lambda j: {**j, "terms": {**j["terms"], "disputeBond": 1}},
     ],
 )
 def test_a_wrong_tuple_is_refused(d: Deployment, tamper) -> None:  # type: ignore[no-untyped-def]
@@ -237,22 +292,70 @@ def test_submit_at_the_claim_deadline_opens_the_challenge_window(d: Deployment) 
     output = cid("the answer")
     with reverts("JobMarketNotWorker") as caught:
         d.tx(
-            "worker2", d.market.functions.submitResult(job_id, job_tuple(job), output, b"\x01" * 32)
+            "worker2",
+            d.market.functions.submitResult(
+                job_id, job_tuple(job), result_tuple(output, b"\x01" * 32)
+            ),
         )
     assert caught.args == {"jobId": job_id, "caller": d.addr("worker2")}
     with reverts("CidUnsupported"):
         d.tx(
-            "worker", d.market.functions.submitResult(job_id, job_tuple(job), b"junk", b"\x01" * 32)
+            "worker",
+            d.market.functions.submitResult(
+                job_id, job_tuple(job), result_tuple(b"junk", b"\x01" * 32)
+            ),
         )
     receipt = d.tx_at(
         deadline,
         "worker",
-        d.market.functions.submitResult(job_id, job_tuple(job), output, b"\x01" * 32),
+        d.market.functions.submitResult(job_id, job_tuple(job), result_tuple(output, b"\x01" * 32)),
     )
     submitted = event(d.market, receipt, "ResultSubmitted")
     assert (submitted["outputCid"], submitted["outputHash"]) == (output, b"\x01" * 32)
     assert submitted["challengeDeadline"] == deadline + CHALLENGE_WINDOW
     assert d.status(job_id) == (SUBMITTED, deadline + CHALLENGE_WINDOW)
+
+
+def test_submit_on_open_claims_and_submits_at_once(d: Deployment) -> None:
+    job_id, job = d.create()
+    output, output_hash, usage = cid("fast answer"), b"\x33" * 32, b"\x07" * 32
+    call = d.market.functions.submitResult(
+        job_id, job_tuple(job), result_tuple(output, output_hash, usage)
+    )
+    receipt = d.tx("worker", call)
+    assert events(d.market, receipt, "JobClaimed") == []
+    submitted = event(d.market, receipt, "ResultSubmitted")
+    assert (submitted["worker"], submitted["outputCid"], submitted["usage"]) == (
+        d.addr("worker"),
+        output,
+        usage,
+    )
+    assert d.status(job_id) == (SUBMITTED, d.now() + CHALLENGE_WINDOW)
+    assert d.workers.functions.activeJobs(d.addr("worker")).call() == 1
+    # The commitment now names the worker, the output and the usage.
+    codec, digest = cid_parts(output)
+    job = {**job, "worker": d.addr("worker"), "outputCodec": codec, "outputDigest": digest}
+    job = {**job, "outputHash": output_hash, "usage": usage}
+    with reverts("JobMarketInvalidStatus"):  # a rival that lost the race
+        d.tx("worker2", call)
+    d.chain.increase_time(CHALLENGE_WINDOW + 1)
+    d.finalize(job_id, job)
+    assert d.balance("worker") == _split(ETH_PRICE)[0]
+    assert d.workers.functions.activeJobs(d.addr("worker")).call() == 0
+
+
+def test_submit_on_open_edges(d: Deployment) -> None:
+    """Only until the request deadline, only by an eligible worker."""
+    (first, job1), (second, job2) = d.create(), d.create()
+    fns = d.market.functions
+    submit1 = fns.submitResult(first, job_tuple(job1), result_tuple(cid("x")))
+    submit2 = fns.submitResult(second, job_tuple(job2), result_tuple(cid("y")))
+    with reverts("WorkerRegistryNotRegistered"):
+        d.tx("outsider", submit1)
+    d.tx_at(d.status(first)[1], "worker", submit1)
+    assert d.status(first)[0] == SUBMITTED
+    with reverts("JobMarketRequestExpired"):
+        d.tx_at(d.status(second)[1] + 1, "worker", submit2)
 
 
 def test_submit_one_second_after_the_claim_deadline_is_refused(d: Deployment) -> None:
@@ -263,7 +366,9 @@ def test_submit_one_second_after_the_claim_deadline_is_refused(d: Deployment) ->
         d.tx_at(
             deadline + 1,
             "worker",
-            d.market.functions.submitResult(job_id, job_tuple(job), cid("late"), b"\x01" * 32),
+            d.market.functions.submitResult(
+                job_id, job_tuple(job), result_tuple(cid("late"), b"\x01" * 32)
+            ),
         )
 
 

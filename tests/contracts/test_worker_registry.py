@@ -367,7 +367,9 @@ def test_erc20_stake_slash_reaches_the_market_in_the_token(d: Deployment) -> Non
     d.tx("worker", registry.functions.register(MIN_STAKE, cid("m"), [d.eth_model]))
     request = {**d.request(), "workTime": 60}
     receipt = d.tx(
-        "requester", market.functions.createJob(request_tuple(request)), value=request["maxPrice"]
+        "requester",
+        market.functions.createJob(d.addr("requester"), request_tuple(request)),
+        value=request["maxPrice"],
     )
     created = event(market, receipt, "JobCreated")
     job = job_from_created(created)

@@ -20,6 +20,7 @@ from inferchain.market import (
     Market,
     MarketConfig,
     ModelSpec,
+    Result,
     deploy_market,
     fetch_market_events,
     fold_events,
@@ -58,12 +59,22 @@ def _abi_component_names(contract: str, function: str, arg: str) -> list[str]:
 
 def test_python_tuples_follow_the_abi_order() -> None:
     assert _abi_component_names("JobMarket", "claim", "job") == [
-        "requester", "modelId", "terms", "worker", "outputCodec", "outputDigest",
-        "outputHash", "bond",
+        "requester", "modelId", "inputCodec", "inputDigest", "terms", "worker", "outputCodec",
+        "outputDigest", "outputHash", "usage",
+    ]  # fmt: skip
+    item = next(i for i in load_artifact("JobMarket").abi if i.get("name") == "claim")
+    terms = next(c for c in item["inputs"][1]["components"] if c["name"] == "terms")
+    assert [c["name"] for c in terms["components"]] == [
+        "token", "price", "provider", "royaltyBps", "feeBps", "verification", "pricing",
+        "workTime", "challengeWindow", "collateral", "disputeBond", "verifyFee", "callback",
+        "callbackGas", "callbackFee", "pricingTerms",
     ]  # fmt: skip
     assert _abi_component_names("JobMarket", "createJob", "request") == [
         "modelId", "inputCid", "maxPrice", "requestDeadline", "workTime", "verification",
-        "callback", "callbackGas",
+        "pricing", "pricingData", "callback", "callbackGas", "callbackFee",
+    ]  # fmt: skip
+    assert _abi_component_names("JobMarket", "submitResult", "result") == [
+        "outputCid", "outputHash", "usage", "proof",
     ]  # fmt: skip
 
 
@@ -75,8 +86,9 @@ def _create(chain: Chain, market: Market, key: str) -> int:
         request_deadline=chain.block_timestamp() + 3600,
         work_time=600,
     )
+    requester = Account.from_key(key).address
     receipt = chain.sender(key).transact(
-        market.jobs.functions.createJob(request.as_abi()), value=PRICE
+        market.jobs.functions.createJob(requester, request.as_abi()), value=PRICE
     )
     return market.jobs.events.JobCreated().process_receipt(receipt)[0]["args"]["jobId"]
 
@@ -102,7 +114,10 @@ def test_rebuilt_job_drives_the_whole_lifecycle(
 
     output = raw_cid(b"result").to_bytes()
     digest = hashlib.sha256(b"result").digest()
-    worker.transact(market.jobs.functions.submitResult(job_id, record.job.as_abi(), output, digest))
+    result = Result(output, digest)
+    worker.transact(
+        market.jobs.functions.submitResult(job_id, record.job.as_abi(), result.as_abi())
+    )
     record = _record(market, job_id)
     assert record.status is JobStatus.SUBMITTED and record.output_cid == output
     assert record.job == Job(
@@ -113,6 +128,8 @@ def test_rebuilt_job_drives_the_whole_lifecycle(
         output_codec=0x55,
         output_digest=digest,
         output_hash=digest,
+        input_codec=0x55,
+        input_digest=hashlib.sha256(b"prompt").digest(),
     )
 
     chain.increase_time(3601)
@@ -122,6 +139,29 @@ def test_rebuilt_job_drives_the_whole_lifecycle(
     record = _record(market, job_id)
     assert record.status is JobStatus.SETTLED and record.outcome is JobOutcome.PAID
     assert market.jobs.functions.jobStatus(job_id).call()[0] == JobStatus.SETTLED
+
+
+def test_submission_on_open_folds_into_a_claimed_job(
+    chain_snapshot: Chain, market: Market, anvil: AnvilNode
+) -> None:
+    """`ResultSubmitted` on an Open job stands for the claim: the fold names the worker, and
+    the rebuilt tuple finalizes."""
+    chain = chain_snapshot
+    worker = chain.sender(anvil.keys[WORKER])
+    job_id = _create(chain, market, anvil.keys[REQUESTER])
+    record = _record(market, job_id)
+    result = Result(raw_cid(b"fast").to_bytes(), b"\x01" * 32, b"\x02" * 32)
+    worker.transact(
+        market.jobs.functions.submitResult(job_id, record.job.as_abi(), result.as_abi())
+    )
+    record = _record(market, job_id)
+    assert record.status is JobStatus.SUBMITTED and record.claim_deadline is None
+    assert (record.job.worker, record.job.usage) == (worker.address, b"\x02" * 32)
+    chain.increase_time(3601)
+    chain.sender(anvil.keys[RELAYER]).transact(
+        market.jobs.functions.finalize(job_id, record.job.as_abi())
+    )
+    assert _record(market, job_id).outcome is JobOutcome.PAID
 
 
 def test_wrong_tuple_is_rejected_by_name(

@@ -95,8 +95,9 @@ def create_job(
         request_deadline=chain.block_timestamp() + 3600,
         work_time=work_time,
     )
-    receipt = chain.sender(key).transact(
-        market.jobs.functions.createJob(request.as_abi()), value=PRICE
+    sender = chain.sender(key)
+    receipt = sender.transact(
+        market.jobs.functions.createJob(sender.address, request.as_abi()), value=PRICE
     )
     job_id = market.jobs.events.JobCreated().process_receipt(receipt)[0]["args"]["jobId"]
     return job_id, receipt["gasUsed"] * receipt["effectiveGasPrice"]
@@ -112,7 +113,7 @@ def create_jobs_in_one_block(
     chain._rpc("evm_setAutomine", False)
     try:
         for _ in range(count):  # Anvil's dev accounts are unlocked: no waiting for receipts
-            market.jobs.functions.createJob(request).transact(
+            market.jobs.functions.createJob(requester, request).transact(
                 {"from": requester, "value": PRICE, "gas": 400_000}
             )
         chain.mine()

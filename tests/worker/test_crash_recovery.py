@@ -41,6 +41,7 @@ def worker_env(
         anvil.rpc_url, ipfs_api_url, anvil.keys[KEY], deployed, tmp_path,
         models=json.dumps([deployed.sentiment]), ipfs_timeout_s="0.5",
         max_batch_size="2", max_wait_s="600",
+        fast_path_max_s="0",  # the crash points below are those of claim-first work
     )  # fmt: skip
 
 
@@ -64,7 +65,7 @@ def _create(chain: Chain, market: Market, requester: str, model_id: int, cid: Ci
     job_id = int(chain.call(market.jobs.functions.nextJobId()))
     deadline = chain.block_timestamp() + 3600
     request = JobRequest(model_id, cid.to_bytes(), PRICE, deadline, 600).as_abi()
-    market.jobs.functions.createJob(request).transact(  # Anvil's dev accounts are unlocked
+    market.jobs.functions.createJob(requester, request).transact(  # dev accounts are unlocked
         {"from": requester, "value": PRICE, "gas": 400_000}
     )
     return job_id

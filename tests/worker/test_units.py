@@ -34,6 +34,7 @@ from inferchain.worker._service import Backoff, Service, ServiceState
 from inferchain.worker.batcher import Batcher
 from inferchain.worker.errors import StateFileUnusable
 from inferchain.worker.fetcher import InputFetcher
+from inferchain.worker.jobs import DONE, IN_FLIGHT
 from inferchain.worker.lock import KeyLock
 from inferchain.worker.logs import JsonFormatter
 from inferchain.worker.metrics import health_doc
@@ -45,7 +46,7 @@ from inferchain.worker.state import (
     save_state,
 )
 
-TERMS = JobTerms(ETH, 10, "0x" + "11" * 20, 1000, 250, 0, 600, 60, ETH, 0)
+TERMS = JobTerms(ETH, 10, "0x" + "11" * 20, 1000, 250, 0, 600, 60, ETH, 0, dispute_bond=1)
 JOB = Job("0x" + "22" * 20, 1, TERMS, worker="0x" + "33" * 20)
 CID = Cid.for_raw_block(b"out")
 
@@ -124,6 +125,42 @@ def test_state_round_trips_and_keeps_only_pins(tmp_path: Path) -> None:
     assert load_state(tmp_path / "missing.json", BINDING, head=50) is None
 
 
+def _speculative(job_id: int = 7) -> TrackedJob:
+    """A fast-path job: the unclaimed tuple, due by its request deadline."""
+    job = Job.new(JOB.requester, 1, CID, TERMS)
+    return TrackedJob(job_id, job, CID.to_bytes(), 1000, phase=Phase.OPEN, speculative=True)
+
+
+def test_fast_path_job_submits_as_the_claim_or_drops_quietly() -> None:
+    won = _speculative()
+    won.fetched(b"in")
+    won.ran(b"out", None, 0.1)
+    won.pinned(CID, b"\x01" * 32)
+    won.submitted(2000, worker=JOB.worker)
+    assert won.job.worker == JOB.worker and not won.speculative
+    lost = _speculative()
+    lost.fetched(b"in")
+    lost.advance(Phase.DROPPED)
+    assert lost.phase in DONE and lost.phase not in IN_FLIGHT
+    with pytest.raises(IllegalTransition, match="open -> abandoned"):
+        _speculative().advance(Phase.ABANDONED)  # nothing is owed: it is dropped, not abandoned
+
+
+def test_state_keeps_a_fast_path_job_unclaimed(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    running, pinned = _speculative(1), _speculative(2)
+    running.fetched(b"x")
+    pinned.fetched(b"x")
+    pinned.ran(b"y", None, 0)
+    pinned.pinned(CID, b"\x02" * 32)
+    save_state(path, WorkerState(BINDING, 42, {}, {1: running, 2: pinned}))
+    state = load_state(path, BINDING, head=50)
+    assert state is not None
+    assert state.held[1].phase is Phase.OPEN and state.held[1].speculative
+    assert state.held[2].phase is Phase.PINNED and state.held[2].job == pinned.job
+    assert state.held[2].job.input_digest == CID.digest
+
+
 @pytest.mark.parametrize(
     ("other", "problem"),
     [
@@ -169,7 +206,7 @@ def _saved_doc(tmp_path: Path) -> dict[str, Any]:
         (lambda doc: {**doc, "last_block": "abc"}, "last_block is 'abc', expected a block"),
         (lambda doc: {**doc, "last_block": None}, "last_block is None, expected a block"),
         (lambda doc: {**doc, "last_block": True}, "last_block is True, expected a block"),
-        (lambda doc: {**doc, "version": 1}, "format version 1; this worker reads 2"),
+        (lambda doc: {**doc, "version": 2}, "format version 2; this worker reads 3"),
         (lambda doc: {k: v for k, v in doc.items() if k != "binding"}, "another chain"),
         (lambda doc: {**doc, "open_jobs": None}, "malformed job entry"),
         (lambda doc: {**doc, "held": [{"job_id": "1"}]}, "malformed job entry"),

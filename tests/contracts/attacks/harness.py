@@ -21,7 +21,14 @@ from web3.exceptions import ContractLogicError
 from web3.types import TxReceipt
 
 from inferchain.chain import ContractReverted, TransactionFailed, decode_revert
-from tests.contracts.helpers import Deployment, cid, cid_parts, job_tuple, sign_request
+from tests.contracts.helpers import (
+    Deployment,
+    cid,
+    cid_parts,
+    job_tuple,
+    result_tuple,
+    sign_request,
+)
 
 #: Priority fees of a front-run: the attacker outbids the victim, so the block orders it first.
 _VICTIM_TIP = 10**9
@@ -127,15 +134,15 @@ def lower_cap(d: Deployment, wallet: str, token: str, by: int) -> Move:
 
 
 def submit_all(d: Deployment, ids: list[int], jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`worker` claims and submits open jobs `ids` in one batch each (so at most MAX_BATCH);
-    returns their job dicts as submitted."""
+    """`worker` claims and submits open jobs `ids` in one batch (so at most MAX_BATCH),
+    submitting on Open; returns their job dicts as submitted."""
     worker = d.addr("worker")
-    d.tx("worker", d.market.functions.claimBatch(ids, [job_tuple(j) for j in jobs]))
-    claimed = [{**j, "worker": worker} for j in jobs]
     outputs = [cid(f"output {i}") for i in ids]
     hashes = [b"\x11" * 32] * len(ids)
-    tuples = [job_tuple(j) for j in claimed]
-    d.tx("worker", d.market.functions.submitBatch(ids, tuples, outputs, hashes))
+    results = [result_tuple(o, h) for o, h in zip(outputs, hashes, strict=True)]
+    tuples = [job_tuple(j) for j in jobs]
+    d.tx("worker", d.market.functions.submitBatch(ids, tuples, results))
+    claimed = [{**j, "worker": worker} for j in jobs]
     return [
         {**j, "outputCodec": codec, "outputDigest": digest, "outputHash": h}
         for j, (codec, digest), h in zip(claimed, map(cid_parts, outputs), hashes, strict=True)

@@ -10,7 +10,7 @@ slice 2 of contracts v2 the result stands on silence: `expireDispute` pays the j
 from __future__ import annotations
 
 from tests.contracts.attacks.harness import AttackStepFailed, Move, attack_steps, outcome
-from tests.contracts.helpers import Deployment, cid, cid_parts, event, job_tuple
+from tests.contracts.helpers import Deployment, cid, cid_parts, event, job_tuple, result_tuple
 
 ANSWER = cid("the honest worker's answer")
 ANSWER_HASH = b"\x11" * 32
@@ -23,7 +23,9 @@ def test_attack1_silent_arbiter_does_not_give_the_result_free(d: Deployment) -> 
         job = d.claim(job_id, job)
         receipt = d.tx(
             "worker",
-            d.market.functions.submitResult(job_id, job_tuple(job), ANSWER, ANSWER_HASH),
+            d.market.functions.submitResult(
+                job_id, job_tuple(job), result_tuple(ANSWER, ANSWER_HASH)
+            ),
         )
         if event(d.market, receipt, "ResultSubmitted")["outputCid"] != ANSWER:
             raise AttackStepFailed("the requester could not read the answer before paying")
@@ -38,7 +40,7 @@ def test_attack1_silent_arbiter_does_not_give_the_result_free(d: Deployment) -> 
         d.tx_at(deadline + 1, "requester", expire.call)
         worker_paid = d.balance("worker") - worker_before
         # The requester sent the price, then the bond: what it was not credited back it paid.
-        price, bond = job["terms"]["price"], job["bond"]
+        price, bond = job["terms"]["price"], job["terms"]["disputeBond"]
         requester_paid = price + bond - (d.balance("requester") - requester_before)
     terms = job["terms"]
     owed = price - price * terms["royaltyBps"] // 10_000 - price * terms["feeBps"] // 10_000

@@ -1,18 +1,18 @@
 """Issue 12, attack 4: contract requesters cannot dispute, and ExampleConsumer keeps the money.
 
-`dispute` requires `msg.sender == requester`. When a contract asks, the contract is the
-requester: ExampleConsumer, the documented oracle pattern, has no dispute path, so nobody can
-dispute a garbage answer. It also credits every refund, surplus and slash reward to itself,
-where only its deployer can withdraw them, and it sets `maxPrice = msg.value`, so a provider
-that front-runs an ask can raise its price to everything the asker sent, at a 50 % royalty.
+`dispute` requires `msg.sender == requester`. On v1, when a contract asked, the contract was
+the requester: ExampleConsumer, the documented oracle pattern, had no dispute path, so nobody
+could dispute a garbage answer. It also credited every refund, surplus and slash reward to
+itself, where only its deployer could withdraw them, and it set `maxPrice = msg.value`, so a
+provider that front-ran an ask could raise its price to everything the asker sent, at a 50 %
+royalty. Since contracts v2 slice 3, `createJob(requester, r)` separates the payer from the
+requester: the consumer makes the asker the requester, and the asker names its own maxPrice.
 The consumer is deployed by `owner`; `requester` asks through it.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-import pytest
 
 from tests.contracts.attacks.harness import (
     Move,
@@ -43,9 +43,12 @@ def _consumer(d: Deployment) -> Any:
     return d.chain.sender(getattr(d.actors, DEPLOYER)).deploy("ExampleConsumer", d.market.address)
 
 
-def _ask(consumer: Any, d: Deployment, value: int) -> Move:
-    call = consumer.functions.ask(d.eth_model, cid("what is 2 + 2?"), d.now() + 600, 600)
-    return Move(ASKER, call, value)
+def _ask(consumer: Any, d: Deployment, max_price: int) -> Move:
+    """The asker's move: ask with `max_price` as its limit, sending exactly that."""
+    call = consumer.functions.ask(
+        d.eth_model, cid("what is 2 + 2?"), max_price, d.now() + 600, 600, 0
+    )
+    return Move(ASKER, call, max_price)
 
 
 def _asked(d: Deployment, receipt: Any) -> tuple[int, dict]:
@@ -53,11 +56,6 @@ def _asked(d: Deployment, receipt: Any) -> tuple[int, dict]:
     return created["jobId"], job_from_created(created)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 12 attack 4 works on contracts v1: only msg.sender == requester may dispute",
-)
 def test_attack4_asker_can_dispute_a_garbage_answer(d: Deployment) -> None:
     with attack_steps():
         consumer = _consumer(d)
@@ -69,11 +67,6 @@ def test_attack4_asker_can_dispute_a_garbage_answer(d: Deployment) -> None:
     assert refused is None, f"the asker could not dispute a garbage answer: {refused}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 12 attack 4 works on contracts v1: ExampleConsumer's deployer takes refunds",
-)
 def test_attack4_example_consumer_refunds_reach_the_asker_not_the_deployer(
     d: Deployment,
 ) -> None:
@@ -85,33 +78,31 @@ def test_attack4_example_consumer_refunds_reach_the_asker_not_the_deployer(
         job = d.claim(job_id, job, role="worker2")
         d.chain.increase_time(job["terms"]["workTime"] + 1)
         d.tx("outsider", d.market.functions.timeout(job_id, job_tuple(job)))
-        # Price, surplus and slash reward sit in the consumer's balance; its deployer takes it.
+        # On v1 price, surplus and slash reward sat in the consumer's balance, and its
+        # deployer took them with `withdrawRefunds`. Whatever the consumer holds, its
+        # deployer tries to take it out the same way.
         kept = d.balance(consumer.address)
-        if kept:
+        names = {item.get("name") for item in consumer.abi}
+        if kept and "withdrawRefunds" in names:
             d.tx(DEPLOYER, consumer.functions.withdrawRefunds(d.addr(DEPLOYER), kept))
         taken = kept - d.balance(consumer.address)
         asker_credit = d.balance(ASKER)
-    assert taken == 0 and asker_credit >= ETH_PRICE + surplus, (
-        f"the job timed out: the deployer took {taken}, the asker, who paid "
-        f"{ETH_PRICE + surplus}, was credited {asker_credit}"
+    assert kept == taken == 0 and asker_credit >= ETH_PRICE + surplus, (
+        f"the job timed out: the consumer kept {kept}, its deployer took {taken}; the asker, "
+        f"who paid {ETH_PRICE + surplus}, was credited {asker_credit}"
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 12 attack 4 works on contracts v1: ExampleConsumer sets maxPrice = msg.value",
-)
 def test_attack4_frontrunning_provider_cannot_take_the_askers_margin(d: Deployment) -> None:
     with attack_steps():
         consumer = _consumer(d)
         quoted_royalty = ETH_PRICE * ETH_ROYALTY_BPS // 10_000
-        sent = 2 * ETH_PRICE  # the asker sends twice the quoted price, in case it rises
+        sent = 2 * ETH_PRICE  # the front-runner's new price: what a v1 asker sent as margin
         raise_terms = d.models.functions.updateTerms(d.eth_model, sent, 5_000)
         receipt, refused = frontrun_into_same_block(
             d,
             Move("provider", raise_terms),
-            _ask(consumer, d, sent),
+            _ask(consumer, d, ETH_PRICE),  # v2: the asker caps the price at the quote
             refusals=["JobMarketPriceAboveMax"],
         )
         provider_before = d.balance("provider")
@@ -144,9 +135,7 @@ def test_attack4_smart_wallet_requester_disputes_by_signature(d: Deployment) -> 
         job = d.submit(job_id, d.claim(job_id, job), output=GARBAGE)
         signed = sign_dispute_tuple(d, d.actors.requester2, job_id, job, nonce=2)
         d.tx("relayer", d.router.functions.disputeFor(signed))
-        lost = d.arbiter.functions.rule(
-            d.market.address, job_id, job_tuple({**job, "bond": bond}), False
-        )
+        lost = d.arbiter.functions.rule(d.market.address, job_id, job_tuple(job), False)
         d.tx("arbiter", lost)
         credited = d.balance(wallet.address)
     assert credited > ETH_PRICE + bond, (

@@ -34,7 +34,9 @@ def test_two_markets_share_one_staked_worker(d: Deployment) -> None:
         )
         d.claim(*d.create())  # the staked worker serves the first market
         receipt = d.tx(
-            "requester", second.functions.createJob(request_tuple(d.request())), value=ETH_PRICE
+            "requester",
+            second.functions.createJob(d.addr("requester"), request_tuple(d.request())),
+            value=ETH_PRICE,
         )
         created = event(second, receipt, "JobCreated")
         claim = second.functions.claim(created["jobId"], job_tuple(job_from_created(created)))
