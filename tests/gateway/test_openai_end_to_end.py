@@ -72,6 +72,7 @@ def _serve(
     tmp_path: Path,
     bundle: Path,
     task: str = "text-generation",
+    worker_overrides: dict[str, object] | None = None,
     **gateway_overrides: object,
 ) -> Iterator[tuple[TestClient, int]]:
     """Register ``bundle`` as a ``task`` model, serve it with a worker, and the gateway."""
@@ -95,7 +96,7 @@ def _serve(
     model_id = int(chain.call(market.models.functions.modelCount()))
     worker_settings = settings(
         anvil.rpc_url, ipfs_api_url, anvil.keys[WORKER_KEYS[0]], tmp_path / "worker",
-        models=[model_id], max_wait_s=0.02,
+        models=[model_id], max_wait_s=0.02, **(worker_overrides or {}),
     )  # fmt: skip
     worker = Worker(worker_settings, market.addresses, register=True)
     gateway = gateway_settings(

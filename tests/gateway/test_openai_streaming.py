@@ -130,6 +130,41 @@ def test_stream_sync_and_async_equal_the_pinned_results(
     assert deposit() == before - 4 * PRICE
 
 
+@pytest.fixture
+def fast_path_stack(
+    chain: Chain, anvil: AnvilNode, ipfs_api_url: str, tmp_path: Path
+) -> Iterator[tuple[TestClient, int]]:
+    """A worker that runs every job first and submits it on Open (no JobClaimed at all)."""
+    yield from _serve(
+        chain, anvil, ipfs_api_url, tmp_path, demo_bundle_path("tiny-gpt"),
+        worker_overrides={"fast_path_max_s": 30.0},
+    )  # fmt: skip
+
+
+def test_stream_of_a_job_submitted_on_open_replays_the_whole_text(
+    fast_path_stack: tuple[TestClient, int], chain: Chain, anvil: AnvilNode
+) -> None:
+    """With the worker's fast path the job is claimed by its submission, so the gateway
+    finds the worker by ``ResultSubmitted`` and reads the ended stream from the start."""
+    client, model_id = fast_path_stack
+    token = _authorise(client, chain, anvil, 1)
+    oa = openai_client(client, token)
+    name = f"inferchain-{model_id}"
+    wait_until(lambda: name in [m.id for m in oa.models.list().data], 20, "the model indexed")
+    chunks = list(
+        oa.completions.create(
+            model=name, prompt="Once upon a time", max_tokens=12, seed=1, stream=True,
+            stream_options={"include_usage": True},
+        )
+    )  # fmt: skip
+    job_id = int(chunks[-1].id.removeprefix("cmpl-"))
+    streamed = "".join(c.choices[0].text for c in chunks if c.choices)
+    assert streamed == _result(client, token, job_id)["text"] and streamed
+    market = client.app.state.services.contracts().market
+    logs = market.events.JobClaimed().get_logs(from_block=0)
+    assert [e for e in logs if e["args"]["jobId"] == job_id] == []  # the fast path was taken
+
+
 def test_stream_with_n_above_one_is_refused_before_any_job(
     stack: tuple[TestClient, int], chain: Chain, anvil: AnvilNode
 ) -> None:
