@@ -197,7 +197,7 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
     /// @inheritdoc IJobMarket
     function expire(uint256 jobId, Job calldata job) external nonReentrant {
         uint40 deadline = _load(jobId, job, JobStatus.Open);
-        if (block.timestamp <= deadline) revert JobMarketRequestNotExpired(jobId, deadline);
+        if (block.timestamp <= deadline) _revertAt(JobMarketRequestNotExpired.selector, jobId, deadline);
         delete _jobs[jobId];
         _settleNow(job, Outcome.Refund);
         emit JobExpired(jobId);
@@ -205,27 +205,32 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
 
     /// @inheritdoc IJobMarket
     function claim(uint256 jobId, Job calldata job) external nonReentrant {
-        _claim(jobId, job);
+        (bytes4 problem, uint256 slot) = _claim(jobId, job);
+        if (problem != 0) _raise(problem, jobId, slot, JobStatus.Open);
         _WORKERS.acquire(msg.sender, job.modelId, 1);
     }
 
     /// @inheritdoc IJobMarket
-    function claimBatch(uint256[] calldata jobIds, Job[] calldata jobs) external nonReentrant {
+    function claimBatch(uint256[] calldata jobIds, Job[] calldata jobs)
+        external
+        nonReentrant
+        returns (uint256 done)
+    {
         uint256 count = _checkBatch(jobIds.length);
         if (jobs.length != count) revert JobMarketLengthMismatch();
-        // The registry checks and counts a run of same-model jobs in one call.
-        uint32 runModel = jobs[0].modelId;
+        // The registry checks and counts a run of same-model claims in one call.
+        uint32 runModel;
         uint32 run;
         for (uint256 i; i < count; ++i) {
-            uint32 modelId = jobs[i].modelId;
-            if (modelId != runModel) {
-                _WORKERS.acquire(msg.sender, runModel, run);
-                (runModel, run) = (modelId, 0);
+            (bytes4 problem,) = _claim(jobIds[i], jobs[i]);
+            if (problem != 0) {
+                _skip(jobIds[i], problem);
+                continue;
             }
-            _claim(jobIds[i], jobs[i]);
-            ++run;
+            done |= 1 << i;
+            (runModel, run) = _count(jobs[i].modelId, runModel, run);
         }
-        _WORKERS.acquire(msg.sender, runModel, run);
+        if (run != 0) _WORKERS.acquire(msg.sender, runModel, run);
     }
 
     /// @inheritdoc IJobMarket
@@ -233,13 +238,16 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
         external
         nonReentrant
     {
-        if (_submit(jobId, job, result)) _WORKERS.acquire(msg.sender, job.modelId, 1);
+        (bytes4 problem, uint256 slot, bool claimed) = _submit(jobId, job, result);
+        if (problem != 0) _raise(problem, jobId, slot, JobStatus.Claimed);
+        if (claimed) _WORKERS.acquire(msg.sender, job.modelId, 1);
     }
 
     /// @inheritdoc IJobMarket
     function submitBatch(uint256[] calldata jobIds, Job[] calldata jobs, Result[] calldata results)
         external
         nonReentrant
+        returns (uint256 done)
     {
         uint256 count = _checkBatch(jobIds.length);
         if (jobs.length != count || results.length != count) revert JobMarketLengthMismatch();
@@ -248,14 +256,13 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
         uint32 runModel;
         uint32 run;
         for (uint256 i; i < count; ++i) {
-            if (!_submit(jobIds[i], jobs[i], results[i])) continue;
-            uint32 modelId = jobs[i].modelId;
-            if (run != 0 && modelId != runModel) {
-                _WORKERS.acquire(msg.sender, runModel, run);
-                run = 0;
+            (bytes4 problem,, bool claimed) = _submit(jobIds[i], jobs[i], results[i]);
+            if (problem != 0) {
+                _skip(jobIds[i], problem);
+                continue;
             }
-            runModel = modelId;
-            ++run;
+            done |= 1 << i;
+            if (claimed) (runModel, run) = _count(jobs[i].modelId, runModel, run);
         }
         if (run != 0) _WORKERS.acquire(msg.sender, runModel, run);
     }
@@ -267,7 +274,7 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
     {
         uint40 deadline = _load(jobId, job, JobStatus.Claimed);
         if (msg.sender != job.worker) revert JobMarketNotWorker(jobId, msg.sender);
-        if (block.timestamp > deadline) revert JobMarketClaimExpired(jobId, deadline);
+        if (block.timestamp > deadline) _revertAt(JobMarketClaimExpired.selector, jobId, deadline);
         Cid.parse(evidenceCid);
         delete _jobs[jobId];
         _settleNow(job, Outcome.Refund);
@@ -277,7 +284,7 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
     /// @inheritdoc IJobMarket
     function timeout(uint256 jobId, Job calldata job) external nonReentrant {
         uint40 deadline = _load(jobId, job, JobStatus.Claimed);
-        if (block.timestamp <= deadline) revert JobMarketClaimNotExpired(jobId, deadline);
+        if (block.timestamp <= deadline) _revertAt(JobMarketClaimNotExpired.selector, jobId, deadline);
         delete _jobs[jobId];
         uint256 slashed = _settleNow(job, Outcome.RefundAndSlash);
         emit JobTimedOut(jobId, job.worker, slashed);
@@ -292,7 +299,7 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
     /// @inheritdoc IJobMarket
     function resolveDispute(uint256 jobId, Job calldata job) external nonReentrant {
         uint40 deadline = _load(jobId, job, JobStatus.Disputed);
-        if (block.timestamp > deadline) revert JobMarketArbitrationClosed(jobId, deadline);
+        if (block.timestamp > deadline) _revertAt(JobMarketArbitrationClosed.selector, jobId, deadline);
         IVerifier.Verdict verdict = _modes[job.terms.verification].module.verdict(jobId, job);
         if (verdict == IVerifier.Verdict.Pending) revert JobMarketVerdictPending(jobId);
         delete _jobs[jobId];
@@ -310,7 +317,7 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
     /// @inheritdoc IJobMarket
     function expireDispute(uint256 jobId, Job calldata job) external nonReentrant {
         uint40 deadline = _load(jobId, job, JobStatus.Disputed);
-        if (block.timestamp <= deadline) revert JobMarketArbitrationOpen(jobId, deadline);
+        if (block.timestamp <= deadline) _revertAt(JobMarketArbitrationOpen.selector, jobId, deadline);
         delete _jobs[jobId];
         // Attack 1 (issue 12): silence must not hand the disputer a free result. The result
         // stands, as if never disputed; only the bond goes back.
@@ -323,17 +330,24 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
     /// @inheritdoc IJobMarket
     function finalize(uint256 jobId, Job calldata job) external nonReentrant {
         Ledger memory ledger;
-        _finalize(jobId, job, ledger);
+        (bytes4 problem, uint256 slot) = _finalize(jobId, job, ledger);
+        if (problem != 0) _raise(problem, jobId, slot, JobStatus.Submitted);
         _flush(ledger);
     }
 
     /// @inheritdoc IJobMarket
-    function finalizeBatch(uint256[] calldata jobIds, Job[] calldata jobs) external nonReentrant {
+    function finalizeBatch(uint256[] calldata jobIds, Job[] calldata jobs)
+        external
+        nonReentrant
+        returns (uint256 done)
+    {
         uint256 count = _checkBatch(jobIds.length);
         if (jobs.length != count) revert JobMarketLengthMismatch();
         Ledger memory ledger;
         for (uint256 i; i < count; ++i) {
-            _finalize(jobIds[i], jobs[i], ledger);
+            (bytes4 problem,) = _finalize(jobIds[i], jobs[i], ledger);
+            if (problem != 0) _skip(jobIds[i], problem);
+            else done |= 1 << i;
         }
         _flush(ledger);
     }
@@ -516,14 +530,59 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
         view
         returns (uint40 deadline)
     {
-        uint256 slot = _jobs[jobId];
-        if (JobSlot.statusOf(slot) != expected) {
+        (bytes4 problem, uint256 slot) = _check(jobId, job, expected);
+        if (problem != 0) _raise(problem, jobId, slot, expected);
+        return JobSlot.deadlineOf(slot);
+    }
+
+    /// @dev {_load} without reverting, so a batch can skip the item (issue 12, attack 7):
+    /// `problem` is the selector of the error {_raise} rebuilds, zero when the job matches.
+    function _check(uint256 jobId, Job calldata job, JobStatus expected)
+        private
+        view
+        returns (bytes4 problem, uint256 slot)
+    {
+        slot = _jobs[jobId];
+        if (JobSlot.statusOf(slot) != expected) return (JobMarketInvalidStatus.selector, slot);
+        if (JobSlot.commitmentOf(slot) != JobSlot.commitCalldata(job)) {
+            return (JobMarketJobMismatch.selector, slot);
+        }
+    }
+
+    /// @dev Reverts with the typed error `problem` names: what a single call reports.
+    function _raise(bytes4 problem, uint256 jobId, uint256 slot, JobStatus expected) private view {
+        if (problem == JobMarketInvalidStatus.selector) {
             revert JobMarketInvalidStatus(jobId, _statusOf(jobId, slot), expected);
         }
-        if (JobSlot.commitmentOf(slot) != JobSlot.commitCalldata(job)) {
-            revert JobMarketJobMismatch(jobId);
+        if (problem == JobMarketJobMismatch.selector) revert JobMarketJobMismatch(jobId);
+        // Every other problem is a deadline error shaped (uint256 jobId, uint40 deadline).
+        _revertAt(problem, jobId, JobSlot.deadlineOf(slot));
+    }
+
+    /// @dev Reverts with the deadline error `selector(jobId, deadline)`: one encoder for all.
+    function _revertAt(bytes4 selector, uint256 jobId, uint40 deadline) private pure {
+        assembly ("memory-safe") {
+            let data := mload(0x40)
+            mstore(data, selector)
+            mstore(add(data, 4), jobId)
+            mstore(add(data, 36), and(deadline, 0xffffffffff)) // clean: a uint40 may carry high bits
+            revert(data, 68)
         }
-        return JobSlot.deadlineOf(slot);
+    }
+
+    /// @dev Reports a batch item skipped for `problem` (issue 12, attack 7).
+    function _skip(uint256 jobId, bytes4 problem) private {
+        emit BatchItemSkipped(jobId, problem);
+    }
+
+    /// @dev Extends the run of same-model claims, first handing a finished run to the
+    /// registry, which checks and counts it in one call.
+    function _count(uint32 modelId, uint32 runModel, uint32 run) private returns (uint32, uint32) {
+        if (run != 0 && modelId != runModel) {
+            _WORKERS.acquire(msg.sender, runModel, run);
+            run = 0;
+        }
+        return (modelId, run + 1);
     }
 
     /// @dev Validates a request, snapshots its terms, stores the job and emits {JobCreated}.
@@ -578,11 +637,14 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
         emit JobCreated(jobId, requester, modelId, terms, requestDeadline, request.inputCid);
     }
 
-    /// @dev Claims for msg.sender; the caller has the registry check and count it (after the
-    /// job checks: a failure anywhere reverts the whole call).
-    function _claim(uint256 jobId, Job calldata job) private {
-        uint40 deadline = _load(jobId, job, JobStatus.Open);
-        if (block.timestamp > deadline) revert JobMarketRequestExpired(jobId, deadline);
+    /// @dev Claims for msg.sender, or returns the problem and changes nothing; the caller
+    /// has the registry check and count the claim.
+    function _claim(uint256 jobId, Job calldata job) private returns (bytes4 problem, uint256 slot) {
+        (problem, slot) = _check(jobId, job, JobStatus.Open);
+        if (problem == 0 && block.timestamp > JobSlot.deadlineOf(slot)) {
+            problem = JobMarketRequestExpired.selector;
+        }
+        if (problem != 0) return (problem, slot);
         uint40 claimDeadline = uint40(block.timestamp) + job.terms.workTime;
         _jobs[jobId] =
             JobSlot.pack(JobSlot.commitClaimed(job, msg.sender), claimDeadline, JobStatus.Claimed);
@@ -594,7 +656,7 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
     function _dispute(uint256 jobId, Job calldata job, address requester) private returns (uint96 bond) {
         uint40 deadline = _load(jobId, job, JobStatus.Submitted);
         if (requester != job.requester) revert JobMarketNotRequester(jobId, requester);
-        if (block.timestamp > deadline) revert JobMarketChallengeWindowClosed(jobId, deadline);
+        if (block.timestamp > deadline) _revertAt(JobMarketChallengeWindowClosed.selector, jobId, deadline);
         bond = job.terms.disputeBond;
         uint40 arbitrationDeadline =
             uint40(block.timestamp) + _modes[job.terms.verification].arbitrationWindow;
@@ -605,27 +667,29 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
     }
 
     /// @dev Submits for msg.sender: on a job it claimed, or on an Open job, which it claims
-    /// at once (`claimed` true: the caller has the registry check and count the claim).
+    /// at once (`claimed` true: the caller has the registry check and count the claim). A
+    /// problem a third party can cause is returned, changing nothing; another worker's job
+    /// reverts.
     function _submit(uint256 jobId, Job calldata job, Result calldata result)
         private
-        returns (bool claimed)
+        returns (bytes4 problem, uint256 slot, bool claimed)
     {
-        uint256 slot = _jobs[jobId];
+        slot = _jobs[jobId];
         JobStatus status = JobSlot.statusOf(slot);
         claimed = status == JobStatus.Open;
         if (!claimed && status != JobStatus.Claimed) {
-            revert JobMarketInvalidStatus(jobId, _statusOf(jobId, slot), JobStatus.Claimed);
+            return (JobMarketInvalidStatus.selector, slot, false);
         }
         if (JobSlot.commitmentOf(slot) != JobSlot.commitCalldata(job)) {
-            revert JobMarketJobMismatch(jobId);
+            return (JobMarketJobMismatch.selector, slot, false);
         }
         uint40 deadline = JobSlot.deadlineOf(slot);
         if (claimed) {
             // An Open job's tuple has no worker (the commitment matched), so none is replaced.
-            if (block.timestamp > deadline) revert JobMarketRequestExpired(jobId, deadline);
+            if (block.timestamp > deadline) return (JobMarketRequestExpired.selector, slot, false);
         } else {
             if (msg.sender != job.worker) revert JobMarketNotWorker(jobId, msg.sender);
-            if (block.timestamp > deadline) revert JobMarketClaimExpired(jobId, deadline);
+            if (block.timestamp > deadline) return (JobMarketClaimExpired.selector, slot, false);
         }
         (uint16 codec, bytes32 digest) = Cid.parse(result.outputCid);
         uint40 challengeDeadline = uint40(block.timestamp) + job.terms.challengeWindow;
@@ -639,9 +703,16 @@ contract JobMarket is IJobMarket, IJobMarketAdmin, IJobMarketRouter, ReentrancyG
         );
     }
 
-    function _finalize(uint256 jobId, Job calldata job, Ledger memory ledger) private {
-        uint40 deadline = _load(jobId, job, JobStatus.Submitted);
-        if (block.timestamp <= deadline) revert JobMarketChallengeWindowOpen(jobId, deadline);
+    /// @dev Pays a matured job, or returns the problem and changes nothing.
+    function _finalize(uint256 jobId, Job calldata job, Ledger memory ledger)
+        private
+        returns (bytes4 problem, uint256 slot)
+    {
+        (problem, slot) = _check(jobId, job, JobStatus.Submitted);
+        if (problem == 0 && block.timestamp <= JobSlot.deadlineOf(slot)) {
+            problem = JobMarketChallengeWindowOpen.selector;
+        }
+        if (problem != 0) return (problem, slot);
         delete _jobs[jobId];
         _pay(jobId, job, Outcome.Pay, ledger);
     }

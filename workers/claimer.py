@@ -2,11 +2,11 @@
 
 Deadlines are block time. A job is worth claiming when its request deadline is still ahead
 and its work time covers the expected processing time plus the safety margin. ``claimBatch``
-is all-or-nothing, so a batch that reverts on one job (another worker was faster) is retried
-with only the jobs the contract still reports open; a batch whose revert names no job, or
-that lost a race after being mined, falls back to one claim per job. A revert saying the
-registry refuses this worker (stake below minimum, exiting) stops claiming at once and is
-handed back: retrying every tick would only repeat it.
+skips a job another worker took first (it reports it with ``BatchItemSkipped``) and claims the
+rest, so the jobs held are the ones its ``JobClaimed`` events name; a single ``claim`` that
+lost its race reverts and is dropped quietly. A revert saying the registry refuses this worker
+(stake below minimum, exiting) stops claiming at once and is handed back: retrying every tick
+would only repeat it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from inferchain.worker.jobs import TrackedJob
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 50
-#: Reverts that mean "someone else got there first" or "too late": normal, not alarming.
+#: A single claim's reverts that mean "someone else got there first" or "too late": normal,
+#: not alarming (a batch skips such jobs instead).
 RACE_ERRORS = frozenset(
     {"JobMarketInvalidStatus", "JobMarketRequestExpired", "JobMarketJobMismatch"}
 )
@@ -46,9 +47,7 @@ class Claimer:
         margin_s: int,
         estimate_s: Callable[[int], float],
         batch: int = MAX_BATCH,
-        still_open: Callable[[list[int]], set[int]] | None = None,
     ) -> None:
-        self._still_open = still_open
         self._batch = min(batch, MAX_BATCH)
         self._chain, self._market, self._sender = chain, market, sender
         self._margin = margin_s
@@ -80,26 +79,22 @@ class Claimer:
         return won, None
 
     def _claim_all(self, pending: list[JobRecord], won: list[TrackedJob]) -> None:
-        while pending:
-            batch = pending[: self._batch]
+        for start in range(0, len(pending), self._batch):
+            batch = pending[start : start + self._batch]
             try:
                 receipt = self._send(batch)
-            except ContractReverted as exc:
-                _refuse_standing(exc)
-                lost = exc.error_args.get("jobId")
-                if exc.error_name in RACE_ERRORS and lost in {r.job_id for r in batch}:
-                    log.debug("claim race lost", extra={"job_id": lost, "error": exc.error_name})
-                    pending = [r for r in pending if r.job_id != lost]
-                    if self._still_open is not None and pending:  # a rival took more than one
-                        open_ids = self._still_open([r.job_id for r in pending])
-                        pending = [r for r in pending if r.job_id in open_ids]
-                    continue
-                self._one_by_one(batch, won)
-            except TransactionFailed:
-                self._one_by_one(batch, won)  # mined after a rival's claim in the same block
-            else:
-                won += self._held(batch, receipt)
-            pending = pending[len(batch) :]
+            except (ContractReverted, TransactionFailed) as exc:
+                reason = exc if isinstance(exc, ContractReverted) else exc.reason
+                if reason is not None:
+                    _refuse_standing(reason)
+                name = reason.error_name if reason else "unknown"
+                ids = [r.job_id for r in batch]
+                if len(batch) == 1 and name in RACE_ERRORS:
+                    log.debug("claim race lost", extra={"job_id": ids[0], "error": name})
+                else:
+                    log.warning("claim refused", extra={"job_ids": ids, "error": str(exc)})
+                continue
+            won += self._held(batch, receipt)
 
     def _send(self, batch: Sequence[JobRecord]) -> TxReceipt:
         fns = self._market.jobs.functions
@@ -110,25 +105,12 @@ class Claimer:
         call = fns.claimBatch(ids, [r.job.as_abi() for r in batch])
         return send(self._sender, call, "claim", len(batch))
 
-    def _one_by_one(self, batch: Sequence[JobRecord], won: list[TrackedJob]) -> None:
-        for record in batch:
-            try:
-                receipt = self._send([record])
-            except (ContractReverted, TransactionFailed) as exc:
-                reason = exc if isinstance(exc, ContractReverted) else exc.reason
-                if reason is not None:
-                    _refuse_standing(reason)
-                name = reason.error_name if reason else "unknown"
-                if name in RACE_ERRORS:
-                    log.debug("claim race lost", extra={"job_id": record.job_id, "error": name})
-                else:
-                    log.warning("claim refused", extra={"job_id": record.job_id, "error": str(exc)})
-                continue
-            won += self._held([record], receipt)
-
     def _held(self, batch: Sequence[JobRecord], receipt: TxReceipt) -> list[TrackedJob]:
-        events = self._market.jobs.events.JobClaimed().process_receipt(receipt, errors=DISCARD)
-        deadlines = {e["args"]["jobId"]: e["args"]["deadline"] for e in events}
+        events = self._market.jobs.events
+        claimed = events.JobClaimed().process_receipt(receipt, errors=DISCARD)
+        deadlines = {e["args"]["jobId"]: e["args"]["deadline"] for e in claimed}
+        for skipped in events.BatchItemSkipped().process_receipt(receipt, errors=DISCARD):
+            log.debug("claim race lost", extra={"job_id": skipped["args"]["jobId"]})
         me = self._sender.address
         return [
             TrackedJob(

@@ -27,12 +27,12 @@ from pydantic import SecretStr
 from inferchain.bundle import BundleCache, ipfs_fetcher
 from inferchain.chain import Chain, ChainError
 from inferchain.ipfs import Cid, InvalidCid, IpfsClient, IpfsError
-from inferchain.market import JobRecord, JobStatus, Market, MarketAddresses
+from inferchain.market import JobRecord, Market, MarketAddresses
 from inferchain.worker._service import Backoff, Service
 from inferchain.worker.account import AccountStatus, Standing, ensure_ready, metadata_document
 from inferchain.worker.batcher import Batcher
 from inferchain.worker.claimer import MAX_BATCH, Claimer
-from inferchain.worker.discovery import Discovery, chain_statuses
+from inferchain.worker.discovery import Discovery
 from inferchain.worker.errors import TransientFailure, WorkerNotReady
 from inferchain.worker.fetcher import InputFetcher
 from inferchain.worker.generation import Generations, streams_text
@@ -138,7 +138,7 @@ class Worker(Service):
         self.claimer = Claimer(
             self.chain,
             self.market, self.sender, margin_s=s.deadline_margin_s, estimate_s=self._estimate_s,
-            batch=tx_batch, still_open=self._still_open,
+            batch=tx_batch,
         )  # fmt: skip
         self.fetcher = InputFetcher(
             self.ipfs, timeout_s=s.ipfs_timeout_s, max_bytes=s.max_input_bytes,
@@ -529,10 +529,6 @@ class Worker(Service):
             len(self.batcher),
             len(self.generations),
         )
-
-    def _still_open(self, job_ids: list[int]) -> set[int]:
-        statuses = chain_statuses(self.chain, self.market, job_ids)
-        return {i for i, status in statuses.items() if status is JobStatus.OPEN}
 
     def _estimate_s(self, model_id: int) -> float:
         return 2 * self._estimate.get(model_id, DEFAULT_ESTIMATE_S)

@@ -1,7 +1,8 @@
 """Submitted jobs → paid: finalize matured jobs in batches, withdraw earnings past a threshold.
 
-Finalization is open to anyone; a job someone else finalized (or disputed) first is dropped
-after a status check instead of retried.
+Finalization is open to anyone; ``finalizeBatch`` skips a job someone else finalized (or
+disputed) first (``BatchItemSkipped``), which is dropped after a status check instead of
+retried. A batch that reverts (the market paused) is retried next tick.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ class Settler:
             batch = matured[start : start + MAX_BATCH]
             try:
                 earned = _add(earned, self._finalize_batch(batch))
-            except (ContractReverted, TransactionFailed):
-                for job in batch:
-                    earned = _add(earned, self._finalize_alone(job))
+            except (ContractReverted, TransactionFailed) as exc:
+                log.warning("finalize refused", extra={"job_ids": [j.job_id for j in batch],
+                                                       "error": str(exc)})  # fmt: skip
         return earned
 
     def _finalize_batch(self, batch: Sequence[TrackedJob]) -> dict[str, int]:
@@ -47,22 +48,26 @@ class Settler:
         paid = {e["args"]["jobId"]: e["args"]["workerAmount"] for e in events}
         earned: dict[str, int] = {}
         for job in batch:
+            if job.job_id not in paid:
+                self._skipped(job)
+                continue
             job.advance(Phase.FINALIZED)
             token = job.job.terms.token
-            earned[token] = earned.get(token, 0) + paid.get(job.job_id, 0)
+            earned[token] = earned.get(token, 0) + paid[job.job_id]
         log.info(
             "jobs finalized",
-            extra={"job_ids": ids, "tx": receipt["transactionHash"].to_0x_hex(), "earned": earned},
-        )
+            extra={"job_ids": list(paid), "tx": receipt["transactionHash"].to_0x_hex(),
+                   "earned": earned},
+        )  # fmt: skip
         return earned
 
-    def _finalize_alone(self, job: TrackedJob) -> dict[str, int]:
+    def _skipped(self, job: TrackedJob) -> None:
+        """A job the batch skipped: settled elsewhere (dropped) or not yet due (kept)."""
         status, _ = self._chain.call(self._market.jobs.functions.jobStatus(job.job_id))
-        if JobStatus(status) is not JobStatus.SUBMITTED:
-            log.info("job settled elsewhere", extra={"job_id": job.job_id, "status": status})
-            job.advance(Phase.ABANDONED if status == JobStatus.DISPUTED else Phase.FINALIZED)
-            return {}
-        return self._finalize_batch([job])
+        if JobStatus(status) is JobStatus.SUBMITTED:
+            return  # its window is still open at the mined block: next tick
+        log.info("job settled elsewhere", extra={"job_id": job.job_id, "status": status})
+        job.advance(Phase.ABANDONED if status == JobStatus.DISPUTED else Phase.FINALIZED)
 
     def maybe_withdraw(self, threshold: int | None, tokens: set[str]) -> dict[str, int]:
         """Withdraw each token balance at or above ``threshold`` to the worker's own address."""

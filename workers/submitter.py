@@ -1,10 +1,14 @@
 """Pinned jobs → results (or failure reports) on-chain, in batches, never twice.
 
 Before every submission the contract's state is checked: a batch is simulated at the latest
-block, and a job restored after a restart, or in a batch whose simulation reverted, is
-asked about with ``jobStatus``. A job already submitted (a transaction that landed just
-before a crash) is adopted, not resubmitted; one settled or past its deadline is abandoned.
-The contract would reject a second submission anyway; asking first saves the gas.
+block, and a job restored after a restart is asked about with ``jobStatus``. A job already
+submitted (a transaction that landed just before a crash) is adopted, not resubmitted; one
+settled or past its deadline is abandoned. The contract would reject a second submission
+anyway; asking first saves the gas.
+
+``submitBatch`` skips a job a rival took or that ran out of time (``BatchItemSkipped``) and
+submits the rest; a skipped job, or every job of a batch that reverted, is asked about with
+``jobStatus`` and then dropped, adopted, abandoned or retried.
 
 Speculative jobs (the fast path) are submitted on Open, which claims them in the same
 transaction. One that is no longer Open lost its race to a rival: it is dropped quietly.
@@ -21,6 +25,7 @@ from web3.types import TxReceipt
 from inferchain.chain import Chain, ContractReverted, TransactionFailed, TransactionSender
 from inferchain.market import JobStatus, Market
 from inferchain.worker._tx import send
+from inferchain.worker.errors import TransientFailure
 from inferchain.worker.jobs import Phase, TrackedJob
 
 log = logging.getLogger(__name__)
@@ -102,31 +107,35 @@ class Submitter:
         try:
             receipt = self._send(batch)
         except (ContractReverted, TransactionFailed) as exc:
-            if len(batch) == 1:
-                batch[0].checked = False  # ask the contract before the retry
-                if batch[0].speculative and not self._still_ours(
-                    batch[0], self._chain.block_timestamp()
-                ):
-                    return []  # lost the race: dropped
-                return [(batch[0], exc)]
-            failures: list[Failure] = []
-            for job in batch:
-                job.checked = False
-                if self._still_ours(job, self._chain.block_timestamp()):
-                    failures += self._submit_batch([job])
-            return failures
-        events = self._market.jobs.events.ResultSubmitted().process_receipt(receipt, errors=DISCARD)
-        deadlines = {e["args"]["jobId"]: e["args"]["challengeDeadline"] for e in events}
+            return self._recheck(batch, exc)
+        events = self._market.jobs.events
+        submitted = events.ResultSubmitted().process_receipt(receipt, errors=DISCARD)
+        deadlines = {e["args"]["jobId"]: e["args"]["challengeDeadline"] for e in submitted}
         me = self._sender.address
         for job in batch:
-            job.submitted(deadlines[job.job_id], worker=me)
-        log.info(
-            "results submitted",
-            extra={"job_ids": [job.job_id for job in batch],
-                   "tx": receipt["transactionHash"].to_0x_hex(),
-                   "challenge_deadline": max(deadlines.values(), default=None)},
-        )  # fmt: skip
-        return []
+            if job.job_id in deadlines:
+                job.submitted(deadlines[job.job_id], worker=me)
+        if deadlines:
+            log.info(
+                "results submitted",
+                extra={"job_ids": list(deadlines),
+                       "tx": receipt["transactionHash"].to_0x_hex(),
+                       "challenge_deadline": max(deadlines.values())},
+            )  # fmt: skip
+        skipped = [job for job in batch if job.job_id not in deadlines]
+        return self._recheck(skipped, None) if skipped else []
+
+    def _recheck(self, jobs: Sequence[TrackedJob], exc: Exception | None) -> list[Failure]:
+        """Jobs a batch skipped, or a reverted batch: ask the contract about each, so a lost
+        race is dropped and a submitted or settled job adopted or abandoned; those still ours
+        are retried next round."""
+        failures: list[Failure] = []
+        block_ts = self._chain.block_timestamp()
+        for job in jobs:
+            job.checked = False
+            if self._still_ours(job, block_ts):
+                failures.append((job, exc or TransientFailure("skipped by submitBatch")))
+        return failures
 
     def _send(self, batch: Sequence[TrackedJob]) -> TxReceipt:
         fns = self._market.jobs.functions

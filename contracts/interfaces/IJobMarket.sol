@@ -237,6 +237,10 @@ interface IJobMarket {
     event CallbackDelivered(uint256 indexed jobId, address indexed callback, bool success);
     /// @notice Emitted when `amount` joined `account`'s balance from outside (deposit, excess ETH).
     event Deposited(address indexed account, address indexed token, uint256 amount);
+    /// @notice Emitted when a batch skipped `jobId`: `reason` is the selector of the error a
+    /// single call would have reverted with.
+    event BatchItemSkipped(uint256 indexed jobId, bytes4 reason);
+
     /// @notice Emitted when `account` took `amount` out to `to`.
     event Withdrawn(address indexed account, address indexed token, address to, uint256 amount);
 
@@ -260,17 +264,24 @@ interface IJobMarket {
     /// @notice An eligible worker takes the job until now + workTime. Emits {JobClaimed}.
     function claim(uint256 jobId, Job calldata job) external;
 
-    /// @notice {claim} for up to MAX_BATCH jobs.
-    function claimBatch(uint256[] calldata jobIds, Job[] calldata jobs) external;
+    /// @notice {claim} for up to MAX_BATCH jobs. An item a third party made ineligible
+    /// (status changed, stale tuple, request deadline passed) is skipped with
+    /// {BatchItemSkipped}; the rest go through (issue 12, attack 7).
+    /// @return done Bit i set when item i was claimed.
+    function claimBatch(uint256[] calldata jobIds, Job[] calldata jobs) external returns (uint256 done);
 
     /// @notice The worker publishes its result and opens the challenge window. On a job it
     /// claimed, before its claim deadline; on an Open job (before its request deadline) the
     /// caller claims and submits in one transaction. Emits {ResultSubmitted}.
     function submitResult(uint256 jobId, Job calldata job, Result calldata result) external;
 
-    /// @notice {submitResult} for up to MAX_BATCH jobs, Open or claimed by the caller.
+    /// @notice {submitResult} for up to MAX_BATCH jobs, Open or claimed by the caller. An item
+    /// whose status changed, whose tuple is stale or whose deadline passed is skipped with
+    /// {BatchItemSkipped}; a claimed job held by another worker still reverts the batch.
+    /// @return done Bit i set when item i was submitted.
     function submitBatch(uint256[] calldata jobIds, Job[] calldata jobs, Result[] calldata results)
-        external;
+        external
+        returns (uint256 done);
 
     /// @notice The worker declares the input invalid: refund, no slash. Emits {JobFailed}.
     function reportFailure(uint256 jobId, Job calldata job, bytes calldata evidenceCid) external;
@@ -298,8 +309,10 @@ interface IJobMarket {
     /// Emits {JobFinalized}.
     function finalize(uint256 jobId, Job calldata job) external;
 
-    /// @notice {finalize} for up to MAX_BATCH jobs.
-    function finalizeBatch(uint256[] calldata jobIds, Job[] calldata jobs) external;
+    /// @notice {finalize} for up to MAX_BATCH jobs. An item already settled or disputed, with
+    /// a stale tuple or a window still open is skipped with {BatchItemSkipped}.
+    /// @return done Bit i set when item i was finalized.
+    function finalizeBatch(uint256[] calldata jobIds, Job[] calldata jobs) external returns (uint256 done);
 
     // --- balances -----------------------------------------------------------------------
 

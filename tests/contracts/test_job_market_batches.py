@@ -1,6 +1,9 @@
-"""Batched claim / submit / finalize: same results as one by one, all-or-nothing, bounded."""
+"""Batched claim / submit / finalize: same results as one by one, bounded; an item a third
+party made ineligible is skipped and reported (issue 12, attack 7), the rest done."""
 
 from __future__ import annotations
+
+from eth_utils import function_abi_to_4byte_selector
 
 from tests.contracts.helpers import (
     CHALLENGE_WINDOW,
@@ -12,6 +15,7 @@ from tests.contracts.helpers import (
     SUBMITTED,
     TOKEN_PRICE,
     TOKEN_ROYALTY_BPS,
+    WORK_TIME,
     Deployment,
     cid,
     cid_parts,
@@ -81,13 +85,86 @@ def test_finalize_batch_across_workers_counts_each(d: Deployment) -> None:
         assert d.workers.functions.activeJobs(d.addr(role)).call() == 0
 
 
-def test_one_bad_job_reverts_the_whole_batch(d: Deployment) -> None:
+def _selector(d: Deployment, error: str) -> bytes:
+    (item,) = (e for e in d.market.abi if e["type"] == "error" and e["name"] == error)
+    return function_abi_to_4byte_selector(item)
+
+
+def _skipped(d: Deployment, receipt: dict) -> list[tuple[int, bytes]]:
+    return [(e["jobId"], e["reason"]) for e in events(d.market, receipt, "BatchItemSkipped")]
+
+
+def test_claim_batch_skips_a_taken_job_and_claims_the_rest(d: Deployment) -> None:
     ids, jobs = _open_jobs(d, [d.eth_model] * 3)
     d.claim(ids[1], jobs[1], "worker2")
-    with reverts("JobMarketInvalidStatus"):
-        d.tx("worker", d.market.functions.claimBatch(ids, [job_tuple(j) for j in jobs]))
-    assert d.status(ids[0])[0] != CLAIMED
+    call = d.market.functions.claimBatch(ids, [job_tuple(j) for j in jobs])
+    assert call.call({"from": d.addr("worker")}) == 0b101
+    receipt = d.tx("worker", call)
+    assert _skipped(d, receipt) == [(ids[1], _selector(d, "JobMarketInvalidStatus"))]
+    assert [c["jobId"] for c in events(d.market, receipt, "JobClaimed")] == [ids[0], ids[2]]
+    assert d.workers.functions.activeJobs(d.addr("worker")).call() == 2
+    assert d.workers.functions.activeJobs(d.addr("worker2")).call() == 1
+    # A single claim still reverts with the typed error.
+    with reverts("JobMarketInvalidStatus") as caught:
+        d.tx("worker", d.market.functions.claim(ids[1], job_tuple(jobs[1])))
+    assert (caught.args["current"], caught.args["expected"]) == (CLAIMED, 1)
+
+
+def test_claim_batch_of_only_skipped_jobs_calls_no_registry(d: Deployment) -> None:
+    ids, jobs = _open_jobs(d, [d.eth_model] * 2)
+    stale = [{**j, "requester": d.addr("outsider")} for j in jobs]
+    call = d.market.functions.claimBatch(ids, [job_tuple(j) for j in stale])
+    assert call.call({"from": d.addr("worker")}) == 0
+    receipt = d.tx("worker", call)
+    mismatch = _selector(d, "JobMarketJobMismatch")
+    assert _skipped(d, receipt) == [(i, mismatch) for i in ids]
     assert d.workers.functions.activeJobs(d.addr("worker")).call() == 0
+
+
+def test_submit_batch_skips_lost_and_late_jobs_but_refuses_another_workers_job(
+    d: Deployment,
+) -> None:
+    ids, jobs = _open_jobs(d, [d.eth_model] * 4)
+    d.claim(ids[1], jobs[1], "worker2")  # a rival took it: worker's Open tuple is stale
+    jobs[2] = d.claim(ids[2], jobs[2])  # claimed by worker, then its claim runs out
+    d.chain.increase_time(WORK_TIME + 1)
+    results = [result_tuple(cid(f"out {i}")) for i in ids]
+    call = d.market.functions.submitBatch(ids[:3], [job_tuple(j) for j in jobs[:3]], results[:3])
+    assert call.call({"from": d.addr("worker")}) == 0b001
+    receipt = d.tx("worker", call)
+    assert _skipped(d, receipt) == [
+        (ids[1], _selector(d, "JobMarketJobMismatch")),
+        (ids[2], _selector(d, "JobMarketClaimExpired")),
+    ]
+    assert d.status(ids[0])[0] == SUBMITTED
+    with reverts("JobMarketClaimExpired") as caught:  # the single call's typed error
+        d.tx("worker", d.market.functions.submitResult(ids[2], job_tuple(jobs[2]), results[2]))
+    assert caught.args == {"jobId": ids[2], "deadline": d.status(ids[2])[1]}
+    # Only the caller controls whose job it submits: that still reverts the batch.
+    taken = {**jobs[1], "worker": d.addr("worker2")}
+    with reverts("JobMarketNotWorker"):
+        d.tx("worker", d.market.functions.submitBatch(
+            [ids[3], ids[1]], [job_tuple(jobs[3]), job_tuple(taken)], [results[3], results[1]]
+        ))  # fmt: skip
+    assert d.status(ids[3])[0] != SUBMITTED
+
+
+def test_finalize_batch_skips_a_job_whose_window_is_open(d: Deployment) -> None:
+    ids, jobs = _open_jobs(d, [d.eth_model])
+    first = d.submit(ids[0], jobs[0])
+    d.chain.increase_time(CHALLENGE_WINDOW + 1)
+    later, job = d.create()
+    ids.append(later)
+    second = d.submit(later, job)
+    call = d.market.functions.finalizeBatch(ids, [job_tuple(first), job_tuple(second)])
+    assert call.call({"from": d.addr("outsider")}) == 0b01
+    receipt = d.tx("outsider", call)
+    assert _skipped(d, receipt) == [(ids[1], _selector(d, "JobMarketChallengeWindowOpen"))]
+    assert [f["jobId"] for f in events(d.market, receipt, "JobFinalized")] == [ids[0]]
+    assert (d.status(ids[0])[0], d.status(ids[1])[0]) == (SETTLED, SUBMITTED)
+    with reverts("JobMarketChallengeWindowOpen") as caught:
+        d.tx("outsider", d.market.functions.finalize(ids[1], job_tuple(second)))
+    assert caught.args == {"jobId": ids[1], "deadline": d.status(ids[1])[1]}
 
 
 def test_batch_claim_checks_each_model(d: Deployment) -> None:
