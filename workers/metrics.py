@@ -39,6 +39,17 @@ class WorkerMetrics:
             "inferchain_worker_jobs_abandoned", "Jobs left (deadline, settled)", registry=r
         )
         self.finalized = Counter("inferchain_worker_jobs_finalized", "Jobs paid", registry=r)
+        self.fast_path = Counter(
+            "inferchain_worker_jobs_fast_path",
+            "Results submitted on Open (claim and submit in one transaction)",
+            registry=r,
+        )
+        self.races_lost = Counter(
+            "inferchain_worker_races_lost",
+            "Jobs a rival took first (its claim or submission was skipped)",
+            ["stage"],
+            registry=r,
+        )
         self.retries = Counter(
             "inferchain_worker_retries", "Transient failures", ["stage"], registry=r
         )

@@ -315,6 +315,8 @@ class Worker(Service):
             self.saved.open_jobs.pop(job.job_id, None)
             self._open_stream(job)
         self.metrics.claimed.inc(len(won))
+        if refused is None:  # the batch went through: whatever it did not claim, a rival did
+            self.metrics.races_lost.labels("claim").inc(len(ready) - len(won))
         if won:
             log.info("claimed", extra={"job_ids": [j.job_id for j in won]})
             self._save()
@@ -459,6 +461,7 @@ class Worker(Service):
         ready = self._due(Phase.PINNED)
         if not ready:
             return
+        on_open = {j.job_id for j in ready if j.speculative}  # a submission clears the flag
         failures = self.submitter.submit(ready, now)
         for job in ready:
             if job.phase is Phase.SUBMITTED:
@@ -467,8 +470,12 @@ class Worker(Service):
                 self.metrics.end_to_end_s.observe(took)
                 old = self._estimate.get(job.model_id, took)
                 self._estimate[job.model_id] = 0.8 * old + 0.2 * took
+                if job.job_id in on_open:
+                    self.metrics.fast_path.inc()
             elif job.phase is Phase.FAILED:
                 self.metrics.failed.inc()
+            elif job.phase is Phase.DROPPED:
+                self.metrics.races_lost.labels("submit").inc()
         self._retry("submit", failures, now)
         self._save()
 

@@ -68,6 +68,7 @@ def test_short_jobs_are_submitted_on_open_without_a_claim(
     assert {e["worker"] for e in submitted} == {me}
     assert {e["worker"] for e in events_named(market, "JobFinalized")} == {me}
     assert events_named(market, "JobFailed")[0]["jobId"] == bad_id
+    assert worker.metrics.fast_path._value.get() == 3
 
 
 def test_fast_path_off_claims_first(
@@ -124,6 +125,8 @@ def test_racing_fast_workers_submit_each_job_once(
     assert all(w.failure is None for w in workers)
     assert sorted(e["jobId"] for e in events_named(market, "ResultSubmitted")) == ids
     assert events_named(market, "JobClaimed") == []
+    # Each job's one submission on Open is counted once, by the worker whose copy landed.
+    assert sum(w.metrics.fast_path._value.get() for w in workers) == 6
 
 
 def test_restart_adopts_its_own_submission_on_open_and_drops_a_rivals(
