@@ -44,7 +44,14 @@ class StreamAccess:
     router: Contract
 
     def check(self, stream: JobStream, expiry: int, signature: str) -> str:
-        """The authorised reader's address; ``StreamDenied`` otherwise."""
+        """The authorised reader's address; ``StreamDenied`` otherwise. The signature is
+        checked first: a malformed one costs no chain call."""
+        try:
+            reader = recover_stream_reader(
+                signature, self.chain.chain_id, self.market, stream.job_id, expiry
+            )
+        except ValueError as exc:
+            raise StreamDenied(401, "auth.bad_signature", str(exc)) from exc
         try:
             now = self.chain.block_timestamp()
         except ChainError as exc:
@@ -55,12 +62,6 @@ class StreamAccess:
             raise StreamDenied(
                 401, "auth.expiry_too_far", f"expiry may be at most {MAX_TTL_S} s ahead of {now}"
             )
-        try:
-            reader = recover_stream_reader(
-                signature, self.chain.chain_id, self.market, stream.job_id, expiry
-            )
-        except ValueError as exc:
-            raise StreamDenied(401, "auth.bad_signature", str(exc)) from exc
         if reader.lower() == stream.requester.lower():
             return reader
         try:

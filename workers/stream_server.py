@@ -11,8 +11,9 @@ Served from daemon threads beside the node's loop (``stream_host``/``stream_port
 The stream ends after ``done`` or ``error``; ``done`` names the exact document that gets
 pinned (its CID goes on-chain with ``submitResult``). Authorisation: ``stream_access``.
 Refusals are JSON ``{"error": {"code", "message"}}`` with 400, 401, 403, 404, 405 or 503;
-http.server itself answers 414/431 for an oversized request line or headers, and a request
-that is not complete within ``REQUEST_TIMEOUT_S`` is dropped.
+http.server itself answers 414/431 for an oversized request line or headers, and a connection
+silent for ``REQUEST_TIMEOUT_S`` is dropped. At most ``MAX_CONNECTIONS`` connections get a
+thread; further ones are closed unanswered, so a flood (or slowloris) cannot exhaust threads.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 15.0
 REQUEST_TIMEOUT_S = 10.0
-#: Readers served at once; more get 503.
+#: Requests checked or served at once (each may hold a chain RPC); more get 503.
 MAX_READERS = 256
+#: Open connections given a thread; more are closed at once.
+MAX_CONNECTIONS = 2 * MAX_READERS
 _PATH = re.compile(r"/jobs/([0-9]{1,20})/stream")
 #: The job URL template announced in the worker's metadata document.
 PATH_TEMPLATE = "/jobs/{job_id}/stream"
@@ -104,6 +107,27 @@ def bind_stream_server(
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """One thread per connection, up to ``MAX_CONNECTIONS``; past that, close it."""
+        if not self._connections.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._connections.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._connections.release()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.warning("stream request failed", exc_info=True, extra={"client": client_address})
 
@@ -119,14 +143,19 @@ class _StreamHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         try:
             stream, expiry, signature = self._request()
-            self.access.check(stream, expiry, signature)
         except StreamDenied as exc:
             self._refuse(exc.status, exc.code, exc.message)
             return
+        # Taken before the check: its chain calls may each hang up to the RPC timeout.
         if not self.readers.acquire(blocking=False):
             self._refuse(503, "stream.busy", "too many readers; try again shortly")
             return
         try:
+            try:
+                self.access.check(stream, expiry, signature)
+            except StreamDenied as exc:
+                self._refuse(exc.status, exc.code, exc.message)
+                return
             self._serve(stream.read(HEARTBEAT_S, self.hub.closed))
         except OSError:  # the reader went away (reset, broken pipe, write timeout)
             pass

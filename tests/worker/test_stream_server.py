@@ -174,3 +174,40 @@ def test_stream_refusals_are_clear_json_errors(
         assert _events(response)[-1][0] == "done"
     chain.sender(requester).transact(router.revokeSigner(session.address, ETH))
     refused(403, "auth.not_authorised", **signed)
+
+
+def test_connections_past_the_cap_are_closed_without_a_thread(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Idle (slowloris) connections hold at most ``MAX_CONNECTIONS`` threads; the next is
+    closed at once, and a slot freed serves again."""
+    import socket
+
+    from inferchain.worker import stream_server
+    from inferchain.worker.streams import StreamHub
+
+    monkeypatch.setattr(stream_server, "MAX_CONNECTIONS", 2)
+    server = stream_server.bind_stream_server(
+        StreamHub(),
+        None,
+        "127.0.0.1",
+        0,
+        None,
+        remembered=tmp_path / "port",  # type: ignore[arg-type]
+    )
+    server.start()
+    try:
+        idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(2)]
+        idle[0].sendall(b"GET /jobs/1/str")  # a request that never completes
+        extra = socket.create_connection(("127.0.0.1", server.port))
+        extra.settimeout(5)
+        assert extra.recv(1) == b""  # closed unanswered
+        extra.close()
+        for sock in idle:
+            sock.close()
+        wait_until(
+            lambda: httpx.get(server.base_url + "/nope", timeout=5).status_code == 404,
+            10, "a freed slot",
+        )  # fmt: skip
+    finally:
+        server.stop()
