@@ -134,14 +134,13 @@ def _create_jobs(
 ) -> list[int]:
     """The jobs, in order; a failure after the first names those already created (paid)."""
     s, c = services.settings, services.contracts()
+    with chain_errors("reading the chain time"):
+        deadline = c.chain.block_timestamp() + s.default_request_ttl_s
     job_ids: list[int] = []
     try:
         for cid in cids:
             with chain_errors("creating the job"):
-                now = c.chain.block_timestamp()
-                request = JobRequest(
-                    model_id, cid, price, now + s.default_request_ttl_s, s.default_work_time_s
-                )
+                request = JobRequest(model_id, cid, price, deadline, s.default_work_time_s)
                 job_ids.append(funder.create_job(wallet, request))
     except GatewayError as exc:
         if job_ids:

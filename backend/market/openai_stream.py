@@ -74,10 +74,16 @@ def _chunks(services: Services, job: StreamedJob) -> Iterator[bytes]:
     if job.chat:
         yield chunk.data({"role": "assistant", "content": ""})
     streamed: list[str] = []
+    size = 0
     end: StreamEnd | None = None
     for item in worker_stream.read(url, c, key, job.job_id, left()):
         if isinstance(item, Piece):
             streamed.append(item.text)
+            size += len(item.text)
+            if size > s.max_result_bytes:  # no pinned result that large can match it
+                raise WorkerStreamError(
+                    "stream.mismatch", f"job {job.job_id}'s stream outgrew MAX_RESULT_BYTES"
+                )
             text = chunk.text(item.text)
             if text:
                 yield chunk.data({"content": text} if job.chat else text)

@@ -38,7 +38,7 @@ __all__ = [
 
 #: Seconds a read authorisation the gateway signs stays valid.
 AUTH_TTL_S = 600
-#: Largest metadata document read, and largest single event line.
+#: Largest metadata document read, and largest single event line or event.
 MAX_METADATA_BYTES = 64 << 10
 MAX_LINE_CHARS = 1 << 20
 _POLL_S = 0.02
@@ -136,7 +136,9 @@ def read(
     url: str, c: MarketContracts, signer_key: str, job_id: int, timeout_s: float
 ) -> Iterator[Piece | StreamEnd]:
     """The stream's pieces as they come, then its end; ``WorkerStreamError`` when it breaks
-    (an ``error`` event, a dropped connection, a malformed event)."""
+    (an ``error`` event, a dropped connection, a malformed event, or a stream still open
+    ``timeout_s`` after it started: keepalives alone cannot hold it open)."""
+    deadline = time.monotonic() + timeout_s
     expiry = c.chain.block_timestamp() + AUTH_TTL_S
     signature = sign_stream_read(signer_key, c.chain.chain_id, c.market.address, job_id, expiry)
     params = {"expiry": str(expiry), "signature": signature}
@@ -147,13 +149,12 @@ def read(
             http.stream("GET", url, params=params) as response,
         ):
             if response.status_code != 200:
-                response.read()
                 raise WorkerStreamError(
                     "stream.refused",
                     f"the worker refused the stream of job {job_id}: "
-                    f"{response.status_code} {_error_code(response)}",
+                    f"{response.status_code} {_error_code(response.iter_bytes())}",
                 )
-            for kind, data in _events(response.iter_lines()):
+            for kind, data in _events(_lines(response.iter_bytes(), deadline, job_id)):
                 if kind == "token":
                     yield Piece(str(data["text"]))
                 elif kind == "done":
@@ -171,11 +172,40 @@ def read(
     raise WorkerStreamError("stream.broken", f"the worker's stream of job {job_id} ended early")
 
 
+def _lines(chunks: Iterator[bytes], deadline: float, job_id: int) -> Iterator[str]:
+    """The body's lines as they come (LF or CRLF ended, bad UTF-8 replaced), never
+    buffering more than one line's limit, and none after ``deadline``."""
+    buffer = bytearray()
+    for chunk in chunks:
+        if time.monotonic() > deadline:
+            raise GatewayError(
+                "openai.timeout",
+                f"job {job_id}'s stream outlived its timeout; follow it at /jobs/{job_id}",
+                status=504,
+            )
+        buffer += chunk
+        start = 0
+        while (end := buffer.find(b"\n", start)) >= 0:
+            yield _line(buffer[start:end])
+            start = end + 1
+        del buffer[:start]
+        if len(buffer) > MAX_LINE_CHARS:
+            raise WorkerStreamError("stream.malformed", "the worker sent an oversized event")
+    if buffer:
+        yield _line(buffer)
+
+
+def _line(raw: bytearray) -> str:
+    if len(raw) > MAX_LINE_CHARS:
+        raise WorkerStreamError("stream.malformed", "the worker sent an oversized event")
+    return bytes(raw).removesuffix(b"\r").decode("utf-8", "replace")
+
+
 def _events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(event, data object) from server-sent event lines; comments skipped."""
     kind, data = "message", ""
     for line in lines:
-        if len(line) > MAX_LINE_CHARS:
+        if len(data) + len(line) > MAX_LINE_CHARS:
             raise WorkerStreamError("stream.malformed", "the worker sent an oversized event")
         if not line:
             if data:
@@ -212,11 +242,18 @@ def _end(data: dict[str, Any]) -> StreamEnd:
         ) from exc
 
 
-def _error_code(response: httpx.Response) -> str:
+def _error_code(chunks: Iterator[bytes]) -> str:
+    """The ``error.code`` of a refusal's body, read no further than ``MAX_METADATA_BYTES``."""
+    body = bytearray()
+    for chunk in chunks:
+        body += chunk
+        if len(body) > MAX_METADATA_BYTES:
+            return ""
     try:
-        return str(untrusted_json.loads(response.content, source="worker")["error"]["code"])
+        code = untrusted_json.loads(bytes(body), source="worker")["error"]["code"]
     except (ValueError, KeyError, TypeError):
         return ""
+    return str(code)[:64]
 
 
 def submitted_output(c: MarketContracts, job_id: int, from_block: int, timeout_s: float) -> Cid:
