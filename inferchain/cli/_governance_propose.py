@@ -70,13 +70,24 @@ def open_signer(
     return Governance.open(network, networks_file, deployments, keystore, signs=True)
 
 
+def open_with_role(
+    role: str,
+    action: str,
+    network: str | None,
+    networks_file: Path | None,
+    deployments: Path | None,
+    keystore: Path | None,
+) -> Governance:
+    """Opened with a key that holds `role` (a wrong role is named before a state)."""
+    gov = open_signer(network, networks_file, deployments, keystore)
+    gov.require_role(role, action)
+    return gov
+
+
 def open_proposer(
     network: str | None, networks_file: Path | None, deployments: Path | None, keystore: Path | None
 ) -> Governance:
-    """Opened with a key that holds the proposer role (a wrong role is named before a state)."""
-    gov = open_signer(network, networks_file, deployments, keystore)
-    gov.require_role("PROPOSER_ROLE", "propose")
-    return gov
+    return open_with_role("PROPOSER_ROLE", "propose", network, networks_file, deployments, keystore)
 
 
 def open_guardian(
@@ -126,10 +137,23 @@ def set_config(
     _propose(gov, change, "set-config", as_json)
 
 
-def propose_token(gov: Governance, token: str, allowed: bool, as_json: bool) -> None:
+def require_token_change(gov: Governance, token: str, allowed: bool) -> None:
+    """Refuse a token change that is already the market's state."""
     if gov.read(gov.jobs.functions.isTokenAllowed(token)) == allowed:
         state = "allowed" if allowed else "not allowed"
         raise OperationStateError(f"already done: token {token} is {state}")
+
+
+def mode_enabled(gov: Governance, mode: int, hint: str = "") -> bool:
+    """Whether a registered `mode` is enabled; an unregistered one is refused (`hint` appended)."""
+    module, _cw, _aw, enabled = gov.read(gov.jobs.functions.modeOf(mode))
+    if int(module, 16) == 0:
+        raise GovernanceRefused(f"mode {mode} is not registered{hint}")
+    return bool(enabled)
+
+
+def propose_token(gov: Governance, token: str, allowed: bool, as_json: bool) -> None:
+    require_token_change(gov, token, allowed)
     call = gov.governor.functions.setTokenAllowed(gov.jobs.address, token, allowed)
     name = f"MarketGovernor.setTokenAllowed({token})"
     _propose(gov, Change(name, not allowed, allowed, call), f"token {token}", as_json)
@@ -174,10 +198,7 @@ def enable_mode(
 ) -> None:
     """Offer a registered verification mode to new jobs."""
     gov = open_proposer(network, networks_file, deployments, keystore)
-    module, _cw, _aw, enabled = gov.read(gov.jobs.functions.modeOf(mode))
-    if int(module, 16) == 0:
-        raise GovernanceRefused(f"mode {mode} is not registered: `propose register-mode` first")
-    if enabled:
+    if mode_enabled(gov, mode, ": `propose register-mode` first"):
         raise OperationStateError(f"already done: mode {mode} is enabled")
     call = gov.governor.functions.setModeEnabled(gov.jobs.address, mode, True)
     _propose(gov, Change(f"MarketGovernor.setModeEnabled({mode})", False, True, call),

@@ -16,7 +16,6 @@ import typer
 
 from inferchain.cli._governance import (
     Governance,
-    GovernanceRefused,
     NotAuthorized,
     OperationStateError,
     jsonable,
@@ -25,12 +24,14 @@ from inferchain.cli._governance import (
 from inferchain.cli._governance_propose import (
     MODE_ARG,
     TOKEN_ARG,
+    mode_enabled,
     open_guardian,
     open_proposer,
-    open_signer,
+    open_with_role,
     parse_token,
     propose_app,
     propose_token,
+    require_token_change,
 )
 from inferchain.cli._governance_show import human, snapshot
 from inferchain.cli._network import DeploymentsOpt, KeystoreOpt, NetworkOpt, NetworksFileOpt
@@ -51,17 +52,14 @@ OpIdArg = typer.Argument(..., help="Operation id (0x…, or its first digits if 
 def _operation_dict(gov: Governance, scheduled: ScheduledOperation) -> dict[str, Any]:
     op = scheduled.operation
     name, args = gov.describe(op)
+    fields = op.to_dict()
     return {
-        "operation_id": "0x" + op.id.hex(),
+        "operation_id": fields.pop("operation_id"),
         "state": scheduled.state.name.lower(),
         "ready_at": scheduled.ready_at,
         "call": name,
         "args": args,
-        "target": op.target,
-        "value": op.value,
-        "data": "0x" + op.data.hex(),
-        "predecessor": "0x" + op.predecessor.hex(),
-        "salt": "0x" + op.salt.hex(),
+        **fields,
     }
 
 
@@ -89,6 +87,31 @@ def pending(
     emit({"operations": items, "now": now}, "\n".join(lines) or "no pending operations", as_json)
 
 
+_OPERATION_DONE = {"execute": ("done", "executed"), "cancel": ("cancelled", "cancelled")}
+
+
+def _act_on_operation(
+    action: str,
+    role: str,
+    operation_id: str,
+    where: tuple[str | None, Path | None, Path | None, Path | None],
+    as_json: bool,
+) -> None:
+    """Execute or cancel one operation (`action` names the Operation method) with `role`."""
+    gov = open_with_role(role, action, *where)
+    scheduled = gov.find(operation_id)
+    item = _operation_dict(gov, scheduled)
+    if action == "execute" and scheduled.state == OperationState.WAITING:
+        raise OperationStateError(
+            f"too early: operation {item['operation_id']} is executable from "
+            f"{when(scheduled.ready_at, gov.now())}"
+        )
+    receipt = gov.send(getattr(scheduled.operation, action)(gov.timelock))
+    tx = receipt["transactionHash"].to_0x_hex()
+    state, verb = _OPERATION_DONE[action]
+    emit({**item, "state": state, "tx": tx}, f"{verb} {_call_text(item)} (tx {tx})", as_json)
+
+
 @app.command()
 def execute(
     operation_id: str = OpIdArg,
@@ -99,18 +122,8 @@ def execute(
     as_json: bool = JsonOption,
 ) -> None:
     """Run a ready operation (anyone may, once its delay passed)."""
-    gov = open_signer(network, networks_file, deployments, keystore)
-    gov.require_role("EXECUTOR_ROLE", "execute")
-    scheduled = gov.find(operation_id)
-    item = _operation_dict(gov, scheduled)
-    if scheduled.state == OperationState.WAITING:
-        raise OperationStateError(
-            f"too early: operation {item['operation_id']} is executable from "
-            f"{when(scheduled.ready_at, gov.now())}"
-        )
-    receipt = gov.send(scheduled.operation.execute(gov.timelock))
-    tx = receipt["transactionHash"].to_0x_hex()
-    emit({**item, "state": "done", "tx": tx}, f"executed {_call_text(item)} (tx {tx})", as_json)
+    where = (network, networks_file, deployments, keystore)
+    _act_on_operation("execute", "EXECUTOR_ROLE", operation_id, where, as_json)
 
 
 @app.command()
@@ -123,14 +136,8 @@ def cancel(
     as_json: bool = JsonOption,
 ) -> None:
     """Drop a waiting or ready operation (a proposer: the canceller role)."""
-    gov = open_signer(network, networks_file, deployments, keystore)
-    gov.require_role("CANCELLER_ROLE", "cancel")
-    scheduled = gov.find(operation_id)
-    item = _operation_dict(gov, scheduled)
-    receipt = gov.send(scheduled.operation.cancel(gov.timelock))
-    tx = receipt["transactionHash"].to_0x_hex()
-    emit({**item, "state": "cancelled", "tx": tx}, f"cancelled {_call_text(item)} (tx {tx})",
-         as_json)  # fmt: skip
+    where = (network, networks_file, deployments, keystore)
+    _act_on_operation("cancel", "CANCELLER_ROLE", operation_id, where, as_json)
 
 
 # -- the guardian's brakes ---------------------------------------------------------------
@@ -169,10 +176,7 @@ def disable_mode(
 ) -> None:
     """Guardian: withdraw a verification mode from new jobs now."""
     gov = open_guardian(network, networks_file, deployments, keystore)
-    module, _cw, _aw, enabled = gov.read(gov.jobs.functions.modeOf(mode))
-    if int(module, 16) == 0:
-        raise GovernanceRefused(f"mode {mode} is not registered")
-    if not enabled:
+    if not mode_enabled(gov, mode):
         raise OperationStateError(f"already done: mode {mode} is disabled")
     call = gov.governor.functions.setModeEnabled(gov.jobs.address, mode, False)
     _brake(gov, call, f"mode {mode} disabled for new jobs", as_json)
@@ -200,8 +204,7 @@ def disallow_token(
         propose_token(gov, address, False, as_json)
         return
     gov = open_guardian(network, networks_file, deployments, keystore)
-    if not gov.read(gov.jobs.functions.isTokenAllowed(address)):
-        raise OperationStateError(f"already done: token {address} is not allowed")
+    require_token_change(gov, address, False)
     call = gov.governor.functions.setTokenAllowed(gov.jobs.address, address, False)
     _brake(gov, call, f"token {address} refused for new jobs", as_json)
 

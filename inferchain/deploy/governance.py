@@ -47,19 +47,13 @@ class Proposal:
     ready_at: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        op = self.operation
         return {
             "name": self.name,
             "current": _jsonable(self.current),
             "wanted": _jsonable(self.wanted),
             "state": str(self.state),
             "ready_at": self.ready_at,
-            "operation_id": "0x" + op.id.hex(),
-            "target": op.target,
-            "value": op.value,
-            "data": "0x" + op.data.hex(),
-            "predecessor": "0x" + op.predecessor.hex(),
-            "salt": "0x" + op.salt.hex(),
+            **self.operation.to_dict(),
         }
 
 

@@ -68,6 +68,17 @@ class Operation:
         """The proposer's call that drops this operation while it waits."""
         return timelock.functions.cancel(self.id)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Its id and fields as JSON text, for reports and `--json`."""
+        return {
+            "operation_id": "0x" + self.id.hex(),
+            "target": self.target,
+            "value": self.value,
+            "data": "0x" + self.data.hex(),
+            "predecessor": "0x" + self.predecessor.hex(),
+            "salt": "0x" + self.salt.hex(),
+        }
+
     def _args(self) -> tuple[str, int, bytes, bytes, bytes]:
         return (self.target, self.value, self.data, self.predecessor, self.salt)
 

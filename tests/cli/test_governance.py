@@ -248,3 +248,22 @@ def test_tokens_modes_fees_and_show(
     assert shown["fees"] == {ETH: 0, token: 0}
     human = gov(STRANGER, "show", as_json=False)
     assert human.code == 0 and f"guardian   {anvil.accounts[GUARDIAN]}" in human.stdout
+
+
+def test_hostile_operation_ids_and_unready_states_refused_without_a_transaction(
+    gov: Any, chain: Chain, anvil: AnvilNode
+) -> None:
+    stranger = anvil.accounts[STRANGER]
+    nonce = _nonce(chain, stranger)
+    not_an_id = "not an operation id"
+    bad_ids = [("0xzz" + "0" * 62, not_an_id), ("0x12", not_an_id), ("", not_an_id),
+               ("0x" + "f" * 100_000, "unknown operation")]  # fmt: skip
+    for bad, why in bad_ids:
+        out = gov(STRANGER, "execute", bad)
+        assert out.code == 1 and why in out.error and "Traceback" not in out.error, bad[:8]
+    unregistered = gov(PROPOSER, "propose", "enable-mode", "9")
+    assert unregistered.code == 1 and "propose register-mode` first" in unregistered.error
+    hint = gov(GUARDIAN, "disallow-token", "0x" + "11" * 20)
+    assert hint.code == 1 and "not a proposer" in hint.error and "--now" in hint.error
+    assert _nonce(chain, stranger) == nonce
+    assert gov(PROPOSER, "pending").json()["operations"] == []
