@@ -41,6 +41,8 @@ AUTH_TTL_S = 600
 #: Largest metadata document read, and largest single event line or event.
 MAX_METADATA_BYTES = 64 << 10
 MAX_LINE_CHARS = 1 << 20
+#: How long a stream the worker does not know yet is asked for again.
+UNKNOWN_JOB_GRACE_S = 3.0
 _POLL_S = 0.02
 #: Job events after which no result will come.
 _ENDINGS = frozenset({"JobFailed", "JobTimedOut", "JobCancelled", "JobExpired"})
@@ -143,32 +145,43 @@ def read(
     signature = sign_stream_read(signer_key, c.chain.chain_id, c.market.address, job_id, expiry)
     params = {"expiry": str(expiry), "signature": signature}
     timeout = httpx.Timeout(timeout_s, connect=5.0)
+    # The claim is on-chain a moment before the worker opens the stream (it does so once
+    # the claim's receipt is back), so an unknown job is asked again for a short while.
+    unknown_until = time.monotonic() + UNKNOWN_JOB_GRACE_S
     try:
-        with (
-            httpx.Client(timeout=timeout) as http,
-            http.stream("GET", url, params=params) as response,
-        ):
-            if response.status_code != 200:
-                raise WorkerStreamError(
-                    "stream.refused",
-                    f"the worker refused the stream of job {job_id}: "
-                    f"{response.status_code} {_error_code(response.iter_bytes())}",
-                )
-            for kind, data in _events(_lines(response.iter_bytes(), deadline, job_id)):
-                if kind == "token":
-                    yield Piece(str(data["text"]))
-                elif kind == "done":
-                    yield _end(data)
-                    return
-                elif kind == "error":
+        with httpx.Client(timeout=timeout) as http:
+            while True:
+                with http.stream("GET", url, params=params) as response:
+                    if response.status_code == 200:
+                        yield from _pieces(response, deadline, job_id)
+                        return
+                    code = _error_code(response.iter_bytes())
+                if code != "stream.unknown_job" or time.monotonic() > unknown_until:
                     raise WorkerStreamError(
-                        "stream.worker_error",
-                        f"the worker ended job {job_id}'s stream: {data.get('code')}",
+                        "stream.refused",
+                        f"the worker refused the stream of job {job_id}: "
+                        f"{response.status_code} {code}",
                     )
+                time.sleep(_POLL_S)
     except httpx.HTTPError as exc:
         raise WorkerStreamError(
             "stream.broken", f"the worker's stream of job {job_id} broke ({type(exc).__name__})"
         ) from exc
+
+
+def _pieces(response: httpx.Response, deadline: float, job_id: int) -> Iterator[Piece | StreamEnd]:
+    """The pieces of an accepted stream, then its end (see ``read``)."""
+    for kind, data in _events(_lines(response.iter_bytes(), deadline, job_id)):
+        if kind == "token":
+            yield Piece(str(data["text"]))
+        elif kind == "done":
+            yield _end(data)
+            return
+        elif kind == "error":
+            raise WorkerStreamError(
+                "stream.worker_error",
+                f"the worker ended job {job_id}'s stream: {data.get('code')}",
+            )
     raise WorkerStreamError("stream.broken", f"the worker's stream of job {job_id} ended early")
 
 
