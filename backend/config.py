@@ -65,6 +65,13 @@ class GatewaySettings(BaseSettings):
     default_request_ttl_s: int = Field(3600, gt=0)
     default_work_time_s: int = Field(600, gt=0)
     completion_timeout_s: float = Field(120.0, gt=0)
+    #: Seconds between the ``/v1`` routes' reads of a job's on-chain logs (its claim, its
+    #: result): one ``eth_getLogs`` each, nothing waits on the indexer.
+    job_log_poll_s: float = Field(0.02, gt=0, le=5)
+    #: Worker stream URLs (announced in registry metadata) may name private and loopback
+    #: hosts; None: yes in mode=local (workers on 127.0.0.1), no otherwise. Link-local and
+    #: metadata addresses are refused either way (``market.stream_hosts``).
+    worker_stream_private_hosts: bool | None = None
     max_embedding_inputs: int = Field(
         16, gt=0, le=2048, description="texts per /v1/embeddings request; each is a paid job"
     )
@@ -106,6 +113,13 @@ class GatewaySettings(BaseSettings):
         if "*" in self.cors_origins:
             raise ValueError("cors_origins '*' is refused outside local mode")
         return self
+
+    @property
+    def private_worker_streams(self) -> bool:
+        """Whether worker stream URLs may name private hosts (see the setting)."""
+        if self.worker_stream_private_hosts is None:
+            return self.mode == "local"
+        return self.worker_stream_private_hosts
 
     @property
     def siwe_domain(self) -> str:

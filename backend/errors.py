@@ -30,6 +30,8 @@ class GatewayError(InferchainError):
         self.code = code
         self.message = message
         self.param = param
+        #: Response headers the error answer carries (e.g. the jobs a request paid for).
+        self.headers: dict[str, str] = {}
         if status is not None:
             self.status = status
 

@@ -49,7 +49,7 @@ class Services:
 
     def stop(self) -> None:
         if self.indexer is not None:
-            self.indexer.stop()
+            self.indexer.stop(timeout=10.0)
         self.ipfs.close()
         self.engine.dispose()
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -55,6 +56,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="requests per client with 8 clients")
     parser.add_argument("--worker-poll-s", type=float, default=None, help="[worker default]")
     parser.add_argument("--index-poll-s", type=float, default=None, help="[gateway default]")
+    parser.add_argument("--logs", type=Path, help="copy the worker's and gateway's logs here")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,6 +73,10 @@ def main() -> None:
             for proc in procs:
                 proc.terminate()
                 proc.wait(30)
+            if args.logs is not None:
+                args.logs.mkdir(parents=True, exist_ok=True)
+                for log in ("worker.log", "gateway.log"):
+                    shutil.copy(root / log, args.logs / log)
             ipfs_node.stop()
             anvil.stop()
     if args.json:

@@ -9,7 +9,12 @@ built in a temporary directory with a fresh local SRS, proofs of held-out digits
 each; the median is ``zk_prove_s``), then the generated verifier and ZkJobCheck compiled with
 the pinned solcjs and deployed to an Anvil the script starts. ``zk_verify_gas`` is the gas of
 a transaction calling the verifier (21,000 base and calldata included); ``zk_check_gas`` adds
-the binding to the job's input and output (ZkJobCheck.check).
+the binding to the job's input and output (ZkJobCheck.check); ``zk_onsubmit_gas`` is the
+market's mode doing the same from a Job tuple and recording the verdict (ZkVerifier.onSubmit,
+called directly: what the market's submission adds on top of its own work);
+``zk_market_submit_gas`` is the whole ZK submission through the market: ``submitResult`` on an
+Open mode-1 job (claimed and submitted at once, as a worker's fast path does), the proof
+checked by ZkVerifier and the job paid in the same transaction.
 """
 
 from __future__ import annotations
@@ -105,9 +110,88 @@ def _bench_gas(circuit: Any, compiled: Any, proof: Any, claimed: Any, work: Path
         check = sender.transact(
             deployed.check.functions.check(claimed.input_digest, claimed.output_digest, *args)
         )
-        return {"zk_verify_gas": verify["gasUsed"], "zk_check_gas": check["gasUsed"]}
+        return {
+            "zk_verify_gas": verify["gasUsed"],
+            "zk_check_gas": check["gasUsed"],
+            "zk_onsubmit_gas": _onsubmit_gas(chain, sender, deployed.verifier.address, proof),
+            "zk_market_submit_gas": _market_submit_gas(chain, deployed.verifier.address, proof),
+        }
     finally:
         anvil.stop()
+
+
+def _onsubmit_gas(chain: Chain, sender: Any, verifier: str, proof: Any) -> int:
+    """ZkVerifier.onSubmit for one proven digits job, the model in a fresh ModelRegistry."""
+    from inferchain.ipfs import Cid
+    from inferchain.market import ETH, Job, ModelSpec
+    from inferchain.market.jobs import JobTerms
+    from inferchain.zk.binding import statement
+    from inferchain.zk.module import encode_proof
+
+    registry = sender.deploy("ModelRegistry")
+    bundle = Cid.from_digest32(bytes(32), 0x70)
+    spec = ModelSpec(bundle, bytes(32), "image-classification", 10**16, 0, ETH)
+    sender.transact(registry.functions.registerModel(spec.as_abi()))
+    module = sender.deploy("ZkVerifier", registry.address, 3_600, 86_400)
+    sender.transact(module.functions.setVerifier(1, verifier, 64, 10, PIXEL_MAX, 1_000_000))
+    claimed = statement(proof.instances, 64, PIXEL_MAX)
+    terms = JobTerms(ETH, 10**16, sender.address, 0, 0, 1, 600, 3_600, ETH, 0)
+    job = Job.new(sender.address, 1, Cid.for_raw_block(claimed.input_file), terms)
+    job = job.with_output(Cid.for_raw_block(claimed.output_file), claimed.output_digest)
+    call = module.functions.onSubmit(1, job.as_abi(), encode_proof(proof))
+    if chain.call(call, sender=sender.address) != 1:
+        raise SystemExit("ZkVerifier did not accept the proof")
+    return int(sender.transact(call)["gasUsed"])
+
+
+def _market_submit_gas(chain: Chain, verifier: str, proof: Any) -> int:
+    """submitResult with a proof on an Open mode-1 job of a market deployed with its ZK mode."""
+    from web3.logs import DISCARD
+
+    from inferchain.ipfs import Cid
+    from inferchain.market import (
+        JobRequest,
+        MarketConfig,
+        ModelSpec,
+        Result,
+        created_job_id,
+        deploy_market,
+        fetch_market_events,
+        fold_events,
+    )
+    from inferchain.market.deploy import ZK_MODE
+    from inferchain.worker.account import ensure_ready
+    from inferchain.zk.binding import statement
+    from inferchain.zk.module import encode_proof
+
+    keys = list(dev_private_keys())
+    provider, requester, worker = (chain.sender(k) for k in keys[1:4])
+    market = deploy_market(chain, keys[0], MarketConfig(), zk=True)
+    bundle = Cid.from_digest32(bytes(32), 0x70)
+    spec = ModelSpec(bundle, bytes(32), "image-classification", 10**16, 1_000)
+    provider.transact(market.models.functions.registerModel(spec.as_abi()))
+    model = int(chain.call(market.models.functions.modelCount()))
+    assert market.zk is not None
+    provider.transact(
+        market.zk.functions.setVerifier(model, verifier, 64, 10, PIXEL_MAX, 1_000_000)
+    )
+    ensure_ready(chain, market, worker, [model], register=True, stake=10**18)
+    claimed = statement(proof.instances, 64, PIXEL_MAX)
+    request = JobRequest(model, Cid.for_raw_block(claimed.input_file), 10**16,
+                         chain.block_timestamp() + 3_600, 600, verification=ZK_MODE)  # fmt: skip
+    receipt = requester.transact(
+        market.jobs.functions.createJob(requester.address, request.as_abi()), value=10**16
+    )
+    job_id = created_job_id(market.jobs, receipt)
+    job = fold_events(fetch_market_events(market.jobs, receipt["blockNumber"]))[job_id].job
+    result = Result(Cid.for_raw_block(claimed.output_file), claimed.output_digest,
+                    proof=encode_proof(proof))  # fmt: skip
+    sent = worker.transact(
+        market.jobs.functions.submitResult(job_id, job.as_abi(), result.as_abi())
+    )
+    if not market.jobs.events.JobFinalized().process_receipt(sent, errors=DISCARD):
+        raise SystemExit("the ZK job was not paid at submission")
+    return int(sent["gasUsed"])
 
 
 def main() -> None:

@@ -88,7 +88,7 @@ def run_config(
             rpc_url=chain.rpc_url, ipfs_api_url=ipfs_url, private_key=keys[4 + i],
             state_dir=state_dir / f"{workers}-{batching}-{fast_path}-{rate}-{i}", models=[1],
             device="cpu", fast_path_max_s=2.0 if fast_path else 0.0,
-            max_batch_size=16 if batching else 1, batch_transactions=batching,
+            inference_batch_size=16 if batching else 1, batch_transactions=batching,
             max_wait_s=0.02, poll_interval_s=0.02, max_in_flight=64, finalize=False,
         )  # fmt: skip
         nodes.append(Worker(settings, market.addresses, register=True))

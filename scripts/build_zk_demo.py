@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the builder lives in scripts/demo_models
 
 from inferchain.bundle.demos import BUNDLES_DIR  # noqa: E402
-from scripts.demo_models.digits_mlp import NAME, build_digits_mlp  # noqa: E402
+from scripts.demo_models.digits_mlp import NAME, build_digits_mlp, write_manifest  # noqa: E402
 
 
 def main() -> None:
@@ -34,6 +34,7 @@ def main() -> None:
 
     started = time.perf_counter()
     built = build_digits_mlp(args.out, seed=args.seed)
+    write_manifest(built.root)
     print(
         f"{NAME}: {built.parameters} parameters, held-out accuracy {built.accuracy:.4f} "
         f"on {built.test_size}, {time.perf_counter() - started:.1f} s -> {built.root}"

@@ -25,7 +25,6 @@ from inferchain.worker.jobs import TrackedJob
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 50
 #: A single claim's reverts that mean "someone else got there first" or "too late": normal,
 #: not alarming (a batch skips such jobs instead).
 RACE_ERRORS = frozenset(
@@ -46,9 +45,10 @@ class Claimer:
         *,
         margin_s: int,
         estimate_s: Callable[[int], float],
-        batch: int = MAX_BATCH,
+        batch: int | None = None,
     ) -> None:
-        self._batch = min(batch, MAX_BATCH)
+        # One claimBatch carries at most the market's MAX_BATCH jobs (None: that many).
+        self._batch = market.max_batch if batch is None else min(batch, market.max_batch)
         self._chain, self._market, self._sender = chain, market, sender
         self._margin = margin_s
         self._estimate = estimate_s

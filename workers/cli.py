@@ -41,7 +41,9 @@ def run(
     rpc_url: str | None = Rpc,
     ipfs_api_url: str | None = typer.Option(None, "--ipfs-api-url"),
     model: list[int] | None = typer.Option(None, "--model", help="model id to serve (repeat)"),
-    max_batch_size: int | None = typer.Option(None, "--max-batch-size"),
+    inference_batch_size: int | None = typer.Option(
+        None, "--inference-batch-size", help="most jobs of one model run together [16]"
+    ),
     max_wait_s: float | None = typer.Option(None, "--max-wait-s"),
     max_in_flight: int | None = typer.Option(None, "--max-in-flight"),
     device: str | None = typer.Option(None, "--device", help="auto | cpu | cuda[:N]"),
@@ -69,7 +71,7 @@ def run(
         use_json_logs(logging.getLogger().level or logging.INFO)
     settings = _settings(
         market_addresses_file=market_addresses, rpc_url=rpc_url, ipfs_api_url=ipfs_api_url,
-        models=model or None, max_batch_size=max_batch_size, max_wait_s=max_wait_s,
+        models=model or None, inference_batch_size=inference_batch_size, max_wait_s=max_wait_s,
         max_in_flight=max_in_flight, device=device, state_dir=state_dir,
         metrics_port=metrics_port, keystore=keystore, stream_host=stream_host,
         stream_port=stream_port, stream_public_url=stream_public_url,

@@ -2,6 +2,9 @@
 
 Events only propose work. The queue is pruned with contract state (``jobStatus``) before
 claims, and the claim itself is simulated, so a stale or reorged event costs one call.
+Jobs of a mode that checks a proof at submission (hook ``ON_SUBMIT``: the ZK mode) are left
+to workers that prove for it (``zk_modes``): without a proof the market refuses the result,
+and a claimed job that cannot be submitted would only time out and cost stake.
 """
 
 from __future__ import annotations
@@ -10,7 +13,15 @@ import logging
 from collections.abc import Iterable, Mapping
 
 from inferchain.chain import Chain
-from inferchain.market import JobRecord, JobStatus, Market, fetch_market_events, fold_events
+from inferchain.market import (
+    JobRecord,
+    JobStatus,
+    Market,
+    fetch_market_events,
+    fold_events,
+    read_job_state,
+)
+from inferchain.market.modes import ON_SUBMIT, read_mode
 
 log = logging.getLogger(__name__)
 
@@ -35,21 +46,39 @@ def fold_range(
 
 def chain_statuses(chain: Chain, market: Market, job_ids: Iterable[int]) -> dict[int, JobStatus]:
     """The contract's word on each job (one eth_call each; cheap next to a failed tx)."""
-    return {
-        job_id: JobStatus(chain.call(market.jobs.functions.jobStatus(job_id))[0])
-        for job_id in job_ids
-    }
+    return {job_id: read_job_state(chain, market.jobs, job_id).status for job_id in job_ids}
 
 
 class Discovery:
     """Keeps ``open_jobs`` (served models, status Open) up to the confirmed head."""
 
     def __init__(
-        self, chain: Chain, market: Market, served: set[int], confirmations: int, chunk: int
+        self,
+        chain: Chain,
+        market: Market,
+        served: set[int],
+        confirmations: int,
+        chunk: int,
+        zk_modes: Iterable[int] = (),
     ) -> None:
         self._chain, self._market = chain, market
         self.served = served
         self._confirmations, self._chunk = confirmations, chunk
+        self.zk_modes = frozenset(zk_modes)
+        #: Whether this worker can serve each mode seen (a registered mode's hooks are fixed).
+        self._servable: dict[int, bool] = {}
+
+    def servable_mode(self, mode_id: int) -> bool:
+        """False for a mode that wants a proof at submission this worker does not make."""
+        if mode_id in self.zk_modes:
+            return True
+        known = self._servable.get(mode_id)
+        if known is None:
+            mode = read_mode(self._chain, self._market.jobs, mode_id)
+            known = not mode.hooks & ON_SUBMIT
+            if mode.registered:
+                self._servable[mode_id] = known
+        return known
 
     def scan(
         self, open_jobs: dict[int, JobRecord], last_block: int, head: int
@@ -64,7 +93,9 @@ class Discovery:
         fresh = {
             job_id: record
             for job_id, record in folded.items()
-            if record.status is JobStatus.OPEN and record.job.model_id in self.served
+            if record.status is JobStatus.OPEN
+            and record.job.model_id in self.served
+            and self.servable_mode(record.job.terms.verification)
         }
         added = len(fresh.keys() - open_jobs.keys())
         if added:

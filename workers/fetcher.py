@@ -11,13 +11,15 @@ requester takes the price back with ``expire``.
 
 Fetches never block the tick: a CID no node has costs one thread for the IPFS timeout, and
 retries take at most half the threads, so fresh inputs never wait behind missing ones.
+Each finished fetch calls ``on_done`` (the node wakes its loop), so a job is claimed the
+moment its input is here rather than at the next tick.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -44,8 +46,10 @@ class InputFetcher:
         max_bytes: int,
         cache_bytes: int,
         threads: int = 8,
+        on_done: Callable[[], None] | None = None,
     ) -> None:
         self._ipfs = ipfs
+        self._on_done = on_done
         self._timeout, self._max = timeout_s, max_bytes
         self._cache_bytes = cache_bytes
         self._threads = threads
@@ -68,7 +72,9 @@ class InputFetcher:
             failed = self._failed.get(cid)
             if failed is not None and (now < failed.retry_at or self._retries_full()):
                 continue
-            self._running[cid] = self._pool.submit(self._fetch, cid)
+            future = self._pool.submit(self._fetch, cid)
+            self._running[cid] = future
+            future.add_done_callback(self._finished)
 
     def get(self, cid: bytes) -> Outcome | None:
         """The input's bytes or refusal, once fetched; None while unknown."""
@@ -92,6 +98,10 @@ class InputFetcher:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- internals -----------------------------------------------------------------------
+
+    def _finished(self, _future: Future[Outcome]) -> None:
+        if self._on_done is not None:
+            self._on_done()
 
     def _retries_full(self) -> bool:
         """Retries may take half the threads, so fresh inputs never wait behind them."""

@@ -24,6 +24,7 @@ from typing import Any
 from inferchain.bundle import BundleError, InvalidInput
 from inferchain.ipfs import file_cid
 from inferchain.worker.jobs import Phase, TrackedJob
+from inferchain.worker.metering import check_request
 from inferchain.worker.runtimes import Output, Runtime
 from inferchain.worker.streams import JobStream
 
@@ -64,6 +65,7 @@ class Generations:
         assert job.input is not None
         try:
             request = runtime.prepare(job.input)
+            check_request(job.job, request)  # a metered job: within what was paid for
         except InvalidInput as exc:
             stream.fail("input.invalid", f"the worker refuses the input: {exc}")
             job.ran(None, exc, 0.0)

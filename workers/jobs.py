@@ -24,7 +24,9 @@ from enum import StrEnum
 from inferchain.bundle import InvalidInput
 from inferchain.ipfs import Cid
 from inferchain.market import Job, Result
+from inferchain.market.jobs import ZERO32
 from inferchain.worker.errors import IllegalTransition
+from inferchain.worker.metering import usage_word
 
 
 class Phase(StrEnum):
@@ -88,6 +90,11 @@ class TrackedJob:
     #: ``jobStatus``); jobs restored from disk start unchecked.
     checked: bool = False
     speculative: bool = False
+    #: ``Result.proof`` for a verification mode that checks one at submission (the ZK mode:
+    #: workers/proving.py attaches it); not persisted: a restarted worker proves again.
+    proof: bytes = b""
+    #: ``Result.usage``: the token counts of a metered job's output (zero for flat pricing).
+    usage: bytes = ZERO32
 
     @property
     def model_id(self) -> int:
@@ -103,7 +110,14 @@ class TrackedJob:
         self.input = data
 
     def ran(self, output: bytes | None, refusal: InvalidInput | None, model_time_s: float) -> None:
+        """An output, or the input's refusal. A metered job's usage is read from its output
+        now; one over its paid-for limits is refused instead (workers/metering.py)."""
         self.advance(Phase.RAN)
+        if output is not None:
+            try:
+                self.usage = usage_word(self.job, output)
+            except InvalidInput as exc:
+                output, refusal = None, exc
         self.output, self.refusal, self.model_time_s = output, refusal, model_time_s
         self.input = None
 
@@ -117,14 +131,16 @@ class TrackedJob:
         """On-chain now; `worker` names the submitter of a speculative job (its claim)."""
         self.advance(Phase.SUBMITTED)
         assert self.pinned_cid is not None and self.output_hash is not None
-        self.job = self.job.with_output(self.pinned_cid, self.output_hash, worker=worker)
+        self.job = self.job.with_output(
+            self.pinned_cid, self.output_hash, self.usage, worker=worker
+        )
         self.challenge_deadline = challenge_deadline
         self.speculative = False
 
     def result(self) -> Result:
-        """What `submitResult` takes for this pinned job (flat pricing: no usage)."""
+        """What `submitResult` takes for this pinned job (flat pricing: zero usage)."""
         assert self.pinned_cid is not None and self.output_hash is not None
-        return Result(self.pinned_cid.to_bytes(), self.output_hash)
+        return Result(self.pinned_cid.to_bytes(), self.output_hash, self.usage, self.proof)
 
     def later(self, delay_s: float) -> None:
         """Retry this job's current stage no sooner than ``delay_s`` from now."""

@@ -4,9 +4,13 @@
     (discovery)          (fetcher)     (claimer) (batcher) (runner) (pinner) (submitter) (settler)
                                                   └─▶ stream (generation) ─┘
 
-Text-generation jobs skip the batcher: each decodes in a thread the tick it is fetched,
-its text going to its stream (``streams``), which readers can open from the moment the
-job is claimed (``stream_server``, announced in the registry metadata).
+Text-generation jobs skip the batcher: each starts decoding in a thread the moment it is
+picked (its input here), in the same tick as its claim is sent, its text going to its
+stream (``streams``, served by ``stream_server``, announced in the registry metadata). The
+stream is open before the claim, and readers see its text once the claim is won; a lost
+claim stops the decoding and tells them ``job.lost``. A finished input fetch and a new
+chain head (``head_watch``) wake the loop, so a job is picked within milliseconds of the
+block that created it rather than at the next tick.
 
 Each arrow is one module; this file only wires them, decides deadlines from block time,
 applies the one retry policy (capped backoff per job, per tick for RPC outages) and saves
@@ -28,19 +32,21 @@ from inferchain.bundle import BundleCache, ipfs_fetcher
 from inferchain.chain import Chain, ChainError
 from inferchain.ipfs import Cid, InvalidCid, IpfsClient, IpfsError
 from inferchain.market import JobRecord, Market, MarketAddresses
-from inferchain.worker._service import Backoff, Service
+from inferchain.service import Backoff, Service
 from inferchain.worker.account import AccountStatus, Standing, ensure_ready, metadata_document
 from inferchain.worker.batcher import Batcher
-from inferchain.worker.claimer import MAX_BATCH, Claimer
+from inferchain.worker.claimer import Claimer
 from inferchain.worker.discovery import Discovery
 from inferchain.worker.errors import TransientFailure, WorkerNotReady
 from inferchain.worker.fetcher import InputFetcher
 from inferchain.worker.generation import Generations, streams_text
+from inferchain.worker.head_watch import HeadWatch
 from inferchain.worker.jobs import AWAITING_INPUT, DONE, IN_FLIGHT, Phase, TrackedJob
 from inferchain.worker.lock import KeyLock
 from inferchain.worker.metrics import HealthServer, WorkerMetrics, health_doc
 from inferchain.worker.pinner import Pinner
 from inferchain.worker.probe import IpfsProbe
+from inferchain.worker.proving import ProvingStage
 from inferchain.worker.reconcile import own_records, reconcile_held
 from inferchain.worker.runner import ModelRunner
 from inferchain.worker.runtimes import RuntimePool
@@ -85,6 +91,8 @@ class Worker(Service):
         self._queued: set[int] = set()
         self._health: HealthServer | None = None
         self._stream_server: StreamServer | None = None
+        self._head_watch: HeadWatch | None = None
+        self.proving: ProvingStage | None = None
         self.streams = StreamHub()
         self._lock: KeyLock | None = None
         self._model_retry_at: dict[int, float] = {}
@@ -132,9 +140,9 @@ class Worker(Service):
         pool = RuntimePool(cache, s.model_memory_bytes, s.device)
         self.runner = ModelRunner(self.chain, self.market, pool)
         self.discovery = Discovery(
-            self.chain, self.market, served, s.confirmations, s.log_chunk_blocks
+            self.chain, self.market, served, s.confirmations, s.log_chunk_blocks, s.zk_modes
         )
-        tx_batch = MAX_BATCH if s.batch_transactions else 1
+        tx_batch = None if s.batch_transactions else 1  # None: the market's MAX_BATCH
         self.claimer = Claimer(
             self.chain,
             self.market, self.sender, margin_s=s.deadline_margin_s, estimate_s=self._estimate_s,
@@ -142,10 +150,15 @@ class Worker(Service):
         )  # fmt: skip
         self.fetcher = InputFetcher(
             self.ipfs, timeout_s=s.ipfs_timeout_s, max_bytes=s.max_input_bytes,
-            cache_bytes=max(s.input_cache_bytes, s.max_input_bytes),
+            cache_bytes=max(s.input_cache_bytes, s.max_input_bytes), on_done=self._wake.set,
         )  # fmt: skip
-        self.batcher = Batcher(s.max_batch_size, s.max_wait_s)
-        self.generations = Generations(s.max_batch_size, self._wake.set)
+        self.batcher = Batcher(s.inference_batch_size, s.max_wait_s)
+        if s.zk_modes:
+            self.proving = ProvingStage(
+                s.state_dir / "zk-keys", s.zk_modes, workers=s.zk_provers,
+                input_of=self._read_input,
+            )  # fmt: skip
+        self.generations = Generations(s.inference_batch_size, self._wake.set)
         self.pinner = Pinner(self.ipfs, self._pool)
         self.submitter = Submitter(self.chain, self.market, self.sender, batch=tx_batch)
         self.settler = Settler(self.chain, self.market, self.sender)
@@ -158,6 +171,11 @@ class Worker(Service):
             self._health.start()
         if self._stream_server is not None:
             self._stream_server.start()
+        poll = s.head_poll()
+        if poll is not None:  # its own connection: the loop's is not shared across threads
+            watched = Chain(s.rpc_url, expected_chain_id=s.chain_id)
+            self._head_watch = HeadWatch(watched, poll, self._wake.set)
+            self._head_watch.start()
         log.info(
             "worker started",
             extra={"address": self.sender.address, "models": sorted(served),
@@ -194,6 +212,10 @@ class Worker(Service):
         return self._stream_server.port if self._stream_server else None
 
     def teardown(self) -> None:
+        if self._head_watch is not None:
+            self._head_watch.stop()
+        if self.proving is not None:
+            self.proving.close()
         self._save()
         if self._health is not None:
             self._health.stop()
@@ -297,7 +319,10 @@ class Worker(Service):
             self._last_reconcile = time.monotonic()
 
     def _claim(self, now: int) -> None:
-        """Claim, oldest first, the jobs whose inputs are here; start fetching the others."""
+        """Claim, oldest first, the jobs whose inputs are here; start fetching the others.
+
+        Jobs of models that stream text start decoding before their claim is sent
+        (``_start_ahead``); short jobs of other models take the fast path (``_take_fast``)."""
         room = self.settings.max_in_flight - self.in_flight
         if self.standing.reason is not None or room <= 0:
             return
@@ -306,22 +331,82 @@ class Worker(Service):
         eligible = [r for r in eligible if r.job.model_id in loadable]
         self.fetcher.want(r.input_cid for r in eligible)
         ready = [r for r in eligible if self.fetcher.get(r.input_cid) is not None][:room]
-        ready = self._take_fast(ready, now)
+        streaming = not self.settings.fast_path_streams
+        ahead = [r for r in ready if streaming and self._streams_text(r.job.model_id)]
+        ahead_ids = {r.job_id for r in ahead}
+        rest = {
+            r.job_id for r in self._take_fast([r for r in ready if r.job_id not in ahead_ids], now)
+        }
+        ready = [r for r in ready if r.job_id in ahead_ids or r.job_id in rest]
         if not ready:
             return
+        started = self._start_ahead(ahead)
+        # An RPC failure here leaves the started jobs unclaimed: they go on as fast-path jobs.
         won, refused = self.claimer.claim(ready)
         for job in won:
+            early = started.pop(job.job_id, None)
+            if early is not None:  # decoding already: now it is ours, readers may see it
+                early.job, early.claim_deadline = job.job, job.claim_deadline
+                early.speculative = False
+                self.streams.confirm(job.job_id)
+                continue
             self.held[job.job_id] = job
             self.saved.open_jobs.pop(job.job_id, None)
             self._open_stream(job)
+        for early in started.values():
+            self._drop(early, "another worker claimed this job first")
         self.metrics.claimed.inc(len(won))
         if refused is None:  # the batch went through: whatever it did not claim, a rival did
             self.metrics.races_lost.labels("claim").inc(len(ready) - len(won))
         if won:
             log.info("claimed", extra={"job_ids": [j.job_id for j in won]})
+        if won or ahead:
             self._save()
         if refused is not None:
             self.standing.check(refused)
+
+    def _start_ahead(self, records: list[JobRecord]) -> dict[int, TrackedJob]:
+        """Hold ``records`` unclaimed (speculative) and start decoding them now, their streams
+        open but held back from readers until the claim is won; by job id."""
+        started: dict[int, TrackedJob] = {}
+        for record in records:
+            job = TrackedJob(
+                job_id=record.job_id,
+                job=record.job,
+                input_cid=record.input_cid,
+                claim_deadline=record.request_deadline,
+                phase=Phase.OPEN,
+                checked=True,
+                speculative=True,
+            )
+            self.held[job.job_id] = job
+            self.saved.open_jobs.pop(job.job_id, None)
+            started[job.job_id] = job
+            stream = self.streams.open(
+                job.job_id, job.job.requester, job.job.terms.token, held=False
+            )
+            outcome = self.fetcher.get(record.input_cid)
+            if isinstance(outcome, bytes):
+                job.fetched(outcome)
+                self.generations.start(job, self.runner.runtime(job.model_id), stream)
+            elif outcome is not None:  # the requester's fault: claimed only to report it
+                job.ran(None, outcome, 0.0)
+                stream.fail("input.invalid", f"the worker refuses the input: {outcome}")
+        return started
+
+    def _drop(self, job: TrackedJob, why: str) -> None:
+        """Stop an unclaimed job that is not this worker's: its readers learn ``job.lost``."""
+        self.streams.drop(job.job_id, "job.lost", why)
+        self.generations.cancel(job.job_id)
+        if job.phase is not Phase.DROPPED:
+            job.advance(Phase.DROPPED)
+        log.debug("started job lost its claim", extra={"job_id": job.job_id})
+
+    def _streams_text(self, model_id: int) -> bool:
+        try:
+            return streams_text(self.runner.runtime(model_id))
+        except TransientFailure:
+            return False
 
     def _take_fast(self, ready: list[JobRecord], now: int) -> list[JobRecord]:
         """Hold short jobs unclaimed, to run first and submit on Open (claim and submit in
@@ -401,6 +486,13 @@ class Worker(Service):
                 extra={"cid": _cid_text(cid), "error": str(exc), "attempts": attempts},
             )
 
+    def _read_input(self, job: TrackedJob) -> bytes:
+        """A job's input read again (a restarted worker proving a pinned job)."""
+        try:
+            return self.ipfs.cat(Cid.parse(job.input_cid), max_size=self.settings.max_input_bytes)
+        except IpfsError as exc:
+            raise TransientFailure(f"cannot read the input of job {job.job_id}: {exc}") from exc
+
     def _open_stream(self, job: TrackedJob) -> None:
         """Open the job's stream as soon as it is held, if its model streams."""
         try:
@@ -427,7 +519,10 @@ class Worker(Service):
                     continue
                 stream = self.streams.get(job.job_id)
                 if stream is None or stream.ended:  # restored from disk, or a retry
-                    stream = self.streams.open(job.job_id, job.job.requester, job.job.terms.token)
+                    stream = self.streams.open(
+                        job.job_id, job.job.requester, job.job.terms.token,
+                        held=not job.speculative,
+                    )  # fmt: skip
                 self.generations.start(job, runtime, stream)
                 continue
             self.batcher.add(job)
@@ -441,6 +536,8 @@ class Worker(Service):
             batch = [j for j in batch if j.phase is Phase.FETCHED]
             if not batch:
                 continue
+            if self.proving is not None:  # before the run: it drops the inputs
+                self.proving.start(batch, self.runner.runtime)
             try:
                 elapsed = self.runner.run(batch)
             except TransientFailure as exc:
@@ -459,6 +556,8 @@ class Worker(Service):
 
     def _submit(self, now: int) -> None:
         ready = self._due(Phase.PINNED)
+        if self.proving is not None:  # a ZK job waits here for its proof
+            ready = self.proving.gate(ready, self.runner.runtime)
         if not ready:
             return
         on_open = {j.job_id for j in ready if j.speculative}  # a submission clears the flag
@@ -472,6 +571,7 @@ class Worker(Service):
                 self._estimate[job.model_id] = 0.8 * old + 0.2 * took
                 if job.job_id in on_open:
                     self.metrics.fast_path.inc()
+                    self.streams.confirm(job.job_id)  # its submission claimed it
             elif job.phase is Phase.FAILED:
                 self.metrics.failed.inc()
             elif job.phase is Phase.DROPPED:
@@ -525,6 +625,8 @@ class Worker(Service):
     def _forget_done(self) -> None:
         done = [i for i, j in self.held.items() if j.phase in DONE]
         for job_id in done:
+            if self.held[job_id].phase is Phase.DROPPED:  # a rival's, or too late: no text
+                self._drop(self.held[job_id], "this worker does not hold the job")
             del self.held[job_id]
         if done:
             self._save()

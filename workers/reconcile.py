@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from inferchain.chain import Chain
-from inferchain.market import JobRecord, JobStatus, Market
+from inferchain.market import JobRecord, JobStatus, Market, read_job_state
 from inferchain.worker.discovery import fold_range
 from inferchain.worker.jobs import Phase, TrackedJob
 
@@ -54,8 +54,8 @@ def reconcile_held(
         held.setdefault(job_id, tracked_from_record(record))
     kept: dict[int, TrackedJob] = {}
     for job_id, job in held.items():
-        raw_status, deadline = chain.call(market.jobs.functions.jobStatus(job_id))
-        status = JobStatus(raw_status)
+        state = read_job_state(chain, market.jobs, job_id)
+        status, deadline = state.status, state.deadline
         if status is JobStatus.CLAIMED and block_ts < deadline:
             if job.phase is Phase.SUBMITTED:
                 log.warning("saved as submitted but still claimed", extra={"job_id": job_id})

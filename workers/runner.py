@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from inferchain.bundle import BundleError, InvalidInput
 from inferchain.chain import Chain
-from inferchain.ipfs import Cid, IpfsError
-from inferchain.market import Market
+from inferchain.ipfs import IpfsError
+from inferchain.market import Market, read_model
 from inferchain.worker.errors import TransientFailure
 from inferchain.worker.jobs import TrackedJob
 from inferchain.worker.runtimes import Output, Runtime, RuntimePool, infer
@@ -28,10 +28,8 @@ class ModelRunner:
     def bundle_of(self, model_id: int) -> tuple[str, str]:
         """(bundle CID, manifest sha256 hex) of a registered model."""
         if model_id not in self._bundles:
-            fns = self._market.models.functions
-            cid = Cid.parse(bytes(self._chain.call(fns.bundleCid(model_id))))
-            manifest_hash = bytes(self._chain.call(fns.model(model_id))[7]).hex()
-            self._bundles[model_id] = (str(cid), manifest_hash)
+            model = read_model(self._chain, self._market.models, model_id)
+            self._bundles[model_id] = (model.bundle_cid, model.manifest_sha256)
         return self._bundles[model_id]
 
     def runtime(self, model_id: int) -> Runtime:

@@ -23,6 +23,7 @@ from inferchain.wallet.keystore import decrypt_keystore
 
 #: Anvil's first dev account: fine locally, refused anywhere else.
 DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+LOCAL_HEAD_POLL_S = 0.02
 
 
 class WorkerSettings(BaseSettings):
@@ -46,12 +47,19 @@ class WorkerSettings(BaseSettings):
     # --- what to serve and how ---------------------------------------------------------
     models: list[int] = Field(default_factory=list, description="model ids; empty: as registered")
     device: str = "auto"
-    max_batch_size: int = Field(16, ge=1, le=50)
-    #: claimBatch / submitBatch (up to 50 jobs per transaction) instead of one per job.
+    #: Most jobs of one model run as one inference batch (each runtime's manifest limit
+    #: applies too). Transactions are batched separately, up to the market's MAX_BATCH.
+    inference_batch_size: int = Field(16, ge=1, le=256)
+    #: claimBatch / submitBatch (up to the market's MAX_BATCH jobs per transaction) instead
+    #: of one per job.
     batch_transactions: bool = True
     max_wait_s: float = Field(0.05, ge=0)
     max_in_flight: int = Field(64, ge=1)
     poll_interval_s: float = Field(0.1, gt=0)
+    #: Seconds between ``eth_blockNumber`` polls that wake the loop when the head moves
+    #: (``head_watch``). None: 0.02 in mode=local (a local chain answers in a millisecond),
+    #: off elsewhere (the loop's own ``poll_interval_s`` tick); 0 turns it off.
+    head_poll_s: float | None = Field(None, ge=0)
     confirmations: int = Field(0, ge=0, le=1000)
     log_chunk_blocks: int = Field(5_000, gt=0)
     reconcile_every_s: float = Field(30.0, gt=0)
@@ -61,7 +69,17 @@ class WorkerSettings(BaseSettings):
     #: run before it is claimed and submitted on Open, claim and submit in one transaction;
     #: if a rival wins, it is dropped. Longer jobs are claimed first. 0 turns it off.
     fast_path_max_s: float = Field(2.0, ge=0)
+    #: Models that stream text are claimed as soon as their input is here, and decode while
+    #: the claim is in flight: readers find the worker by its JobClaimed log. True puts them
+    #: on the fast path too (one transaction less, but no reader sees a token before the
+    #: result is on-chain).
+    fast_path_streams: bool = False
     shutdown_grace_s: float = Field(30.0, ge=0)
+    #: Verification mode ids whose jobs need an EZKL proof at submission (the market's mode
+    #: of its ZkVerifier); empty: this worker proves nothing. Proofs run in ``zk_provers``
+    #: child processes, off the job path (``proving.py``).
+    zk_modes: list[int] = Field(default_factory=list)
+    zk_provers: int = Field(1, ge=1, le=64)
     # --- state, money, observability ---------------------------------------------------
     state_dir: Path = Path(".inferchain/worker")
     bundle_cache_bytes: int = Field(2 << 30, gt=0)
@@ -88,6 +106,12 @@ class WorkerSettings(BaseSettings):
         if self.mode != "local" and self.private_key.get_secret_value() == DEV_KEY:
             raise ValueError("the public dev key is refused outside mode=local")
         return self
+
+    def head_poll(self) -> float | None:
+        """Seconds between head polls, or None for none (see ``head_poll_s``)."""
+        if self.head_poll_s is None:
+            return LOCAL_HEAD_POLL_S if self.mode == "local" else None
+        return self.head_poll_s or None
 
     def market_addresses(self, chain_id: int) -> MarketAddresses:
         """The deployed contracts this worker talks to on chain `chain_id`."""

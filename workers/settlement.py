@@ -13,12 +13,10 @@ from collections.abc import Sequence
 from web3.logs import DISCARD
 
 from inferchain.chain import Chain, ContractReverted, TransactionFailed, TransactionSender
-from inferchain.market import ETH, JobStatus, Market
+from inferchain.market import ETH, JobStatus, Market, read_job_state
 from inferchain.worker.jobs import Phase, TrackedJob
 
 log = logging.getLogger(__name__)
-
-MAX_BATCH = 50
 
 
 class Settler:
@@ -31,8 +29,9 @@ class Settler:
             j for j in jobs if j.challenge_deadline is not None and block_ts > j.challenge_deadline
         ]
         earned: dict[str, int] = {}
-        for start in range(0, len(matured), MAX_BATCH):
-            batch = matured[start : start + MAX_BATCH]
+        size = self._market.max_batch
+        for start in range(0, len(matured), size):
+            batch = matured[start : start + size]
             try:
                 earned = _add(earned, self._finalize_batch(batch))
             except (ContractReverted, TransactionFailed) as exc:
@@ -63,11 +62,11 @@ class Settler:
 
     def _skipped(self, job: TrackedJob) -> None:
         """A job the batch skipped: settled elsewhere (dropped) or not yet due (kept)."""
-        status, _ = self._chain.call(self._market.jobs.functions.jobStatus(job.job_id))
-        if JobStatus(status) is JobStatus.SUBMITTED:
+        status = read_job_state(self._chain, self._market.jobs, job.job_id).status
+        if status is JobStatus.SUBMITTED:
             return  # its window is still open at the mined block: next tick
-        log.info("job settled elsewhere", extra={"job_id": job.job_id, "status": status})
-        job.advance(Phase.ABANDONED if status == JobStatus.DISPUTED else Phase.FINALIZED)
+        log.info("job settled elsewhere", extra={"job_id": job.job_id, "status": status.name})
+        job.advance(Phase.ABANDONED if status is JobStatus.DISPUTED else Phase.FINALIZED)
 
     def maybe_withdraw(self, threshold: int | None, tokens: set[str]) -> dict[str, int]:
         """Withdraw each token balance at or above ``threshold`` to the worker's own address."""

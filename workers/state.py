@@ -25,6 +25,7 @@ from typing import Any
 from inferchain.chain import Chain
 from inferchain.ipfs import Cid
 from inferchain.market import Job, JobOutcome, JobRecord, JobStatus, JobTerms, MarketAddresses
+from inferchain.market.jobs import ZERO32
 from inferchain.untrusted_json import UntrustedJsonError, loads
 from inferchain.worker.errors import StateFileUnusable, WorkerNotReady
 from inferchain.worker.jobs import Phase, TrackedJob
@@ -278,6 +279,7 @@ def _tracked_to_json(t: TrackedJob) -> dict[str, Any]:
         "pinned_cid": str(t.pinned_cid) if keep and t.pinned_cid else None,
         "output_hash": _hex(t.output_hash) if keep else None,
         "is_failure": t.is_failure if keep else False,
+        "usage": _hex(t.usage) if keep else None,
         "challenge_deadline": t.challenge_deadline,
         "speculative": t.speculative,
     }
@@ -298,4 +300,5 @@ def _tracked_from_json(d: dict[str, Any]) -> TrackedJob:
         is_failure=is_failure,
         challenge_deadline=_int(d, "challenge_deadline", optional=True),
         speculative=speculative,
+        usage=_unhex(d.get("usage")) or ZERO32,  # files from before metering have none
     )

@@ -30,16 +30,16 @@ from inferchain.worker.jobs import Phase, TrackedJob
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 50
 Failure = tuple[TrackedJob, Exception]
 
 
 class Submitter:
     def __init__(
-        self, chain: Chain, market: Market, sender: TransactionSender, batch: int = MAX_BATCH
+        self, chain: Chain, market: Market, sender: TransactionSender, batch: int | None = None
     ) -> None:
         self._chain, self._market, self._sender = chain, market, sender
-        self._batch = min(batch, MAX_BATCH)
+        # One submitBatch carries at most the market's MAX_BATCH jobs (None: that many).
+        self._batch = market.max_batch if batch is None else min(batch, market.max_batch)
 
     def submit(self, jobs: Sequence[TrackedJob], block_ts: int) -> list[Failure]:
         """Submit results and report refusals; returns transient failures to retry."""
@@ -140,14 +140,15 @@ class Submitter:
     def _send(self, batch: Sequence[TrackedJob]) -> TxReceipt:
         fns = self._market.jobs.functions
         results = [job.result().as_abi() for job in batch]
+        proofs = any(job.proof for job in batch)  # verified on-chain: gas estimated
         if len(batch) == 1:
             job = batch[0]
             call = fns.submitResult(job.job_id, job.job.as_abi(), results[0])
-            return send(self._sender, call, "submit")
+            return send(self._sender, call, "submit", estimate=proofs)
         ids = [job.job_id for job in batch]
         tuples = [job.job.as_abi() for job in batch]
         call = fns.submitBatch(ids, tuples, results)
-        return send(self._sender, call, "submit", len(batch))
+        return send(self._sender, call, "submit", len(batch), estimate=proofs)
 
     def _report(self, job: TrackedJob) -> list[Failure]:
         fns = self._market.jobs.functions

@@ -131,6 +131,7 @@ def openai_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 async def _gateway_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GatewayError)
     response = error_json(exc.status, exc.code, exc.message, param=exc.param, path=request.url.path)
+    response.headers.update(exc.headers)
     if isinstance(exc, RateLimited):
         response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
     return response

@@ -9,22 +9,11 @@ from sqlalchemy.orm import Session
 
 from inferchain.gateway.db.models import Job
 from inferchain.gateway.indexer.events import DecodedLog
+from inferchain.gateway.schemas.jobs import TERMINAL
 from inferchain.ipfs import Cid
 from inferchain.market import ZERO_ADDRESS
 
 ZERO_HASH = "0x" + "00" * 32
-TERMINAL = frozenset(
-    {
-        "cancelled",
-        "expired",
-        "failed",
-        "timed_out",
-        "refunded",
-        "dispute_expired",
-        "finalized",
-        "settled",
-    }
-)
 BalanceKey = tuple[str, str]
 Handler = Callable[[Session, DecodedLog, int], Any]
 
@@ -111,6 +100,17 @@ def _dispute_resolved(session: Session, log: DecodedLog, block_time: int) -> set
     return _job_update(status=status, slashed=Arg("slashed"))(session, log, block_time)
 
 
+def _callback_settled(session: Session, log: DecodedLog, block_time: int) -> set[BalanceKey]:
+    """A paid callback job left the chain's books: its callback fee went to the deliverer
+    (`CallbackDelivered`) or back to the requester (`DeliveryExpired`); the job stays
+    finalized."""
+    touched = _job_update()(session, log, block_time)
+    job = session.get(Job, log.args["jobId"])
+    if job is not None and "deliverer" in log.args:
+        touched.add((log.args["deliverer"], job.token))
+    return touched
+
+
 def _job_balances(job: Job) -> set[BalanceKey]:
     parties = {job.requester, job.provider} | ({job.worker} if job.worker else set())
     return {(p, t) for p in parties for t in {job.token, ZERO_ADDRESS}}
@@ -138,4 +138,6 @@ HANDLERS: dict[str, Handler] = {
     "DisputeResolved": _dispute_resolved,
     "DisputeExpired": _job_update(status="dispute_expired"),
     "JobFinalized": _job_update(status="finalized", worker_amount=Arg("workerAmount")),
+    "CallbackDelivered": _callback_settled,
+    "DeliveryExpired": _callback_settled,
 }

@@ -11,10 +11,8 @@ from the cursor without duplicates.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from hexbytes import HexBytes
 from sqlalchemy import delete, func, select
@@ -40,6 +38,11 @@ class StepResult:
     to_block: int
     logs: int
     reorg_to: int | None = None
+
+    @property
+    def caught_up(self) -> bool:
+        """Nothing was left to index (no new confirmed block, no reorg to undo)."""
+        return self.reorg_to is None and self.to_block < self.from_block
 
 
 class Indexer:
@@ -95,28 +98,9 @@ class Indexer:
     def sync(self, max_steps: int = 10_000) -> int:
         """Step until caught up with the confirmed head; the number of the last block indexed."""
         for _ in range(max_steps):
-            result = self.step()
-            if result.reorg_to is None and result.to_block < result.from_block:
+            if self.step().caught_up:
                 break
         return self.cursor()[0]
-
-    def run(self, stop: threading.Event, poll_s: float, on_step: Any = None) -> None:
-        """Index until ``stop`` is set; failures are logged and retried with capped backoff."""
-        failures = 0
-        while not stop.is_set():
-            try:
-                result = self.step()
-                failures = 0
-                if on_step is not None:
-                    on_step(result)
-                idle = result.reorg_to is None and result.to_block < result.from_block
-            except Exception:
-                failures += 1
-                self.metrics.indexer_errors.inc()
-                log.exception("index step failed (%d in a row)", failures)
-                idle = True
-            if idle:
-                stop.wait(min(poll_s * 2 ** min(failures, 6), 60.0))
 
     # --- ranges ---------------------------------------------------------------------------
 

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from inferchain.gateway.db.models import ChainLog, Job, Model, Worker, WorkerModel
 from inferchain.gateway.indexer._jobs import HANDLERS as JOB_HANDLERS
-from inferchain.gateway.indexer._jobs import TERMINAL, BalanceKey, Handler, account_touch
+from inferchain.gateway.indexer._jobs import BalanceKey, Handler, account_touch
 from inferchain.gateway.indexer._registries import MODEL_HANDLERS, WORKER_HANDLERS
 from inferchain.gateway.indexer.events import DecodedLog
 
-__all__ = ["TERMINAL", "apply", "rebuild"]
+__all__ = ["apply", "rebuild"]
 
 _HANDLERS: dict[tuple[str, str], Handler] = {
     **{("JobMarket", e): h for e, h in JOB_HANDLERS.items()},

@@ -15,14 +15,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from inferchain.gateway.db.models import Balance, IndexerCursor, Job, Model, Worker
-from inferchain.gateway.indexer.projector import TERMINAL
 from inferchain.gateway.market.contracts import MarketContracts
 from inferchain.gateway.metrics import GatewayMetrics
+from inferchain.gateway.schemas.jobs import STATUS_WORDS, TERMINAL
+from inferchain.market import JobStatus, read_job_state, read_model
 
 log = logging.getLogger(__name__)
 
-#: IJobMarket.JobStatus, by value.
-CHAIN_STATUS = ("none", "open", "claimed", "submitted", "disputed", "settled")
+#: Chain statuses whose deadline the projection does not keep.
+UNTIMED = frozenset({JobStatus.PAID, JobStatus.SETTLED})
 
 
 @dataclass
@@ -58,25 +59,31 @@ def _jobs(session: Session, c: MarketContracts, report: ReconcileReport) -> None
     live = session.scalars(select(Job).where(Job.status.not_in(TERMINAL)))
     for job in live:
         report.checked += 1
-        status, deadline = c.chain.call(
-            c.market.functions.jobStatus(job.job_id), block=report.block
-        )
-        chain_status = CHAIN_STATUS[status]
-        if chain_status != job.status or (status != 5 and deadline != job.status_deadline):
+        state = read_job_state(c.chain, c.market, job.job_id, block=report.block)
+        status, deadline = state.status, state.deadline
+        chain_status = STATUS_WORDS[status]
+        timed = status not in UNTIMED
+        if chain_status != job.status or (timed and deadline != job.status_deadline):
             job.status = chain_status
-            job.status_deadline = deadline if status != 5 else None
+            job.status_deadline = deadline if timed else None
             report.corrected["job"] += 1
 
 
 def _models(session: Session, c: MarketContracts, report: ReconcileReport) -> None:
     for model in session.scalars(select(Model)):
         report.checked += 1
-        state = c.chain.call(c.models.functions.model(model.model_id), block=report.block)
-        provider, price, token, royalty, active = state[0], state[1], state[2], state[3], state[4]
+        chain_model = read_model(c.chain, c.models, model.model_id, block=report.block)
         actual = (model.provider, model.price, model.token, model.royalty_bps, model.active)
-        if actual != (provider, price, token, royalty, active):
-            model.provider, model.price, model.token = provider, price, token
-            model.royalty_bps, model.active = royalty, active
+        registered = (
+            chain_model.provider,
+            chain_model.price,
+            chain_model.token,
+            chain_model.royalty_bps,
+            chain_model.active,
+        )
+        if actual != registered:
+            model.provider, model.price, model.token = registered[:3]
+            model.royalty_bps, model.active = registered[3:]
             report.corrected["model"] += 1
 
 

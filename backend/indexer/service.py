@@ -1,29 +1,32 @@
-"""The indexer as a background thread of the gateway: start, stop, reconcile now and then.
+"""The indexer as a background service of the gateway: index, reconcile now and then.
 
-It connects to the chain inside the thread (the gateway must start while the chain is
-down), keeps a reference to its thread (failures are logged, never lost) and stops
-within one poll interval of ``stop``.
+It connects to the chain inside its thread (the gateway must start while the chain is
+down), retries a failing step with capped backoff, and stops within one poll interval of
+``stop`` (the lifecycle is ``inferchain.service.Service``, shared with the worker).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from inferchain.gateway.config import GatewaySettings
-from inferchain.gateway.indexer.indexer import Indexer, StepResult
+from inferchain.gateway.indexer.indexer import Indexer
 from inferchain.gateway.indexer.reconcile import reconcile
 from inferchain.gateway.market.contracts import MarketContracts
 from inferchain.gateway.metrics import GatewayMetrics
-from inferchain.service import Backoff
+from inferchain.service import Backoff, Service
 
 log = logging.getLogger(__name__)
 
+FAILURE_BACKOFF_CAP_S = 60.0
 
-class IndexerService:
+
+class IndexerService(Service):
+    name = "inferchain-indexer"
+
     def __init__(
         self,
         settings: GatewaySettings,
@@ -31,46 +34,42 @@ class IndexerService:
         sessions: sessionmaker[Session],
         metrics: GatewayMetrics,
     ) -> None:
+        super().__init__(settings.index_poll_s)
         self._settings = settings
         self._contracts = contracts
         self._sessions = sessions
         self._metrics = metrics
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._backoff = Backoff(initial=settings.index_poll_s, cap=FAILURE_BACKOFF_CAP_S)
+        self._retry_in: float | None = None
+        self._indexer: Indexer | None = None
         self._steps = 0
 
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("indexer already started")
-        self._thread = threading.Thread(target=self._main, name="inferchain-indexer", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("indexer thread did not stop within %.0fs", timeout)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def _main(self) -> None:
-        s = self._settings
-        backoff = Backoff(initial=s.index_poll_s, cap=60.0)
-        while not self._stop.is_set():
+    def step(self) -> bool:
+        if self._indexer is None:
             try:
-                contracts = self._contracts()
-                break
+                self._indexer = self._connect()
             except Exception:
-                delay = backoff.failed()
-                log.exception("indexer cannot reach the chain; retrying in %.1fs", delay)
-                self._stop.wait(delay)
-        else:
-            return
-        indexer = Indexer(
-            contracts,
+                return self._failed("indexer cannot reach the chain")
+        try:
+            result = self._indexer.step()
+            self._steps += 1
+            every = self._settings.reconcile_every
+            if every and self._steps % every == 1:
+                reconcile(self._indexer.contracts, self._sessions, self._metrics)
+        except Exception:
+            self._metrics.indexer_errors.inc()
+            return self._failed(f"index step failed ({self._backoff.failures + 1} in a row)")
+        self._backoff.succeeded()
+        self._retry_in = None
+        return result.caught_up
+
+    def idle_wait_s(self) -> float:
+        return self._retry_in if self._retry_in is not None else self._interval
+
+    def _connect(self) -> Indexer:
+        s = self._settings
+        return Indexer(
+            self._contracts(),
             self._sessions,
             deployment_block=s.deployment_block,
             confirmations=s.confirmations,
@@ -78,9 +77,7 @@ class IndexerService:
             metrics=self._metrics,
         )
 
-        def after_step(result: StepResult) -> None:
-            self._steps += 1
-            if s.reconcile_every and self._steps % s.reconcile_every == 1:
-                reconcile(contracts, self._sessions, self._metrics)
-
-        indexer.run(self._stop, s.index_poll_s, on_step=after_step)
+    def _failed(self, what: str) -> bool:
+        self._retry_in = self._backoff.failed()
+        log.exception("%s; retrying in %.1fs", what, self._retry_in)
+        return True

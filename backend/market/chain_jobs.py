@@ -11,26 +11,14 @@ from __future__ import annotations
 from web3.types import EventData
 
 from inferchain.gateway.market.contracts import MarketContracts
-from inferchain.gateway.schemas.jobs import JobPublic
+from inferchain.gateway.schemas.jobs import OUTCOME_WORDS, STATUS_WORDS, JobPublic
 from inferchain.ipfs import Cid
-from inferchain.market import JobOutcome, JobRecord, JobStatus, decode_logs, fold_events
-
-_LIVE = {
-    JobStatus.OPEN: "open",
-    JobStatus.CLAIMED: "claimed",
-    JobStatus.SUBMITTED: "submitted",
-    JobStatus.DISPUTED: "disputed",
-}
-#: How the indexer names a settled job (a worker's win is ``finalized`` there too).
-_SETTLED = {
-    JobOutcome.CANCELLED: "cancelled",
-    JobOutcome.EXPIRED: "expired",
-    JobOutcome.FAILED: "failed",
-    JobOutcome.TIMED_OUT: "timed_out",
-    JobOutcome.PAID: "finalized",
-    JobOutcome.REFUNDED: "refunded",
-    JobOutcome.DISPUTE_EXPIRED: "dispute_expired",
-}
+from inferchain.market import (
+    JobRecord,
+    decode_logs,
+    fold_events,
+    read_job_state,
+)
 
 
 def job_from_chain(c: MarketContracts, job_id: int, from_block: int) -> JobPublic | None:
@@ -51,7 +39,7 @@ def job_from_chain(c: MarketContracts, job_id: int, from_block: int) -> JobPubli
     if record is None:
         return None
     created = next(e for e in events if e["event"] == "JobCreated")
-    _status, deadline = c.chain.call(c.market.functions.jobStatus(job_id))
+    deadline = read_job_state(c.chain, c.market, job_id).deadline
     block_time = int(c.chain.w3.eth.get_block(created["blockNumber"])["timestamp"])
     return _public(record, created, events[-1], int(deadline), block_time)
 
@@ -60,7 +48,7 @@ def _public(
     record: JobRecord, created: EventData, last: EventData, deadline: int, created_time: int
 ) -> JobPublic:
     job = record.job
-    status = _SETTLED[record.outcome] if record.outcome else _LIVE[record.status]
+    status = OUTCOME_WORDS[record.outcome] if record.outcome else STATUS_WORDS[record.status]
     return JobPublic(
         job_id=record.job_id,
         status=status,  # type: ignore[arg-type]

@@ -1,7 +1,6 @@
-"""Finished jobs as OpenAI responses, and ``wait_for_result``, which follows the indexed
-job until a result is submitted. Requests become job inputs in ``market.openai_input``;
-outputs are the text-generation results of workers/runtimes (text_generation.py,
-hf_generation.py) and the embeddings of hf_encoders.py.
+"""Finished jobs as OpenAI responses (``market.openai_jobs`` waits for them). Requests
+become job inputs in ``market.openai_input``; outputs are the text-generation results of
+workers/runtimes (text_generation.py, hf_generation.py) and the embeddings of hf_encoders.py.
 """
 
 from __future__ import annotations
@@ -10,16 +9,11 @@ import base64
 import math
 import re
 import struct
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from inferchain import untrusted_json
-from inferchain.gateway.db.models import Job
 from inferchain.gateway.errors import BadRequest, GatewayError
-from inferchain.gateway.indexer.projector import TERMINAL
 from inferchain.gateway.schemas.openai import (
     AssistantMessage,
     ChatChoice,
@@ -54,35 +48,6 @@ def model_id_of(name: str) -> int:
             param="model",
         )
     return int(match[1])
-
-
-def wait_for_result(
-    sessions: sessionmaker[Session],
-    job_id: int,
-    timeout_s: float,
-    clock: Callable[[], float] = time.monotonic,
-    poll_s: float = 0.2,
-    describe: Callable[[Job], str] = lambda job: f"job {job.job_id} ended {job.status}",
-) -> Job:
-    """The indexed job once its result is submitted; errors if it fails or time runs out.
-
-    ``describe`` words the 502 of a job that ended without a result (e.g. the worker's
-    failure evidence, see ``market.failures``)."""
-    deadline = clock() + timeout_s
-    while True:
-        with sessions() as db:
-            job = db.get(Job, job_id)
-        if job is not None and job.output_cid is not None:
-            return job
-        if job is not None and job.status in TERMINAL:
-            raise GatewayError("openai.job_failed", describe(job), status=502)
-        if clock() >= deadline:
-            raise GatewayError(
-                "openai.timeout",
-                f"job {job_id} has no result yet; follow it at /jobs/{job_id}",
-                status=504,
-            )
-        time.sleep(poll_s)
 
 
 def finish_reason(runtime_reason: str) -> str:

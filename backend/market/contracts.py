@@ -1,4 +1,4 @@
-"""The deployed contracts, found from the market's address alone."""
+"""The gateway's view of one deployment, found from the market's address alone."""
 
 from __future__ import annotations
 
@@ -10,43 +10,47 @@ from web3.exceptions import Web3Exception
 
 from inferchain.chain import Chain, ChainError
 from inferchain.gateway.errors import Unavailable
-from inferchain.market import ZERO_ADDRESS, read_router_domain
+from inferchain.market import ZERO_ADDRESS, Market, read_router_domain
 
 __all__ = ["ZERO_ADDRESS", "MarketContracts"]
 
 
 @dataclass(frozen=True)
 class MarketContracts:
-    chain: Chain
-    market: Contract
-    models: Contract
-    workers: Contract
-    #: The shared JobRouter the market trusts: signed requests, session signers.
-    router: Contract
-    #: The router's EIP-712 domain, which every signature the gateway relays is under.
+    """The shared bindings (`inferchain.market.Market`, discovered on-chain from the market's
+    address) and the router's EIP-712 domain, which every signature the gateway relays is
+    under. The properties name the contracts the gateway's code reads."""
+
+    bindings: Market
     eip712_domain: dict[str, Any]
 
     @classmethod
     def connect(cls, chain: Chain, market_address: str) -> MarketContracts:
-        """Bind JobMarket at ``market_address`` and the registries and router it names (read
-        on-chain)."""
         try:
-            market = chain.contract("JobMarket", market_address)
-            models = chain.contract("ModelRegistry", chain.call(market.functions.modelRegistry()))
-            workers = chain.contract(
-                "WorkerRegistry", chain.call(market.functions.workerRegistry())
-            )
-            router = chain.contract("JobRouter", chain.call(market.functions.router()))
-            domain = read_router_domain(chain, router)
+            bindings = Market.at(chain, market_address)
+            domain = read_router_domain(chain, bindings.router)
         except (ChainError, Web3Exception) as exc:
             raise Unavailable("chain.unavailable", "cannot read the market contract") from exc
-        return cls(chain, market, models, workers, router, domain)
+        return cls(bindings, domain)
 
     @property
-    def addresses(self) -> dict[str, str]:
-        return {
-            "JobMarket": self.market.address,
-            "ModelRegistry": self.models.address,
-            "WorkerRegistry": self.workers.address,
-            "JobRouter": self.router.address,
-        }
+    def chain(self) -> Chain:
+        return self.bindings.chain
+
+    @property
+    def market(self) -> Contract:
+        """The JobMarket."""
+        return self.bindings.jobs
+
+    @property
+    def models(self) -> Contract:
+        return self.bindings.models
+
+    @property
+    def workers(self) -> Contract:
+        return self.bindings.workers
+
+    @property
+    def router(self) -> Contract:
+        """The shared JobRouter the market trusts: signed requests, session signers."""
+        return self.bindings.router

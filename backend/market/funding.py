@@ -13,12 +13,10 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Protocol
 
-from web3.logs import DISCARD
-
 from inferchain.gateway.errors import GatewayError, Unavailable
 from inferchain.gateway.market.requests import JobRequest
 from inferchain.gateway.market.signers import gateway_signer, read_session
-from inferchain.market import sign_job_request
+from inferchain.market import created_job_id, sign_job_request
 
 if TYPE_CHECKING:
     from inferchain.gateway.market.contracts import MarketContracts
@@ -76,8 +74,7 @@ class SessionSignerFunder:
             requester=wallet,
         )
         receipt = c.chain.sender(relayer).transact(c.router.functions.createJobFor(signed.as_abi()))
-        created = c.market.events.JobCreated().process_receipt(receipt, errors=DISCARD)
-        return int(created[0]["args"]["jobId"])
+        return created_job_id(c.market, receipt)
 
     @staticmethod
     def _session_check(

@@ -22,6 +22,7 @@ from inferchain.gateway.errors import BadRequest, Unavailable
 from inferchain.gateway.market.contracts import MarketContracts
 from inferchain.gateway.translate import chain_errors
 from inferchain.ipfs import Cid, IpfsClient, IpfsError
+from inferchain.market import read_model
 
 __all__ = ["ModelLimitsCache", "check_model_input", "model_limits"]
 
@@ -91,12 +92,11 @@ def model_limits(cache: ModelLimitsCache, c: MarketContracts, model_id: int) -> 
     ``model.bundle_invalid`` when what it serves is no usable bundle.
     """
     with chain_errors("reading the model"):
-        model = c.chain.call(c.models.functions.model(model_id))
-    _provider, _price, _token, _royalty, _active, codec, digest, manifest_hash, _task = model
-    bundle = Cid.from_digest32(bytes(digest), int(codec))
+        model = read_model(c.chain, c.models, model_id)
+    bundle = Cid.parse(model.bundle_cid)
     name = f"model {model_id}"
     try:
-        return cache.get(bundle, bytes(manifest_hash).hex())
+        return cache.get(bundle, model.manifest_sha256)
     except BundleError as exc:
         raise BadRequest(
             "model.bundle_invalid",

@@ -1,40 +1,61 @@
 """Paid jobs for the OpenAI-compatible routes: one per choice or input text, all or none.
 
 Completions, chat and embeddings take the same path: the named model must be active and
-of the route's task; each input document is pinned once it passes the model's limits; the
-whole request's price is checked against the session signer's cap and the wallet's
-deposit before the first job, so a short cap creates none of them rather than some; the
-jobs are created through the ``JobFunder``; their outputs are read once indexed, fetched
-from IPFS and hashed against the CIDs on-chain.
+of the route's task; every input document is checked against the gateway's size limit and
+the model's limits before the first is pinned; the whole request's price is checked
+against the session signer's cap and the wallet's deposit before the first job, so a short
+cap creates none of them rather than some; the jobs are created through the
+``JobFunder``; their outputs are read from the chain as soon as each ``ResultSubmitted``
+log is there (no indexer wait), fetched from IPFS and hashed against those CIDs. Once a
+job exists, every answer, success or error, names the jobs in ``Inferchain-Job-Ids``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from inferchain.gateway.db.models import Model
+from inferchain.gateway.db.models import Job, Model
 from inferchain.gateway.errors import BadRequest, GatewayError
-from inferchain.gateway.market.completion import model_id_of, wait_for_result
+from inferchain.gateway.market.completion import model_id_of
 from inferchain.gateway.market.failures import describe_ending
 from inferchain.gateway.market.funding import JobFunder, SessionSignerFunder
+from inferchain.gateway.market.limits import check_model_input
+from inferchain.gateway.market.metered import Pricing, check_usage, metered_requests
 from inferchain.gateway.market.requests import JobRequest
-from inferchain.gateway.market.submission import canonical_json, model_terms, pin_job_input
+from inferchain.gateway.market.submission import canonical_json, model_terms, pin_input
+from inferchain.gateway.market.worker_stream import submitted_result
 from inferchain.gateway.services import Services
 from inferchain.gateway.translate import chain_errors, ipfs_errors
-from inferchain.ipfs import Cid
+from inferchain.ipfs import Cid, InvalidCid
 
 __all__ = [
     "EMBEDDINGS",
+    "JOB_IDS_HEADER",
     "OPENAI_TASKS",
     "TEXT_GENERATION",
+    "PaidJobs",
     "collect_outputs",
     "create_paid_jobs",
     "job_funder",
     "model_not_found",
+    "naming_jobs",
     "served_model",
 ]
+
+#: Response header naming a request's paid jobs, in choice or input order, on its answer
+#: and on any error once a job exists (OpenAI's bodies have no place for them).
+JOB_IDS_HEADER = "Inferchain-Job-Ids"
+#: Job ending events, as the indexer's job statuses (``market.failures`` words them).
+_ENDED = {
+    "JobFailed": "failed",
+    "JobTimedOut": "timed_out",
+    "JobCancelled": "cancelled",
+    "JobExpired": "expired",
+}
 
 TEXT_GENERATION = "text-generation"
 EMBEDDINGS = "embeddings"
@@ -43,6 +64,27 @@ OPENAI_TASKS = {
     TEXT_GENERATION: "POST /v1/chat/completions or /v1/completions",
     EMBEDDINGS: "POST /v1/embeddings",
 }
+
+
+@dataclass(frozen=True)
+class PaidJobs:
+    """A request's jobs, and the head before the first was created (their logs follow it).
+    ``metered``: whether they pay per token (``market.metered_requests``)."""
+
+    job_ids: list[int]
+    from_block: int
+    metered: bool = False
+
+
+@contextmanager
+def naming_jobs(job_ids: Sequence[int]) -> Iterator[None]:
+    """Any ``GatewayError`` raised inside names ``job_ids`` in ``JOB_IDS_HEADER``."""
+    try:
+        yield
+    except GatewayError as exc:
+        if job_ids:
+            exc.headers[JOB_IDS_HEADER] = ",".join(map(str, job_ids))
+        raise
 
 
 def model_not_found(name: str) -> BadRequest:
@@ -98,49 +140,94 @@ def create_paid_jobs(
     model_id: int,
     documents: Sequence[Any],
     names: Mapping[str, str] | None = None,
-) -> list[int]:
-    """Check, pin and create one paid job per input document, all or none; their job ids.
+) -> PaidJobs:
+    """Check, pin and create one paid job per input document, all or none.
 
+    Every document is checked before the first is pinned, so a refused one pins nothing.
     ``names`` renames input fields in the model-limit messages as the client spelled them."""
     c = services.contracts()
     _token, price = model_terms(c, model_id)
+    inputs = [canonical_json(d) for d in documents]
+    for data in inputs:
+        _check_input(services, model_id, data, names)
+    # A model with per-token rates is paid per token: each job escrows its most.
+    pricings = metered_requests(services, model_id, inputs) or [Pricing(price)] * len(inputs)
     if isinstance(funder, SessionSignerFunder):
         with chain_errors("reading the session signer"):
-            funder.check_funds(wallet, model_id, price * len(documents))
-    cids = [pin_job_input(services, c, model_id, canonical_json(d), names) for d in documents]
-    return _create_jobs(services, funder, wallet, model_id, price, cids)
+            funder.check_funds(wallet, model_id, sum(p.max_price for p in pricings))
+    cids = [pin_input(services, data) for data in inputs]
+    return _create_jobs(services, funder, wallet, model_id, pricings, cids)
 
 
-def collect_outputs(services: Services, job_ids: Sequence[int]) -> list[bytes]:
-    """Each job's verified output, in order; all within ``COMPLETION_TIMEOUT_S``."""
-    s = services.settings
+def collect_outputs(services: Services, paid: PaidJobs) -> list[bytes]:
+    """Each job's verified output, in order; all within ``COMPLETION_TIMEOUT_S``.
+
+    Each is read as soon as its ``ResultSubmitted`` log is on-chain (polled every
+    ``JOB_LOG_POLL_S``), fetched by that CID (the client hashes the bytes against it)."""
+    s, c = services.settings, services.contracts()
     deadline = time.monotonic() + s.completion_timeout_s
     outputs = []
-    for job_id in job_ids:
-        job = wait_for_result(
-            services.sessions,
-            job_id,
-            max(0.0, deadline - time.monotonic()),
-            describe=lambda ended: describe_ending(services.ipfs, ended),
-        )
-        assert job.output_cid is not None
+    for job_id in paid.job_ids:
+
+        def describe(event: str, args: dict[str, Any], job_id: int = job_id) -> str:
+            return describe_ending(services.ipfs, _ended_job(job_id, event, args))
+
+        with chain_errors("reading the job's result"):
+            cid, usage = submitted_result(
+                c, job_id, paid.from_block, max(0.0, deadline - time.monotonic()),
+                poll_s=s.job_log_poll_s, describe=describe,
+            )  # fmt: skip
         with ipfs_errors("fetching the result"):
-            outputs.append(services.ipfs.cat(job.output_cid, max_size=s.max_result_bytes))
+            output = services.ipfs.cat(cid, max_size=s.max_result_bytes)
+        if paid.metered:
+            check_usage(job_id, output, usage)
+        outputs.append(output)
     return outputs
 
 
+def _ended_job(job_id: int, event: str, args: dict[str, Any]) -> Job:
+    """The job as the indexer would hold it after ``event`` (for ``describe_ending``)."""
+    evidence = args.get("evidenceCid")
+    try:
+        evidence_cid = str(Cid.parse(bytes(evidence))) if evidence else None
+    except InvalidCid:
+        evidence_cid = bytes(evidence).hex()
+    return Job(job_id=job_id, status=_ENDED[event], evidence_cid=evidence_cid)
+
+
+def _check_input(
+    services: Services, model_id: int, data: bytes, names: Mapping[str, str] | None
+) -> None:
+    """The gateway's size limit, then the model's own (``market.limits``)."""
+    limit = services.settings.max_input_bytes
+    if len(data) > limit:
+        raise BadRequest(
+            "input.too_large", f"input is {len(data)} bytes; the limit is {limit}", status=413
+        )
+    check_model_input(services.model_limits, services.contracts(), model_id, data, names=names)
+
+
 def _create_jobs(
-    services: Services, funder: JobFunder, wallet: str, model_id: int, price: int, cids: list[Cid]
-) -> list[int]:
+    services: Services,
+    funder: JobFunder,
+    wallet: str,
+    model_id: int,
+    pricings: Sequence[Pricing],
+    cids: list[Cid],
+) -> PaidJobs:
     """The jobs, in order; a failure after the first names those already created (paid)."""
     s, c = services.settings, services.contracts()
     with chain_errors("reading the chain time"):
-        deadline = c.chain.block_timestamp() + s.default_request_ttl_s
+        head = c.chain.w3.eth.get_block("latest")
+    deadline = int(head["timestamp"]) + s.default_request_ttl_s
     job_ids: list[int] = []
     try:
-        for cid in cids:
+        for cid, pricing in zip(cids, pricings, strict=True):
             with chain_errors("creating the job"):
-                request = JobRequest(model_id, cid, price, deadline, s.default_work_time_s)
+                request = JobRequest(
+                    model_id, cid, pricing.max_price, deadline, s.default_work_time_s,
+                    pricing=pricing.pricing, pricing_data=pricing.pricing_data,
+                )  # fmt: skip
                 job_ids.append(funder.create_job(wallet, request))
     except GatewayError as exc:
         if job_ids:
@@ -148,5 +235,6 @@ def _create_jobs(
                 f"; jobs {', '.join(map(str, job_ids))} of this request were created and "
                 f"paid before it: follow them at /jobs/{job_ids[0]}"
             )
+            exc.headers[JOB_IDS_HEADER] = ",".join(map(str, job_ids))
         raise
-    return job_ids
+    return PaidJobs(job_ids, int(head["number"]), metered=pricings[0].pricing != 0)

@@ -67,16 +67,22 @@ def _chunks(services: Services, job: StreamedJob) -> Iterator[bytes]:
     def left() -> float:
         return max(0.1, deadline - time.monotonic())
 
-    worker = worker_stream.claiming_worker(c, job.job_id, job.from_block, left())
-    url = worker_stream.stream_url(c, services.ipfs, worker, job.job_id)
+    # Signed before the claim: the authorisation does not depend on the worker.
     key = gateway_signer(services, c, job.wallet).key.to_0x_hex()
+    params = worker_stream.authorisation(c, key, job.job_id)
+    worker = worker_stream.claiming_worker(
+        c, job.job_id, job.from_block, left(), poll_s=s.job_log_poll_s
+    )
+    url = worker_stream.stream_url(
+        c, services.ipfs, worker, job.job_id, allow_private=s.private_worker_streams
+    )
     chunk = _Chunker(job)
     if job.chat:
         yield chunk.data({"role": "assistant", "content": ""})
     streamed: list[str] = []
     size = 0
     end: StreamEnd | None = None
-    for item in worker_stream.read(url, c, key, job.job_id, left()):
+    for item in worker_stream.read(url, params, job.job_id, left()):
         if isinstance(item, Piece):
             streamed.append(item.text)
             size += len(item.text)
@@ -102,7 +108,9 @@ def _verify(
 ) -> None:
     """The pinned result, fetched by the CID on-chain, must be exactly what was streamed."""
     c = services.contracts()
-    cid = worker_stream.submitted_output(c, job.job_id, job.from_block, timeout)
+    cid, _usage = worker_stream.submitted_result(
+        c, job.job_id, job.from_block, timeout, poll_s=services.settings.job_log_poll_s
+    )
     try:
         data = services.ipfs.cat(cid, max_size=services.settings.max_result_bytes)
     except IpfsError as exc:

@@ -30,9 +30,10 @@ __all__ = ["JobRequest", "create_job_calls", "signed_request_tuple", "typed_job_
 
 
 def create_job_calls(
-    c: MarketContracts, request: JobRequest, token: str, price: int, wallet: str
+    c: MarketContracts, request: JobRequest, token: str, escrow: int, wallet: str
 ) -> list[tuple[str, str, int, str]]:
-    """(to, data, value, description) the wallet sends in order: approve if needed, createJob."""
+    """(to, data, value, description) the wallet sends in order: approve if needed, createJob.
+    `escrow` is what creation takes: the price plus the mode's verification fee."""
     calls: list[tuple[str, str, int, str]] = []
     if token != ZERO_ADDRESS:
         erc20 = c.chain.w3.eth.contract(
@@ -43,7 +44,7 @@ def create_job_calls(
             data = erc20.encode_abi("approve", args=[c.market.address, request.max_price])
             calls.append((erc20.address, data, 0, "approve the market to take the price"))
     data = c.market.encode_abi("createJob", args=[wallet, request.as_abi()])
-    value = price if token == ZERO_ADDRESS else 0
+    value = escrow if token == ZERO_ADDRESS else 0
     calls.append((c.market.address, data, value, "create the job, escrowing the price"))
     return calls
 

@@ -6,8 +6,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from web3.contract import Contract
-
 from inferchain.chain import ContractReverted
 from inferchain.gateway.errors import BadRequest, NotFound, Unavailable
 from inferchain.gateway.market.contracts import MarketContracts
@@ -27,6 +25,8 @@ from inferchain.gateway.schemas.jobs import (
 from inferchain.gateway.services import Services
 from inferchain.gateway.translate import chain_errors, ipfs_errors
 from inferchain.ipfs import Cid, InvalidCid
+from inferchain.market import created_job_id
+from inferchain.market.modes import Mode, read_mode, verify_fee, zk_circuit_set
 
 
 def pin_input(services: Services, data: bytes) -> Cid:
@@ -98,15 +98,31 @@ def model_terms(c: MarketContracts, model_id: int) -> tuple[str, int]:
     return token, int(price)
 
 
-def check_verification(c: MarketContracts, mode: int) -> None:
-    """Refuse a verification mode the market does not offer (createJob would revert)."""
+def check_verification(c: MarketContracts, mode_id: int) -> Mode:
+    """The verification mode a job asks for; refused unless the market offers it (createJob
+    would revert)."""
     with chain_errors("reading the verification modes"):
-        # Mode (module, challengeWindow, arbitrationWindow, enabled); unregistered: disabled.
-        enabled = c.chain.call(c.market.functions.modeOf(mode))[3]
-    if not enabled:
+        mode = read_mode(c.chain, c.market, mode_id)  # unregistered: disabled
+    if not mode.enabled:
         raise BadRequest(
             "job.verification_disabled",
-            f"verification mode {mode} is not enabled on this market",
+            f"verification mode {mode_id} is not enabled on this market",
+            status=422,
+        )
+    return mode
+
+
+def check_circuit(c: MarketContracts, mode: Mode, mode_id: int, model_id: int) -> None:
+    """Refuse a job of a proof-checking mode (ZK) for a model its ZkVerifier has no circuit
+    for: no result could ever be paid, so nothing is pinned or prepared."""
+    with chain_errors("reading the model's circuit"):
+        provable = zk_circuit_set(c.chain, mode, model_id)
+    if provable is False:
+        raise BadRequest(
+            "job.no_circuit",
+            f"model {model_id} has no ZK circuit, so no result of verification mode "
+            f"{mode_id} could be proven; its provider publishes one with the model, or use "
+            "verification 0",
             status=422,
         )
 
@@ -115,11 +131,25 @@ def prepare_job(services: Services, wallet: str, body: JobCreate) -> JobPrepared
     s = services.settings
     c = services.contracts()
     token, price = model_terms(c, body.model_id)
-    check_verification(c, body.verification)
-    max_price = price if body.max_price is None else body.max_price
-    if max_price < price:
+    mode = check_verification(c, body.verification)
+    check_circuit(c, mode, body.verification, body.model_id)
+    with chain_errors("quoting the verification fee"):
+        fee = verify_fee(
+            c.chain,
+            c.market,
+            mode,
+            requester=wallet,
+            model_id=body.model_id,
+            token=token,
+            price=price,
+        )
+    # The mode's verification fee is escrowed with the price and counts against maxPrice.
+    cost = price + fee
+    max_price = cost if body.max_price is None else body.max_price
+    if max_price < cost:
+        quoted = f"{price} plus a verification fee of {fee}" if fee else f"{price}"
         raise BadRequest(
-            "job.price_above_max", f"the model costs {price}, above max_price", status=409
+            "job.price_above_max", f"the model costs {quoted}, above max_price", status=409
         )
     if max_price >= 2**96:
         raise BadRequest("job.price_too_large", "max_price must fit uint96", status=422)
@@ -155,7 +185,7 @@ def prepare_job(services: Services, wallet: str, body: JobCreate) -> JobPrepared
         prepared.typed_data = typed_job_request(c, request, wallet, expiry=deadline)
         return prepared
     with chain_errors("preparing the transaction"):
-        calls = create_job_calls(c, request, token, price, wallet)
+        calls = create_job_calls(c, request, token, cost, wallet)
     prepared.transactions = [
         UnsignedTransaction(to=to, data=data, value=value, chain_id=c.chain.chain_id, description=d)
         for to, data, value, d in calls
@@ -172,14 +202,7 @@ def relay(services: Services, wallet: str, typed: dict[str, Any], signature: str
     signed = signed_request_tuple(c, typed, signature, wallet)
     with chain_errors("relaying the job"):
         receipt = c.chain.sender(key).transact(c.router.functions.createJobFor(signed))
-    job_id = _created_job_id(c.market, receipt)
+    job_id = created_job_id(c.market, receipt)
     return RelayResponse(
         job_id=job_id, tx_hash=receipt["transactionHash"].to_0x_hex(), requester=wallet
     )
-
-
-def _created_job_id(market: Contract, receipt: Any) -> int:
-    from web3.logs import DISCARD
-
-    created = market.events.JobCreated().process_receipt(receipt, errors=DISCARD)
-    return int(created[0]["args"]["jobId"])

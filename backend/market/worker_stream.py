@@ -2,17 +2,20 @@
 
 Nothing here waits on the indexer: the claiming worker is read from the job's
 ``JobClaimed`` log, its stream URL from the registry metadata document it pinned (the
-registry holds the document's sha256; the bytes come from IPFS and are hashed against it),
-and the read is authorised with the wallet's session signer key over
+registry holds the document's sha256; the bytes come from IPFS and are hashed against it;
+the last ``METADATA_CACHE_SIZE`` are kept), checked against ``market.stream_hosts`` before
+every read, and the read is authorised with the wallet's session signer key over
 ``inferchain.market.stream_auth``'s text. The worker's server-sent events
 (docs/worker.md, *Streams*) come back as ``Piece`` and one final ``StreamEnd``.
+``submitted_result`` reads a job's result CID and usage from its ``ResultSubmitted`` log.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +25,7 @@ from web3 import Web3
 from inferchain import untrusted_json
 from inferchain.gateway.errors import GatewayError
 from inferchain.gateway.market.contracts import MarketContracts
+from inferchain.gateway.market.stream_hosts import UnsafeStreamUrl, check_stream_url
 from inferchain.ipfs import Cid, IpfsClient, IpfsError
 from inferchain.market import decode_logs
 from inferchain.market.stream_auth import sign_stream_read
@@ -30,10 +34,11 @@ __all__ = [
     "Piece",
     "StreamEnd",
     "WorkerStreamError",
+    "authorisation",
     "claiming_worker",
     "read",
     "stream_url",
-    "submitted_output",
+    "submitted_result",
 ]
 
 #: Seconds a read authorisation the gateway signs stays valid.
@@ -41,13 +46,19 @@ AUTH_TTL_S = 600
 #: Largest metadata document read, and largest single event line or event.
 MAX_METADATA_BYTES = 64 << 10
 MAX_LINE_CHARS = 1 << 20
+#: Worker metadata documents kept (least recently used dropped first).
+METADATA_CACHE_SIZE = 1024
 #: How long a stream the worker does not know yet is asked for again.
 UNKNOWN_JOB_GRACE_S = 3.0
 _POLL_S = 0.02
 #: Job events after which no result will come.
 _ENDINGS = frozenset({"JobFailed", "JobTimedOut", "JobCancelled", "JobExpired"})
-_METADATA: dict[tuple[str, bytes], str] = {}
+_METADATA: OrderedDict[tuple[str, bytes], str] = OrderedDict()
 _METADATA_LOCK = threading.Lock()
+#: One client for every stream read: building one (its TLS context) costs tens of ms, on
+#: the path to the first token. Redirects are never followed (the URL was checked).
+_HTTP: httpx.Client | None = None
+_HTTP_LOCK = threading.Lock()
 
 
 class WorkerStreamError(GatewayError):
@@ -101,17 +112,31 @@ def claiming_worker(
         time.sleep(poll_s)
 
 
-def stream_url(c: MarketContracts, ipfs: IpfsClient, worker: str, job_id: int) -> str:
-    """The URL of ``job_id``'s stream on ``worker``, from its registry metadata."""
+def stream_url(
+    c: MarketContracts, ipfs: IpfsClient, worker: str, job_id: int, *, allow_private: bool
+) -> str:
+    """The URL of ``job_id``'s stream on ``worker``, from its registry metadata; refused
+    (``stream.unsafe_url``) unless ``market.stream_hosts`` allows its host."""
     digest = bytes(c.chain.call(c.workers.functions.metadataDigest(worker)))
     key = (worker, digest)
     with _METADATA_LOCK:
         template = _METADATA.get(key)
+        if template is not None:
+            _METADATA.move_to_end(key)
     if template is None:
         template = _read_template(ipfs, worker, digest)
         with _METADATA_LOCK:
             _METADATA[key] = template
-    return template.replace("{job_id}", str(job_id))
+            while len(_METADATA) > METADATA_CACHE_SIZE:
+                _METADATA.popitem(last=False)
+    url = template.replace("{job_id}", str(job_id))
+    try:
+        check_stream_url(url, allow_private=allow_private)
+    except UnsafeStreamUrl as exc:
+        raise WorkerStreamError(
+            "stream.unsafe_url", f"worker {worker}'s stream URL is refused: {exc}"
+        ) from exc
+    return url
 
 
 def _read_template(ipfs: IpfsClient, worker: str, digest: bytes) -> str:
@@ -134,39 +159,52 @@ def _read_template(ipfs: IpfsClient, worker: str, digest: bytes) -> str:
     return template
 
 
+def authorisation(c: MarketContracts, signer_key: str, job_id: int) -> dict[str, str]:
+    """The query parameters that authorise reading ``job_id``'s stream for ``AUTH_TTL_S``
+    (signed ahead: the signature does not depend on which worker claims the job)."""
+    expiry = c.chain.block_timestamp() + AUTH_TTL_S
+    signature = sign_stream_read(signer_key, c.chain.chain_id, c.market.address, job_id, expiry)
+    return {"expiry": str(expiry), "signature": signature}
+
+
 def read(
-    url: str, c: MarketContracts, signer_key: str, job_id: int, timeout_s: float
+    url: str, params: dict[str, str], job_id: int, timeout_s: float
 ) -> Iterator[Piece | StreamEnd]:
     """The stream's pieces as they come, then its end; ``WorkerStreamError`` when it breaks
     (an ``error`` event, a dropped connection, a malformed event, or a stream still open
-    ``timeout_s`` after it started: keepalives alone cannot hold it open)."""
+    ``timeout_s`` after it started: keepalives alone cannot hold it open). ``params`` come
+    from ``authorisation``."""
     deadline = time.monotonic() + timeout_s
-    expiry = c.chain.block_timestamp() + AUTH_TTL_S
-    signature = sign_stream_read(signer_key, c.chain.chain_id, c.market.address, job_id, expiry)
-    params = {"expiry": str(expiry), "signature": signature}
     timeout = httpx.Timeout(timeout_s, connect=5.0)
-    # The claim is on-chain a moment before the worker opens the stream (it does so once
-    # the claim's receipt is back), so an unknown job is asked again for a short while.
+    http = _client()
+    # Workers open a job's stream before sending its claim; one that does not yet (an older
+    # worker, or a claim mined before the stream opened) is asked again for a short while.
     unknown_until = time.monotonic() + UNKNOWN_JOB_GRACE_S
     try:
-        with httpx.Client(timeout=timeout) as http:
-            while True:
-                with http.stream("GET", url, params=params) as response:
-                    if response.status_code == 200:
-                        yield from _pieces(response, deadline, job_id)
-                        return
-                    code = _error_code(response.iter_bytes())
-                if code != "stream.unknown_job" or time.monotonic() > unknown_until:
-                    raise WorkerStreamError(
-                        "stream.refused",
-                        f"the worker refused the stream of job {job_id}: "
-                        f"{response.status_code} {code}",
-                    )
-                time.sleep(_POLL_S)
+        while True:
+            with http.stream("GET", url, params=params, timeout=timeout) as response:
+                if response.status_code == 200:
+                    yield from _pieces(response, deadline, job_id)
+                    return
+                code = _error_code(response.iter_bytes())
+            if code != "stream.unknown_job" or time.monotonic() > unknown_until:
+                raise WorkerStreamError(
+                    "stream.refused",
+                    f"the worker refused the stream of job {job_id}: {response.status_code} {code}",
+                )
+            time.sleep(_POLL_S)
     except httpx.HTTPError as exc:
         raise WorkerStreamError(
             "stream.broken", f"the worker's stream of job {job_id} broke ({type(exc).__name__})"
         ) from exc
+
+
+def _client() -> httpx.Client:
+    global _HTTP
+    with _HTTP_LOCK:
+        if _HTTP is None:
+            _HTTP = httpx.Client(follow_redirects=False)
+        return _HTTP
 
 
 def _pieces(response: httpx.Response, deadline: float, job_id: int) -> Iterator[Piece | StreamEnd]:
@@ -269,8 +307,20 @@ def _error_code(chunks: Iterator[bytes]) -> str:
     return str(code)[:64]
 
 
-def submitted_output(c: MarketContracts, job_id: int, from_block: int, timeout_s: float) -> Cid:
-    """The output CID the worker put on-chain for ``job_id`` (its ``ResultSubmitted`` log)."""
+def submitted_result(
+    c: MarketContracts,
+    job_id: int,
+    from_block: int,
+    timeout_s: float,
+    *,
+    poll_s: float = _POLL_S,
+    describe: Callable[[str, dict[str, Any]], str] | None = None,
+) -> tuple[Cid, bytes]:
+    """The output CID the worker put on-chain for ``job_id`` (its ``ResultSubmitted`` log)
+    and the usage word it committed (what a metered job is charged for).
+
+    A job that ended without one is a 502 ``openai.job_failed``, worded by ``describe``
+    (event name, event args) when given."""
     topics = [None, "0x" + job_id.to_bytes(32, "big").hex()]  # every job event: id first
     deadline = time.monotonic() + timeout_s
     while True:
@@ -279,15 +329,19 @@ def submitted_output(c: MarketContracts, job_id: int, from_block: int, timeout_s
         )
         for event in decode_logs(c.market, logs):
             if event["event"] == "ResultSubmitted":
-                return Cid.parse(bytes(event["args"]["outputCid"]))
+                args = event["args"]
+                return Cid.parse(bytes(args["outputCid"])), bytes(args["usage"])
             if event["event"] in _ENDINGS:
-                raise WorkerStreamError(
-                    "openai.job_failed", f"job {job_id} ended without a result ({event['event']})"
+                why = (
+                    describe(event["event"], dict(event["args"]))
+                    if describe is not None
+                    else f"job {job_id} ended without a result ({event['event']})"
                 )
+                raise WorkerStreamError("openai.job_failed", why)
         if time.monotonic() >= deadline:
             raise GatewayError(
                 "openai.timeout",
                 f"job {job_id}'s result is not on-chain yet; follow it at /jobs/{job_id}",
                 status=504,
             )
-        time.sleep(_POLL_S)
+        time.sleep(poll_s)

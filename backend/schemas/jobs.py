@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from inferchain.gateway.schemas.common import Address, Wei
+from inferchain.market import JobOutcome
+from inferchain.market import JobStatus as ChainStatus
 
 JobStatus = Literal[
     "open",
@@ -23,6 +25,29 @@ JobStatus = Literal[
     "dispute_expired",
     "settled",
 ]
+#: The gateway's word for each chain status. A `Paid` job (its callback not delivered yet) is
+#: finalized for everyone but its deliverer; `none` never belongs to an indexed job.
+STATUS_WORDS: dict[ChainStatus, str] = {
+    ChainStatus.NONE: "none",
+    ChainStatus.OPEN: "open",
+    ChainStatus.CLAIMED: "claimed",
+    ChainStatus.SUBMITTED: "submitted",
+    ChainStatus.DISPUTED: "disputed",
+    ChainStatus.PAID: "finalized",
+    ChainStatus.SETTLED: "settled",
+}
+#: The word for how a settled job ended (a worker's dispute win is `finalized` too).
+OUTCOME_WORDS: dict[JobOutcome, JobStatus] = {
+    JobOutcome.CANCELLED: "cancelled",
+    JobOutcome.EXPIRED: "expired",
+    JobOutcome.FAILED: "failed",
+    JobOutcome.TIMED_OUT: "timed_out",
+    JobOutcome.PAID: "finalized",
+    JobOutcome.REFUNDED: "refunded",
+    JobOutcome.DISPUTE_EXPIRED: "dispute_expired",
+}
+#: The words of jobs that never change again.
+TERMINAL: frozenset[str] = frozenset({*OUTCOME_WORDS.values(), "settled"})
 
 
 class JobEventPublic(BaseModel):

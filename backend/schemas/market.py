@@ -20,6 +20,18 @@ class ModelPublic(BaseModel):
     workers: list[str] = Field(description="registered workers serving it")
 
 
+class TierPublic(BaseModel):
+    """What a verification tier adds to a job of one model (`verification` in POST /jobs)."""
+
+    mode: int = Field(description="the job's `verification`")
+    name: str = Field(description="manual, zk, or `mode N`")
+    module: str
+    available: bool = Field(description="enabled; a proof tier also needs the model's circuit")
+    verify_fee: Wei = Field(description="escrowed on top of the price")
+    settles_after_s: int = Field(description="submission to payment; 0: paid at submission")
+    note: str
+
+
 class WorkerPublic(BaseModel):
     address: str
     stake: Wei

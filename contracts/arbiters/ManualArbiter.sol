@@ -59,6 +59,23 @@ contract ManualArbiter is IVerifier, Ownable2Step {
     }
 
     /// @inheritdoc IVerifier
+    /// @dev No hook: disputes only, no fee, nothing checked at submission.
+    function hooks() external pure returns (uint8) {
+        return 0;
+    }
+
+    /// @inheritdoc IVerifier
+    function quote(address, uint32, address, uint96) external pure returns (uint96) {
+        return 0;
+    }
+
+    /// @inheritdoc IVerifier
+    /// @dev Never called (no `ON_SUBMIT` flag); a result stands until a ruling.
+    function onSubmit(uint256, IJobMarket.Job calldata, bytes calldata) external pure returns (Verdict) {
+        return Verdict.Pending;
+    }
+
+    /// @inheritdoc IVerifier
     function verdict(uint256 jobId, IJobMarket.Job calldata) external view returns (Verdict) {
         return _rulings[msg.sender][jobId];
     }

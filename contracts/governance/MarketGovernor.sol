@@ -6,6 +6,7 @@ import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IJobMarketAdmin} from "../interfaces/IJobMarketAdmin.sol";
 import {IMarketGovernor} from "../interfaces/IMarketGovernor.sol";
+import {IPricing} from "../interfaces/IPricing.sol";
 import {IVerifier} from "../interfaces/IVerifier.sol";
 import {MarketBounds} from "../libraries/MarketBounds.sol";
 
@@ -45,7 +46,19 @@ contract MarketGovernor is IMarketGovernor, Ownable2Step {
         address current = address(market.modeOf(id).module);
         if (current != address(0)) revert MarketGovernorModeTaken(id, current);
         (uint32 challengeWindow, uint32 arbitrationWindow) = MarketBounds.windowsOf(verifier);
-        market.registerMode(id, verifier, challengeWindow, arbitrationWindow);
+        market.registerMode(id, verifier, challengeWindow, arbitrationWindow, MarketBounds.hooksOf(verifier));
+    }
+
+    /// @inheritdoc IMarketGovernor
+    function registerPricing(IJobMarketAdmin market, uint8 id, IPricing pricing) external onlyOwner {
+        if (address(pricing) == address(0)) revert MarketGovernorZeroAddress();
+        market.registerPricing(id, pricing);
+    }
+
+    /// @inheritdoc IMarketGovernor
+    function setPricingEnabled(IJobMarketAdmin market, uint8 id, bool enabled) external {
+        _checkBrake(enabled);
+        market.setPricingEnabled(id, enabled);
     }
 
     /// @inheritdoc IMarketGovernor

@@ -3,10 +3,11 @@ pragma solidity ^0.8.28;
 
 /// @title IInferenceConsumer
 /// @notice A contract that asked for inference and wants the result pushed to it (AI oracle).
-/// The market calls it once, when the job is finalized, with the gas stipend the job named.
-/// A revert or running out of gas here never blocks payment; the result stays readable
-/// through {IJobMarket-resultCid}.
+/// The market calls it once, from {IJobMarket-deliver} (anyone's call, paid by the job's
+/// callback fee), with the gas stipend the job named. Payment happened before: a revert or
+/// running out of gas here changes nothing else. The output CID is also in
+/// {IJobMarket-ResultSubmitted}.
 interface IInferenceConsumer {
-    /// @notice Called by the market with the finalized output CID (CIDv1, sha2-256).
+    /// @notice Called by the market with the paid job's output CID (CIDv1, sha2-256).
     function onInferenceResult(uint256 jobId, bytes calldata outputCid) external;
 }

@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 /// @title IJobMarket
 /// @notice Escrow and lifecycle of inference jobs.
 ///
-///   Open ──claim──▶ Claimed ──submitResult──▶ Submitted ──finalize (window passed)──▶ paid
+///   Open ──claim──▶ Claimed ──submitResult──▶ Submitted ──finalize (window passed)──▶ paid (Paid ──deliver──▶ callback run)
 ///    │ cancel / expire  │ reportFailure / timeout   │ dispute (within window)
 ///    ▼                  ▼                           ▼
 ///  refunded          refunded (+slash on timeout)  Disputed ──resolveDispute──▶ paid + bond to the worker,
@@ -22,11 +22,12 @@ pragma solidity ^0.8.28;
 /// - Settled jobs free their slot: {jobStatus} reports `Settled`; the outcome is in the events.
 /// - Money is never pushed during the lifecycle: every payout, refund, fee, royalty, bond and
 ///   slash is credited to a per-token balance that its owner takes out with {withdraw}.
-/// - Batches are all-or-nothing; simulate before sending.
+/// - Batches skip an item a third party made ineligible and report it ({BatchItemSkipped}).
 /// - Signed requests, signed disputes, deposits by signature and session signers live in the
 ///   shared {IJobRouter}, which reaches the market through {IJobMarketRouter}.
 interface IJobMarket {
-    /// @notice Stored status of a job. `Settled` is never stored: a freed slot below the
+    /// @notice Stored status of a job. `Paid`: a callback job is paid and its callback is due
+    /// ({deliver}, within DELIVERY_WINDOW). `Settled` is never stored: a freed slot below the
     /// next job id reads as Settled, and the event tells which way it settled.
     enum JobStatus {
         None,
@@ -34,6 +35,7 @@ interface IJobMarket {
         Claimed,
         Submitted,
         Disputed,
+        Paid,
         Settled
     }
 
@@ -41,10 +43,10 @@ interface IJobMarket {
     /// of the model's terms, the protocol fee, the dispute bond and its mode's challenge window
     /// (later changes by the provider or the governor never touch this job), and the
     /// requester's choices. {JobCreated} emits it.
-    /// Fields kept zero until the slice that gives them logic (contracts v2 §1.1), so the
-    /// tuple breaks its ABI once: `pricing` and `pricingTerms` (metered pricing), `collateral`
-    /// (locked per claim), `verifyFee` (a mode's QUOTE) and `callbackFee` (the `deliver`
-    /// bounty).
+    /// `price` is the flat price, or for a metered job (`pricing` nonzero) the most it may
+    /// charge, with `pricingTerms` from its pricing module's quote. `verifyFee` is the
+    /// mode's QUOTE, escrowed with the price; `callbackFee` is the {deliver} bounty. The
+    /// escrow is `price + verifyFee + callbackFee`. `collateral` stays zero until slice 6.
     struct JobTerms {
         address token;
         uint96 price;
@@ -87,16 +89,18 @@ interface IJobMarket {
     /// @notice What a requester asks for.
     /// @param modelId Model to run.
     /// @param inputCid CIDv1 (sha2-256) of the input on IPFS.
-    /// @param maxPrice Most the requester pays (the spend limit of a signed request).
     /// @param requestDeadline Last second at which a worker may claim (or submit unclaimed).
     /// @param workTime Seconds a worker has from its claim to submit.
     /// @param verification Verification mode: its module decides disputes and fixes the
     /// challenge and arbitration windows.
-    /// @param pricing Pricing mode; only 0 (flat) until metered pricing lands.
+    /// @param maxPrice Most the requester pays for the job and its verification:
+    /// `price + verifyFee <= maxPrice` (the callback fee comes on top).
+    /// @param pricing Pricing mode: 0 flat (the model's price), or a registered and enabled
+    /// pricing module, whose quote becomes the job's price (the most it may charge).
     /// @param pricingData The pricing mode's parameters (0 for flat).
-    /// @param callback Contract told the result on finalization, or address(0).
+    /// @param callback Contract told the result by {deliver}, or address(0).
     /// @param callbackGas Gas the callback gets (at most MAX_CALLBACK_GAS).
-    /// @param callbackFee Bounty for delivering the callback; only 0 until `deliver` lands.
+    /// @param callbackFee Bounty escrowed for whoever calls {deliver} in time.
     struct JobRequest {
         uint32 modelId;
         bytes inputCid;
@@ -115,7 +119,8 @@ interface IJobMarket {
     /// @param outputCid CIDv1 (sha2-256) of the output on IPFS.
     /// @param outputHash sha-256 of the output's canonical form (what disputes judge).
     /// @param usage The worker's meter reading (0 for flat pricing), committed to the job.
-    /// @param proof For verification modes that check a proof at submission (unused by mode 0).
+    /// @param proof For verification modes with the ON_SUBMIT hook ({IVerifier-onSubmit});
+    /// empty for mode 0.
     struct Result {
         bytes outputCid;
         bytes32 outputHash;
@@ -173,7 +178,7 @@ interface IJobMarket {
     error JobMarketInvalidBatchLength(uint256 length, uint256 max);
     /// @notice Thrown when the arrays of a batch have different lengths.
     error JobMarketLengthMismatch();
-    /// @notice Thrown when a finalizer leaves too little gas for a job's callback stipend.
+    /// @notice Thrown when a deliverer leaves too little gas for a job's callback stipend.
     error JobMarketInsufficientCallbackGas(uint256 available, uint256 needed);
     /// @notice Thrown when an address parameter is zero.
     error JobMarketZeroAddress();
@@ -181,10 +186,11 @@ interface IJobMarket {
     error JobMarketZeroAmount();
     /// @notice Thrown when ETH arrives from anyone but the worker registry (slashes).
     error JobMarketUnexpectedEth(address sender);
-    /// @notice Thrown when a request names a pricing mode other than flat (0).
+    /// @notice Thrown when a request names a pricing mode that is not registered and enabled.
     error JobMarketPricingDisabled(uint8 id);
-    /// @notice Thrown when a request offers a callback fee, which needs `deliver` (not built yet).
-    error JobMarketCallbackFeeUnsupported(uint96 callbackFee);
+    /// @notice Thrown when the job's verification module rejected a submitted result
+    /// ({IVerifier-onSubmit} returned `WorkerLoses`).
+    error JobMarketProofRejected(uint256 jobId);
 
     // --- events -------------------------------------------------------------------------
 
@@ -229,12 +235,24 @@ interface IJobMarket {
     /// slashed.
     event DisputeExpired(uint256 indexed jobId);
     /// @notice Emitted when a job was paid: worker (with the bond when it won a dispute),
-    /// provider royalty and protocol fee (credited to the governor's account).
+    /// provider royalty and protocol fee (credited to the governor's account), out of what
+    /// the job charged (its price, or for a metered job see {JobCharged}). A job with a
+    /// callback is now `Paid`, waiting for {deliver}.
     event JobFinalized(
         uint256 indexed jobId, address indexed worker, uint256 workerAmount, uint256 royalty, uint256 fee
     );
-    /// @notice Emitted after a job's callback ran; `success` false never blocks payment.
-    event CallbackDelivered(uint256 indexed jobId, address indexed callback, bool success);
+    /// @notice Emitted before {JobFinalized} for a metered job (`terms.pricing` nonzero): what
+    /// its usage cost (`charged`, at most its price) and the rest of the price, `refund`,
+    /// credited back to the requester. Flat jobs emit nothing, so their payout stays as cheap.
+    event JobCharged(uint256 indexed jobId, uint256 charged, uint256 refund);
+    /// @notice Emitted when `deliverer` ran a paid job's callback and earned its callback fee;
+    /// `success` false (the consumer reverted or ran out of gas) changes nothing else.
+    event CallbackDelivered(
+        uint256 indexed jobId, address indexed callback, address deliverer, bool success
+    );
+    /// @notice Emitted when a paid job's callback was not delivered in time: the callback fee
+    /// went back to the requester and the callback was skipped.
+    event DeliveryExpired(uint256 indexed jobId);
     /// @notice Emitted when `amount` joined `account`'s balance from outside (deposit, excess ETH).
     event Deposited(address indexed account, address indexed token, uint256 amount);
     /// @notice Emitted when a batch skipped `jobId`: `reason` is the selector of the error a
@@ -305,9 +323,20 @@ interface IJobMarket {
     /// neither side. Emits {DisputeExpired}, then {JobFinalized}.
     function expireDispute(uint256 jobId, Job calldata job) external;
 
-    /// @notice Anyone pays out a job whose challenge window passed, then runs its callback.
-    /// Emits {JobFinalized}.
+    /// @notice Anyone pays out a job whose challenge window passed. It never runs foreign
+    /// code but the job's verification module: a job with a callback becomes `Paid` and waits
+    /// for {deliver}. With the mode's ON_FINALIZE hook the module's verdict decides: the
+    /// worker losing settles as a lost dispute (refund, slash); winning pays at once; still
+    /// pending pays once the challenge window passed. Emits {JobFinalized} (or
+    /// {DisputeResolved} when the verdict went against the worker).
     function finalize(uint256 jobId, Job calldata job) external;
+
+    /// @notice Anyone runs a `Paid` job's callback with exactly its `callbackGas` within
+    /// DELIVERY_WINDOW of payment, and earns its `callbackFee`; after the window the callback
+    /// is skipped and the fee goes back to the requester. The caller must send enough gas
+    /// for the whole stipend ({JobMarketInsufficientCallbackGas}). Emits {CallbackDelivered}
+    /// or {DeliveryExpired}.
+    function deliver(uint256 jobId, Job calldata job) external;
 
     /// @notice {finalize} for up to MAX_BATCH jobs. An item already settled or disputed, with
     /// a stale tuple or a window still open is skipped with {BatchItemSkipped}.
@@ -330,9 +359,6 @@ interface IJobMarket {
 
     /// @notice The commitment a job tuple must match (the top 192 bits of its hash).
     function jobCommitment(Job calldata job) external pure returns (bytes24);
-
-    /// @notice The full output CID of a finalized callback job (empty for other jobs).
-    function resultCid(uint256 jobId) external view returns (bytes memory);
 
     /// @notice `account`'s withdrawable balance of `token` (address(0) for ETH).
     function balanceOf(address account, address token) external view returns (uint256);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IPricing} from "./IPricing.sol";
 import {IVerifier} from "./IVerifier.sol";
 
 /// @title IJobMarketAdmin
@@ -19,12 +20,20 @@ interface IJobMarketAdmin {
         uint16 disputeBondBps;
     }
 
-    /// @notice A verification mode: its module, fixed for good, the windows read from it at
-    /// registration, and whether new jobs may choose it.
+    /// @notice A verification mode: its module, fixed for good, the windows and hook flags
+    /// ({VerifierHooks}) read from it at registration, and whether new jobs may choose it.
     struct Mode {
         IVerifier module;
         uint32 challengeWindow;
         uint32 arbitrationWindow;
+        uint8 hooks;
+        bool enabled;
+    }
+
+    /// @notice A pricing mode (id 0, flat, is built in and never stored): its module, fixed
+    /// for good, and whether new jobs may choose it.
+    struct Pricing {
+        IPricing module;
         bool enabled;
     }
 
@@ -40,15 +49,24 @@ interface IJobMarketAdmin {
     error JobMarketModeTaken(uint8 id, address module);
     /// @notice Thrown when a mode id without a module is enabled or disabled.
     error JobMarketModeUnknown(uint8 id);
+    /// @notice Thrown when a pricing id that already has a module (or id 0, flat) is
+    /// registered again.
+    error JobMarketPricingTaken(uint8 id, address module);
+    /// @notice Thrown when a pricing id without a module is enabled or disabled.
+    error JobMarketPricingUnknown(uint8 id);
 
     /// @notice Emitted when the config changed (new jobs and new disputes only).
     event ConfigUpdated(Config config);
     /// @notice Emitted once per mode id, when its module was registered for good.
     event ModeRegistered(
-        uint8 indexed id, address module, uint32 challengeWindow, uint32 arbitrationWindow
+        uint8 indexed id, address module, uint32 challengeWindow, uint32 arbitrationWindow, uint8 hooks
     );
     /// @notice Emitted when a mode was enabled or disabled for new jobs.
     event ModeEnabled(uint8 indexed id, bool enabled);
+    /// @notice Emitted once per pricing id, when its module was registered for good.
+    event PricingRegistered(uint8 indexed id, address module);
+    /// @notice Emitted when a pricing mode was enabled or disabled for new jobs.
+    event PricingEnabled(uint8 indexed id, bool enabled);
     /// @notice Emitted when an ERC-20 was allowed or disallowed for new jobs and deposits.
     event TokenAllowed(address indexed token, bool allowed);
     /// @notice Emitted when new jobs were stopped (`paused`) or allowed again.
@@ -58,16 +76,31 @@ interface IJobMarketAdmin {
     /// Emits {ConfigUpdated}.
     function applyConfig(Config calldata config) external;
 
-    /// @notice Governor only: give mode `id` its module, once. The windows are the module's,
-    /// read and bounded by the governor. The mode starts disabled.
+    /// @notice Governor only: give mode `id` its module, once. The windows and hook flags
+    /// are the module's, read and bounded by the governor; the market calls only the hooks
+    /// flagged here, for good. The mode starts disabled.
     /// Requirements: `module` nonzero ({IJobMarket-JobMarketZeroAddress}); `id` has no
     /// module yet ({JobMarketModeTaken}). Emits {ModeRegistered}.
-    function registerMode(uint8 id, IVerifier module, uint32 challengeWindow, uint32 arbitrationWindow)
-        external;
+    function registerMode(
+        uint8 id,
+        IVerifier module,
+        uint32 challengeWindow,
+        uint32 arbitrationWindow,
+        uint8 hooks
+    ) external;
 
     /// @notice Governor only: offer or withdraw a registered mode for new jobs. Jobs already
     /// created under it keep their module for disputes. Emits {ModeEnabled}.
     function setModeEnabled(uint8 id, bool enabled) external;
+
+    /// @notice Governor only: give pricing id `id` (nonzero) its module, once. It starts
+    /// disabled. Requirements: `module` nonzero; `id` nonzero and without a module
+    /// ({JobMarketPricingTaken}). Emits {PricingRegistered}.
+    function registerPricing(uint8 id, IPricing module) external;
+
+    /// @notice Governor only: offer or withdraw a registered pricing mode for new jobs. Jobs
+    /// already created under it keep charging through its module. Emits {PricingEnabled}.
+    function setPricingEnabled(uint8 id, bool enabled) external;
 
     /// @notice Governor only: allow or refuse a nonzero ERC-20 for new jobs and deposits;
     /// existing escrow and balances are unaffected. Emits {TokenAllowed}.
@@ -85,6 +118,9 @@ interface IJobMarketAdmin {
 
     /// @notice Mode `id` (module zero: not registered).
     function modeOf(uint8 id) external view returns (Mode memory);
+
+    /// @notice Pricing mode `id` (module zero: not registered; id 0 is flat, built in).
+    function pricingOf(uint8 id) external view returns (Pricing memory);
 
     /// @notice Whether new jobs are stopped.
     function paused() external view returns (bool);

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IJobMarketAdmin} from "./IJobMarketAdmin.sol";
+import {IPricing} from "./IPricing.sol";
 import {IVerifier} from "./IVerifier.sol";
 
 /// @title IMarketGovernor
@@ -13,9 +14,9 @@ import {IVerifier} from "./IVerifier.sol";
 ///
 /// | who            | can                                                                    |
 /// |----------------|------------------------------------------------------------------------|
-/// | owner          | config; register a mode once per id; enable modes and tokens; unpause; |
-/// |                | set the guardian; withdraw fees                                        |
-/// | owner/guardian | pause; disable a mode or a token (new jobs only)                       |
+/// | owner          | config; register a mode or a pricing mode once per id; enable modes,   |
+/// |                | pricing modes and tokens; unpause; set the guardian; withdraw fees     |
+/// | owner/guardian | pause; disable a mode, a pricing mode or a token (new jobs only)       |
 interface IMarketGovernor {
     /// @notice Thrown when a value is outside its bounds [`min`, `max`].
     error MarketGovernorParameterOutOfBounds(uint256 value, uint256 min, uint256 max);
@@ -37,14 +38,23 @@ interface IMarketGovernor {
     function setConfig(IJobMarketAdmin market, IJobMarketAdmin.Config calldata config) external;
 
     /// @notice Owner only: give mode `id` of `market` the module `verifier` for good (it
-    /// starts disabled). Reads the module's windows.
-    /// Requirements: `id` free; challenge window 10 min..7 days; arbitration window 1..14 days.
+    /// starts disabled). Reads the module's windows and hook flags.
+    /// Requirements: `id` free; challenge window 10 min..7 days; arbitration window 1..14 days;
+    /// hooks within {VerifierHooks-ALL}.
     /// Emits {IJobMarketAdmin-ModeRegistered} in the market.
     function registerMode(IJobMarketAdmin market, uint8 id, IVerifier verifier) external;
 
     /// @notice Enabling: owner only. Disabling: owner or guardian.
     /// Emits {IJobMarketAdmin-ModeEnabled} in the market.
     function setModeEnabled(IJobMarketAdmin market, uint8 id, bool enabled) external;
+
+    /// @notice Owner only: give pricing id `id` (nonzero) of `market` the module `pricing` for
+    /// good (it starts disabled). Emits {IJobMarketAdmin-PricingRegistered} in the market.
+    function registerPricing(IJobMarketAdmin market, uint8 id, IPricing pricing) external;
+
+    /// @notice Enabling: owner only. Disabling: owner or guardian.
+    /// Emits {IJobMarketAdmin-PricingEnabled} in the market.
+    function setPricingEnabled(IJobMarketAdmin market, uint8 id, bool enabled) external;
 
     /// @notice Allowing: owner only. Refusing: owner or guardian.
     /// Emits {IJobMarketAdmin-TokenAllowed} in the market.

@@ -7,7 +7,10 @@ import {IJobMarket} from "../interfaces/IJobMarket.sol";
 /// @notice The one storage word of a job:
 ///
 ///   bits 255..64  top 192 bits of keccak256(abi.encode(job))  — the commitment
-///   bits  63..48  unused (zero)
+///   bits  63..56  unused (zero)
+///   bits  55..48  the mode's hook flags ({VerifierHooks}), copied at creation so that a
+///                 transition knows without reading the mode whether to call its module
+///                 (a mode's flags never change: they are read once, at registration)
 ///   bits  47..8   deadline of the current status (uint40)
 ///   bits   7..0   status
 ///
@@ -20,6 +23,8 @@ import {IJobMarket} from "../interfaces/IJobMarket.sol";
 /// (dirty high bits) simply fails to match the commitment, which was made from clean values.
 library JobSlot {
     uint256 internal constant COMMITMENT_MASK = ~uint256(type(uint64).max);
+    /// @dev The hook flags in place; a transition carries them over with `slot & HOOKS`.
+    uint256 internal constant HOOKS = uint256(0xff) << 48;
     /// @dev Size of the encoded Job tuple and byte offsets of its fields.
     uint256 private constant _JOB_SIZE = 800; // 25 words
     uint256 private constant _INPUT_CODEC = 64; // word 2
@@ -116,6 +121,11 @@ library JobSlot {
         returns (uint256)
     {
         return commitment | (uint256(deadline) << 8) | uint256(uint8(status));
+    }
+
+    /// @notice The hook flags carried by `slot`.
+    function hooksOf(uint256 slot) internal pure returns (uint8) {
+        return uint8(slot >> 48);
     }
 
     function commitmentOf(uint256 slot) internal pure returns (uint256) {

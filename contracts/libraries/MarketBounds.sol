@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IJobMarketAdmin} from "../interfaces/IJobMarketAdmin.sol";
 import {IMarketGovernor} from "../interfaces/IMarketGovernor.sol";
-import {IVerifier} from "../interfaces/IVerifier.sol";
+import {IVerifier, VerifierHooks} from "../interfaces/IVerifier.sol";
 
 /// @title MarketBounds
 /// @notice The bounds of every governed market value (docs/design/contracts-v2.md §2.0), used
@@ -35,6 +35,12 @@ library MarketBounds {
         arbitrationWindow = module.arbitrationWindow();
         check(challengeWindow, MIN_CHALLENGE_WINDOW, MAX_CHALLENGE_WINDOW);
         check(arbitrationWindow, MIN_ARBITRATION_WINDOW, MAX_ARBITRATION_WINDOW);
+    }
+
+    /// @notice The module's hook flags, read once; reverts on an unknown flag.
+    function hooksOf(IVerifier module) internal view returns (uint8 hooks) {
+        hooks = module.hooks();
+        check(hooks, 0, VerifierHooks.ALL);
     }
 
     /// @notice Reverts with {IMarketGovernor-MarketGovernorParameterOutOfBounds} unless

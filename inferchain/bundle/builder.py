@@ -27,6 +27,7 @@ def finalize_bundle(
     weights: str = "model.safetensors",
     config: str = "config.json",
     metadata: dict[str, Any] | None = None,
+    zk: dict[str, Any] | None = None,
 ) -> Bundle:
     """Hash every file in ``directory``, write manifest.json, and load the result back.
 
@@ -57,6 +58,23 @@ def finalize_bundle(
         "tensors": tensors,
         "files": files,
         "metadata": metadata or {},
+    }
+    if zk is not None:
+        data["zk"] = zk
+    manifest = parse_manifest(json.dumps(data).encode())
+    (root / MANIFEST_NAME).write_bytes(manifest.to_json_bytes())
+    return load_bundle(root)
+
+
+def rewrite_manifest(directory: str | Path, **changes: Any) -> Bundle:
+    """Rewrite ``directory``'s manifest with ``changes`` (top-level fields) and every file
+    hashed again: how ``inferchain model publish`` records what it built into the bundle."""
+    root = Path(directory)
+    data = parse_manifest((root / MANIFEST_NAME).read_bytes()).model_dump(mode="json")
+    data.update(changes)
+    data["files"] = {
+        rel: {"sha256": sha256_file(root / rel), "size": (root / rel).stat().st_size}
+        for rel in sorted(_listed_tree(root))
     }
     manifest = parse_manifest(json.dumps(data).encode())
     (root / MANIFEST_NAME).write_bytes(manifest.to_json_bytes())

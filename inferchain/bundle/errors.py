@@ -67,6 +67,7 @@ class InvalidInput(BundleError, ValueError):
             "undecodable",  # not UTF-8, not JSON, not a PNG/JPEG the decoder can read
             "context_overflow",  # prompt plus new tokens beyond the model's context length
             "invalid_param",  # unknown parameter or a value out of range
+            "over_limits",  # prompt or new tokens beyond what a metered request pays for
         }
     )
 

@@ -78,7 +78,16 @@ class HfLimits:
             )
 
 
-RuntimeLimits = GenerationLimits | ImageLimits | TextLimits | HfLimits
+@dataclass(frozen=True)
+class MlpLimits:
+    """``inferchain-mlp`` (the ZK tier): the input file's exact shape is the circuit's,
+    from the manifest's ``zk`` section (``ModelLimits.zk_input``)."""
+
+    max_input_bytes: int = 65535
+    max_batch_size: int = 256
+
+
+RuntimeLimits = GenerationLimits | ImageLimits | TextLimits | HfLimits | MlpLimits
 
 #: Runtime name -> its limits (``inferchain.bundle.RUNTIME_TASKS`` names the same runtimes).
 RUNTIME_LIMITS: dict[str, type[RuntimeLimits]] = {
@@ -86,6 +95,7 @@ RUNTIME_LIMITS: dict[str, type[RuntimeLimits]] = {
     "inferchain-cnn": ImageLimits,
     "inferchain-bow": TextLimits,
     "hf-transformers": HfLimits,
+    "inferchain-mlp": MlpLimits,
 }
 
 

@@ -34,6 +34,7 @@ RUNTIME_TASKS: dict[str, tuple[str, ...]] = {
     "inferchain-cnn": ("image-classification",),
     "inferchain-bow": ("text-classification",),
     "hf-transformers": ("text-generation", "text-classification", "embeddings"),
+    "inferchain-mlp": ("image-classification",),
 }
 
 #: safetensors dtype codes for each manifest dtype.
@@ -61,6 +62,38 @@ class TensorSpec(_Strict):
         return shape
 
 
+class ZkCircuit(_Strict):
+    """The EZKL circuit files in the bundle (``inferchain model publish`` writes them)."""
+
+    settings: str = "zk/settings.json"
+    compiled: str = "zk/model.compiled"
+    vk: str = "zk/vk.key"
+    srs: str = "zk/kzg.srs"
+    srs_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    num_inputs: int = Field(ge=1, le=65_535)
+    num_outputs: int = Field(ge=1, le=65_535)
+    input_scale: int
+    output_scale: int
+
+
+class ZkVerifierRecord(_Strict):
+    """The EZKL verifier deployed for the circuit, and the gas it is given per proof."""
+
+    chain_id: int = Field(ge=1)
+    address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    verify_gas: int = Field(ge=1, lt=2**32)
+
+
+class ZkSection(_Strict):
+    """How the model is proven (the ZK tier): the ONNX graph EZKL compiles, the input byte
+    range, and, once built, the circuit and its verifier (docs/verification.md)."""
+
+    onnx: str = "model.onnx"
+    max_input: int = Field(ge=0, le=255)
+    circuit: ZkCircuit | None = None
+    verifier: ZkVerifierRecord | None = None
+
+
 class Manifest(_Strict):
     """manifest.json, validated. Construct with :func:`parse_manifest` for typed errors."""
 
@@ -80,6 +113,7 @@ class Manifest(_Strict):
     tensors: dict[str, TensorSpec]
     files: dict[str, FileEntry]
     metadata: dict[str, Any] = Field(default_factory=dict)
+    zk: ZkSection | None = None
 
     @field_validator("files")
     @classmethod
@@ -98,11 +132,19 @@ class Manifest(_Strict):
 
     def referenced_files(self) -> list[str]:
         """The files the runtime opens by name; each must also appear in ``files``."""
-        return [p for p in (self.weights, self.config, self.tokenizer) if p is not None]
+        paths = [self.weights, self.config, self.tokenizer]
+        if self.zk is not None:
+            paths.append(self.zk.onnx)
+            circuit = self.zk.circuit
+            if circuit is not None:
+                paths += [circuit.settings, circuit.compiled, circuit.vk, circuit.srs]
+        return [p for p in paths if p is not None]
 
     def to_json_bytes(self) -> bytes:
         """Canonical manifest bytes: sorted keys, two-space indent, trailing newline."""
         data = self.model_dump(mode="json")
+        if data["zk"] is None:
+            del data["zk"]  # manifests without the ZK tier keep their bytes (and hashes)
         return (json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
 
 

@@ -57,6 +57,8 @@ class ModelLimits:
     task: str | None = None
     #: ``hf-transformers`` embeddings: the vector's length (the config's hidden size).
     embedding_dims: int | None = None
+    #: ZK tier (``inferchain-mlp``): (input bytes, largest byte value) of the circuit.
+    zk_input: tuple[int, int] | None = None
 
     def check(self, data: bytes, *, model: str, names: Mapping[str, str] | None = None) -> None:
         """Raise ``InvalidInput`` naming the first limit the job input ``data`` passes.
@@ -76,6 +78,27 @@ class ModelLimits:
             self._check_text(self.limits, _json_object(data), model, rename)
         elif isinstance(self.limits, HfLimits):
             self._check_hf(self.limits, _json_object(data), model, rename)
+        elif self.zk_input is not None:
+            _check_zk_input(data, *self.zk_input, model)
+
+    def token_limits(self, data: bytes) -> tuple[int, int] | None:
+        """(most prompt tokens, most new tokens) a text-generation input that passed
+        ``check`` can use: what a metered request pays for. The ``inferchain-gpt`` prompt
+        count is exact (start token excluded, as its output counts); ``hf-transformers``
+        adds chat-template tokens this cannot count, so its bound is the rest of the
+        context. None for other tasks."""
+        if not isinstance(self.limits, GenerationLimits | HfLimits):
+            return None
+        if isinstance(self.limits, HfLimits) and self.task != "text-generation":
+            return None
+        doc = _json_object(data)
+        new = _new_tokens_and_stop(self.limits, doc, "the model", "max_new_tokens")
+        if isinstance(self.limits, HfLimits):
+            return self.limits.context_length - new, new
+        if self.tokenizer is None or self.context_length is None:
+            return None
+        prompt = _text(doc, "prompt", self.limits.max_prompt_bytes, "the model", {})
+        return len(self.tokenizer.encode(prompt).ids), new
 
     def _check_generation(
         self, limits: GenerationLimits, doc: dict[str, Any], model: str, names: dict[str, str]
@@ -188,7 +211,24 @@ def fetch_model_limits(
     elif isinstance(limits, HfLimits):
         context = limits.context_length
     dims = _hidden_size(config) if manifest.task == "embeddings" else None
-    return ModelLimits(manifest.runtime, limits, context, tokenizer, manifest.task, dims)
+    zk = manifest.zk
+    zk_input = (zk.circuit.num_inputs, zk.max_input) if zk and zk.circuit else None
+    return ModelLimits(manifest.runtime, limits, context, tokenizer, manifest.task, dims, zk_input)
+
+
+def _check_zk_input(data: bytes, count: int, max_value: int, model: str) -> None:
+    """The ZK input file as the ``inferchain-mlp`` runtime reads it (``zk.parse_input``)."""
+    if len(data) != count:
+        reason = "oversize" if len(data) > count else "wrong_type"
+        raise InvalidInput(
+            reason, f"{model} takes a {count}-byte input file (one byte per input), got {len(data)}"
+        )
+    worst = max(data, default=0)
+    if worst > max_value:
+        raise InvalidInput(
+            "wrong_type",
+            f"{model}'s input bytes are 0..{max_value}; byte {data.index(worst)} is {worst}",
+        )
 
 
 def _hidden_size(config: dict[str, Any]) -> int | None:

@@ -34,6 +34,7 @@ from inferchain.deploy import Connection, Proposal, ProposalState
 from inferchain.deploy.governance import Change, plan_proposal
 from inferchain.market import ETH, Market, Operation, OperationState, ScheduledOperation
 from inferchain.market.governance import pending_operations
+from inferchain.market.modes import Mode, read_mode
 from inferchain.wallet.errors import ActionRefused
 from inferchain.wallet.reverts import explain
 
@@ -202,6 +203,10 @@ class Governance:
     def read(self, fn: Any) -> Any:
         with explained():
             return self.chain.call(fn)
+
+    def mode(self, mode_id: int) -> Mode:
+        with explained():
+            return read_mode(self.chain, self.jobs, mode_id)
 
     def now(self) -> int:
         return self.chain.block_timestamp()

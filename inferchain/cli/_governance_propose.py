@@ -146,10 +146,10 @@ def require_token_change(gov: Governance, token: str, allowed: bool) -> None:
 
 def mode_enabled(gov: Governance, mode: int, hint: str = "") -> bool:
     """Whether a registered `mode` is enabled; an unregistered one is refused (`hint` appended)."""
-    module, _cw, _aw, enabled = gov.read(gov.jobs.functions.modeOf(mode))
-    if int(module, 16) == 0:
+    registered = gov.mode(mode)
+    if not registered.registered:
         raise GovernanceRefused(f"mode {mode} is not registered{hint}")
-    return bool(enabled)
+    return registered.enabled
 
 
 def propose_token(gov: Governance, token: str, allowed: bool, as_json: bool) -> None:

@@ -28,9 +28,10 @@ def snapshot(gov: Governance) -> dict[str, Any]:
     )
     modes = []
     for mode_id in mode_ids:
-        module, challenge, arbitration, enabled = gov.read(jobs.modeOf(mode_id))
-        modes.append({"id": mode_id, "module": module, "challenge_window": challenge,
-                      "arbitration_window": arbitration, "enabled": enabled})  # fmt: skip
+        m = gov.mode(mode_id)
+        modes.append({"id": mode_id, "module": m.module, "challenge_window": m.challenge_window,
+                      "arbitration_window": m.arbitration_window, "hooks": m.hooks,
+                      "enabled": m.enabled})  # fmt: skip
     seen = dict.fromkeys(
         e["args"]["token"] for e in gov.jobs.events.TokenAllowed().get_logs(from_block=since)
     )

@@ -17,6 +17,7 @@ from inferchain.cli._network import (
 )
 from inferchain.cli.output import JsonOption, emit
 from inferchain.market import JobRecord
+from inferchain.market.modes import parse_mode
 from inferchain.wallet import encode_input
 
 app = typer.Typer(help="Submit inference jobs and follow them.", no_args_is_help=True)
@@ -50,6 +51,12 @@ def submit(
     ),
     work_time: int = typer.Option(600, "--work-time", min=1, help="Seconds a worker gets."),
     ttl: int = typer.Option(3600, "--ttl", min=60, help="Seconds the job waits for a worker."),
+    verify: str = typer.Option(
+        "manual",
+        "--verify",
+        help="Verification tier: manual (challenge window, disputes) or zk (a proof checked "
+        "on-chain, paid at submission; models published with a circuit), or a mode id.",
+    ),
     wait: bool = typer.Option(False, "--wait", help="Follow the job and print the result."),
     timeout: float = typer.Option(600.0, "--timeout", min=1, help="Seconds to --wait."),
     out: Path | None = typer.Option(None, "--out", help="With --wait: write the result here."),
@@ -62,6 +69,10 @@ def submit(
 ) -> None:
     """Check the input against the model's limits (its bundle on IPFS), pin it, pay for
     the job (escrowed until the result is final), create it."""
+    try:
+        verification = parse_mode(verify)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--verify") from exc
     _conn, client = market_client(
         network, networks_file, deployments, keystore=keystore, signs=True, ipfs_api=ipfs_api
     )
@@ -69,13 +80,16 @@ def submit(
     is_file = path.is_file()
     data = path.read_bytes() if is_file else encode_input(client.model(model).task, input_)
     limit = parse_amount(max_price) if max_price is not None else None
-    sent = client.submit(model, data, max_price=limit, work_time=work_time, ttl=ttl)
+    sent = client.submit(
+        model, data, max_price=limit, work_time=work_time, ttl=ttl, verification=verification
+    )
     info = {
         "job_id": sent.job_id,
         "input_cid": sent.input_cid,
         "price": sent.price,
         "token": sent.token,
         "tx": sent.tx_hash,
+        "verification": verification,
     }
     if not wait:
         emit(
@@ -177,3 +191,29 @@ def dispute(
         f"job {job_id} disputed with a bond of {bond} (tx {tx})",
         as_json,
     )
+
+
+@app.command()
+def deliver(
+    job_id: int = JobId,
+    network: str | None = NetworkOpt,
+    networks_file: Path | None = NetworksFileOpt,
+    deployments: Path | None = DeploymentsOpt,
+    keystore: Path | None = KeystoreOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """Run a paid job's callback and earn its callback fee (anyone may; after one day the
+    callback is skipped and the fee goes back to the requester)."""
+    _conn, client = market_client(
+        network, networks_file, deployments, keystore=keystore, signs=True
+    )
+    info = client.deliver(job_id)
+    if info["delivered"]:
+        ran = "ran" if info["success"] else "ran and failed (the consumer reverted)"
+        text = f"job {job_id}: callback {ran}; fee {info['fee']} credited to you (tx {info['tx']})"
+    else:
+        text = (
+            f"job {job_id}: delivery window passed; the callback was skipped and its fee "
+            f"{info['fee']} refunded to the requester (tx {info['tx']})"
+        )
+    emit(info, text, as_json)

@@ -1,4 +1,5 @@
-"""`inferchain model validate | import-hf | publish | register | update | deactivate | activate`."""
+"""`inferchain model validate | import-hf | publish | register | update | rates | deactivate |
+activate`."""
 
 from __future__ import annotations
 
@@ -16,9 +17,18 @@ from inferchain.cli._network import (
     market_client,
     parse_amount,
 )
+from inferchain.cli._zk import (
+    ZkModuleOpt,
+    ZkWorkOpt,
+    check_recorded,
+    is_zk_bundle,
+    prepare_and_deploy,
+    register_verifier,
+)
 from inferchain.cli.output import JsonOption, emit
 from inferchain.ipfs import Cid, InvalidCid, IpfsClient
 from inferchain.market import ETH, ModelSpec
+from inferchain.market.metering import Rates
 
 app = typer.Typer(
     help="Model bundles (validate, publish) and their on-chain registration.", no_args_is_help=True
@@ -27,6 +37,9 @@ app = typer.Typer(
 BundleDir = typer.Argument(
     ..., exists=True, file_okay=False, dir_okay=True, help="Bundle directory (with manifest.json)."
 )
+BaseRateOpt = typer.Option(None, "--base", help="Metered: per job, e.g. 1000 or 0.0001eth.")
+PerInputOpt = typer.Option(None, "--per-input-token", help="Metered: per prompt token.")
+PerOutputOpt = typer.Option(None, "--per-output-token", help="Metered: per generated token.")
 IpfsApi = typer.Option(
     "http://127.0.0.1:5001", "--ipfs-api", envvar="INFERCHAIN_IPFS_API", help="IPFS RPC API URL."
 )
@@ -58,9 +71,21 @@ def publish(
     directory: Path = BundleDir,
     ipfs_api: str = IpfsApi,
     timeout: float = typer.Option(120.0, "--timeout", min=1, help="Seconds for the upload."),
+    zk_work: Path | None = ZkWorkOpt,
+    network: str | None = NetworkOpt,
+    networks_file: Path | None = NetworksFileOpt,
+    deployments: Path | None = DeploymentsOpt,
+    keystore: Path | None = KeystoreOpt,
     as_json: bool = JsonOption,
 ) -> None:
-    """Validate DIRECTORY, pin it to IPFS (CID checked locally), print CID and manifest hash."""
+    """Validate DIRECTORY, pin it to IPFS (CID checked locally), print CID and manifest hash.
+
+    A bundle with a `zk` section first gets its circuit (built if missing, checked against the
+    weights) and its verifier (deployed on --network, address recorded in the manifest).
+    """
+    zk = None
+    if is_zk_bundle(directory):
+        zk = prepare_and_deploy(directory, zk_work, network, networks_file, deployments, keystore)
     with IpfsClient(ipfs_api, timeout=timeout) as ipfs:
         published = publish_bundle(ipfs, directory)
     human = (
@@ -68,7 +93,9 @@ def publish(
         f"bundle cid:      {published.cid}\n"
         f"manifest sha256: {published.manifest_sha256}"
     )
-    emit(asdict(published), human, as_json)
+    if zk is not None:
+        human += f"\nzk verifier:     {zk['verifier']['address']}"  # type: ignore[index]
+    emit(asdict(published) | ({"zk": zk} if zk else {}), human, as_json)
 
 
 @app.command("import-hf")
@@ -134,9 +161,25 @@ def register(
     networks_file: Path | None = NetworksFileOpt,
     deployments: Path | None = DeploymentsOpt,
     keystore: Path | None = KeystoreOpt,
+    bundle: Path | None = typer.Option(
+        None, "--bundle", help="The published bundle directory; with --zk-module, ZK tier."
+    ),
+    zk_module: str | None = ZkModuleOpt,
+    base: str | None = BaseRateOpt,
+    per_input_token: str | None = PerInputOpt,
+    per_output_token: str | None = PerOutputOpt,
     as_json: bool = JsonOption,
 ) -> None:
-    """Register a published bundle on-chain; you become its provider."""
+    """Register a published bundle on-chain; you become its provider.
+
+    With --bundle (a `zk` bundle), also set the bundle's verifier for the new model in
+    ZkVerifier (once and for good): the deployment's (mode `zk`), or --zk-module's. With
+    --per-input-token and --per-output-token (and optionally --base), also offer it metered
+    (see `model rates`).
+    """
+    if zk_module is not None and bundle is None:
+        raise typer.BadParameter("--zk-module needs --bundle (the published ZK bundle)")
+    rates = _parse_rates(base, per_input_token, per_output_token)
     try:
         spec = ModelSpec(
             bundle_cid=Cid.parse(cid),
@@ -151,11 +194,48 @@ def register(
     _conn, client = market_client(
         network, networks_file, deployments, keystore=keystore, signs=True
     )
+    if bundle is not None:
+        zk_module = zk_module or client.market.addresses.zk_verifier
+        if zk_module is None:
+            raise typer.BadParameter(
+                "this deployment has no ZkVerifier: rerun `inferchain deploy`, or pass --zk-module"
+            )
+        check_recorded(bundle, manifest_sha256, client.chain)  # before anything is sent
     model_id, tx = client.register_model(spec)
-    emit(
-        {"model_id": model_id, "tx": tx, "price": spec.price, "token": token},
-        f"registered model {model_id} (tx {tx})",
-        as_json,
+    data: dict[str, object] = {"model_id": model_id, "tx": tx, "price": spec.price, "token": token}
+    human = f"registered model {model_id} (tx {tx})"
+    if bundle is not None and zk_module is not None:
+        verifier = register_verifier(bundle, zk_module, model_id, client.chain, client.sender)
+        data["zk_verifier"] = verifier
+        human += f"\nZK verifier {verifier} set in ZkVerifier {zk_module}"
+    if rates is not None:
+        data["rates"] = {**asdict(rates), "tx": client.set_rates(model_id, rates)}
+        human += f"\n{_describe(rates)}"
+    emit(data, human, as_json)
+
+
+def _parse_rates(
+    base: str | None, per_input_token: str | None, per_output_token: str | None
+) -> Rates | None:
+    """Rates from the options (None when none is given); both per-token rates are needed."""
+    if base is None and per_input_token is None and per_output_token is None:
+        return None
+    if per_input_token is None or per_output_token is None:
+        raise typer.BadParameter("give --per-input-token and --per-output-token (and --base)")
+    try:
+        return Rates(
+            parse_amount(base) if base is not None else 0,
+            parse_amount(per_input_token),
+            parse_amount(per_output_token),
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _describe(rates: Rates) -> str:
+    return (
+        f"metered: {rates.base} per job + {rates.per_input_token} per input token + "
+        f"{rates.per_output_token} per output token (smallest units of its token)"
     )
 
 
@@ -183,6 +263,75 @@ def update(
         model_id, parse_amount(price) if price is not None else None, royalty_bps
     )
     emit({"model_id": model_id, "tx": tx}, f"model {model_id} updated (tx {tx})", as_json)
+
+
+@app.command()
+def show(
+    model_id: int = ModelId,
+    network: str | None = NetworkOpt,
+    networks_file: Path | None = NetworksFileOpt,
+    deployments: Path | None = DeploymentsOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """A model's terms, its per-token rates if any, and what each verification tier adds to a
+    job (`job submit --verify`): its fee and when the worker is paid."""
+    _conn, client = market_client(network, networks_file, deployments, signs=False)
+    model = client.model(model_id)
+    rates_now = client.rates(model_id)
+    tiers = client.tiers(model_id)
+    data = {
+        **asdict(model),
+        "rates": asdict(rates_now) if rates_now else None,
+        "tiers": [asdict(t) for t in tiers],
+    }
+    lines = [
+        f"model {model_id}: {model.task}, {model.price} "
+        f"{'wei' if model.token == ETH else 'units of ' + model.token} per job, royalty "
+        f"{model.royalty_bps} bps, {'active' if model.active else 'inactive'}",
+        f"  bundle {model.bundle_cid} (provider {model.provider})",
+        f"  {_describe(rates_now) if rates_now else 'flat price only (no per-token rates)'}",
+    ]
+    for t in tiers:
+        settles = (
+            "at submission" if t.settles_after_s == 0 else f"{t.settles_after_s} s after submission"
+        )
+        state = "" if t.available else " (unavailable)"
+        note = f": {t.note}" if t.note else ""
+        lines.append(f"  --verify {t.name}{state}: fee {t.verify_fee}, paid {settles}{note}")
+    emit(data, "\n".join(lines), as_json)
+
+
+@app.command()
+def rates(
+    model_id: int = ModelId,
+    base: str | None = BaseRateOpt,
+    per_input_token: str | None = PerInputOpt,
+    per_output_token: str | None = PerOutputOpt,
+    network: str | None = NetworkOpt,
+    networks_file: Path | None = NetworksFileOpt,
+    deployments: Path | None = DeploymentsOpt,
+    keystore: Path | None = KeystoreOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """Show a model's per-token rates, or (its provider) set them: requests may then pay per
+    token used (pricing id 1), escrowing the most and getting the rest back. Jobs already
+    created keep their rates; flat-priced jobs keep working."""
+    wanted = _parse_rates(base, per_input_token, per_output_token)
+    _conn, client = market_client(
+        network, networks_file, deployments, keystore=keystore, signs=wanted is not None
+    )
+    if wanted is None:
+        current = client.rates(model_id)
+        data = {"model_id": model_id, "rates": asdict(current) if current else None}
+        human = _describe(current) if current else f"model {model_id} has no metered rates"
+        emit(data, human, as_json)
+        return
+    tx = client.set_rates(model_id, wanted)
+    emit(
+        {"model_id": model_id, "rates": asdict(wanted), "tx": tx},
+        f"model {model_id} {_describe(wanted)} (tx {tx})",
+        as_json,
+    )
 
 
 def _set_active(

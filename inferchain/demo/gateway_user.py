@@ -16,6 +16,7 @@ from eth_account.messages import encode_defunct
 from inferchain.chain import Chain
 from inferchain.demo.errors import DemoError
 from inferchain.ipfs import Cid, verify_bytes
+from inferchain.market import created_job_id
 
 
 class GatewayError(DemoError):
@@ -48,7 +49,7 @@ class GatewayUser:
             receipt = self._send(tx)
         assert receipt is not None  # the gateway always ends with createJob
         jobs = self.chain.contract("JobMarket", prepared["transactions"][-1]["to"])
-        job_id = int(jobs.events.JobCreated().process_receipt(receipt)[0]["args"]["jobId"])
+        job_id = created_job_id(jobs, receipt)
         return job_id, dict(receipt)
 
     def wait_indexed_result(self, job_id: int, timeout: float) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from inferchain.bundle.demos import demo_bundle_path
 from inferchain.chain import Chain
 from inferchain.deploy import Network, deploy_network, load_record
 from inferchain.ipfs import Cid, IpfsClient
-from inferchain.market import Market, ModelSpec
+from inferchain.market import Market, ModelSpec, read_model
 from inferchain.wallet import MarketClient
 
 MILLI_ETH = 10**15
@@ -97,9 +97,7 @@ def _find(market: Market, provider: str, manifest: bytes) -> int | None:
     """The newest active model of `provider` with this manifest hash."""
     chain = market.chain
     for model_id in range(int(chain.call(market.models.functions.modelCount())), 0, -1):
-        owner, _price, _token, _royalty, active, _codec, _digest, registered, _task = chain.call(
-            market.models.functions.model(model_id)
-        )
-        if active and owner == provider and bytes(registered) == manifest:
+        model = read_model(chain, market.models, model_id)
+        if model.active and model.provider == provider and model.manifest_sha256 == manifest.hex():
             return model_id
     return None

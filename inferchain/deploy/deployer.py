@@ -52,6 +52,7 @@ from inferchain.deploy.records import (
 )
 from inferchain.market import ZERO_ADDRESS, MarketConfig
 from inferchain.market.deploy import CONTRACTS, constructor_args
+from inferchain.market.metering import METERED_PRICING
 from inferchain.solidity.config import SOLC_VERSION, compiler_settings
 
 #: Gas allowed in a dry run for a call on a contract that does not exist yet (measured
@@ -217,6 +218,8 @@ class _Deployment:
             if not self._matches(shared):
                 return reused
             reused.add(shared)
+        if self._matches("ZkVerifier"):  # it names the model registry only
+            reused.add("ZkVerifier")
         if all(self._matches(n) for n in _BOUND_TOGETHER):
             workers = self._bind("WorkerRegistry")
             token = self.chain.call(workers.functions.stakeToken())
@@ -224,7 +227,16 @@ class _Deployment:
                 reused.update(_BOUND_TOGETHER)
             else:
                 self.progress("WorkerRegistry: stake token changed; redeploying")
+        # The pricing module names only the model registry; a new market registers it again.
+        if self._matches("TokenMeteredPricing"):
+            reused.add("TokenMeteredPricing")
         return reused
+
+    def _contracts(self) -> tuple[str, ...]:
+        """What this network deploys, in order (the metered pricing only where configured)."""
+        return tuple(
+            n for n in CONTRACTS if n != "TokenMeteredPricing" or self.config.metered_pricing
+        )
 
     def _plan(self, reused: set[str], report: DeployReport) -> None:
         """Dry run: estimate each missing step, predicting the addresses of new contracts.
@@ -237,17 +249,21 @@ class _Deployment:
         nonce = self.w3.eth.get_transaction_count(self.sender.address, "pending")
         deployed = {n: self.record.contracts[n].address for n in reused}
         overrides: dict[str, dict[str, str]] = {}
-        for name in CONTRACTS:
+        for name in self._contracts():
             if name in reused:
                 continue
             address = get_create_address(self.sender.address, nonce)  # type: ignore[arg-type]
             args = constructor_args(name, self.sender.address, self.config, deployed)
             if overrides:  # the deployer's nonce as it will be, else CREATE hits a planned address
                 overrides[self.sender.address] = {"nonce": hex(nonce)}
-            if name == "JobMarket" and "ManualArbiter" not in reused:
-                # The arbiter is planned, not deployed: estimate without its mode.
-                gas = self._estimate_deploy(name, (*args[:5], [], *args[6:]), overrides)
-                step = Step(f"deploy {name}", gas + UNSIMULATED_MODE_GAS, simulated=False)
+            modes = args[5] if name == "JobMarket" else []
+            planned = [m for m in modes if m[1] not in self._reused_addresses(reused)]
+            if planned:
+                # Modules planned, not deployed: estimate without their modes.
+                kept = [m for m in args[5] if m not in planned]
+                gas = self._estimate_deploy(name, (*args[:5], kept, *args[6:]), overrides)
+                gas += UNSIMULATED_MODE_GAS * len(planned)
+                step = Step(f"deploy {name}", gas, simulated=False)
             else:
                 step = Step(f"deploy {name}", self._estimate_deploy(name, args, overrides))
             report.steps.append(step)
@@ -264,6 +280,21 @@ class _Deployment:
                 report.steps.append(Step(wire.name, self._estimate(wire.call(contract))))
         if "JobMarket" in reused:
             self._plan_governance(deployed, report)
+        elif self.config.metered_pricing and self._proposes():
+            # A new market: its pricing registration cannot be simulated before it exists.
+            rounds = ("schedule", "execute") if self.config.timelock_delay == 0 else ("schedule",)
+            for name in ("registerPricing", "setPricingEnabled"):
+                for verb in rounds:
+                    step = Step(f"{verb} MarketGovernor.{name}({METERED_PRICING})",
+                                UNSIMULATED_CALL_GAS, simulated=False)  # fmt: skip
+                    report.steps.append(step)
+
+    def _proposes(self) -> bool:
+        proposer = self.config.proposer or self.sender.address
+        return Web3.to_checksum_address(proposer) == self.sender.address
+
+    def _reused_addresses(self, reused: set[str]) -> set[str]:
+        return {self.record.contracts[n].address for n in reused}
 
     def _estimate_deploy(
         self, name: str, args: tuple[Any, ...], overrides: dict[str, dict[str, str]]
@@ -294,7 +325,7 @@ class _Deployment:
         if not self.record.compiler:
             self.record.compiler = {"version": SOLC_VERSION, "settings": compiler_settings()}
         deployed = {n: self.record.contracts[n].address for n in reused}
-        for name in CONTRACTS:
+        for name in self._contracts():
             if name in reused:
                 continue
             args = constructor_args(name, self.sender.address, self.config, deployed)
@@ -318,8 +349,7 @@ class _Deployment:
             self.record.transactions.append(StepRecord(wire.name, tx_hash, block))
             self._save()
             report.steps.append(Step(wire.name, receipt["gasUsed"], tx_hash=tx_hash, block=block))
-        if "JobMarket" in reused:
-            self._apply_governance(deployed, report)
+        self._apply_governance(deployed, report)
 
     def _deploy(self, name: str, args: tuple[Any, ...]) -> tuple[ContractRecord, int]:
         artifact = load_artifact(name)
@@ -426,13 +456,24 @@ class _Deployment:
         timelock = self._bind("InferchainTimelock", deployed["InferchainTimelock"])
         delay = int(self.chain.call(timelock.functions.getMinDelay()))
         report.proposals = self._proposals(deployed, report)
+        executes = False
         for p in report.proposals:
             if p.state == ProposalState.SCHEDULE:
                 gas = self._estimate(p.operation.schedule(timelock, delay))
                 report.steps.append(Step(f"schedule {p.name}", gas))
+                if delay == 0:  # executed at once (below), after the operations before it
+                    report.steps.append(
+                        Step(f"execute {p.name}", UNSIMULATED_CALL_GAS, simulated=False)
+                    )
             elif p.state == ProposalState.EXECUTE:
-                gas = self._estimate(p.operation.execute(timelock))
-                report.steps.append(Step(f"execute {p.name}", gas))
+                # One may need an earlier one executed first (enable after register).
+                step = (
+                    Step(f"execute {p.name}", UNSIMULATED_CALL_GAS, simulated=False)
+                    if executes
+                    else Step(f"execute {p.name}", self._estimate(p.operation.execute(timelock)))
+                )
+                report.steps.append(step)
+                executes = True
 
     def _apply_governance(self, deployed: dict[str, str], report: DeployReport) -> None:
         """Schedule what the deployer may propose, execute what is ready; record both."""
@@ -455,8 +496,20 @@ class _Deployment:
             if p.state == ProposalState.SCHEDULE:
                 p.state = ProposalState.SCHEDULED
                 p.ready_at = int(self.chain.call(timelock.functions.getTimestamp(p.operation.id)))
+                if delay == 0:  # local chains: nothing to wait for
+                    self._execute_now(timelock, p, report)
             else:
                 p.state = ProposalState.EXECUTED
+
+    def _execute_now(self, timelock: Contract, p: Proposal, report: DeployReport) -> None:
+        label = f"execute {p.name}"
+        self.progress(f"{label}…")
+        receipt = self._send(p.operation.execute(timelock))
+        tx_hash, block = receipt["transactionHash"].to_0x_hex(), receipt["blockNumber"]
+        self.record.transactions.append(StepRecord(label, tx_hash, block))
+        self._save()
+        report.steps.append(Step(label, receipt["gasUsed"], tx_hash=tx_hash, block=block))
+        p.state = ProposalState.EXECUTED
 
     # -- helpers ---------------------------------------------------------------------
 

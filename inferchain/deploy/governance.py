@@ -14,14 +14,18 @@ from enum import StrEnum
 from typing import Any
 
 from web3 import Web3
+from web3.contract import Contract
 
 from inferchain.chain import Chain
-from inferchain.market import MarketConfig
+from inferchain.market import ZERO_ADDRESS, MarketConfig
+from inferchain.market.deploy import ZK_MODE, metered_pricing_calls
 from inferchain.market.governance import (
     Operation,
     OperationState,
     pending_operations,
 )
+from inferchain.market.metering import METERED_PRICING
+from inferchain.market.modes import read_mode, read_pricing
 
 
 class ProposalState(StrEnum):
@@ -88,11 +92,61 @@ def governed_changes(chain: Chain, deployed: dict[str, str], config: MarketConfi
             Change("MarketGovernor.setGuardian", guardian, config.guardian,
                    g.setGuardian(config.guardian))
         )  # fmt: skip
+    changes += _zk_mode_changes(chain, market, governor, deployed.get("ZkVerifier"))
+    changes += _pricing_changes(chain, deployed, config)
     delay = int(chain.call(timelock.functions.getMinDelay()))
     if delay != config.timelock_delay:
         call = timelock.functions.updateDelay(config.timelock_delay)
         changes.append(Change("InferchainTimelock.updateDelay", delay, config.timelock_delay, call))
     return changes
+
+
+def _zk_mode_changes(
+    chain: Chain, market: Contract, governor: Contract, zk: str | None
+) -> list[Change]:
+    """Mode `ZK_MODE` for a market deployed before it existed: register ZkVerifier and offer
+    it (two operations, executed in that order), unless the id is taken by another module
+    (reported by `fixed_differences`)."""
+    if zk is None:
+        return []
+    mode = read_mode(chain, market, ZK_MODE)
+    if mode.registered and not _same(mode.module, zk):
+        return []
+    g = governor.functions
+    changes = []
+    if not mode.registered:
+        call = g.registerMode(market.address, ZK_MODE, zk)
+        changes.append(Change(f"MarketGovernor.registerMode({ZK_MODE})", ZERO_ADDRESS, zk, call))
+    if not mode.enabled:
+        call = g.setModeEnabled(market.address, ZK_MODE, True)
+        changes.append(Change(f"MarketGovernor.setModeEnabled({ZK_MODE})", False, True, call))
+    return changes
+
+
+def _pricing_changes(chain: Chain, deployed: dict[str, str], config: MarketConfig) -> list[Change]:
+    """Register and enable the deployed TokenMeteredPricing as pricing id 1 (issue 16), unless
+    the id is taken by another module (reported by `fixed_differences`)."""
+    module = deployed.get("TokenMeteredPricing")
+    if not config.metered_pricing or module is None:
+        return []
+    market = chain.contract("JobMarket", deployed["JobMarket"])
+    governor = chain.contract("MarketGovernor", deployed["MarketGovernor"])
+    pricing = read_pricing(chain, market, METERED_PRICING)
+    if pricing.registered and not _same(pricing.module, module):
+        return []
+    register, enable = metered_pricing_calls(governor, market.address, module)
+    changes = []
+    if not pricing.registered:
+        name = f"MarketGovernor.registerPricing({METERED_PRICING})"
+        changes.append(Change(name, None, module, register))
+    if not pricing.enabled:
+        name = f"MarketGovernor.setPricingEnabled({METERED_PRICING})"
+        changes.append(Change(name, False, True, enable))
+    return changes
+
+
+def _same(a: str, b: str) -> bool:
+    return Web3.to_checksum_address(a) == Web3.to_checksum_address(b)
 
 
 def fixed_differences(chain: Chain, deployed: dict[str, str], config: MarketConfig) -> list[str]:
@@ -118,6 +172,28 @@ def fixed_differences(chain: Chain, deployed: dict[str, str], config: MarketConf
             f"fixed; deploy a new ManualArbiter and register it as a new mode through the "
             f"timelock (MarketGovernor.registerMode, then setModeEnabled)"
         )
+    zk = deployed.get("ZkVerifier")
+    mode = read_mode(chain, chain.contract("JobMarket", deployed["JobMarket"]), ZK_MODE)
+    if (
+        zk
+        and mode.registered
+        and Web3.to_checksum_address(mode.module) != Web3.to_checksum_address(zk)
+    ):
+        notes.append(
+            f"mode {ZK_MODE} of the market is {mode.module}, not ZkVerifier {zk}: a mode's "
+            f"module is fixed; register ZkVerifier under a free mode id through the timelock "
+            f"(MarketGovernor.registerMode, then setModeEnabled) and tell users that id"
+        )
+    module = deployed.get("TokenMeteredPricing")
+    if config.metered_pricing and module is not None:
+        market = chain.contract("JobMarket", deployed["JobMarket"])
+        pricing = read_pricing(chain, market, METERED_PRICING)
+        if pricing.registered and not _same(pricing.module, module):
+            notes.append(
+                f"pricing id {METERED_PRICING} of JobMarket {market.address} is taken by "
+                f"{pricing.module}, not TokenMeteredPricing {module}: an id's module is set "
+                f"for good; metered jobs use the registered one"
+            )
     proposer_role = chain.call(timelock.functions.PROPOSER_ROLE())
     if config.proposer and not chain.call(
         timelock.functions.hasRole(proposer_role, config.proposer)

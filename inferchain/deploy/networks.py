@@ -54,6 +54,8 @@ class MarketParams(BaseModel):
     min_stake_wei: int = Field(10**18, ge=0)
     unbonding_delay: int = Field(86_400, ge=0)
     slash_bps: int = Field(5_000, ge=0, le=10_000)
+    #: Deploy TokenMeteredPricing and register it as pricing id 1 through the timelock.
+    metered_pricing: bool = True
 
 
 class Network(BaseModel):
@@ -126,6 +128,7 @@ class Network(BaseModel):
             unbonding_delay=m.unbonding_delay,
             slash_bps=m.slash_bps,
             allowed_tokens=tuple(self.allowed_tokens),
+            metered_pricing=m.metered_pricing,
         )
 
 

@@ -93,9 +93,11 @@ class DeploymentRecord:
                 f"the deployment on chain {self.chain_id} lacks {', '.join(missing)}; "
                 f"run `inferchain deploy --network {self.network}`"
             )
+        zk = self.contracts.get("ZkVerifier")
         return MarketAddresses(
             **{f: self.contracts[name].address for name, f in _ADDRESS_FIELDS.items()},
             deployed_block=min(c.block for c in self.contracts.values()),
+            zk_verifier=zk.address if zk else None,
         )
 
 

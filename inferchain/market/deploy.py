@@ -5,27 +5,30 @@ worker's and gateway's tests and `inferchain deploy` all call it (the deployer s
 step, through `CONTRACTS` and `constructor_args`). The order is the design's (§1.7):
 registries and router, then the timelock, the governor it owns, the arbiter, and the market,
 whose constructor takes its config, its modes and its tokens, so the only wiring call left
-is the v1 worker registry's `bindMarket`.
+is the v1 worker registry's `bindMarket`. Last comes `TokenMeteredPricing`, which the
+timelock registers as pricing id `METERED_PRICING` and enables (issue 16).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from pydantic import SecretStr
 from web3.contract import Contract
 
 from inferchain.chain import Chain
+from inferchain.market.governance import Operation
 from inferchain.market.jobs import ETH, ZERO_ADDRESS
+from inferchain.market.metering import METERED_PRICING
+from inferchain.market.modes import MANUAL_MODE, ZK_MODE, read_mode, read_pricing
 
 ETHER = 10**18
 DAY = 86_400
 #: The timelock delay of a production deployment; `inferchain deploy` refuses under 1 day
 #: off local chains.
 DEFAULT_TIMELOCK_DELAY = 2 * DAY
-#: The verification mode the ManualArbiter serves.
-MANUAL_MODE = 0
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class MarketConfig:
     unbonding_delay: int = DAY
     slash_bps: int = 5_000
     allowed_tokens: tuple[str, ...] = ()
+    #: Register TokenMeteredPricing as pricing id `METERED_PRICING` through the timelock.
+    metered_pricing: bool = True
 
     def market_config(self) -> tuple[int, int]:
         """IJobMarketAdmin.Config as the ABI tuple."""
@@ -71,6 +76,8 @@ class MarketAddresses:
     governor: str
     timelock: str
     deployed_block: int
+    #: ZkVerifier, the module of mode `ZK_MODE`; None where the deployment has none.
+    zk_verifier: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
@@ -93,6 +100,8 @@ class Market:
     governor: Contract
     #: The governor's owner: every owner action waits its delay.
     timelock: Contract
+    #: ZkVerifier (mode `ZK_MODE`), where the deployment has one.
+    zk: Contract | None = None
 
     @classmethod
     def connect(cls, chain: Chain, addresses: MarketAddresses) -> Market:
@@ -106,7 +115,44 @@ class Market:
             router=chain.contract("JobRouter", addresses.router),
             governor=chain.contract("MarketGovernor", addresses.governor),
             timelock=chain.contract("InferchainTimelock", addresses.timelock),
+            zk=chain.contract("ZkVerifier", addresses.zk_verifier)
+            if addresses.zk_verifier
+            else None,
         )
+
+    @classmethod
+    def at(cls, chain: Chain, market_address: str, *, deployed_block: int = 0) -> Market:
+        """Bind the market at `market_address` and every contract it names, read on-chain:
+        the registries, the router, the governor and the governor's owner (the timelock), mode
+        0's module (the ManualArbiter), mode 1's (ZkVerifier) and the metered pricing module.
+        The deployment block is not on-chain: pass it when a caller needs it (0: unknown)."""
+        jobs = chain.contract("JobMarket", market_address)
+        governor = chain.contract("MarketGovernor", chain.call(jobs.functions.governor()))
+        zk = read_mode(chain, jobs, ZK_MODE)
+        addresses = MarketAddresses(
+            model_registry=chain.call(jobs.functions.modelRegistry()),
+            worker_registry=chain.call(jobs.functions.workerRegistry()),
+            job_market=jobs.address,
+            arbiter=read_mode(chain, jobs, MANUAL_MODE).module,
+            router=chain.call(jobs.functions.router()),
+            governor=governor.address,
+            timelock=chain.call(governor.functions.owner()),
+            deployed_block=deployed_block,
+            zk_verifier=zk.module if zk.registered else None,
+            extra=_optional_modules(chain, jobs),
+        )
+        return cls.connect(chain, addresses)
+
+    @cached_property
+    def max_batch(self) -> int:
+        """Most jobs one batch transaction may carry (the market's MAX_BATCH), read once."""
+        return int(self.chain.call(self.jobs.functions.MAX_BATCH()))
+
+
+def _optional_modules(chain: Chain, jobs: Contract) -> dict[str, str]:
+    """The optional modules a deployment registers, as `MarketAddresses.extra` names them."""
+    metered = read_pricing(chain, jobs, METERED_PRICING)
+    return {"TokenMeteredPricing": metered.module} if metered.registered else {}
 
 
 #: Deployment order; each contract's constructor needs the addresses of those before it.
@@ -117,7 +163,9 @@ CONTRACTS = (
     "InferchainTimelock",
     "MarketGovernor",
     "ManualArbiter",
+    "ZkVerifier",
     "JobMarket",
+    "TokenMeteredPricing",
 )
 
 
@@ -150,30 +198,77 @@ def constructor_args(
                 config.challenge_window,
                 config.arbitration_window,
             )
+        case "ZkVerifier":
+            # Its windows only matter for disputes, which a proven job never reaches.
+            return (deployed["ModelRegistry"], config.challenge_window, config.arbitration_window)
         case "JobMarket":
+            modes = [(MANUAL_MODE, deployed["ManualArbiter"])]
+            if "ZkVerifier" in deployed:
+                modes.append((ZK_MODE, deployed["ZkVerifier"]))
             return (
                 deployed["MarketGovernor"],
                 deployed["JobRouter"],
                 deployed["ModelRegistry"],
                 deployed["WorkerRegistry"],
                 config.market_config(),
-                [(MANUAL_MODE, deployed["ManualArbiter"])],
+                modes,
                 list(config.allowed_tokens),
             )
+        case "TokenMeteredPricing":
+            return (deployed["ModelRegistry"],)
     raise ValueError(f"{name} is not a market contract")
 
 
-def deploy_market(chain: Chain, owner_key: str | SecretStr, config: MarketConfig) -> Market:
-    """Deploy everything from `owner_key` in the order of `CONTRACTS`, then bind the worker
-    registry to the market (the one wiring call left until the registry's v2)."""
+def metered_pricing_calls(governor: Contract, market: str, module: str) -> list[Any]:
+    """The two governor calls that offer `module` as pricing id `METERED_PRICING` on `market`
+    (register for good, then enable), each a timelock operation."""
+    g = governor.functions
+    return [
+        g.registerPricing(market, METERED_PRICING, module),
+        g.setPricingEnabled(market, METERED_PRICING, True),
+    ]
+
+
+def deploy_market(
+    chain: Chain, owner_key: str | SecretStr, config: MarketConfig, *, zk: bool = False
+) -> Market:
+    """Deploy everything from `owner_key` in the order of `CONTRACTS`, bind the worker
+    registry to the market (the one wiring call left until the registry's v2) and register
+    the metered pricing through the timelock.
+
+    The timelock starts with no delay so that the registration runs at once, as its own
+    operations, and then raises its delay to the configured one (an operation too): tests and
+    benchmarks get a market whose governance is the production one, without waiting days.
+    `inferchain deploy` instead schedules the registration and executes it after the delay.
+    Without `zk`, ZkVerifier is left out and mode `ZK_MODE` stays free (most tests register
+    modes of their own there); `inferchain deploy` always sets it up.
+    """
     owner = chain.sender(owner_key)
     start_block = chain.w3.eth.block_number + 1
     deployed: dict[str, str] = {}
+    bootstrap = replace(config, timelock_delay=0)
     for name in CONTRACTS:
-        contract = owner.deploy(name, *constructor_args(name, owner.address, config, deployed))
-        deployed[name] = contract.address
+        if name == "TokenMeteredPricing" and not config.metered_pricing:
+            continue
+        if name == "ZkVerifier" and not zk:
+            continue
+        args = constructor_args(name, owner.address, bootstrap, deployed)
+        deployed[name] = owner.deploy(name, *args).address
     workers = chain.contract("WorkerRegistry", deployed["WorkerRegistry"])
     owner.transact(workers.functions.bindMarket(deployed["JobMarket"]))
+    timelock = chain.contract("InferchainTimelock", deployed["InferchainTimelock"])
+    calls = []
+    if config.metered_pricing:
+        governor = chain.contract("MarketGovernor", deployed["MarketGovernor"])
+        calls += metered_pricing_calls(
+            governor, deployed["JobMarket"], deployed["TokenMeteredPricing"]
+        )
+    if config.timelock_delay:
+        calls.append(timelock.functions.updateDelay(config.timelock_delay))
+    for call in calls:
+        operation = Operation.of(call)
+        owner.transact(operation.schedule(timelock, 0))
+        owner.transact(operation.execute(timelock))
     addresses = MarketAddresses(
         model_registry=deployed["ModelRegistry"],
         worker_registry=deployed["WorkerRegistry"],
@@ -183,5 +278,7 @@ def deploy_market(chain: Chain, owner_key: str | SecretStr, config: MarketConfig
         governor=deployed["MarketGovernor"],
         timelock=deployed["InferchainTimelock"],
         deployed_block=start_block,
+        zk_verifier=deployed.get("ZkVerifier"),
+        extra={k: v for k, v in deployed.items() if k == "TokenMeteredPricing"},
     )
     return Market.connect(chain, addresses)

@@ -48,6 +48,10 @@ class JobRecord:
     output_cid: bytes | None = None
     evidence_cid: bytes | None = None
     outcome: JobOutcome | None = None
+    #: The part of a metered job's price it did not charge, refunded at payment.
+    refund: int = 0
+    #: A paid callback job's callback: delivered (True), expired (False) or not yet (None).
+    delivered: bool | None = None
 
     @classmethod
     def created(cls, args: Mapping[str, Any], block: int) -> JobRecord:
@@ -104,7 +108,15 @@ class JobRecord:
             case "JobTimedOut":
                 return replace(self, status=settled, outcome=JobOutcome.TIMED_OUT)
             case "JobFinalized":
-                return replace(self, status=settled, outcome=JobOutcome.PAID)
+                # A callback job is paid but its slot stays until `deliver` (contracts v2 §2.8).
+                status = JobStatus.PAID if self.job.terms.has_callback else settled
+                return replace(self, status=status, outcome=JobOutcome.PAID)
+            case "JobCharged":  # a metered job, just before its JobFinalized
+                return replace(self, refund=int(args["refund"]))
+            case "CallbackDelivered":
+                return replace(self, status=settled, delivered=True)
+            case "DeliveryExpired":
+                return replace(self, status=settled, delivered=False)
             case "DisputeResolved":
                 won = JobOutcome.PAID if args["workerWins"] else JobOutcome.REFUNDED
                 return replace(self, status=settled, outcome=won)
@@ -128,6 +140,24 @@ def decode_logs(market: Contract, logs: Iterable[LogReceipt]) -> list[EventData]
             continue
         decoded.append(market.events[name]().process_log(log))
     return decoded
+
+
+def created_job_ids(market: Contract, receipt: Any) -> list[int]:
+    """The ids of the jobs a transaction's receipt created in `market`, in order (a
+    relayed or batched creation carries other contracts' logs too)."""
+    return [
+        int(event["args"]["jobId"])
+        for event in decode_logs(market, receipt["logs"])
+        if event["event"] == "JobCreated"
+    ]
+
+
+def created_job_id(market: Contract, receipt: Any) -> int:
+    """The id of the one job a creating transaction's receipt shows."""
+    ids = created_job_ids(market, receipt)
+    if len(ids) != 1:
+        raise ValueError(f"expected one JobCreated in the receipt, found {len(ids)}")
+    return ids[0]
 
 
 def fold_events(

@@ -15,7 +15,9 @@ from typing import Any
 
 from eth_abi import encode as abi_encode
 from web3 import Web3
+from web3.contract import Contract
 
+from inferchain.chain import Chain
 from inferchain.ipfs import Cid
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -32,22 +34,45 @@ JOB_ABI_TYPE = (
 
 
 class JobStatus(IntEnum):
-    """IJobMarket.JobStatus; `SETTLED` is what a freed slot reads as."""
+    """IJobMarket.JobStatus; `SETTLED` is what a freed slot reads as.
+
+    `PAID`: a callback job is paid and waits for `deliver` (within one day of payment).
+    """
 
     NONE = 0
     OPEN = 1
     CLAIMED = 2
     SUBMITTED = 3
     DISPUTED = 4
-    SETTLED = 5
+    PAID = 5
+    SETTLED = 6
+
+
+@dataclass(frozen=True)
+class JobState:
+    """What `jobStatus` answers: the stored status and that status's deadline (request,
+    claim, challenge, arbitration or delivery deadline; 0 when it has none)."""
+
+    status: JobStatus
+    deadline: int
+
+
+def read_job_state(
+    chain: Chain, jobs: Contract, job_id: int, *, block: int | str = "latest"
+) -> JobState:
+    """Job `job_id`'s state in the market `jobs` (one eth_call) at `block`."""
+    status, deadline = chain.call(jobs.functions.jobStatus(job_id), block=block)
+    return JobState(JobStatus(status), int(deadline))
 
 
 @dataclass(frozen=True)
 class JobTerms:
     """Terms snapshot into a job at creation (IJobMarket.JobTerms).
 
-    `pricing`, `collateral`, `verify_fee`, `callback_fee` and `pricing_terms` are part of the
-    tuple already but stay zero until the contract slices that give them logic.
+    `price` is the flat price, or for a metered job (`pricing` nonzero) the most it may charge
+    (`pricing_terms` from its pricing module). The escrow is `escrow` (price, the verification
+    mode's `verify_fee` and the `deliver` bounty `callback_fee`). `collateral` stays zero until
+    contracts v2 slice 6.
     """
 
     token: str
@@ -66,6 +91,16 @@ class JobTerms:
     verify_fee: int = 0
     callback_fee: int = 0
     pricing_terms: bytes = ZERO32
+
+    @property
+    def escrow(self) -> int:
+        """What the job holds until it settles: price + verification fee + callback fee."""
+        return self.price + self.verify_fee + self.callback_fee
+
+    @property
+    def has_callback(self) -> bool:
+        """Whether payment leaves the job `Paid`, waiting for `deliver`."""
+        return int(self.callback, 16) != 0
 
     def as_abi(self) -> tuple[Any, ...]:
         return (

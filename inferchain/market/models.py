@@ -1,10 +1,14 @@
-"""Model registry values (IModelRegistry.ModelSpec)."""
+"""Model registry values: what a provider registers (``ModelSpec``) and what the registry
+stores (``RegisteredModel``, read by field name rather than by position)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from web3.contract import Contract
+
+from inferchain.chain import Chain
 from inferchain.ipfs import Cid
 from inferchain.market.jobs import ETH
 
@@ -35,3 +39,41 @@ class ModelSpec:
             self.price,
             self.royalty_bps,
         )
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A model as the registry stores it (``IModelRegistry.Model``)."""
+
+    model_id: int
+    provider: str
+    token: str
+    price: int
+    royalty_bps: int
+    task: str
+    active: bool
+    bundle_cid: str
+    manifest_sha256: str  # hex, as registered
+
+    @classmethod
+    def from_abi(cls, model_id: int, value: Any) -> RegisteredModel:
+        provider, price, token, royalty, active, codec, digest, manifest, task = value
+        return cls(
+            model_id=model_id,
+            provider=provider,
+            token=token,
+            price=int(price),
+            royalty_bps=int(royalty),
+            task=bytes(task).rstrip(b"\0").decode(errors="replace"),
+            active=bool(active),
+            bundle_cid=str(Cid.from_digest32(bytes(digest), int(codec))),
+            manifest_sha256=bytes(manifest).hex(),
+        )
+
+
+def read_model(
+    chain: Chain, models: Contract, model_id: int, *, block: int | str = "latest"
+) -> RegisteredModel:
+    """Model ``model_id`` from the registry (reverts decoded, as ``Chain.call`` does)."""
+    value = chain.call(models.functions.model(model_id), block=block)
+    return RegisteredModel.from_abi(model_id, value)

@@ -1,6 +1,6 @@
 """A user's wallet: encrypted keystores, key resolution, and the market actions it signs."""
 
-from inferchain.wallet.client import MarketClient, ModelTerms, Submitted, encode_input
+from inferchain.wallet.client import MarketClient, Submitted, encode_input
 from inferchain.wallet.errors import (
     ActionRefused,
     InactiveModel,
@@ -37,7 +37,6 @@ __all__ = [
     "KeystoreError",
     "KeystoreInfo",
     "MarketClient",
-    "ModelTerms",
     "NotOwner",
     "PriceAboveMax",
     "Submitted",

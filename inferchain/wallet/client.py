@@ -16,6 +16,7 @@ from typing import Any
 from eth_account import Account
 from web3 import Web3
 from web3.contract import Contract
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from inferchain import untrusted_json
@@ -25,14 +26,28 @@ from inferchain.chain import TransactionSender
 from inferchain.ipfs import Cid, IpfsClient, IpfsError
 from inferchain.market import (
     ETH,
+    ZERO_ADDRESS,
     JobOutcome,
     JobRecord,
     JobRequest,
     JobStatus,
     Market,
     ModelSpec,
+    RegisteredModel,
+    created_job_id,
     decode_logs,
     fold_events,
+    read_job_state,
+    read_model,
+)
+from inferchain.market.metering import Rates, metered_pricing, read_rates
+from inferchain.market.modes import (
+    Mode,
+    TierQuote,
+    quote_tiers,
+    read_mode,
+    verify_fee,
+    zk_circuit_set,
 )
 from inferchain.wallet.errors import (
     ActionRefused,
@@ -85,19 +100,6 @@ def encode_input(task: str, text: str) -> bytes:
 
 
 @dataclass(frozen=True)
-class ModelTerms:
-    model_id: int
-    provider: str
-    token: str
-    price: int
-    royalty_bps: int
-    task: str
-    active: bool
-    bundle_cid: str = ""
-    manifest_sha256: str = ""  # hex, as registered
-
-
-@dataclass(frozen=True)
 class Submitted:
     job_id: int
     input_cid: str
@@ -141,21 +143,23 @@ class MarketClient:
 
     # -- models ----------------------------------------------------------------------
 
-    def model(self, model_id: int) -> ModelTerms:
+    def model(self, model_id: int) -> RegisteredModel:
         with explained_reverts():
-            m = self.chain.call(self.market.models.functions.model(model_id))
-        provider, price, token, royalty, active, codec, digest, manifest, task = m
-        return ModelTerms(
-            model_id,
-            provider,
-            token,
-            price,
-            royalty,
-            bytes(task).rstrip(b"\0").decode(errors="replace"),
-            active,
-            str(Cid.from_digest32(bytes(digest), int(codec))),
-            bytes(manifest).hex(),
-        )
+            return read_model(self.chain, self.market.models, model_id)
+
+    def tiers(self, model_id: int) -> list[TierQuote]:
+        """The verification tiers a job of `model_id` may choose, with what each adds."""
+        model = self.model(model_id)
+        with explained_reverts():
+            return quote_tiers(
+                self.chain,
+                self.market.jobs,
+                model_id=model_id,
+                token=model.token,
+                price=model.price,
+                # A module may quote per requester; without a key, as a stranger would be.
+                requester=self.address or ZERO_ADDRESS,
+            )
 
     def register_model(self, spec: ModelSpec) -> tuple[int, str]:
         with explained_reverts():
@@ -179,7 +183,29 @@ class MarketClient:
             fn = self.market.models.functions.setActive(model_id, active)
             return _tx(self.sender.transact(fn))
 
-    def _owned_model(self, model_id: int) -> ModelTerms:
+    def rates(self, model_id: int) -> Rates | None:
+        """The model's per-token rates (None: flat only, or no metered pricing here)."""
+        self.model(model_id)  # an unknown model is refused, not shown as unpriced
+        pricing = metered_pricing(self.chain, self.market.jobs)
+        return None if pricing is None else read_rates(self.chain, pricing, model_id)
+
+    def set_rates(self, model_id: int, rates: Rates) -> str:
+        """Offer the model metered: new jobs may name pricing id 1 with these rates (jobs
+        already created keep theirs)."""
+        self._owned_model(model_id)
+        pricing = metered_pricing(self.chain, self.market.jobs)
+        if pricing is None:
+            raise ActionRefused(
+                "this market offers no metered pricing (pricing id 1 is not registered and "
+                "enabled): its governance registers TokenMeteredPricing first"
+            )
+        fn = pricing.functions.setRates(
+            model_id, rates.base, rates.per_input_token, rates.per_output_token
+        )
+        with explained_reverts():
+            return _tx(self.sender.transact(fn))
+
+    def _owned_model(self, model_id: int) -> RegisteredModel:
         terms = self.model(model_id)
         if terms.provider != self.sender.address:
             raise NotOwner(
@@ -198,21 +224,35 @@ class MarketClient:
         max_price: int | None = None,
         work_time: int = 600,
         ttl: int = 3_600,
+        verification: int = 0,
     ) -> Submitted:
-        """Check the input against the model's limits, pin it, pay (ETH) or approve
-        (ERC-20), create the job."""
+        """Check the input against the model's limits and the verification mode, pin it,
+        pay (ETH) or approve (ERC-20), create the job."""
         terms = self.model(model_id)
         if not terms.active:
             raise InactiveModel(f"model {model_id} is inactive: its provider takes no jobs for it")
-        max_price = terms.price if max_price is None else max_price
-        if terms.price > max_price:
+        sender = self.sender
+        mode = self.check_verification(model_id, verification)
+        # The mode's verification fee is escrowed with the price and counts against maxPrice.
+        fee = verify_fee(
+            self.chain,
+            self.market.jobs,
+            mode,
+            requester=sender.address,
+            model_id=model_id,
+            token=terms.token,
+            price=terms.price,
+        )
+        cost = terms.price + fee
+        max_price = cost if max_price is None else max_price
+        if cost > max_price:
+            quoted = f"{terms.price} + verification fee {fee}" if fee else f"{terms.price}"
             raise PriceAboveMax(
-                f"price above the maximum: model {model_id} costs {terms.price}, "
+                f"price above the maximum: model {model_id} costs {quoted}, "
                 f"max price is {max_price}"
             )
         self.check_input(terms, data)
-        sender = self.sender
-        value = self._fund(sender, terms)
+        value = self._fund(sender, terms, cost)
         cid = self._ipfs().add_bytes(data)
         request = JobRequest(
             model_id=model_id,
@@ -220,18 +260,34 @@ class MarketClient:
             max_price=max_price,
             request_deadline=self.chain.block_timestamp() + ttl,
             work_time=work_time,
+            verification=verification,
         )
         with explained_reverts():
             receipt = sender.transact(
                 self.market.jobs.functions.createJob(sender.address, request.as_abi()),
                 value=value,
             )
-        event = self.market.jobs.events.JobCreated().process_receipt(receipt)[0]
-        return Submitted(
-            int(event["args"]["jobId"]), str(cid), terms.price, terms.token, _tx(receipt)
-        )
+        job_id = created_job_id(self.market.jobs, receipt)
+        return Submitted(job_id, str(cid), terms.price, terms.token, _tx(receipt))
 
-    def check_input(self, terms: ModelTerms, data: bytes) -> None:
+    def check_verification(self, model_id: int, verification: int) -> Mode:
+        """The mode a job asks for, refused (before anything is pinned or paid) when the
+        market does not offer it, or when it checks proofs and the model has no circuit."""
+        mode = read_mode(self.chain, self.market.jobs, verification)
+        if not mode.enabled:
+            raise ActionRefused(
+                f"verification mode {verification} is not offered by this market; "
+                "nothing was submitted"
+            )
+        if zk_circuit_set(self.chain, mode, model_id) is False:
+            raise ActionRefused(
+                f"model {model_id} has no ZK circuit in mode {verification}'s ZkVerifier "
+                f"{mode.module}, so no result could be proven; publish it with its circuit "
+                "(`inferchain model publish`) or choose --verify manual; nothing was submitted"
+            )
+        return mode
+
+    def check_input(self, terms: RegisteredModel, data: bytes) -> None:
         """Refuse, before anything is paid, an input the model's runtime would refuse.
 
         The limits are read from the model's bundle on IPFS (``inferchain.bundle.precheck``);
@@ -258,29 +314,29 @@ class MarketClient:
                 f"{model} would refuse this input: {refusal}; nothing was submitted"
             ) from exc
 
-    def _fund(self, sender: TransactionSender, terms: ModelTerms) -> int:
-        """The ETH value to send; for an ERC-20 job, approve the market first."""
+    def _fund(self, sender: TransactionSender, terms: RegisteredModel, cost: int) -> int:
+        """The ETH value to send (`cost`: the escrow); for an ERC-20 job, approve it first."""
         if terms.token == ETH:
             balance = self.chain.balance(sender.address)
-            if balance <= terms.price:
+            if balance <= cost:
                 raise InsufficientFunds(
                     f"insufficient funds: {sender.address} holds {balance} wei; the job costs "
-                    f"{terms.price} wei plus gas"
+                    f"{cost} wei plus gas"
                 )
-            return terms.price
+            return cost
         token = self._erc20(terms.token)
         balance = self.chain.call(token.functions.balanceOf(sender.address))
-        if balance < terms.price:
+        if balance < cost:
             raise InsufficientFunds(
                 f"insufficient funds: {sender.address} holds {balance} of token "
-                f"{terms.token}; the job costs {terms.price}"
+                f"{terms.token}; the job costs {cost}"
             )
         allowance = self.chain.call(
             token.functions.allowance(sender.address, self.market.jobs.address)
         )
-        if allowance < terms.price:
+        if allowance < cost:
             with explained_reverts():
-                sender.transact(token.functions.approve(self.market.jobs.address, terms.price))
+                sender.transact(token.functions.approve(self.market.jobs.address, cost))
         return 0
 
     def _erc20(self, address: str) -> Contract:
@@ -307,12 +363,12 @@ class MarketClient:
 
     def status(self, job_id: int) -> dict[str, Any]:
         record = self.job(job_id)
-        status, deadline = self.chain.call(self.market.jobs.functions.jobStatus(job_id))
+        state = read_job_state(self.chain, self.market.jobs, job_id)
         return {
             "job_id": job_id,
-            "status": JobStatus(status).name.lower(),
+            "status": state.status.name.lower(),
             "outcome": record.outcome.value if record.outcome else None,
-            "deadline": deadline or None,
+            "deadline": state.deadline or None,
             "model_id": record.job.model_id,
             "requester": record.job.requester,
             "worker": None if int(record.job.worker, 16) == 0 else record.job.worker,
@@ -373,6 +429,30 @@ class MarketClient:
         with explained_reverts():
             fn = self.market.jobs.functions.dispute(job_id, record.job.as_abi())
             return bond, _tx(self.sender.transact(fn, value=value))
+
+    def deliver(self, job_id: int) -> dict[str, Any]:
+        """Run a paid job's callback (anyone may; it earns the job's callback fee), or after
+        the delivery window refund that fee to the requester."""
+        record = self.job(job_id)
+        if record.status != JobStatus.PAID:
+            state = record.outcome.value if record.outcome else record.status.name.lower()
+            raise JobStateError(f"job {job_id} has no callback waiting for delivery ({state})")
+        with explained_reverts():
+            # The estimate finds a limit that forwards the whole stipend: the market reverts
+            # below it (JobMarketInsufficientCallbackGas).
+            receipt = self.sender.transact(
+                self.market.jobs.functions.deliver(job_id, record.job.as_abi())
+            )
+        delivered = self.market.jobs.events.CallbackDelivered().process_receipt(
+            receipt, errors=DISCARD
+        )
+        return {
+            "job_id": job_id,
+            "delivered": bool(delivered),
+            "success": bool(delivered[0]["args"]["success"]) if delivered else None,
+            "fee": record.job.terms.callback_fee,
+            "tx": _tx(receipt),
+        }
 
     def _fund_token(self, token_address: str, amount: int) -> None:
         token = self._erc20(token_address)

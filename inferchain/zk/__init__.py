@@ -2,7 +2,9 @@
 
 Shared by the worker who proves and the provider who publishes. Needs the ``zk`` extra
 (``ezkl``). How a proof is bound to a job: :mod:`inferchain.zk.binding`; what the locally
-generated SRS means for trust: :mod:`inferchain.zk.srs`; docs/verification.md.
+generated SRS means for trust: :mod:`inferchain.zk.srs`; the market's mode ``ZkVerifier``
+(proof encoding, refusals, registration): :mod:`inferchain.zk.module`; publishing a bundle
+with a ``zk`` section: :mod:`inferchain.zk.publish`; docs/verification.md.
 """
 
 from inferchain.zk.binding import (

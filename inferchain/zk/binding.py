@@ -10,7 +10,8 @@ and a contract can check the binding with two sha256 calls over the proof's publ
   one big-endian two's-complement int256 per model output, the logit times
   ``2**output_scale`` as the circuit computed it: ``abi.encode(int256[10])`` in Solidity.
 
-``ZkJobCheck.sol`` does the same checks on-chain before calling the EZKL verifier.
+``contracts/verifiers/ZkBinding.sol`` does the same on-chain, for ``ZkVerifier`` (the market's
+mode) and ``ZkJobCheck`` (a standalone check), before they call the EZKL verifier.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The on-chain check: render EZKL's Solidity verifier, compile it with the pinned solc, deploy it.
 
 The verifier is generated from the verifying key at publish time (it embeds the key, so it
-changes with every SRS) and compiled beside ``contracts/ZkJobCheck.sol``, which checks the
-binding (inferchain.zk.binding) before it calls the verifier.
+changes with every SRS) and compiled here; ``ZkJobCheck`` (a shipped artifact, from
+``contracts/verifiers/``) checks the binding (inferchain.zk.binding) before it calls it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from eth_abi import decode as abi_decode
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
+from inferchain.artifacts import load_artifact
 from inferchain.chain import Chain, TransactionSender
 from inferchain.chain.revert import error_selectors
 from inferchain.solidity import compile_standard_json
@@ -26,11 +27,9 @@ from inferchain.zk.prover import Proof
 
 VERIFIER_SOURCE = "Verifier.sol"
 VERIFIER_CONTRACT = "Halo2Verifier"
-CHECK_SOURCE = "ZkJobCheck.sol"
 CHECK_CONTRACT = "ZkJobCheck"
 #: EIP-170: the most runtime code one contract may have.
 MAX_CODE_SIZE = 24_576
-_CHECK_PATH = Path(__file__).parent / "contracts" / CHECK_SOURCE
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,7 @@ def render_verifier(circuit: Circuit) -> Path:
 
 
 def compile_verifier(circuit: Circuit) -> CompiledVerifier:
-    """Render (if needed) and compile the verifier and ZkJobCheck; refuse one over EIP-170."""
+    """Render (if needed) and compile the verifier, with ZkJobCheck; refuse one over EIP-170."""
     source = circuit.root / VERIFIER_SOURCE
     if not source.is_file():
         render_verifier(circuit)
@@ -92,7 +91,6 @@ def compile_verifier(circuit: Circuit) -> CompiledVerifier:
             "language": "Solidity",
             "sources": {
                 VERIFIER_SOURCE: {"content": source.read_text(encoding="utf-8")},
-                CHECK_SOURCE: {"content": _CHECK_PATH.read_text(encoding="utf-8")},
             },
             "settings": compiler_settings(),
         }
@@ -103,7 +101,9 @@ def compile_verifier(circuit: Circuit) -> CompiledVerifier:
             f"the verifier is {verifier.runtime_size} bytes, over the {MAX_CODE_SIZE}-byte "
             "limit: render it reusable (create_evm_verifier reusable=True plus create_evm_vka)"
         )
-    return CompiledVerifier(verifier, _contract(output, CHECK_SOURCE, CHECK_CONTRACT))
+    check = load_artifact(CHECK_CONTRACT)
+    runtime_size = len(check.deployed_bytecode.removeprefix("0x")) // 2
+    return CompiledVerifier(verifier, CompiledContract(check.abi, check.bytecode, runtime_size))
 
 
 def deploy_verifier(

@@ -4,8 +4,8 @@ Its job input is the ZK tier's input file (see :mod:`inferchain.zk.binding`): 64
 pixel per byte in 0..16 (the digits' own intensity scale), row-major. At input scale 2^4 the
 circuit quantizes pixel / 16 to the pixel itself, so the proof's public inputs are exactly the
 input file's bytes. The graph itself takes pixels / 16 in [0, 1], as the CNN demo does.
-Writes weights, config and the ONNX graph EZKL compiles; not yet a
-bundle (no worker runtime serves it yet).
+Writes weights, config, the ONNX graph EZKL compiles, and a manifest with a ``zk`` section
+(runtime ``inferchain-mlp``); ``inferchain model publish`` builds the circuit into the bundle.
 """
 
 from __future__ import annotations
@@ -111,6 +111,47 @@ def build_digits_mlp(
         },
     )
     return BuiltMLP(root, accuracy, len(y_test), parameters)
+
+
+def write_manifest(root: str | Path) -> None:
+    """The bundle manifest: runtime ``inferchain-mlp``, ZK input/output files, a ``zk`` section
+    without circuit or verifier (publish adds both)."""
+    from inferchain.bundle.builder import finalize_bundle
+
+    metadata = read_metadata(root)
+    finalize_bundle(
+        root,
+        name=NAME,
+        version="1.0.0",
+        task="image-classification",
+        runtime="inferchain-mlp",
+        license="CC-BY-4.0",
+        dtype="float32",
+        description=(
+            "Hand-written digit classifier (0-9) small enough to prove with EZKL (the ZK tier): "
+            "64 -> 16 -> ReLU -> 10. Trained on the UCI Optical Recognition of Handwritten "
+            "Digits data as bundled with scikit-learn (CC BY 4.0, Alpaydin and Kaynak)."
+        ),
+        input_schema={
+            "description": (
+                "64 bytes, row-major 8x8, one pixel per byte, 0 (background) to 16: the ZK "
+                "tier's input file, whose bytes are the proof's public inputs."
+            ),
+            "type": "string",
+            "contentMediaType": "application/octet-stream",
+            "maxBytes": PIXELS,
+        },
+        output_schema={
+            "description": (
+                "320 bytes: ten big-endian int256 logits x 2^7, as the circuit computes them "
+                "(abi.encode(int256[10])); the label is their argmax."
+            ),
+            "type": "string",
+            "contentMediaType": "application/octet-stream",
+        },
+        metadata=metadata,
+        zk={"onnx": ONNX_NAME, "max_input": PIXEL_MAX},
+    )
 
 
 def read_metadata(root: str | Path) -> dict[str, object]:

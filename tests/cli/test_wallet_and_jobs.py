@@ -11,10 +11,10 @@ from eth_account import Account
 
 from inferchain.bundle import publish_bundle
 from inferchain.bundle.demos import demo_bundle_path
-from inferchain.chain import Chain
+from inferchain.chain import Chain, TransactionSender
 from inferchain.deploy import deploy_network, load_network, load_record
 from inferchain.ipfs import Cid, IpfsClient
-from inferchain.market import Job, Market
+from inferchain.market import ETH, Job, Market, created_job_id
 from inferchain.paths import project_root
 from inferchain.wallet import PASSWORD_ENV, PRIVATE_KEY_ENV, decrypt_keystore
 from tests.cli.runner import Cli
@@ -70,6 +70,24 @@ def _register_model(cli: Cli, deployed: dict, anvil: AnvilNode, bundle: tuple[st
     )  # fmt: skip
     assert out.code == 0, out.error
     return out.json()["model_id"]
+
+
+def _serving_worker(
+    chain: Chain, anvil: AnvilNode, deployed: dict, model_id: int
+) -> TransactionSender:
+    """The WORKER account, registered (once per module) and serving `model_id`."""
+    market: Market = deployed["market"]
+    worker = chain.sender(anvil.keys[WORKER])
+    if not chain.call(market.workers.functions.worker(worker.address))[0]:
+        worker.transact(
+            market.workers.functions.register(
+                deployed["stake"], Cid.for_raw_block(b"m").to_bytes(), [model_id]
+            ),
+            value=deployed["stake"],
+        )
+    else:
+        worker.transact(market.workers.functions.addModels([model_id]))
+    return worker
 
 
 def _fresh_wallet(
@@ -201,16 +219,7 @@ def test_result_is_fetched_and_verified_then_disputed(
     early = cli("job", "result", str(job_id), *deployed["base"], env=env)
     assert early.code == 1 and "has no result (open)" in early.error
 
-    worker = chain.sender(anvil.keys[WORKER])
-    if not chain.call(market.workers.functions.worker(worker.address))[0]:
-        worker.transact(
-            market.workers.functions.register(
-                deployed["stake"], Cid.for_raw_block(b"m").to_bytes(), [model_id]
-            ),
-            value=deployed["stake"],
-        )
-    else:
-        worker.transact(market.workers.functions.addModels([model_id]))
+    worker = _serving_worker(chain, anvil, deployed, model_id)
     record_job = cli("job", "status", str(job_id), *deployed["base"], "--json", env=env).json()
     assert record_job["status"] == "open"
     from inferchain.wallet import MarketClient
@@ -399,3 +408,116 @@ def test_submit_refuses_a_model_whose_bundle_is_unusable(
     assert out.code == 1
     assert f"model {model_id}'s bundle {not_a_bundle[0]} is not usable" in out.error
     assert "nothing was submitted" in out.error
+
+
+def test_deliver_runs_a_paid_callback_and_pays_the_deliverer(
+    cli: Cli,
+    deployed: dict,
+    anvil: AnvilNode,
+    chain: Chain,
+    tmp_path: Path,
+    tiny_gpt: tuple[str, str],
+) -> None:
+    """A contract requester's callback runs only when someone delivers it, who earns the
+    callback fee the requester escrowed; payment never ran it (issue 12, attack 8)."""
+    from inferchain.wallet import MarketClient
+
+    market: Market = deployed["market"]
+    model_id = _register_model(cli, deployed, anvil, tiny_gpt)
+    worker = _serving_worker(chain, anvil, deployed, model_id)
+    asker = chain.sender(anvil.keys[OTHER])
+    consumer = asker.deploy("ExampleConsumer", market.jobs.address)
+    fee = 10**14
+    receipt = asker.transact(
+        consumer.functions.ask(
+            model_id, Cid.for_raw_block(b"question").to_bytes(), PRICE,
+            chain.block_timestamp() + 3_600, 600, fee,
+        ),
+        value=PRICE + fee,
+    )  # fmt: skip
+    job_id = created_job_id(market.jobs, receipt)
+    client = MarketClient(market)
+    job = client.job(job_id).job
+    output = Cid.for_raw_block(b"answer")
+    worker.transact(
+        market.jobs.functions.submitResult(
+            job_id, job.as_abi(), (output.to_bytes(), b"\x11" * 32, b"\0" * 32, b"")
+        )
+    )
+    keystore, deliverer = _fresh_wallet(cli, tmp_path, chain, anvil, fund=10**17)
+    args = [str(job_id), *deployed["base"], "--keystore", str(keystore), "--json"]
+    early = cli("job", "deliver", *args, env=deployed["env"])
+    assert early.code == 1 and "has no callback waiting for delivery (submitted)" in early.error
+
+    chain.increase_time(int(job.terms.challenge_window) + 1)
+    worker.transact(market.jobs.functions.finalize(job_id, client.job(job_id).job.as_abi()))
+    assert consumer.functions.answer(job_id).call() == b""  # paid, callback not run
+    out = cli("job", "deliver", *args, env=deployed["env"])
+    assert out.code == 0, out.error
+    assert out.json() | {"tx": None} == {
+        "job_id": job_id, "delivered": True, "success": True, "fee": fee, "tx": None,
+    }  # fmt: skip
+    assert consumer.functions.answer(job_id).call() == output.to_bytes()
+    assert chain.call(market.jobs.functions.balanceOf(deliverer, ETH)) == fee
+    again = cli("job", "deliver", *args, env=deployed["env"])
+    assert again.code == 1 and "has no callback waiting for delivery" in again.error
+
+
+def test_model_rates_set_at_register_shown_changed_and_refused_to_strangers(
+    cli: Cli, deployed: dict, anvil: AnvilNode, tiny_gpt: tuple[str, str]
+) -> None:
+    cid, manifest_sha256 = tiny_gpt
+    out = cli(
+        "model", "register", "--cid", cid, "--manifest-sha256", manifest_sha256,
+        "--task", "text-generation", "--price", f"{PRICE}wei", "--royalty-bps", "1000",
+        "--per-input-token", "2gwei", "--per-output-token", "5gwei", *deployed["base"], "--json",
+        env=_key_env(deployed, anvil.keys[PROVIDER]),
+    )  # fmt: skip
+    assert out.code == 0, out.error
+    model_id = out.json()["model_id"]
+    assert out.json()["rates"]["per_output_token"] == 5 * 10**9
+
+    def shown() -> dict | None:
+        read = cli("model", "rates", str(model_id), *deployed["base"], "--json",
+                   env=deployed["env"])  # fmt: skip
+        assert read.code == 0, read.error
+        return read.json()["rates"]
+
+    assert shown() == {"base": 0, "per_input_token": 2 * 10**9, "per_output_token": 5 * 10**9}
+    changed = cli("model", "rates", str(model_id), "--base", "1000", "--per-input-token", "3",
+                  "--per-output-token", "4", *deployed["base"],
+                  env=_key_env(deployed, anvil.keys[PROVIDER]))  # fmt: skip
+    assert changed.code == 0 and "per output token" in changed.stdout, changed.error
+    assert shown() == {"base": 1000, "per_input_token": 3, "per_output_token": 4}
+    stranger = cli("model", "rates", str(model_id), "--per-input-token", "0",
+                   "--per-output-token", "0", *deployed["base"],
+                   env=_key_env(deployed, anvil.keys[OTHER]))  # fmt: skip
+    assert stranger.code == 1 and "not the owner" in stranger.error
+    half = cli("model", "rates", str(model_id), "--per-input-token", "1", *deployed["base"],
+               env=_key_env(deployed, anvil.keys[PROVIDER]))  # fmt: skip
+    assert half.code == 2 and "--per-output-token" in half.error
+    flat = _register_model(cli, deployed, anvil, tiny_gpt)
+    assert (
+        cli("model", "rates", str(flat), *deployed["base"], env=deployed["env"]).stdout.strip()
+        == f"model {flat} has no metered rates"
+    )
+
+
+def test_model_show_quotes_each_verification_tier(
+    cli: Cli, deployed: dict, anvil: AnvilNode, tiny_gpt: tuple[str, str]
+) -> None:
+    """`local` deploys the manual arbiter (mode 0) and ZkVerifier (mode 1): a model published
+    without a circuit can only use the first, and `model show` says so before any job."""
+    model_id = _register_model(cli, deployed, anvil, tiny_gpt)
+    out = cli("model", "show", str(model_id), *deployed["base"], "--json", env=deployed["env"])
+    assert out.code == 0, out.error
+    shown = out.json()
+    assert shown["price"] == PRICE and shown["task"] == "text-generation"
+    manual, zk = shown["tiers"]
+    assert (manual["name"], manual["available"], manual["verify_fee"]) == ("manual", True, 0)
+    assert manual["settles_after_s"] > 0  # the challenge window
+    assert (zk["name"], zk["available"], zk["note"]) == ("zk", False, "the model has no ZK circuit")
+    text = cli("model", "show", str(model_id), *deployed["base"], env=deployed["env"])
+    assert "--verify zk (unavailable): fee 0, paid at submission" in text.stdout
+    missing = cli("model", "show", "999999", *deployed["base"], env=deployed["env"])
+    assert missing.code == 1 and "999999" in missing.error

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from inferchain.market import NO_PERMIT
+from inferchain.market.metering import MeteredTerms, TokenCounts, metered_pricing
 from tests.contracts.helpers import (
     CHALLENGE_WINDOW,
     ETH,
@@ -155,6 +156,36 @@ def batch(d: Deployment, size: int = BATCH_SIZE, nonce_base: int = 0) -> dict[st
     return gas
 
 
+def _metered(d: Deployment) -> dict[str, int]:
+    """The steady-state lifecycle of a metered job (pricing id 1, TokenMeteredPricing): the
+    module's quote at creation, the usage committed at submission, the charge and refund at
+    payout. Compare with `lifecycle`'s steady state."""
+    module = metered_pricing(d.chain, d.market)
+    assert module is not None, "the deployment registers TokenMeteredPricing"
+    rates = MeteredTerms(10**12, 10**9, 10**10, TokenCounts(32, 64))
+    d.tx("provider", module.functions.setRates(d.eth_model, rates.base, rates.per_input_token,
+                                              rates.per_output_token))  # fmt: skip
+    out: dict[str, int] = {}
+    for _ in range(2):  # the second run is the steady state
+        request = d.request(pricing=1, pricingData=rates.limits.to_word(), maxPrice=rates.max_price)
+        r = d.tx("requester", d.market.functions.createJob(d.addr("requester"),
+                 request_tuple(request)), value=rates.max_price)  # fmt: skip
+        created = event(d.market, r, "JobCreated")
+        job_id, job = created["jobId"], job_from_created(created)
+        out["createJob(metered)"] = _gas(r)
+        output, usage = cid(f"metered {job_id}"), TokenCounts(20, 40).to_word()
+        r = d.tx("worker", d.market.functions.submitResult(
+            job_id, job_tuple(job), result_tuple(output, usage=usage)))  # fmt: skip
+        out["submitResult(open, metered)"] = _gas(r)
+        codec, digest = cid_parts(output)
+        job = {**job, "worker": d.addr("worker"), "outputCodec": codec, "outputDigest": digest,
+               "outputHash": b"\x11" * 32, "usage": usage}  # fmt: skip
+        d.chain.increase_time(CHALLENGE_WINDOW + 1)
+        out["finalize(metered)"] = _gas(d.finalize(job_id, job))
+    out["lifecycle(metered)"] = sum(out.values())
+    return out
+
+
 def calls(d: Deployment) -> dict[str, int]:
     """Gas of each other call, in steady state where that matters (run after `lifecycle`)."""
     out: dict[str, int] = {}
@@ -263,6 +294,9 @@ def calls(d: Deployment) -> dict[str, int]:
     job = d.submit(job_id, job)
     d.chain.increase_time(CHALLENGE_WINDOW + 1)
     out["finalize(callback)"] = _gas(d.finalize(job_id, job))
+    # The consumer stores the answer: what a real callback costs its deliverer.
+    out["deliver(ExampleConsumer)"] = _gas(d.deliver(job_id, job))
+    out.update(_metered(d))
     # Withdrawals.
     out["withdraw(eth)"] = _gas(
         d.tx("worker", d.market.functions.withdraw(ETH, d.addr("worker"), 1))

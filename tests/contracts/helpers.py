@@ -397,7 +397,8 @@ class Deployment:
         by default `role` itself)."""
         request = self.request(**overrides)
         if value is None:
-            value = request["maxPrice"] if request["modelId"] == self.eth_model else 0
+            escrow = request["maxPrice"] + request["callbackFee"]
+            value = escrow if request["modelId"] == self.eth_model else 0
         for_ = requester or role
         for_ = for_ if for_.startswith("0x") else self.addr(for_)
         receipt = self.tx(
@@ -447,6 +448,9 @@ class Deployment:
     def finalize(self, job_id: int, job: dict[str, Any], role: str = "outsider") -> TxReceipt:
         return self.tx(role, self.market.functions.finalize(job_id, job_tuple(job)))
 
+    def deliver(self, job_id: int, job: dict[str, Any], role: str = "outsider") -> TxReceipt:
+        return self.tx(role, self.market.functions.deliver(job_id, job_tuple(job)))
+
     def status(self, job_id: int) -> tuple[int, int]:
         status, deadline = self.market.functions.jobStatus(job_id).call()
         return status, deadline
@@ -467,7 +471,7 @@ class Deployment:
 
 
 # Job statuses as the contract numbers them.
-NONE, OPEN, CLAIMED, SUBMITTED, DISPUTED, SETTLED = range(6)
+NONE, OPEN, CLAIMED, SUBMITTED, DISPUTED, PAID, SETTLED = range(7)
 # IVerifier.Verdict
 PENDING, WORKER_WINS, WORKER_LOSES = range(3)
 

@@ -42,7 +42,7 @@ def test_views_report_the_deployment(d: Deployment) -> None:
     m, g, t = d.market.functions, d.governor.functions, d.timelock.functions
     assert m.governor().call() == d.governor.address
     assert m.config().call() == CONFIG
-    assert m.modeOf(0).call() == (d.arbiter.address, CHALLENGE_WINDOW, ARBITRATION_WINDOW, True)
+    assert m.modeOf(0).call() == (d.arbiter.address, CHALLENGE_WINDOW, ARBITRATION_WINDOW, 0, True)
     assert m.modeOf(1).call()[0] == ETH
     assert m.isTokenAllowed(ETH).call() and m.isTokenAllowed(d.token.address).call()
     assert not m.paused().call()
@@ -68,8 +68,10 @@ def test_admin_entry_points_are_governor_only(d: Deployment) -> None:
     m = d.market.functions
     for call in (
         m.applyConfig((0, 500)),
-        m.registerMode(1, d.addr("outsider"), CHALLENGE_WINDOW, DAY),
+        m.registerMode(1, d.addr("outsider"), CHALLENGE_WINDOW, DAY, 0),
         m.setModeEnabled(0, False),
+        m.registerPricing(1, d.addr("outsider")),
+        m.setPricingEnabled(1, True),
         m.setTokenAllowed(d.token.address, False),
         m.setPaused(True),
     ):
@@ -152,8 +154,9 @@ def test_governor_bounds_accept_the_edges(d: Deployment) -> None:
             "module": module,
             "challengeWindow": windows[0],
             "arbitrationWindow": windows[1],
+            "hooks": 0,
         }
-        assert d.market.functions.modeOf(mode).call() == (module, *windows, False)
+        assert d.market.functions.modeOf(mode).call() == (module, *windows, 0, False)
 
 
 def test_a_mode_is_registered_once_and_enabled_only_when_registered(d: Deployment) -> None:

@@ -155,8 +155,8 @@ def _job_slot(d: Deployment, job_id: int) -> int:
         ({"verification": 1}, "JobMarketVerificationDisabled"),
         ({"verification": 8}, "JobMarketVerificationDisabled"),
         ({"inputCid": b"\x01\x55\x12\x20"}, "CidUnsupported"),
-        ({"pricing": 1}, "JobMarketPricingDisabled"),
-        ({"callbackFee": 1}, "JobMarketCallbackFeeUnsupported"),
+        ({"pricing": 7}, "JobMarketPricingDisabled"),  # never registered
+        ({"pricing": 1}, "TokenMeteredPricingNoRates"),  # registered; the model has no rates
     ],
 )
 def test_create_rejects_bad_requests(d: Deployment, override: dict, error: str) -> None:

@@ -11,6 +11,7 @@ from inferchain.chain import Chain
 from inferchain.deploy import load_networks, load_record
 from inferchain.devstack import dev_private_keys
 from inferchain.market import Market
+from inferchain.market.modes import ON_SUBMIT
 from inferchain.paths import project_root
 from inferchain.solidity.config import SOLC_VERSION
 from inferchain.wallet import PASSWORD_ENV, PRIVATE_KEY_ENV
@@ -23,6 +24,8 @@ DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 #: Off local chains the arbiter must be a key of its own (here Anvil's account 9).
 ARBITER = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720"
 TWO_DAYS = 172_800
+REGISTER_PRICING = "MarketGovernor.registerPricing(1)"
+ENABLE_PRICING = "MarketGovernor.setPricingEnabled(1)"
 
 
 def _networks(tmp_path: Path, *replacements: tuple[str, str]) -> Path:
@@ -68,7 +71,7 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     first = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore)
     assert first.code == 0, first.error
     report = first.json()
-    assert report["chain_id"] == SEPOLIA_CHAIN_ID and report["transactions"] == 8
+    assert report["chain_id"] == SEPOLIA_CHAIN_ID and report["transactions"] == 12
     record = load_record(tmp_path, SEPOLIA_CHAIN_ID)
     assert record.network == "sepolia" and record.deployer == DEPLOYER
     assert record.compiler["version"] == SOLC_VERSION and "optimizer" in record.compiler["settings"]
@@ -79,10 +82,21 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
         "InferchainTimelock",
         "MarketGovernor",
         "ManualArbiter",
+        "ZkVerifier",
         "JobMarket",
+        "TokenMeteredPricing",
     }
-    # The market's constructor took its config, mode and tokens: one wiring call is left.
-    assert [t.step for t in record.transactions] == ["WorkerRegistry.bindMarket"]
+    # The market's constructor took its config, modes and tokens: one wiring call is left, and
+    # the metered pricing waits in the timelock like any governance change (issue 16).
+    assert [t.step for t in record.transactions] == [
+        "WorkerRegistry.bindMarket",
+        f"schedule {REGISTER_PRICING}",
+        f"schedule {ENABLE_PRICING}",
+    ]
+    assert [(p["name"], p["state"]) for p in report["proposals"]] == [
+        (REGISTER_PRICING, "scheduled"),
+        (ENABLE_PRICING, "scheduled"),
+    ]
     for c in record.contracts.values():
         assert c.tx_hash.startswith("0x") and c.block > 0 and len(c.abi_sha256) == 64
 
@@ -92,6 +106,9 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     assert chain.call(jobs.modelRegistry()) == a.model_registry
     assert chain.call(market.workers.functions.market()) == a.job_market
     assert chain.call(jobs.modeOf(0))[:2] == (a.arbiter, 3_600)
+    assert a.zk_verifier == record.contracts["ZkVerifier"].address
+    assert chain.call(jobs.modeOf(1)) == (a.zk_verifier, 3_600, 86_400, ON_SUBMIT, True)
+    assert chain.call(market.zk.functions.registry()) == a.model_registry
     assert chain.call(jobs.router()) == a.router
     assert chain.call(jobs.governor()) == a.governor
     assert chain.call(jobs.config()) == (250, 1_000)
@@ -105,7 +122,8 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     before = (tmp_path / f"{SEPOLIA_CHAIN_ID}.json").read_text()
     again = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore)
     assert again.code == 0, again.error
-    assert again.json()["transactions"] == 0 and again.json()["proposals"] == []
+    assert again.json()["transactions"] == 0
+    assert [p["state"] for p in again.json()["proposals"]] == ["waiting", "waiting"]
     assert chain.w3.eth.get_transaction_count(DEPLOYER) == nonce
     assert (tmp_path / f"{SEPOLIA_CHAIN_ID}.json").read_text() == before
 
@@ -114,7 +132,8 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     third = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore, networks=changed)
     assert third.code == 0, third.error
     assert [s["name"] for s in third.json()["steps"]] == ["schedule MarketGovernor.setConfig"]
-    (proposal,) = third.json()["proposals"]
+    proposal, *pricing = third.json()["proposals"]
+    assert [p["state"] for p in pricing] == ["waiting", "waiting"]
     assert (proposal["state"], proposal["current"], proposal["wanted"]) == (
         "scheduled",
         [250, 1_000],
@@ -125,15 +144,20 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     waiting = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore, networks=changed)
     assert waiting.code == 0, waiting.error
     assert waiting.json()["transactions"] == 0
-    assert [p["state"] for p in waiting.json()["proposals"]] == ["waiting"]
+    assert [p["state"] for p in waiting.json()["proposals"]] == ["waiting"] * 3
     assert waiting.json()["proposals"][0]["ready_at"] == proposal["ready_at"]
     # ...and a rerun after it executes it.
     chain.increase_time(TWO_DAYS)
     chain.mine()
     fourth = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore, networks=changed)
     assert fourth.code == 0, fourth.error
-    assert [s["name"] for s in fourth.json()["steps"]] == ["execute MarketGovernor.setConfig"]
+    assert [s["name"] for s in fourth.json()["steps"]] == [
+        "execute MarketGovernor.setConfig",
+        f"execute {REGISTER_PRICING}",
+        f"execute {ENABLE_PRICING}",
+    ]
     assert chain.call(jobs.config()) == (300, 1_000)
+    assert chain.call(jobs.pricingOf(1)) == (record.contracts["TokenMeteredPricing"].address, True)
     assert load_record(tmp_path, SEPOLIA_CHAIN_ID).contracts == record.contracts
 
     verify = _deploy(
@@ -180,13 +204,14 @@ def test_dry_run_estimates_without_sending(
     out = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore, "--dry-run")
     assert out.code == 0, out.error
     report = out.json()
-    assert report["dry_run"] and report["transactions"] == 8
+    assert report["dry_run"] and report["transactions"] == 12
     assert (
         report["total_gas"] > 5_000_000
         and report["cost_wei"] == report["total_gas"] * report["gas_price_wei"]
     )
-    # The market's mode needs the arbiter's immutables, which a dry run cannot simulate.
-    assert [s["simulated"] for s in report["steps"]] == [True] * 6 + [False] * 2
+    # The market's modes need their modules' immutables, which a dry run cannot simulate.
+    # So do the metered pricing's registration and enabling, on a market not deployed yet.
+    assert [s["simulated"] for s in report["steps"]] == [True] * 7 + [False] + [True] + [False] * 3
     assert chain.w3.eth.get_transaction_count(DEPLOYER) == nonce
     assert not (tmp_path / f"{SEPOLIA_CHAIN_ID}.json").exists()
 
@@ -278,3 +303,27 @@ def test_unsafe_governance_is_refused_off_local_chains(
 def test_local_accepts_no_delay_and_the_deployer_as_arbiter() -> None:
     config = load_networks(NETWORKS)["local"].market_config(DEPLOYER)
     assert (config.timelock_delay, config.arbiter_owner, config.proposer) == (0, DEPLOYER, DEPLOYER)
+
+
+def test_local_deploy_offers_metered_pricing_in_one_run(
+    cli: Cli, anvil: AnvilNode, tmp_path: Path, chain_snapshot: Chain
+) -> None:
+    """No delay on local chains: the pricing's operations are scheduled and executed at once."""
+    env = {"INFERCHAIN_LOCAL_RPC_URL": anvil.rpc_url, PRIVATE_KEY_ENV: dev_private_keys()[0]}
+    args = ("deploy", "--network", "local", "--networks-file", str(NETWORKS),
+            "--deployments-dir", str(tmp_path), "--json")  # fmt: skip
+    first = cli(*args, env=env)
+    assert first.code == 0, first.error
+    assert [s["name"] for s in first.json()["steps"]][-4:] == [
+        f"schedule {REGISTER_PRICING}",
+        f"execute {REGISTER_PRICING}",
+        f"schedule {ENABLE_PRICING}",
+        f"execute {ENABLE_PRICING}",
+    ]
+    record = load_record(tmp_path, chain_snapshot.chain_id)
+    market = Market.connect(chain_snapshot, record.market_addresses())
+    module = record.contracts["TokenMeteredPricing"].address
+    assert chain_snapshot.call(market.jobs.functions.pricingOf(1)) == (module, True)
+    again = cli(*args, env=env)
+    assert again.code == 0, again.error
+    assert again.json()["transactions"] == 0 and again.json()["proposals"] == []

@@ -20,6 +20,7 @@ from inferchain.gateway import create_app
 from inferchain.gateway.errors import BadRequest, GatewayError
 from inferchain.gateway.market import completion as fmt
 from inferchain.gateway.market.openai_input import DEFAULT_MAX_TOKENS, job_inputs
+from inferchain.gateway.market.openai_jobs import PaidJobs, collect_outputs
 from inferchain.gateway.market.requests import JobRequest, typed_job_request
 from inferchain.gateway.market.session_keys import session_account
 from inferchain.gateway.market.submission import relay
@@ -229,6 +230,7 @@ def test_completion_creates_a_paid_job_on_chain_then_times_out_without_a_worker(
         e["args"]["jobId"]
         for e in d.market.events.JobCreated().get_logs(from_block=market.deployment_block)
     ]
+    assert caught.value.response.headers["Inferchain-Job-Ids"] == str(job_id)  # failed, paid
     assert (
         d.market.functions.balanceOf(d.addr("requester"), ETH).call() == 0
     )  # paid from the deposit
@@ -361,18 +363,24 @@ def test_malformed_worker_output_is_502(data: bytes) -> None:
     assert caught.value.status == 502 and caught.value.code == "openai.bad_output"
 
 
-def test_wait_for_a_job_that_fails(api, market: Market) -> None:
-    client = api()
+def test_collecting_a_job_that_ends_without_a_result(api, market: Market) -> None:
+    """Read from the chain, not the indexer: a cancelled job is a 502 saying so, and a job
+    with no result in time a 504."""
+    services = api().app.state.services
     d = market.d
+    start = d.chain.w3.eth.block_number
     job_id, job = d.create()
     d.tx("requester", d.market.functions.cancel(job_id, job_tuple(job)))
-    index(client)
     with pytest.raises(GatewayError) as caught:
-        fmt.wait_for_result(client.app.state.services.sessions, job_id, 5)
-    assert caught.value.code == "openai.job_failed"
+        collect_outputs(services, PaidJobs([job_id], start))
+    assert (caught.value.code, caught.value.status) == ("openai.job_failed", 502)
+    assert caught.value.message == (
+        f"job {job_id} ended cancelled: it was cancelled before a worker claimed it"
+    )
+    services.settings.completion_timeout_s = 0.3
     with pytest.raises(GatewayError) as waited:
-        fmt.wait_for_result(client.app.state.services.sessions, 999, 0.3, poll_s=0.05)
-    assert waited.value.code == "openai.timeout"
+        collect_outputs(services, PaidJobs([999], start))
+    assert (waited.value.code, waited.value.status) == ("openai.timeout", 504)
 
 
 def test_model_names_spell_ids_one_way() -> None:
@@ -469,3 +477,5 @@ def test_completion_whose_job_fails_says_why(api, market: Market, ipfs_api_url: 
     assert caught.value.status_code == 502 and body["code"] == "openai.job_failed"  # type: ignore[index]
     assert "'temperature'=9 is outside [0, 2]" in body["message"]  # type: ignore[index]
     assert str(evidence_cid) in body["message"]  # type: ignore[index]
+    job_id = d.market.events.JobCreated().get_logs(from_block=start)[0]["args"]["jobId"]
+    assert caught.value.response.headers["Inferchain-Job-Ids"] == str(job_id)

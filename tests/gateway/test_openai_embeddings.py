@@ -26,6 +26,7 @@ from inferchain.bundle.hf_import import import_hf
 from inferchain.chain import Chain
 from inferchain.gateway.errors import GatewayError
 from inferchain.gateway.market.completion import embedding_list
+from inferchain.gateway.market.submission import canonical_json
 from inferchain.ipfs import Cid
 from inferchain.market import ETH, ModelSpec
 from inferchain.wallet import encode_input
@@ -33,7 +34,7 @@ from inferchain.worker.runtimes import load_runtime
 from tests.conftest import AnvilNode
 from tests.gateway.conftest import bearer
 from tests.gateway.test_openai import openai_client
-from tests.gateway.test_openai_end_to_end import _authorise, _serve
+from tests.gateway.test_openai_end_to_end import _authorise, _serve, indexed
 from tests.gateway.test_openai_errors import shape
 from tests.worker.helpers import PRICE, PROVIDER, REQUESTER, ROYALTY_BPS, wait_until
 from tests.worker.runtimes.hf_tiny import bert_config, save_model
@@ -88,9 +89,7 @@ def test_embeddings_sync_async_float_base64_and_langchain(
         return int(chain.call(market.functions.balanceOf(wallet, ETH)))
 
     def pinned(job_id: int) -> dict[str, Any]:
-        answer = client.get(f"/jobs/{job_id}/result", headers=bearer(token))
-        assert answer.status_code == 200, answer.text
-        return answer.json()["result"]  # type: ignore[no-any-return]
+        return indexed(client, token, f"/jobs/{job_id}/result")["result"]  # type: ignore[no-any-return]
 
     # Two texts, floats, the model's own dimensions: two jobs, two prices.
     before, first = deposit(), int(chain.call(market.functions.nextJobId()))
@@ -163,7 +162,7 @@ def test_embeddings_refusals_create_no_job(
         spec = ModelSpec(tiny_gpt[0], tiny_gpt[1], task, PRICE, ROYALTY_BPS)
         provider.transact(c.models.functions.registerModel(spec.as_abi()))
     text_model, mislabelled = f"inferchain-{model_id + 1}", f"inferchain-{model_id + 2}"
-    token = _authorise(client, chain, anvil, 1)
+    token = _authorise(client, chain, anvil, 2)  # two texts fit the cap: refused for length
     oa = openai_client(client, token)
     name = f"inferchain-{model_id}"
     wait_until(lambda: mislabelled in [m.id for m in oa.models.list().data], 20, "models indexed")
@@ -196,6 +195,11 @@ def test_embeddings_refusals_create_no_job(
     assert "/v1/chat/completions" in refused(400, model=text_model)["message"]
     assert refused(404, model="inferchain-99")["code"] == "openai.model_not_found"
     assert refused(409, model=mislabelled)["code"] == "model.task_mismatch"
+    # Every text is checked before the first is pinned: the good one is not pinned either.
+    first = "a text that only this request sends"
+    too_long = refused(400, input=[first, "word " * 3000])  # past the model's context
+    assert too_long["code"] == "input.exceeds_model_limit"
+    assert not services.ipfs.is_pinned(Cid.for_raw_block(canonical_json({"text": first})))
 
     # Chat on the embeddings model names the route that serves it.
     with pytest.raises(openai.BadRequestError) as chat:

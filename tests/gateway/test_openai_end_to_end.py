@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -63,6 +64,16 @@ def hf_stack(
     """The same with a tiny random Qwen2 (``hf-transformers``, a chat template of its own)."""
     bundle = import_hf(save_model(tmp_path / "src", "qwen2"), tmp_path / "bundle")
     yield from _serve(chain, anvil, ipfs_api_url, tmp_path, bundle.path)
+
+
+def indexed(client: TestClient, token: str, path: str) -> dict[str, Any]:
+    """``GET path`` once the indexer has it: an answer does not wait for the indexer."""
+
+    def fetch() -> httpx.Response:
+        return client.get(path, headers=bearer(token))
+
+    wait_until(lambda: fetch().status_code == 200, 20, f"{path} indexed")
+    return fetch().json()  # type: ignore[no-any-return]
 
 
 def _serve(
@@ -221,16 +232,14 @@ def test_n_choices_developer_role_text_parts_async_and_langchain(
     assert int(chain.call(market.functions.nextJobId())) == next_job + 2
     assert deposit() == before - 2 * PRICE
     outputs = [
-        client.get(f"/jobs/{job}/result", headers=bearer(token)).json()["result"]
-        for job in (next_job, next_job + 1)
+        indexed(client, token, f"/jobs/{job}/result")["result"] for job in (next_job, next_job + 1)
     ]
     assert [c.message.content for c in chat.choices] == [o["text"].strip() for o in outputs]
     assert chat.usage is not None
     assert chat.usage.prompt_tokens == sum(o["prompt_tokens"] for o in outputs)
     assert chat.usage.completion_tokens == sum(o["completion_tokens"] for o in outputs)
     inputs = [
-        client.get(f"/jobs/{job}", headers=bearer(token)).json()["input_cid"]
-        for job in (next_job, next_job + 1)
+        indexed(client, token, f"/jobs/{job}")["input_cid"] for job in (next_job, next_job + 1)
     ]
     assert inputs[0] != inputs[1]  # told apart by their seeds, 5 and 6
 
@@ -279,7 +288,7 @@ def test_hf_model_chats_through_its_template_with_top_p(
     )
     assert chat.usage is not None and chat.usage.completion_tokens > 0
     job_id = int(chat.id.removeprefix("chatcmpl-"))
-    cid = client.get(f"/jobs/{job_id}", headers=bearer(token)).json()["input_cid"]
+    cid = indexed(client, token, f"/jobs/{job_id}")["input_cid"]
     with IpfsClient(client.app.state.services.settings.ipfs_api_url) as ipfs:
         document = json.loads(ipfs.cat(cid))
     assert document == {

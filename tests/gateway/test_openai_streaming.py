@@ -134,10 +134,11 @@ def test_stream_sync_and_async_equal_the_pinned_results(
 def fast_path_stack(
     chain: Chain, anvil: AnvilNode, ipfs_api_url: str, tmp_path: Path
 ) -> Iterator[tuple[TestClient, int]]:
-    """A worker that runs every job first and submits it on Open (no JobClaimed at all)."""
+    """A worker that runs every job first and submits it on Open (no JobClaimed at all):
+    streaming models take the fast path only when ``fast_path_streams`` says so."""
     yield from _serve(
         chain, anvil, ipfs_api_url, tmp_path, demo_bundle_path("tiny-gpt"),
-        worker_overrides={"fast_path_max_s": 30.0},
+        worker_overrides={"fast_path_max_s": 30.0, "fast_path_streams": True},
     )  # fmt: skip
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from inferchain.ipfs import Cid, IpfsClient
 from tests.contracts.helpers import (
+    ARBITRATION_WINDOW,
     CHALLENGE_WINDOW,
     ETH,
     ETH_PRICE,
@@ -233,6 +234,31 @@ def test_models_workers_and_stats(client, market: Market) -> None:
     assert stats["volume_by_token"] == {ETH: str(ETH_PRICE)} and stats["workers_registered"] == 2
 
 
+def test_model_tiers_quote_each_modes_fee_and_settlement(client, market: Market) -> None:
+    """Mode 0 (ManualArbiter) settles after its challenge window for no fee; a mode whose
+    module quotes a fee and checks results at submission pays at once, for that fee."""
+    d = market.d
+    fee = 10**13
+    module = d.chain.sender(d.actors.owner).deploy(
+        "MockVerifier",
+        CHALLENGE_WINDOW,
+        ARBITRATION_WINDOW,
+        1 | 2,  # QUOTE | ON_SUBMIT
+    )
+    d.tx("owner", module.functions.setFee(fee))
+    d.govern(d.governor.functions.registerMode(d.market.address, 1, module.address))
+    index(client)
+    tiers = client.get(f"/models/{d.eth_model}/tiers").json()
+    assert [(t["mode"], t["available"], t["verify_fee"], t["settles_after_s"]) for t in tiers] == [
+        (0, True, "0", CHALLENGE_WINDOW),
+        (1, False, str(fee), 0),  # registered, not enabled yet
+    ]
+    assert tiers[1]["note"] == "disabled on this market"
+    d.govern(d.governor.functions.setModeEnabled(d.market.address, 1, True))
+    assert client.get(f"/models/{d.eth_model}/tiers").json()[1]["available"] is True
+    assert client.get("/models/77/tiers").status_code == 404
+
+
 def test_background_indexer_thread_picks_up_jobs(api, market: Market) -> None:
     client = api(run_indexer=True, index_poll_s=0.1)
     d = market.d
@@ -247,3 +273,42 @@ def test_background_indexer_thread_picks_up_jobs(api, market: Market) -> None:
         raise AssertionError("the indexer thread never indexed the job")
     assert client.get("/health").json()["indexer_running"] is True
     assert "inferchain_indexer_block" in client.get("/metrics").text
+
+
+def test_indexer_service_waits_out_an_unreachable_chain_then_indexes(
+    market: Market, sessions, tmp_path
+) -> None:
+    """The gateway starts while the chain is down: the indexer retries, then indexes."""
+    from inferchain.chain import ChainError
+    from inferchain.gateway.db.models import Checkpoint
+    from inferchain.gateway.indexer.service import IndexerService
+    from inferchain.gateway.metrics import GatewayMetrics
+    from tests.gateway.conftest import gateway_settings
+
+    attempts = []
+
+    def contracts():  # type: ignore[no-untyped-def]
+        attempts.append(time.monotonic())
+        if len(attempts) < 3:
+            raise ChainError("connection refused")
+        return market.contracts
+
+    settings = gateway_settings(
+        tmp_path, index_poll_s=0.05, deployment_block=market.deployment_block
+    )
+    service = IndexerService(settings, contracts, sessions, GatewayMetrics())
+    service.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with sessions() as session:
+                if session.query(Checkpoint).count():
+                    break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the indexer never indexed after the chain came back")
+        assert service.running and service.failure is None
+        assert len(attempts) == 3  # connected once the chain answered, and kept the connection
+    finally:
+        service.stop(timeout=10.0)
+    assert not service.running

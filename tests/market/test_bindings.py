@@ -217,3 +217,17 @@ def test_connect_binds_the_same_contracts(chain: Chain, market: Market, anvil: A
     assert again.jobs.address == market.jobs.address
     assert isinstance(again.models, Contract)
     assert again.workers.functions.market().call() == market.jobs.address
+
+
+def test_market_address_alone_finds_every_contract_of_the_deployment(
+    chain: Chain, market: Market
+) -> None:
+    """What the gateway binds from its one setting is what the deployment recorded."""
+    found = Market.at(chain, market.jobs.address, deployed_block=market.addresses.deployed_block)
+    assert found.addresses == market.addresses
+    assert found.max_batch == 50
+
+
+def test_an_address_that_is_not_a_market_is_refused(chain: Chain, market: Market) -> None:
+    with pytest.raises(ContractReverted):
+        Market.at(chain, market.models.address)

@@ -40,7 +40,7 @@ def worker_env(
     return process_env(
         anvil.rpc_url, ipfs_api_url, anvil.keys[KEY], deployed, tmp_path,
         models=json.dumps([deployed.sentiment]), ipfs_timeout_s="0.5",
-        max_batch_size="2", max_wait_s="600",
+        inference_batch_size="2", max_wait_s="600",
         fast_path_max_s="0",  # the crash points below are those of claim-first work
     )  # fmt: skip
 

@@ -45,11 +45,14 @@ def test_two_workers_two_models_every_job_paid_exactly(
     models = [deployed.digits, deployed.sentiment]
     workers = []
     for k in WORKER_KEYS[:2]:
+        # the second also proves jobs of a ZK mode (none here): its mode-0 jobs pass the gate
+        zk_modes = [1] if workers else []
         s = settings(anvil.rpc_url, ipfs_api_url, anvil.keys[k], tmp_path / f"w{k}",
-                     models=models, max_wait_s=0.02)  # fmt: skip
+                     models=models, max_wait_s=0.02, zk_modes=zk_modes)  # fmt: skip
         workers.append(Worker(s, market.addresses, register=True))
     for worker in workers:
         worker.start()
+    assert workers[0].proving is None and workers[1].proving is not None
     requester = anvil.accounts[REQUESTER]
     eth_before = chain.balance(requester)
     digits_cid, sentiment_cid = ipfs.add_bytes(DIGITS_INPUT), ipfs.add_bytes(SENTIMENT_INPUT)

@@ -140,7 +140,7 @@ def test_racing_workers_do_each_job_once(
     market = deployed.market
     cid = ipfs.add_bytes(SENTIMENT_INPUT)
     workers = [
-        _worker(anvil, ipfs_api_url, deployed, k, tmp_path, max_batch_size=4)
+        _worker(anvil, ipfs_api_url, deployed, k, tmp_path, inference_batch_size=4)
         for k in WORKER_KEYS[:3]
     ]
     for worker in workers:

@@ -40,7 +40,7 @@ def test_work_resumes_when_ipfs_returns(
         first_cid, second_cid = own.add_bytes(SENTIMENT_INPUT), own.add_bytes(b'{"text": "2"}')
         # A batch of two: the first job, once claimed, waits for the second one.
         s = settings(anvil.rpc_url, node.url, anvil.keys[WORKER_KEYS[0]], tmp_path / "w",
-                     models=[deployed.sentiment], ipfs_timeout_s=0.5, max_batch_size=2,
+                     models=[deployed.sentiment], ipfs_timeout_s=0.5, inference_batch_size=2,
                      max_wait_s=600, metrics_port=0)  # fmt: skip
         worker = Worker(s, market.addresses, register=True)
         worker.start()

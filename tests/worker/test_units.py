@@ -20,6 +20,7 @@ from inferchain.deploy.errors import DeploymentMissing
 from inferchain.errors import ConfigError
 from inferchain.ipfs import Cid, IpfsTimeout, NodeStat
 from inferchain.market import ETH, Job, JobRecord, JobStatus, JobTerms, MarketAddresses
+from inferchain.service import Backoff, Service, ServiceState, ServiceStateError
 from inferchain.settings import load_settings
 from inferchain.wallet.errors import WrongPassword
 from inferchain.wallet.keystore import write_keystore
@@ -30,7 +31,6 @@ from inferchain.worker import (
     WorkerNotReady,
     WorkerSettings,
 )
-from inferchain.worker._service import Backoff, Service, ServiceState
 from inferchain.worker.batcher import Batcher
 from inferchain.worker.errors import StateFileUnusable
 from inferchain.worker.fetcher import InputFetcher
@@ -295,20 +295,20 @@ def test_service_drains_then_stops_and_cannot_restart() -> None:
     time.sleep(0.05)
     service.stop()
     assert service.state is ServiceState.STOPPED and service.left == 0
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(ServiceStateError):
         service.start()
 
 
 def test_settings_from_env_and_refusals(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("INFERCHAIN_WORKER_MODELS", "[1, 2]")
-    monkeypatch.setenv("INFERCHAIN_WORKER_MAX_BATCH_SIZE", "8")
+    monkeypatch.setenv("INFERCHAIN_WORKER_INFERENCE_BATCH_SIZE", "8")
     s = load_settings(WorkerSettings)
-    assert s.models == [1, 2] and s.max_batch_size == 8
+    assert s.models == [1, 2] and s.inference_batch_size == 8
     assert "ac09" not in repr(s)  # the key is a secret
     with pytest.raises(ConfigError, match="dev key"):
         load_settings(WorkerSettings, mode="production")
-    with pytest.raises(ConfigError, match="max_batch_size"):
-        load_settings(WorkerSettings, max_batch_size=51)
+    with pytest.raises(ConfigError, match="inference_batch_size"):
+        load_settings(WorkerSettings, inference_batch_size=257)
     empty = load_settings(WorkerSettings, deployments_dir=tmp_path)
     with pytest.raises(DeploymentMissing, match="run `inferchain deploy"):
         empty.market_addresses(31337)

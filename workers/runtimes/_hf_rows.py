@@ -7,7 +7,7 @@ buffer (:class:`RowKV`, sized prompt + max new tokens, written in place), and th
 function registered as :data:`ATTENTION` runs ``sdpa`` once per row over exactly that
 row's history, the same shapes as when the request runs alone. Only the projections and
 the MLP run batched, where each output row depends on its input row alone, as long as the
-matmul takes the same kernel path: see :func:`padded_rows`.
+matmul takes the same kernel path: see :func:`padded_rows` and :func:`column_major`.
 
 A model switched to :data:`ATTENTION` behaves like ``sdpa`` in any call that does not pass
 a :class:`RowsCache` (``model.generate`` still works on it).
@@ -24,19 +24,23 @@ from torch import Tensor
 ATTENTION = "inferchain_rows"
 #: The forward keyword that carries the :class:`RowsCache` down to the attention function.
 ROWS_KWARG = "inferchain_rows"
-#: On CPU (oneAPI MKL sgemm, measured with 1, 2, 3, 4, 8 and 16 threads) a row's result is
-#: the same in any product of 4k rows, and differs for 1 row (gemv) and for 2-3 rows.
-CPU_ROW_MULTIPLE = 4
+#: On CPU (oneAPI MKL sgemm, AVX-512, 1 and 2 threads), with weights stored column-major
+#: (:func:`column_major`), a row's result is the same in any product of 2 to 16 rows (the
+#: runtime's MAX_ROWS) and differs for 1 row (gemv); with 2 threads a K=1536 product splits
+#: again from 17 rows. Row-major weights (torch's default) split further: 1, 2-15 and
+#: 16 rows at d=512, 1, 2 and 3+ at d=32-64, so no row multiple is safe for them.
+CPU_MIN_ROWS = 2
 
 
 def padded_rows(count: int, device: torch.device, max_rows: int) -> int:
     """Rows a decode step runs with, so that a row's matmul result never depends on ``count``.
 
-    On CPU the next multiple of :data:`CPU_ROW_MULTIPLE`; elsewhere (cuBLAS picks kernels
-    and split-K by shape) always ``max_rows``, which costs a GPU next to nothing at decode.
+    On CPU at least :data:`CPU_MIN_ROWS` (one padding row beside a job alone); elsewhere
+    (cuBLAS picks kernels and split-K by shape) always ``max_rows``, which costs a GPU next
+    to nothing at decode.
     """
     if device.type == "cpu":
-        return -(-count // CPU_ROW_MULTIPLE) * CPU_ROW_MULTIPLE
+        return max(count, CPU_MIN_ROWS)
     return max(max_rows, count)
 
 
@@ -61,13 +65,33 @@ def unsupported(model: Any, context_length: int) -> str | None:
 
 
 def use_rows(model: Any) -> None:
-    """Switch ``model`` to row-wise attention (registering it with transformers once)."""
+    """Switch ``model`` to row-wise attention (registering it with transformers once).
+
+    On CPU its linear weights also become column-major (:func:`column_major`).
+    """
     from transformers import AttentionInterface
     from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
     AttentionInterface.register(ATTENTION, rows_attention)
     AttentionMaskInterface.register(ATTENTION, sdpa_mask)
     model.set_attn_implementation(ATTENTION)
+    if model.device.type == "cpu":
+        column_major(model)
+
+
+@torch.no_grad()
+def column_major(model: Any) -> None:
+    """Store each ``nn.Linear`` weight ``[out, in]`` column-major, in place (same values).
+
+    Why: ``x @ W.T`` then reaches MKL as an untransposed ``[in, out]`` matrix, whose sgemm
+    takes one kernel path from 2 rows up (see :data:`CPU_MIN_ROWS`), so one padding
+    row instead of three makes a job's logits batch-invariant; it is also the faster
+    layout for a few rows (docs/benchmarks.md). Tied weights stay tied: the parameter
+    keeps its identity.
+    """
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear) and module.weight.is_contiguous():
+            module.weight.data = module.weight.data.t().contiguous().t()
 
 
 class RowKV:

@@ -52,6 +52,11 @@ class HfGenerationRequest:
     seed: int
     stop: tuple[str, ...]
 
+    @property
+    def prompt_tokens(self) -> int:
+        """The prompt's tokens as the output document counts them."""
+        return len(self.prompt_ids)
+
 
 @dataclass
 class _State:

@@ -13,6 +13,7 @@ from inferchain.worker.runtimes.hf_transformers import load_hf_runtime
 from inferchain.worker.runtimes.image_classification import ImageClassificationRuntime
 from inferchain.worker.runtimes.text_classification import TextClassificationRuntime
 from inferchain.worker.runtimes.text_generation import TextGenerationRuntime
+from inferchain.worker.runtimes.zk_mlp import MlpRuntime
 
 #: Must implement exactly ``inferchain.bundle.RUNTIME_TASKS`` (a test checks).
 RUNTIMES: dict[str, Callable[[Bundle, str | torch.device | None], Runtime]] = {
@@ -20,6 +21,7 @@ RUNTIMES: dict[str, Callable[[Bundle, str | torch.device | None], Runtime]] = {
     ImageClassificationRuntime.name: ImageClassificationRuntime,
     TextClassificationRuntime.name: TextClassificationRuntime,
     HF_RUNTIME: load_hf_runtime,
+    MlpRuntime.name: MlpRuntime,
 }
 
 

@@ -38,6 +38,11 @@ class GenerationRequest:
     seed: int
     stop: tuple[str, ...]
 
+    @property
+    def prompt_tokens(self) -> int:
+        """The prompt's tokens as the output document counts them (BOS excluded)."""
+        return len(self.prompt_ids) - 1
+
 
 @dataclass
 class _Row:

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from inferchain.gateway import crud
-from inferchain.gateway.api.deps import CurrentWallet, SessionDep
+from inferchain.gateway.api.deps import ContractsDep, CurrentWallet, SessionDep
 from inferchain.gateway.api.errors import responses
 from inferchain.gateway.db.models import Model, Worker
 from inferchain.gateway.errors import NotFound
 from inferchain.gateway.schemas.common import Address
-from inferchain.gateway.schemas.market import BalancePublic, MarketStats, ModelPublic, WorkerPublic
+from inferchain.gateway.schemas.market import (
+    BalancePublic,
+    MarketStats,
+    ModelPublic,
+    TierPublic,
+    WorkerPublic,
+)
+from inferchain.gateway.translate import chain_errors
+from inferchain.market import ZERO_ADDRESS
+from inferchain.market.modes import quote_tiers
 
 router = APIRouter(tags=["market"])
 
@@ -33,6 +43,25 @@ def get_model(model_id: Annotated[int, Path(ge=1, lt=2**32)], db: SessionDep) ->
     if model is None:
         raise NotFound("model.not_found", f"model {model_id} is not indexed")
     return crud.model_public(db, model)
+
+
+@router.get(
+    "/models/{model_id}/tiers", response_model=list[TierPublic], responses=responses(404, 422, 503)
+)
+def get_model_tiers(
+    model_id: Annotated[int, Path(ge=1, lt=2**32)], db: SessionDep, c: ContractsDep
+) -> list[TierPublic]:
+    """The verification tiers a job of this model may choose, quoted from the chain now: each
+    one's fee (on top of the price) and how long after submission the worker is paid."""
+    model = db.get(Model, model_id)
+    if model is None:
+        raise NotFound("model.not_found", f"model {model_id} is not indexed")
+    with chain_errors("quoting the verification tiers"):
+        tiers = quote_tiers(
+            c.chain, c.market, model_id=model_id, token=model.token, price=int(model.price),
+            requester=ZERO_ADDRESS,
+        )  # fmt: skip
+    return [TierPublic(**asdict(t)) for t in tiers]
 
 
 @router.get("/workers", response_model=list[WorkerPublic], responses=responses(422))

@@ -7,17 +7,18 @@ choice, ``n`` of them), checks each against the model's limits (``market.limits`
 refused request spends nothing), checks the wallet can pay for all of them, pins them, has
 the ``JobFunder`` (by default the wallet's session signer, see ``/v1/signers``) create one
 job each from the wallet's deposit, waits for the workers' results (indexed, then fetched
-and verified from IPFS; ``market.openai_jobs``) and answers in OpenAI's format with token
-usage. Errors take
-OpenAI's shape (``api.errors``). ``stream=true`` creates the job the same way, then relays
-its tokens from the worker as server-sent chunks (``market.openai_stream``).
+read from the chain and verified from IPFS; ``market.openai_jobs``) and answers in OpenAI's
+format with token usage; ``n`` choices are one response, named after the first job.
+Errors take OpenAI's shape (``api.errors``). Once a job exists, the answer and any error
+name the jobs in ``Inferchain-Job-Ids``. ``stream=true`` creates the job the same way,
+then relays its tokens from the worker as server-sent chunks (``market.openai_stream``).
 """
 
 from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,12 +31,15 @@ from inferchain.gateway.market import completion as fmt
 from inferchain.gateway.market.limits import model_limits
 from inferchain.gateway.market.openai_input import INPUT_NAMES, job_inputs
 from inferchain.gateway.market.openai_jobs import (
+    JOB_IDS_HEADER,
     OPENAI_TASKS,
     TEXT_GENERATION,
+    PaidJobs,
     collect_outputs,
     create_paid_jobs,
     job_funder,
     model_not_found,
+    naming_jobs,
     served_model,
 )
 from inferchain.gateway.market.openai_stream import StreamedJob, sse_chunks
@@ -48,7 +52,6 @@ from inferchain.gateway.schemas.openai import (
     OpenAIModelList,
 )
 from inferchain.gateway.services import Services
-from inferchain.gateway.translate import chain_errors
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 router.include_router(signers.router)
@@ -80,21 +83,21 @@ def retrieve_model(model: str, wallet: CurrentWallet, db: SessionDep) -> OpenAIM
 
 @router.post("/completions", response_model=Completion, responses=_ERRORS)
 def completions(
-    body: CompletionRequest, wallet: CurrentWallet, services: ServicesDep
+    body: CompletionRequest, wallet: CurrentWallet, services: ServicesDep, response: Response
 ) -> Completion | StreamingResponse:
     if body.stream:
         return _stream(services, wallet, body)
-    job_ids, outputs = _run(services, wallet, body)
+    job_ids, outputs = _run(services, wallet, body, response)
     return fmt.completion(job_ids, body.model, int(time.time()), outputs)
 
 
 @router.post("/chat/completions", response_model=ChatCompletion, responses=_ERRORS)
 def chat_completions(
-    body: ChatCompletionRequest, wallet: CurrentWallet, services: ServicesDep
+    body: ChatCompletionRequest, wallet: CurrentWallet, services: ServicesDep, response: Response
 ) -> ChatCompletion | StreamingResponse:
     if body.stream:
         return _stream(services, wallet, body)
-    job_ids, outputs = _run(services, wallet, body)
+    job_ids, outputs = _run(services, wallet, body, response)
     return fmt.chat_completion(job_ids, body.model, int(time.time()), outputs)
 
 
@@ -122,9 +125,8 @@ def _stream(
     services: Services, wallet: str, body: CompletionRequest | ChatCompletionRequest
 ) -> StreamingResponse:
     """Create the job (errors answered as usual), then relay its tokens as they come."""
-    with chain_errors("reading the chain head"):
-        from_block = services.contracts().chain.w3.eth.block_number
-    (job_id,) = _create(services, wallet, body)
+    paid = _create(services, wallet, body)
+    (job_id,) = paid.job_ids
     options = body.stream_options
     job = StreamedJob(
         job_id=job_id,
@@ -132,27 +134,32 @@ def _stream(
         model=body.model,
         chat=isinstance(body, ChatCompletionRequest),
         include_usage=bool(options and options.include_usage),
-        from_block=from_block,
+        from_block=paid.from_block,
         created=int(time.time()),
     )
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", JOB_IDS_HEADER: str(job_id)}
     return StreamingResponse(
         sse_chunks(services, job), media_type="text/event-stream", headers=headers
     )
 
 
 def _run(
-    services: Services, wallet: str, body: CompletionRequest | ChatCompletionRequest
+    services: Services,
+    wallet: str,
+    body: CompletionRequest | ChatCompletionRequest,
+    response: Response,
 ) -> tuple[list[int], list[bytes]]:
     """Create one paid job per choice, all or none; their job ids and verified outputs."""
-    job_ids = _create(services, wallet, body)
-    return job_ids, collect_outputs(services, job_ids)
+    paid = _create(services, wallet, body)
+    response.headers[JOB_IDS_HEADER] = ",".join(map(str, paid.job_ids))
+    with naming_jobs(paid.job_ids):
+        return paid.job_ids, collect_outputs(services, paid)
 
 
 def _create(
     services: Services, wallet: str, body: CompletionRequest | ChatCompletionRequest
-) -> list[int]:
-    """Check, pin and create one paid job per choice, all or none; their job ids."""
+) -> PaidJobs:
+    """Check, pin and create one paid job per choice, all or none."""
     model_id = served_model(services, body.model, TEXT_GENERATION)
     funder = job_funder(services)
     runtime = model_limits(services.model_limits, services.contracts(), model_id).runtime

@@ -4,7 +4,8 @@ Mounted on the ``/v1`` router of ``openai_compat``, and paid the same way: the t
 become ``{"text"}`` inputs (``market.openai_input``), each checked against the model's
 limits, the whole request's price against the session signer's cap and the deposit, then
 one job each through the ``JobFunder`` (``market.openai_jobs``). The vectors are the
-workers' pinned results, verified from IPFS; ``Inferchain-Job-Ids`` names the jobs.
+workers' pinned results, verified from IPFS; ``Inferchain-Job-Ids`` names the jobs (on
+errors too, once they exist).
 """
 
 from __future__ import annotations
@@ -19,17 +20,18 @@ from inferchain.gateway.market.limits import model_limits
 from inferchain.gateway.market.openai_input import check_dimensions, embedding_inputs
 from inferchain.gateway.market.openai_jobs import (
     EMBEDDINGS,
+    JOB_IDS_HEADER,
     collect_outputs,
     create_paid_jobs,
     job_funder,
+    naming_jobs,
     served_model,
 )
 from inferchain.gateway.schemas.openai import EmbeddingList, EmbeddingRequest
 
 router = APIRouter(tags=["openai"])
 
-#: Response header naming the paid jobs, in input order (OpenAI's response has no id).
-JOB_IDS_HEADER = "Inferchain-Job-Ids"
+__all__ = ["JOB_IDS_HEADER", "router"]
 
 
 @router.post(
@@ -54,7 +56,8 @@ def embeddings(
             param="model",
         )
     check_dimensions(body, limits.embedding_dims)
-    job_ids = create_paid_jobs(services, funder, wallet, model_id, documents)
-    response.headers[JOB_IDS_HEADER] = ",".join(map(str, job_ids))
-    outputs = collect_outputs(services, job_ids)
+    paid = create_paid_jobs(services, funder, wallet, model_id, documents)
+    response.headers[JOB_IDS_HEADER] = ",".join(map(str, paid.job_ids))
+    with naming_jobs(paid.job_ids):
+        outputs = collect_outputs(services, paid)
     return fmt.embedding_list(body.model, outputs, body.encoding_format)

@@ -7,12 +7,16 @@ And ``outputs_agree`` on hostile output documents answers, never raises.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from inferchain.bundle import InvalidInput
-from inferchain.worker.runtimes import RUNTIMES, Runtime, outputs_agree
+from inferchain.bundle import InvalidInput, load_bundle
+from inferchain.bundle.demos import BUNDLES_DIR
+from inferchain.worker.runtimes import RUNTIMES, Runtime, load_runtime, outputs_agree
 from tests import hostile
 from tests.worker.runtimes.hf_tiny import tiny_runtimes
 
@@ -55,8 +59,19 @@ inputs = st.one_of(
 
 
 @pytest.fixture(scope="module")
-def runtimes(gpt, digits, sentiment, tmp_path_factory) -> dict[str, Runtime]:  # type: ignore[no-untyped-def]
-    loaded = {r.name: r for r in (gpt, digits, sentiment)}
+def mlp(tmp_path_factory) -> Runtime:  # type: ignore[no-untyped-def]
+    """inferchain-mlp on digits-mlp, its circuit built as publish does (EZKL, ~10 s)."""
+    from inferchain.zk.publish import prepare_bundle
+
+    tmp = tmp_path_factory.mktemp("zk")
+    root = Path(shutil.copytree(BUNDLES_DIR / "digits-mlp", tmp / "digits-mlp"))
+    prepare_bundle(root, tmp / "work")
+    return load_runtime(load_bundle(root), "cpu")
+
+
+@pytest.fixture(scope="module")
+def runtimes(gpt, digits, sentiment, mlp, tmp_path_factory) -> dict[str, Runtime]:  # type: ignore[no-untyped-def]
+    loaded = {r.name: r for r in (gpt, digits, sentiment, mlp)}
     loaded |= tiny_runtimes(tmp_path_factory.mktemp("hf"))  # one per task
     # every runtime the worker can load is fuzzed
     assert {name.split(":")[0] for name in loaded} == set(RUNTIMES)

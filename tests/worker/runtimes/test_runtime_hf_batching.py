@@ -17,7 +17,12 @@ from torch import Tensor
 
 from inferchain.bundle.hf_import import import_hf
 from inferchain.worker.runtimes import load_runtime
-from inferchain.worker.runtimes.hf_generation import HfGenerationRequest, HfGenerationRuntime
+from inferchain.worker.runtimes._hf_rows import column_major, padded_rows
+from inferchain.worker.runtimes.hf_generation import (
+    MAX_ROWS,
+    HfGenerationRequest,
+    HfGenerationRuntime,
+)
 from inferchain.worker.runtimes.hf_scheduler import DecodeScheduler
 from tests.worker.runtimes.hf_tiny import edit_config, save_model
 
@@ -117,6 +122,27 @@ def test_logits_are_bit_identical_whatever_shares_the_batch(
         assert len(beside) == len(alone)
         for step, (a, b) in enumerate(zip(alone, beside, strict=True)):
             assert torch.equal(a, b), f"{kind}, step {step}: max |diff| {(a - b).abs().max()}"
+
+
+@pytest.mark.parametrize("shape", [(32, 64), (64, 32), (320, 32), (1536, 512), (512, 1536)])
+def test_column_major_linear_gives_a_row_the_same_bits_at_any_padded_row_count(
+    shape: tuple[int, int], threads: int
+) -> None:
+    """The kernel-path claim ``padded_rows`` rests on, at the tests' and the benchmark's sizes."""
+    out_features, in_features = shape
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(in_features, out_features)
+    column_major(layer)
+    assert layer.weight.t().is_contiguous()
+    cpu = torch.device("cpu")
+    x = torch.randn(MAX_ROWS, in_features)
+    with torch.inference_mode():
+        pad = torch.zeros(padded_rows(1, cpu, MAX_ROWS) - 1, in_features)
+        alone = [layer(torch.cat([x[i : i + 1], pad]))[0] for i in range(MAX_ROWS)]
+        for count in range(2, MAX_ROWS + 1):
+            rows = layer(x[: padded_rows(count, cpu, MAX_ROWS)])
+            for i in range(count):
+                assert torch.equal(rows[i], alone[i]), f"row {i} of {count} differs"
 
 
 @pytest.mark.parametrize("kind", CAUSAL)

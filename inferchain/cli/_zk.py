@@ -1,0 +1,77 @@
+"""The ZK-tier steps of `inferchain model publish` and `model register` (bundles with `zk`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from inferchain.bundle.manifest import MANIFEST_NAME, parse_manifest
+from inferchain.chain import Chain, TransactionSender
+from inferchain.cli._network import prompt_password
+from inferchain.deploy import connect
+from inferchain.wallet import resolve_key
+
+ZkWorkOpt = typer.Option(
+    None,
+    "--zk-work",
+    help="Where the circuit and its 24 MB proving key are built (default: .inferchain/zk/NAME).",
+)
+ZkModuleOpt = typer.Option(
+    None,
+    "--zk-module",
+    envvar="INFERCHAIN_ZK_MODULE",
+    help="ZkVerifier address (default: the deployment's, mode zk); with --bundle.",
+)
+
+
+def is_zk_bundle(directory: Path) -> bool:
+    path = directory / MANIFEST_NAME
+    return path.is_file() and parse_manifest(path.read_bytes()).zk is not None
+
+
+def prepare_and_deploy(
+    directory: Path,
+    work: Path | None,
+    network: str | None,
+    networks_file: Path | None,
+    deployments: Path | None,
+    keystore: Path | None,
+) -> dict[str, object]:
+    """Build the circuit into the bundle (keys if missing), check it against the weights, and
+    deploy its verifier unless the manifest records one; returns the manifest's zk section."""
+    from inferchain.zk.publish import deploy_bundle_verifier, prepare_bundle
+
+    manifest = parse_manifest((directory / MANIFEST_NAME).read_bytes())
+    circuit = prepare_bundle(directory, work or Path(".inferchain", "zk", manifest.name))
+    zk = parse_manifest((directory / MANIFEST_NAME).read_bytes()).zk
+    assert zk is not None
+    if zk.verifier is None:
+        conn = connect(network, networks_file=networks_file, deployments=deployments)
+        key = resolve_key(
+            keystore=keystore,
+            allow_plain_key=conn.network.local,
+            network=conn.network.name,
+            prompt=prompt_password,
+        )
+        address = deploy_bundle_verifier(directory, circuit, conn.chain, conn.chain.sender(key))
+        typer.echo(f"deployed the circuit's verifier at {address}", err=True)
+        zk = parse_manifest((directory / MANIFEST_NAME).read_bytes()).zk
+        assert zk is not None
+    return zk.model_dump(mode="json")
+
+
+def check_recorded(directory: Path, manifest_sha256: str, chain: Chain) -> None:
+    """Before registering: DIRECTORY is the bundle being registered, its verifier on this chain."""
+    from inferchain.zk.publish import recorded_verifier
+
+    recorded_verifier(directory, chain, manifest_sha256.removeprefix("0x"))
+
+
+def register_verifier(
+    directory: Path, module: str, model_id: int, chain: Chain, sender: TransactionSender
+) -> str:
+    """Set the bundle's verifier for ``model_id`` in ZkVerifier ``module``; returns it."""
+    from inferchain.zk.publish import register_bundle_verifier
+
+    return register_bundle_verifier(directory, chain, sender, module, model_id)

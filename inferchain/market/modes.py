@@ -1,0 +1,177 @@
+"""Verification and pricing modes of a market, and the verification fee a job escrows.
+
+A mode's hook flags are read once, when the governor registers it (`IVerifier.hooks`), so a
+client reads them from the market's `modeOf` and asks the module for a quote only when the
+`QUOTE` flag is set: mode 0 (ManualArbiter, flags 0) costs one view and no module call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import Web3Exception
+
+from inferchain.chain import Chain, ChainError
+
+#: `VerifierHooks` flags (contracts/interfaces/IVerifier.sol).
+QUOTE = 1
+ON_SUBMIT = 2
+ON_FINALIZE = 4
+#: The verification mode the ManualArbiter serves.
+MANUAL_MODE = 0
+#: The verification mode ZkVerifier serves (`zk`): a job is paid at submission, proof checked.
+ZK_MODE = 1
+#: The modes a deployment sets up, by name (`inferchain job submit --verify`).
+MODE_NAMES = {"manual": MANUAL_MODE, "zk": ZK_MODE}
+
+
+@dataclass(frozen=True)
+class Mode:
+    """IJobMarketAdmin.Mode: a verification mode as the market registered it."""
+
+    module: str
+    challenge_window: int
+    arbitration_window: int
+    hooks: int
+    enabled: bool
+
+    @property
+    def registered(self) -> bool:
+        return int(self.module, 16) != 0
+
+    @property
+    def quotes(self) -> bool:
+        """Whether jobs of this mode escrow a verification fee from the module's quote."""
+        return bool(self.hooks & QUOTE)
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """IJobMarketAdmin.Pricing: a pricing mode (id 0, flat, is built in and never stored)."""
+
+    module: str
+    enabled: bool
+
+    @property
+    def registered(self) -> bool:
+        return int(self.module, 16) != 0
+
+
+def read_mode(chain: Chain, market: Contract, mode_id: int) -> Mode:
+    """Mode `mode_id` of `market` (module zero: not registered)."""
+    module, challenge, arbitration, hooks, enabled = chain.call(market.functions.modeOf(mode_id))
+    return Mode(str(module), int(challenge), int(arbitration), int(hooks), bool(enabled))
+
+
+def read_pricing(chain: Chain, market: Contract, pricing_id: int) -> Pricing:
+    """Pricing mode `pricing_id` of `market` (module zero: not registered)."""
+    module, enabled = chain.call(market.functions.pricingOf(pricing_id))
+    return Pricing(str(module), bool(enabled))
+
+
+def verify_fee(
+    chain: Chain,
+    market: Contract,
+    mode: Mode,
+    *,
+    requester: str,
+    model_id: int,
+    token: str,
+    price: int,
+) -> int:
+    """The verification fee a new job of `mode` escrows on top of `price` (what the market's
+    `createJob` asks the module; 0 without the QUOTE flag). It counts against `maxPrice`."""
+    if not mode.quotes:
+        return 0
+    verifier = chain.contract("IVerifier", mode.module)
+    return int(chain.call(verifier.functions.quote(requester, model_id, token, price)))
+
+
+def parse_mode(value: str) -> int:
+    """A verification mode from its name (`manual`, `zk`) or its id (0..255)."""
+    key = value.strip().lower()
+    if key in MODE_NAMES:
+        return MODE_NAMES[key]
+    if key.isdecimal() and int(key) < 256:
+        return int(key)
+    names = ", ".join(MODE_NAMES)
+    raise ValueError(f"unknown verification mode {value!r}: give {names} or a mode id 0..255")
+
+
+def zk_circuit_set(chain: Chain, mode: Mode, model_id: int) -> bool | None:
+    """Whether `mode`'s module holds a circuit for `model_id` (a ZkVerifier checks every
+    result against one, so a model without one can never be paid in that mode); None for a
+    mode that checks no proof at submission or whose module is no ZkVerifier.
+
+    Read from the module itself (`IZkVerifier.circuitOf`), so a client needs no address
+    besides the market's."""
+    if not mode.hooks & ON_SUBMIT:
+        return None
+    module = chain.contract("IZkVerifier", mode.module)
+    try:
+        verifier = chain.call(module.functions.circuitOf(model_id))[0]
+    except (ChainError, Web3Exception, ValueError):  # not a ZkVerifier: cannot tell
+        return None
+    return int(Web3.to_checksum_address(verifier), 16) != 0
+
+
+@dataclass(frozen=True)
+class TierQuote:
+    """What choosing verification mode `mode` adds to a job of one model, quoted up front."""
+
+    mode: int
+    #: `manual`, `zk`, or `mode N` for a mode this client has no name for.
+    name: str
+    module: str
+    #: Whether a job of this model may use it now (enabled; a proof mode needs a circuit).
+    available: bool
+    #: Escrowed on top of the price, earned by the module once a result is submitted.
+    verify_fee: int
+    #: Seconds from submission to payment: 0 when a proof is checked at submission (paid
+    #: at once), else the challenge window (the result stands once it passed).
+    settles_after_s: int
+    #: Why it is unavailable, or what it needs from the worker; empty otherwise.
+    note: str = ""
+
+
+def quote_tiers(
+    chain: Chain,
+    market: Contract,
+    *,
+    model_id: int,
+    token: str,
+    price: int,
+    requester: str,
+    modes: tuple[int, ...] = tuple(MODE_NAMES.values()),
+) -> list[TierQuote]:
+    """The tiers a job of `model_id` (at `price` in `token`) may choose among `modes`; a mode
+    the market never registered is left out."""
+    names = {mode_id: name for name, mode_id in MODE_NAMES.items()}
+    quotes = []
+    for mode_id in modes:
+        mode = read_mode(chain, market, mode_id)
+        if not mode.registered:
+            continue
+        fee = verify_fee(
+            chain, market, mode, requester=requester, model_id=model_id, token=token, price=price
+        )
+        proves = bool(mode.hooks & ON_SUBMIT)
+        available, note = mode.enabled, "" if mode.enabled else "disabled on this market"
+        if available and zk_circuit_set(chain, mode, model_id) is False:
+            available, note = False, "the model has no ZK circuit"
+        elif available and proves:
+            note = "the worker proves its result; paid at submission"
+        quotes.append(
+            TierQuote(
+                mode=mode_id,
+                name=names.get(mode_id, f"mode {mode_id}"),
+                module=mode.module,
+                available=available,
+                verify_fee=fee,
+                settles_after_s=0 if proves else mode.challenge_window,
+                note=note,
+            )
+        )
+    return quotes
