@@ -23,6 +23,7 @@ from typing import Any
 from inferchain.gateway.errors import GatewayError, openai_error_type
 from inferchain.gateway.market import completion as fmt
 from inferchain.gateway.market import worker_stream
+from inferchain.gateway.market.metered import check_usage
 from inferchain.gateway.market.signers import gateway_signer
 from inferchain.gateway.market.worker_stream import Piece, StreamEnd, WorkerStreamError
 from inferchain.gateway.services import Services
@@ -44,6 +45,7 @@ class StreamedJob:
     include_usage: bool
     from_block: int
     created: int
+    metered: bool = False
 
 
 def sse_chunks(services: Services, job: StreamedJob) -> Iterator[bytes]:
@@ -106,9 +108,11 @@ def _chunks(services: Services, job: StreamedJob) -> Iterator[bytes]:
 def _verify(
     services: Services, job: StreamedJob, text: str, end: StreamEnd, timeout: float
 ) -> None:
-    """The pinned result, fetched by the CID on-chain, must be exactly what was streamed."""
+    """The pinned result, fetched by the CID on-chain, must be exactly what was streamed;
+    a metered job's usage must also be what the worker committed on-chain (what it is
+    charged), or the usage chunk would tell the client a count the chain does not."""
     c = services.contracts()
-    cid, _usage = worker_stream.submitted_result(
+    cid, usage = worker_stream.submitted_result(
         c, job.job_id, job.from_block, timeout, poll_s=services.settings.job_log_poll_s
     )
     try:
@@ -117,6 +121,8 @@ def _verify(
         raise GatewayError(
             "ipfs.unavailable", f"cannot fetch job {job.job_id}'s result to check the stream"
         ) from exc
+    if job.metered:
+        check_usage(job.job_id, data, usage)
     result_text, finish, prompt_tokens, completion_tokens = fmt.parse_output(data)
     agrees = (
         result_text == text

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import openai
 import pytest
 from fastapi.testclient import TestClient
 
@@ -173,3 +174,43 @@ def test_metered_streamed_completion_reports_the_usage_it_is_charged(
     committed = TokenCounts.from_word(bytes(events["ResultSubmitted"]["usage"]))
     assert committed == TokenCounts(usage.prompt_tokens, usage.completion_tokens)
 
+
+def test_a_worker_committing_other_usage_than_it_streamed_ends_the_stream_with_an_error(
+    metered: tuple[TestClient, int], chain: Chain, anvil: AnvilNode,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A hostile worker streams and pins a document with honest counts but commits other
+    counts on-chain (what the job is charged). The usage chunk would state a count the chain
+    does not charge: the gateway ends the stream with ``openai.usage_mismatch`` instead."""
+    import inferchain.worker.jobs as worker_jobs
+    from inferchain.worker.metering import metered_limits
+
+    honest = worker_jobs.usage_word
+
+    def inflated(job, output: bytes) -> bytes:  # type: ignore[no-untyped-def]
+        counts = TokenCounts.from_word(honest(job, output))
+        limits = metered_limits(job)
+        assert limits is not None
+        step = 1 if counts.output_tokens < limits.output_tokens else -1
+        return TokenCounts(counts.input_tokens, counts.output_tokens + step).to_word()
+
+    monkeypatch.setattr(worker_jobs, "usage_word", inflated)
+    client, model_id = metered
+    market = client.app.state.services.contracts().market
+    token = _session(client, chain, anvil.keys[REQUESTER])
+    oa = openai_client(client, token)
+    name = f"inferchain-{model_id}"
+    wait_until(lambda: name in [m.id for m in oa.models.list().data], 20, "the model indexed")
+    raw = oa.chat.completions.with_raw_response.create(
+        model=name, messages=[{"role": "user", "content": "Tell me a story"}], max_tokens=6,
+        stream=True, stream_options={"include_usage": True},
+    )  # fmt: skip
+    job_id = int(raw.headers["Inferchain-Job-Ids"])
+    chunks = []
+    with pytest.raises(openai.APIError) as broken:
+        for chunk in raw.parse():
+            chunks.append(chunk)
+    assert broken.value.body["code"] == "openai.usage_mismatch"  # type: ignore[index]
+    assert not any(c.usage for c in chunks)  # no usage chunk was sent
+    events = _events(chain, market, job_id)
+    assert "ResultSubmitted" in events  # the worker's claim stands on-chain, for a dispute

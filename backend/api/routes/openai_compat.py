@@ -136,6 +136,7 @@ def _stream(
         include_usage=bool(options and options.include_usage),
         from_block=paid.from_block,
         created=int(time.time()),
+        metered=paid.metered,
     )
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", JOB_IDS_HEADER: str(job_id)}
     return StreamingResponse(
