@@ -78,7 +78,11 @@ def start_anvil(
     if block_time:
         cmd += ["--block-time", str(block_time)]
     started = time.time()
-    pid = spawn(cmd, log_path)
+    # Anvil moves old block states to $HOME/.foundry/anvil/tmp and never removes them when it
+    # is stopped; a HOME of its own, removed on stop, keeps long runs from filling the disk.
+    scratch = log_path.parent / f"anvil-home-{port}"
+    scratch.mkdir(parents=True, exist_ok=True)
+    pid = spawn(cmd, log_path, env={"HOME": str(scratch)})
     url = f"http://127.0.0.1:{port}"
     waited = wait_ready(lambda: rpc_answers(url), pid, "Anvil", log_path, timeout)
     return RunningService(
@@ -91,4 +95,5 @@ def start_anvil(
         ports={"rpc": port},
         started_at=started,
         ready_after_s=round(waited, 3),
+        scratch=str(scratch),
     )

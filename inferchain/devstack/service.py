@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,19 @@ class RunningService:
     ports: dict[str, int]
     started_at: float
     ready_after_s: float
+    # A directory only this process writes (Anvil's HOME: its on-disk history), removed once
+    # the process has stopped; Anvil leaves it behind on SIGTERM, and it grows with every block.
+    scratch: str | None = None
 
     def alive(self) -> bool:
         return is_running(self.pid, self.identity)
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Stop this exact process (PID and start time); False if it was already gone."""
-        return terminate(self.pid, self.identity, timeout)
+        stopped = terminate(self.pid, self.identity, timeout)
+        if self.scratch and not self.alive():
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        return stopped
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "log_path": str(self.log_path)}
