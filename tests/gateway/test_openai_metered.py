@@ -150,12 +150,10 @@ def test_a_requester_understating_its_prompt_gets_the_job_refused_and_refunded(
     assert int(chain.call(market.functions.balanceOf(wallet, ETH))) == before + most
 
 
-def test_metered_streamed_completion_reports_the_usage_it_is_charged(
-    metered: tuple[TestClient, int], chain: Chain, anvil: AnvilNode
-) -> None:
-    """`stream=True` creates the same metered job; the usage chunk is the committed usage."""
+def _stream_a_story(metered: tuple[TestClient, int], chain: Chain, anvil: AnvilNode):  # type: ignore[no-untyped-def]
+    """A fresh requester's session, then a streamed chat completion with usage: its job id
+    and the raw response (iterate ``raw.parse()`` for the chunks)."""
     client, model_id = metered
-    market = client.app.state.services.contracts().market
     token = _session(client, chain, anvil.keys[REQUESTER])
     oa = openai_client(client, token)
     name = f"inferchain-{model_id}"
@@ -164,7 +162,15 @@ def test_metered_streamed_completion_reports_the_usage_it_is_charged(
         model=name, messages=[{"role": "user", "content": "Tell me a story"}], max_tokens=6,
         stream=True, stream_options={"include_usage": True},
     )  # fmt: skip
-    job_id = int(raw.headers["Inferchain-Job-Ids"])
+    return int(raw.headers["Inferchain-Job-Ids"]), raw
+
+
+def test_metered_streamed_completion_reports_the_usage_it_is_charged(
+    metered: tuple[TestClient, int], chain: Chain, anvil: AnvilNode
+) -> None:
+    """`stream=True` creates the same metered job; the usage chunk is the committed usage."""
+    market = metered[0].app.state.services.contracts().market
+    job_id, raw = _stream_a_story(metered, chain, anvil)
     chunks = list(raw.parse())
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     usage = chunks[-1].usage
@@ -195,17 +201,8 @@ def test_a_worker_committing_other_usage_than_it_streamed_ends_the_stream_with_a
         return TokenCounts(counts.input_tokens, counts.output_tokens + step).to_word()
 
     monkeypatch.setattr(worker_jobs, "usage_word", inflated)
-    client, model_id = metered
-    market = client.app.state.services.contracts().market
-    token = _session(client, chain, anvil.keys[REQUESTER])
-    oa = openai_client(client, token)
-    name = f"inferchain-{model_id}"
-    wait_until(lambda: name in [m.id for m in oa.models.list().data], 20, "the model indexed")
-    raw = oa.chat.completions.with_raw_response.create(
-        model=name, messages=[{"role": "user", "content": "Tell me a story"}], max_tokens=6,
-        stream=True, stream_options={"include_usage": True},
-    )  # fmt: skip
-    job_id = int(raw.headers["Inferchain-Job-Ids"])
+    market = metered[0].app.state.services.contracts().market
+    job_id, raw = _stream_a_story(metered, chain, anvil)
     chunks = []
     with pytest.raises(openai.APIError) as broken:
         for chunk in raw.parse():
