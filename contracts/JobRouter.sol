@@ -253,11 +253,13 @@ contract JobRouter is IJobRouter, ReentrancyGuardTransient, EIP712 {
     {
         address requester = signed.requester;
         if (block.timestamp > signed.expiry) {
-            return (_fail(strict, abi.encodeWithSelector(JobRouterSignatureExpired.selector, signed.expiry)), signer, token);
+            problem = _fail(strict, abi.encodeWithSelector(JobRouterSignatureExpired.selector, signed.expiry));
+            return (problem, signer, token);
         }
         signer = _signerOf(requester, _requestDigest(signed), signed.signature);
         if (signer == address(0)) {
-            return (_fail(strict, abi.encodeWithSelector(JobRouterInvalidSignature.selector, requester)), signer, token);
+            problem = _fail(strict, abi.encodeWithSelector(JobRouterInvalidSignature.selector, requester));
+            return (problem, signer, token);
         }
         uint256 needed;
         if (signer != requester) {
@@ -274,7 +276,8 @@ contract JobRouter is IJobRouter, ReentrancyGuardTransient, EIP712 {
         uint256 word = _nonces[requester][nonce >> 8];
         uint256 bit = 1 << (nonce & 0xff);
         if (word & bit != 0) {
-            return (_fail(strict, abi.encodeWithSelector(JobRouterNonceUsed.selector, requester, nonce)), signer, token);
+            problem = _fail(strict, abi.encodeWithSelector(JobRouterNonceUsed.selector, requester, nonce));
+            return (problem, signer, token);
         }
         _nonces[requester][nonce >> 8] = word | bit;
         // Fits and cannot underflow: _checkSession saw remaining >= needed.
