@@ -34,6 +34,15 @@ contract JobRouter is IJobRouter, ReentrancyGuardTransient, EIP712 {
 
     IModelRegistry private immutable _MODELS;
 
+    /// @dev Per-item state of one {createJobsFor}: `signers[i]` is zero for an item skipped
+    /// before the market call; `spent` is what each opened job took from its deposit.
+    struct Batch {
+        address[] signers;
+        address[] tokens;
+        uint256[] spent;
+        bool skipped;
+    }
+
     mapping(address account => mapping(uint256 word => uint256 bits)) private _nonces;
     mapping(address requester => mapping(address signer => mapping(address token => Session))) private
         _sessions;
@@ -47,12 +56,16 @@ contract JobRouter is IJobRouter, ReentrancyGuardTransient, EIP712 {
 
     /// @inheritdoc IJobRouter
     function createJobFor(SignedJobRequest calldata signed) external nonReentrant returns (uint256 jobId) {
-        (address signer, address token) = _admit(signed);
+        (, address signer, address token) = _admit(signed, true);
         SignedJobRequest[] memory items = new SignedJobRequest[](1);
         items[0] = signed;
         (uint256[] memory ids, uint256[] memory spent) = IJobMarketRouter(signed.market).openFor(items);
         jobId = ids[0];
-        if (signer != signed.requester) _spend(signed.requester, signer, token, jobId, spent[0]);
+        address requester = signed.requester;
+        if (signer != requester) {
+            _release(requester, signer, token, _needed(signed.request));
+            _spend(requester, signer, token, jobId, spent[0]);
+        }
     }
 
     /// @inheritdoc IJobRouter
@@ -64,19 +77,40 @@ contract JobRouter is IJobRouter, ReentrancyGuardTransient, EIP712 {
         uint256 count = signed.length;
         if (count == 0 || count > MAX_BATCH) revert JobRouterInvalidBatchLength(count, MAX_BATCH);
         jobIds = new uint256[](count);
-        address[] memory signers = new address[](count);
-        address[] memory tokens = new address[](count);
+        Batch memory batch = Batch(new address[](count), new address[](count), new uint256[](count), false);
+        bool sessions;
         for (uint256 i; i < count; ++i) {
-            (signers[i], tokens[i]) = _admit(signed[i]);
+            SignedJobRequest calldata item = signed[i];
+            (bytes4 problem, address signer, address token) = _admit(item, false);
+            if (problem != 0) {
+                // signers[i] stays zero: the item is out of the batch.
+                emit RequestSkipped(item.requester, item.nonce, problem);
+                batch.skipped = true;
+                continue;
+            }
+            (batch.signers[i], batch.tokens[i]) = (signer, token);
+            if (signer != item.requester) sessions = true;
         }
         uint256 start;
         while (start < count) {
             address market = signed[start].market;
             uint256 end = start + 1;
             while (end < count && signed[end].market == market) ++end;
-            _openRun(signed, start, end, signers, tokens, jobIds);
+            if (end - start == count && !batch.skipped) {
+                // One market, nothing skipped: its answer is the batch's (the common case).
+                (bool ok, bytes memory returned) = _forward(market);
+                if (ok) {
+                    (jobIds, batch.spent) = abi.decode(returned, (uint256[], uint256[]));
+                } else {
+                    _refuse(returned);
+                    _openEach(signed, start, end, market, batch, jobIds);
+                }
+            } else {
+                _openRun(signed, start, end, batch, jobIds);
+            }
             start = end;
         }
+        if (sessions) _settleSessions(signed, batch, jobIds);
     }
 
     /// @inheritdoc IJobRouter
@@ -114,7 +148,8 @@ contract JobRouter is IJobRouter, ReentrancyGuardTransient, EIP712 {
         address requester = signed.job.requester;
         if (block.timestamp > signed.expiry) revert JobRouterSignatureExpired(signed.expiry);
         address signer = _signerOf(requester, _disputeDigest(signed), signed.signature);
-        if (signer != requester) _checkSession(requester, signer, signed.job.terms.token, 0);
+        if (signer == address(0)) revert JobRouterInvalidSignature(requester);
+        if (signer != requester) _checkSession(requester, signer, signed.job.terms.token, 0, true);
         _useNonce(requester, signed.nonce);
         bond = IJobMarketRouter(signed.market).disputeFor(signed.jobId, signed.job, requester);
         if (signer != requester) _spend(requester, signer, signed.job.terms.token, signed.jobId, bond);
@@ -206,46 +241,160 @@ contract JobRouter is IJobRouter, ReentrancyGuardTransient, EIP712 {
 
     // --- internals ------------------------------------------------------------------------
 
-    /// @dev Checks expiry, signature and (for a session signer) the cap against `maxPrice`,
-    /// and uses the nonce, before the market is called. Returns the signer and, for a session
-    /// signer, the model's token its cap is kept in.
-    function _admit(SignedJobRequest calldata signed) private returns (address signer, address token) {
+    /// @dev Checks expiry, signature, nonce and (for a session signer) the cap against
+    /// `maxPrice + callbackFee`, then uses the nonce and reserves that much of the cap, before
+    /// the market is called; {_release} gives the reservation back once the market answered.
+    /// A failure reverts with its typed error when `strict`, else changes nothing and returns
+    /// the error's selector as `problem`. Returns the signer and, for a session signer, the
+    /// model's token its cap is kept in.
+    function _admit(SignedJobRequest calldata signed, bool strict)
+        private
+        returns (bytes4 problem, address signer, address token)
+    {
         address requester = signed.requester;
-        if (block.timestamp > signed.expiry) revert JobRouterSignatureExpired(signed.expiry);
-        signer = _signerOf(requester, _requestDigest(signed), signed.signature);
-        if (signer != requester) {
-            token = _MODELS.terms(signed.request.modelId).token;
-            _checkSession(requester, signer, token, signed.request.maxPrice);
+        if (block.timestamp > signed.expiry) {
+            problem = _fail(strict, abi.encodeWithSelector(JobRouterSignatureExpired.selector, signed.expiry));
+            return (problem, signer, token);
         }
-        _useNonce(requester, signed.nonce);
+        signer = _signerOf(requester, _requestDigest(signed), signed.signature);
+        if (signer == address(0)) {
+            problem = _fail(strict, abi.encodeWithSelector(JobRouterInvalidSignature.selector, requester));
+            return (problem, signer, token);
+        }
+        uint256 needed;
+        if (signer != requester) {
+            try _MODELS.terms(signed.request.modelId) returns (IModelRegistry.Terms memory terms) {
+                token = terms.token;
+            } catch (bytes memory reason) {
+                return (_fail(strict, reason), signer, token);
+            }
+            needed = _needed(signed.request);
+            problem = _checkSession(requester, signer, token, needed, strict);
+            if (problem != 0) return (problem, signer, token);
+        }
+        uint256 nonce = signed.nonce;
+        uint256 word = _nonces[requester][nonce >> 8];
+        uint256 bit = 1 << (nonce & 0xff);
+        if (word & bit != 0) {
+            problem = _fail(strict, abi.encodeWithSelector(JobRouterNonceUsed.selector, requester, nonce));
+            return (problem, signer, token);
+        }
+        _nonces[requester][nonce >> 8] = word | bit;
+        // Fits and cannot underflow: _checkSession saw remaining >= needed.
+        if (needed != 0) _sessions[requester][signer][token].remaining -= uint96(needed);
     }
 
-    /// @dev Opens items [start, end) of `signed`, which all name one market, in one call.
+    /// @dev Opens the admitted items of [start, end) of `signed`, which all name one market,
+    /// in one call (re-encoded: some of the batch is skipped or names another market). Should
+    /// the market refuse it, each item is tried alone: one the market
+    /// refuses is skipped ({RequestSkipped}, its nonce unused again), unless the refusal is the
+    /// caller's own business (a paused market, or no reason: out of gas), which reverts.
     function _openRun(
         SignedJobRequest[] calldata signed,
         uint256 start,
         uint256 end,
-        address[] memory signers,
-        address[] memory tokens,
+        Batch memory batch,
         uint256[] memory jobIds
     ) private {
         address market = signed[start].market;
-        uint256[] memory ids;
-        uint256[] memory spent;
-        if (end - start == signed.length) {
-            (ids, spent) = _forward(market);
-        } else {
-            SignedJobRequest[] memory run = new SignedJobRequest[](end - start);
-            for (uint256 k; k < run.length; ++k) {
-                run[k] = signed[start + k];
-            }
-            (ids, spent) = IJobMarketRouter(market).openFor(run);
+        SignedJobRequest[] memory run = _admitted(signed, start, end, batch.signers);
+        if (run.length == 0) return;
+        (bool ok, bytes memory returned) = market.call(abi.encodeCall(IJobMarketRouter.openFor, (run)));
+        if (!ok) {
+            _refuse(returned);
+            _openEach(signed, start, end, market, batch, jobIds);
+            return;
         }
-        for (uint256 k; k < end - start; ++k) {
-            uint256 i = start + k;
-            jobIds[i] = ids[k];
-            address requester = signed[i].requester;
-            if (signers[i] != requester) _spend(requester, signers[i], tokens[i], ids[k], spent[k]);
+        (uint256[] memory ids, uint256[] memory spent) = abi.decode(returned, (uint256[], uint256[]));
+        uint256 k;
+        for (uint256 i = start; i < end; ++i) {
+            if (batch.signers[i] == address(0)) continue;
+            (jobIds[i], batch.spent[i]) = (ids[k], spent[k]);
+            ++k;
+        }
+    }
+
+    /// @dev The admitted items of a refused run [start, end), each alone.
+    function _openEach(
+        SignedJobRequest[] calldata signed,
+        uint256 start,
+        uint256 end,
+        address market,
+        Batch memory batch,
+        uint256[] memory jobIds
+    ) private {
+        for (uint256 i = start; i < end; ++i) {
+            if (batch.signers[i] != address(0)) _openAlone(signed[i], market, i, batch, jobIds);
+        }
+    }
+
+    /// @dev One admitted item of a refused run, alone: opened, or skipped and its nonce freed.
+    function _openAlone(
+        SignedJobRequest calldata item,
+        address market,
+        uint256 i,
+        Batch memory batch,
+        uint256[] memory jobIds
+    ) private {
+        SignedJobRequest[] memory one = new SignedJobRequest[](1);
+        one[0] = item;
+        (bool ok, bytes memory returned) = market.call(abi.encodeCall(IJobMarketRouter.openFor, (one)));
+        if (ok) {
+            (uint256[] memory ids, uint256[] memory spent) = abi.decode(returned, (uint256[], uint256[]));
+            (jobIds[i], batch.spent[i]) = (ids[0], spent[0]);
+            return;
+        }
+        _refuse(returned);
+        address requester = item.requester;
+        uint256 nonce = item.nonce;
+        _nonces[requester][nonce >> 8] &= ~(1 << (nonce & 0xff));
+        emit RequestSkipped(requester, nonce, bytes4(returned));
+    }
+
+    /// @dev The admitted items of [start, end), copied for a market call.
+    function _admitted(SignedJobRequest[] calldata signed, uint256 start, uint256 end, address[] memory signers)
+        private
+        pure
+        returns (SignedJobRequest[] memory run)
+    {
+        uint256 n;
+        for (uint256 i = start; i < end; ++i) {
+            if (signers[i] != address(0)) ++n;
+        }
+        run = new SignedJobRequest[](n);
+        n = 0;
+        for (uint256 i = start; i < end; ++i) {
+            if (signers[i] != address(0)) run[n++] = signed[i];
+        }
+    }
+
+    /// @dev Reverts with a market's refusal that is the caller's business, not an item's: a
+    /// paused market, or one with no reason (out of gas, or no error at all).
+    function _refuse(bytes memory returned) private pure {
+        if (returned.length < 4 || bytes4(returned) == IJobMarket.JobMarketPaused.selector) {
+            assembly ("memory-safe") {
+                revert(add(returned, 0x20), mload(returned))
+            }
+        }
+    }
+
+    /// @dev Gives back every session reservation of a batch, then takes what each opened job
+    /// spent, in order, so that each {SignerSpent} shows what is left after that job.
+    function _settleSessions(SignedJobRequest[] calldata signed, Batch memory batch, uint256[] memory jobIds)
+        private
+    {
+        uint256 count = signed.length;
+        for (uint256 i; i < count; ++i) {
+            address signer = batch.signers[i];
+            if (signer != address(0) && signer != signed[i].requester) {
+                _release(signed[i].requester, signer, batch.tokens[i], _needed(signed[i].request));
+            }
+        }
+        for (uint256 i; i < count; ++i) {
+            address signer = batch.signers[i];
+            if (jobIds[i] != 0 && signer != signed[i].requester) {
+                _spend(signed[i].requester, signer, batch.tokens[i], jobIds[i], batch.spent[i]);
+            }
         }
     }
 
@@ -254,42 +403,75 @@ contract JobRouter is IJobRouter, ReentrancyGuardTransient, EIP712 {
     /// `openFor(SignedJobRequest[])` share one ABI layout, and the market decodes the very
     /// bytes this router decoded, so it sees the same requests. Re-encoding them would cost
     /// about a thousand gas per request.
-    function _forward(address market) private returns (uint256[] memory ids, uint256[] memory spent) {
+    function _forward(address market) private returns (bool ok, bytes memory returned) {
         bytes memory data = msg.data;
         bytes4 selector = IJobMarketRouter.openFor.selector;
         assembly ("memory-safe") {
             let head := add(data, 0x20)
             mstore(head, or(and(mload(head), shr(32, not(0))), selector))
         }
-        (bool ok, bytes memory returned) = market.call(data);
-        if (!ok) {
-            assembly ("memory-safe") {
-                revert(add(returned, 0x20), mload(returned))
-            }
-        }
-        (ids, spent) = abi.decode(returned, (uint256[], uint256[]));
+        (ok, returned) = market.call(data);
     }
 
     /// @dev Who signed `digest` for `account`: the account itself (EOA or ERC-1271), or the
     /// address an ECDSA signature recovers to, which the caller then requires to hold a
-    /// session. Anything else is an invalid signature.
+    /// session; zero when neither (an invalid signature).
     function _signerOf(address account, bytes32 digest, bytes calldata signature) private view returns (address) {
         (address recovered, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, signature);
         bool recoveredOk = error == ECDSA.RecoverError.NoError;
         if (recoveredOk && recovered == account) return account;
         if (SignatureChecker.isValidERC1271SignatureNow(account, digest, signature)) return account;
-        if (!recoveredOk) revert JobRouterInvalidSignature(account);
-        return recovered;
+        return recoveredOk ? recovered : address(0);
     }
 
-    /// @dev An unknown or revoked signer is an invalid signature, as if sessions did not exist.
-    function _checkSession(address requester, address signer, address token, uint256 needed) private view {
+    /// @dev An unknown or revoked signer is an invalid signature, as if sessions did not
+    /// exist. Reverts when `strict`, else returns the error's selector (0: the cap covers it).
+    function _checkSession(address requester, address signer, address token, uint256 needed, bool strict)
+        private
+        view
+        returns (bytes4)
+    {
         Session memory session = _sessions[requester][signer][token];
-        if (session.expiry == 0) revert JobRouterInvalidSignature(requester);
-        if (block.timestamp > session.expiry) revert JobRouterSessionExpired(requester, signer, session.expiry);
-        if (session.remaining < needed) {
-            revert JobRouterSessionCapExceeded(requester, signer, session.remaining, needed);
+        if (session.expiry == 0) {
+            return _fail(strict, abi.encodeWithSelector(JobRouterInvalidSignature.selector, requester));
         }
+        if (block.timestamp > session.expiry) {
+            return _fail(
+                strict, abi.encodeWithSelector(JobRouterSessionExpired.selector, requester, signer, session.expiry)
+            );
+        }
+        if (session.remaining < needed) {
+            return _fail(
+                strict,
+                abi.encodeWithSelector(
+                    JobRouterSessionCapExceeded.selector, requester, signer, session.remaining, needed
+                )
+            );
+        }
+        return 0;
+    }
+
+    /// @dev Reverts with `error` when `strict` or when it carries no selector; else returns
+    /// its selector, the reason a batch reports.
+    function _fail(bool strict, bytes memory error) private pure returns (bytes4) {
+        if (strict || error.length < 4) {
+            assembly ("memory-safe") {
+                revert(add(error, 0x20), mload(error))
+            }
+        }
+        return bytes4(error);
+    }
+
+    /// @dev What a request may take from a session's cap at most: the escrow is at most
+    /// `maxPrice` (price and verification fee) plus `callbackFee`.
+    function _needed(IJobMarket.JobRequest calldata request) private pure returns (uint256) {
+        return uint256(request.maxPrice) + request.callbackFee;
+    }
+
+    /// @dev Gives back what {_admit} reserved of a session's cap.
+    function _release(address requester, address signer, address token, uint256 amount) private {
+        // Fits: the amount was taken from this uint96 by _admit in this call.
+        _sessions[requester][signer][token].remaining += uint96(amount);
     }
 
     /// @dev Takes `amount` from a session's cap. Runs after the market call, which returns

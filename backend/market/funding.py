@@ -4,21 +4,29 @@ The gateway holds no wallet key, and an OpenAI client holds only a bearer token.
 wallet authorises, once, a session signer the gateway derives for it (see
 ``session_keys``): a delegated key capped to an amount of one token and an expiry, which
 the wallet revokes at any time. ``SessionSignerFunder`` signs each ``JobRequest`` with that
-key and relays it through the router's ``createJobFor``; the router takes the price from the
-signer's cap, the market from the wallet's deposit. ``JobFunder`` stays the seam for other schemes.
+key and relays it through the router's ``createJobFor`` (several at once through
+``createJobsFor``, which skips a request a third party made ineligible meanwhile and reports
+it with ``RequestSkipped``); the router takes the price from the signer's cap, the market
+from the wallet's deposit. ``JobFunder`` stays the seam for other schemes.
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
+from web3.logs import DISCARD
+
+from inferchain.chain import ContractReverted, decode_revert
 from inferchain.gateway.errors import GatewayError, Unavailable
 from inferchain.gateway.market.requests import JobRequest
 from inferchain.gateway.market.signers import gateway_signer, read_session
-from inferchain.market import created_job_id, sign_job_request
+from inferchain.market import created_job_id, created_job_ids, sign_job_request
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from inferchain.gateway.market.contracts import MarketContracts
     from inferchain.gateway.services import Services
 
@@ -55,16 +63,49 @@ class SessionSignerFunder:
             )
 
     def create_job(self, wallet: str, request: JobRequest) -> int:
-        relayer = self.services.settings.relayer_key
-        if relayer is None:
-            raise Unavailable("relay.disabled", "this gateway has no relayer to send jobs")
+        relayer = self._relayer()
         c = self.services.contracts()
         signer = gateway_signer(self.services, c, wallet)
         now, _token = self._session_check(
             c, wallet, signer.address, request.model_id, request.max_price
         )
-        signed = sign_job_request(
-            signer.key.to_0x_hex(),
+        signed = self._sign(c, signer.key.to_0x_hex(), wallet, request, now)
+        receipt = c.chain.sender(relayer).transact(c.router.functions.createJobFor(signed))
+        return created_job_id(c.market, receipt)
+
+    def create_jobs(
+        self, wallet: str, requests: Sequence[JobRequest]
+    ) -> list[int | ContractReverted]:
+        """Relay ``requests`` (one model, checked by ``check_funds``) in one ``createJobsFor``:
+        per request, in order, its job id, or why the router skipped it (the error its
+        ``RequestSkipped`` reason names; the request created nothing and spent nothing)."""
+        relayer = self._relayer()
+        c = self.services.contracts()
+        signer = gateway_signer(self.services, c, wallet)
+        now = c.chain.block_timestamp()
+        key = signer.key.to_0x_hex()
+        signed = [self._sign(c, key, wallet, request, now) for request in requests]
+        receipt = c.chain.sender(relayer).transact(c.router.functions.createJobsFor(signed))
+        skipped = {
+            int(e["args"]["nonce"]): decode_revert(bytes(e["args"]["reason"]))
+            for e in c.router.events.RequestSkipped().process_receipt(receipt, errors=DISCARD)
+        }
+        created = iter(created_job_ids(c.market, receipt))
+        return [skipped[s[3]] if s[3] in skipped else next(created) for s in signed]
+
+    def _relayer(self) -> SecretStr:
+        relayer = self.services.settings.relayer_key
+        if relayer is None:
+            raise Unavailable("relay.disabled", "this gateway has no relayer to send jobs")
+        return relayer
+
+    @staticmethod
+    def _sign(
+        c: MarketContracts, key: str, wallet: str, request: JobRequest, now: int
+    ) -> tuple[Any, ...]:
+        """``request`` for ``wallet`` signed by its session key, as the router's tuple."""
+        return sign_job_request(
+            key,
             request,
             market=c.market.address,
             nonce=secrets.randbits(128),
@@ -72,9 +113,7 @@ class SessionSignerFunder:
             chain_id=c.chain.chain_id,
             router_address=c.router.address,
             requester=wallet,
-        )
-        receipt = c.chain.sender(relayer).transact(c.router.functions.createJobFor(signed.as_abi()))
-        return created_job_id(c.market, receipt)
+        ).as_abi()
 
     @staticmethod
     def _session_check(

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from inferchain.chain import ContractReverted
 from inferchain.gateway.db.models import Job, Model
 from inferchain.gateway.errors import BadRequest, GatewayError
 from inferchain.gateway.market.completion import model_id_of
@@ -207,6 +208,21 @@ def _check_input(
     check_model_input(services.model_limits, services.contracts(), model_id, data, names=names)
 
 
+def _refuse_skipped(outcomes: Sequence[int | ContractReverted]) -> None:
+    """409 naming each request the router skipped (``RequestSkipped``): it created and
+    spent nothing, but the answer needs every choice, so the request as a whole failed."""
+    skipped = [(i, o) for i, o in enumerate(outcomes) if not isinstance(o, int)]
+    if skipped:
+        reasons = "; ".join(f"input {i}: {o.error_name}" for i, o in skipped)
+        raise GatewayError(
+            "openai.request_skipped",
+            f"the router skipped {len(skipped)} of this request's {len(outcomes)} jobs, "
+            f"which changed on-chain since they were checked ({reasons}); nothing was paid "
+            "for them",
+            status=409,
+        )
+
+
 def _create_jobs(
     services: Services,
     funder: JobFunder,
@@ -220,15 +236,29 @@ def _create_jobs(
     with chain_errors("reading the chain time"):
         head = c.chain.w3.eth.get_block("latest")
     deadline = int(head["timestamp"]) + s.default_request_ttl_s
+    requests = [
+        JobRequest(
+            model_id,
+            cid,
+            pricing.max_price,
+            deadline,
+            s.default_work_time_s,
+            pricing=pricing.pricing,
+            pricing_data=pricing.pricing_data,
+        )
+        for cid, pricing in zip(cids, pricings, strict=True)
+    ]
     job_ids: list[int] = []
     try:
-        for cid, pricing in zip(cids, pricings, strict=True):
-            with chain_errors("creating the job"):
-                request = JobRequest(
-                    model_id, cid, pricing.max_price, deadline, s.default_work_time_s,
-                    pricing=pricing.pricing, pricing_data=pricing.pricing_data,
-                )  # fmt: skip
-                job_ids.append(funder.create_job(wallet, request))
+        if isinstance(funder, SessionSignerFunder) and len(requests) > 1:
+            with chain_errors("creating the jobs"):
+                outcomes = funder.create_jobs(wallet, requests)
+            job_ids = [o for o in outcomes if isinstance(o, int)]
+            _refuse_skipped(outcomes)
+        else:
+            for request in requests:
+                with chain_errors("creating the job"):
+                    job_ids.append(funder.create_job(wallet, request))
     except GatewayError as exc:
         if job_ids:
             exc.message += (

@@ -109,17 +109,29 @@ interface IJobRouter {
     event SignerRevoked(address indexed requester, address indexed signer, address indexed token);
     /// @notice Emitted when `account` burned `nonce` without using it.
     event NonceInvalidated(address indexed account, uint256 nonce);
+    /// @notice Emitted when {createJobsFor} skipped `requester`'s request `nonce`: `reason` is
+    /// the selector of the error {createJobFor} reverts with for it (a router, market or
+    /// registry error). The nonce stays unused unless another item or call used it.
+    event RequestSkipped(address indexed requester, uint256 nonce, bytes4 reason);
 
     // --- signed actions -----------------------------------------------------------------
 
     /// @notice Creates a job from a signed request, paid from the requester's deposit in its
     /// market. Requirements: unexpired, unused nonce, signature by the requester (EOA or
     /// ERC-1271) or by its session signer for the model's token, unexpired, with at least
-    /// `maxPrice` left; then the market's checks. Emits {SignerSpent} for a session signer.
+    /// `maxPrice + callbackFee` left; then the market's checks. Emits {SignerSpent} for a
+    /// session signer.
     function createJobFor(SignedJobRequest calldata signed) external returns (uint256 jobId);
 
-    /// @notice {createJobFor} for up to MAX_BATCH requests (all or nothing); the market is
-    /// called once per run of requests naming the same market.
+    /// @notice {createJobFor} for up to MAX_BATCH requests; the market is called once per run
+    /// of requests naming the same market. A request that fails a check of the router or of
+    /// its market (expired, bad signature, nonce used, session short or expired, price above
+    /// max, model inactive, token disallowed, deposit short...) is skipped: {RequestSkipped},
+    /// job id 0, its nonce and session cap untouched, the others created (issue 12, attack 7).
+    /// Should a market refuse a run, each of its requests is tried alone, at about twice the
+    /// gas. Requirements: 1..MAX_BATCH requests; a named market not paused, and enough gas (a
+    /// refusal without a reason reverts the batch).
+    /// @return jobIds The new job ids, in order; 0 for a skipped request.
     function createJobsFor(SignedJobRequest[] calldata signed) external returns (uint256[] memory jobIds);
 
     /// @notice Creates a job for the caller in `market`, paid with the model's ERC-20: tries

@@ -29,6 +29,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from web3.types import TxReceipt
 
 from inferchain.chain import ContractReverted
 from tests.contracts.helpers import (
@@ -45,6 +46,7 @@ from tests.contracts.helpers import (
     Deployment,
     cid,
     event,
+    events,
     job_from_created,
     job_tuple,
     request_tuple,
@@ -166,8 +168,11 @@ class MarketMachine(RuleBasedStateMachine):
                 nonce=self.nonce,
                 expiry=d.now() + 600,
             )
-            receipt = d.tx("relayer", d.router.functions.createJobFor(signed_request))
-            self.seen["createJobFor"] += 1
+            if self.rnd.random() < 0.3:
+                receipt = self._relay_batch(requester, request, signed_request)
+            else:
+                receipt = d.tx("relayer", d.router.functions.createJobFor(signed_request))
+                self.seen["createJobFor"] += 1
         else:
             if not token_job:
                 request["maxPrice"] = price + excess
@@ -185,6 +190,29 @@ class MarketMachine(RuleBasedStateMachine):
         )
         self.model.jobs[job.job_id] = job
         self.touched_jobs.add(job.job_id)
+
+    def _relay_batch(self, requester: str, request: dict, signed_request: tuple) -> TxReceipt:
+        """Relay `signed_request` in a batch beside two stale items, which must be skipped
+        without moving a wei: itself again (its nonce used by then) and a request priced
+        under the model's price."""
+        d = self.d
+        self.nonce += 1
+        too_cheap = sign_request(
+            d,
+            getattr(d.actors, requester),
+            {**request, "maxPrice": request["maxPrice"] - 1},
+            nonce=self.nonce,
+            expiry=d.now() + 600,
+        )
+        batch = [signed_request, signed_request, too_cheap]
+        receipt = d.tx("relayer", d.router.functions.createJobsFor(batch))
+        assert [e["nonce"] for e in events(d.router, receipt, "RequestSkipped")] == [
+            self.nonce - 1,
+            self.nonce,
+        ]
+        assert not d.router.functions.nonceUsed(d.addr(requester), self.nonce).call()
+        self.seen["createJobsFor"] += 1
+        return receipt
 
     # -- one step of one job -----------------------------------------------------------
 
@@ -461,6 +489,7 @@ def test_books_always_balance(deployed: Deployment, chain_snapshot: object) -> N
     for edge in (
         "createJob",
         "createJobFor",
+        "createJobsFor",
         "claim",
         "submit",
         "submit_open",

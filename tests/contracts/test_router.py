@@ -175,14 +175,16 @@ def test_batched_signed_requests_from_several_wallets(d: Deployment) -> None:
     assert (d.balance("requester"), d.balance("requester2")) == (8 * ETH_PRICE, 9 * ETH_PRICE)
 
 
-def test_one_bad_request_reverts_the_whole_batch(d: Deployment) -> None:
+def test_one_bad_request_is_skipped_not_the_batch(d: Deployment) -> None:
+    """Attack 7, router half; tests/contracts/test_router_skips.py covers every reason."""
     _fund(d)
     good = _signed(d, nonce=1)
     bad = _signed(d, key_role="requester2", nonce=2, requester=d.addr("requester"))
-    with reverts("JobRouterInvalidSignature"):
-        d.tx("relayer", d.router.functions.createJobsFor([good, bad]))
-    assert not d.router.functions.nonceUsed(d.addr("requester"), 1).call()
-    assert d.balance("requester") == 10 * ETH_PRICE
+    receipt = d.tx("relayer", d.router.functions.createJobsFor([good, bad]))
+    assert len(events(d.market, receipt, "JobCreated")) == 1
+    assert [e["nonce"] for e in events(d.router, receipt, "RequestSkipped")] == [2]
+    assert not d.router.functions.nonceUsed(d.addr("requester"), 2).call()
+    assert d.balance("requester") == 9 * ETH_PRICE
 
 
 def test_batch_length_is_bounded(d: Deployment) -> None:

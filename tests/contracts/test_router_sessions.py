@@ -115,14 +115,19 @@ def test_cap_exhausted_is_refused(d: Deployment) -> None:
     assert d.balance("requester") == 9 * ETH_PRICE
 
 
-def test_batch_spends_the_cap_per_job_and_fails_whole_when_it_runs_out(d: Deployment) -> None:
+def test_batch_spends_the_cap_per_job_and_skips_a_request_it_no_longer_covers(
+    d: Deployment,
+) -> None:
     _fund(d)
     _authorize(d, cap=2 * ETH_PRICE)
     batch = [_session_signed(d, nonce=n) for n in (1, 2)]
     receipt = d.tx("relayer", d.router.functions.createJobsFor(batch))
     assert [e["remaining"] for e in events(d.router, receipt, "SignerSpent")] == [ETH_PRICE, 0]
+    receipt = d.tx("relayer", d.router.functions.createJobsFor([_session_signed(d, nonce=3)]))
+    assert [e["nonce"] for e in events(d.router, receipt, "RequestSkipped")] == [3]
+    assert events(d.router, receipt, "SignerSpent") == []
     with reverts("JobRouterSessionCapExceeded"):
-        d.tx("relayer", d.router.functions.createJobsFor([_session_signed(d, nonce=3)]))
+        d.tx("relayer", d.router.functions.createJobFor(_session_signed(d, nonce=3)))
     assert d.balance("requester") == 8 * ETH_PRICE
 
 

@@ -12,6 +12,7 @@ import openai
 import pytest
 from fastapi.testclient import TestClient
 
+from inferchain.gateway.market.funding import SessionSignerFunder
 from tests.contracts.helpers import ETH, ETH_PRICE
 from tests.gateway.conftest import Market, bearer, index, send_prepared, sign_in
 from tests.gateway.test_openai import openai_client
@@ -201,3 +202,35 @@ def test_async_client(api, market: Market) -> None:  # type: ignore[no-untyped-d
                 await oa.models.retrieve("inferchain-99")
 
     asyncio.run(run())
+
+
+def test_n_choices_relayed_in_one_batch_report_a_request_the_router_skipped(
+    api, market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The wallet withdraws between the gateway's funds check and its relay (issue 12, attack
+    7 from the gateway's side): the router creates the job the deposit still covers, skips
+    the other, and the answer names the skip's reason and the job that was paid."""
+    d = market.d
+    client = api()
+    index(client)
+    token = sign_in(client, d.actors.requester)
+    oa = openai_client(client, token)
+    prepared = client.post("/v1/signers", json={"cap": str(3 * ETH_PRICE)}, headers=bearer(token))
+    send_prepared(d.chain, d.actors.requester, prepared.json()["transaction"])
+    d.tx("requester", d.market.functions.deposit(ETH, 2 * ETH_PRICE), value=2 * ETH_PRICE)
+    next_job = d.market.functions.nextJobId().call()
+    relay = SessionSignerFunder.create_jobs
+
+    def withdraw_first(self, wallet, requests):  # type: ignore[no-untyped-def]
+        d.tx("requester", d.market.functions.withdraw(ETH, d.addr("requester"), ETH_PRICE))
+        return relay(self, wallet, requests)
+
+    monkeypatch.setattr(SessionSignerFunder, "create_jobs", withdraw_first)
+    with pytest.raises(openai.APIStatusError) as caught:
+        oa.chat.completions.create(model=MODEL, messages=USER, n=2, temperature=0.8)
+    body = shape(caught.value)
+    assert caught.value.status_code == 409 and body["code"] == "openai.request_skipped"
+    assert "input 1: JobMarketInsufficientBalance" in body["message"]
+    assert caught.value.response.headers["Inferchain-Job-Ids"] == str(next_job)
+    assert d.market.functions.nextJobId().call() == next_job + 1
+    assert d.balance("requester") == 0  # one job paid, the skipped one nothing

@@ -2,8 +2,9 @@
 
 Batches were all-or-nothing on v1, so anyone who settles, claims or relays item 7 alone just
 before a batch of 20 reverted the other 19 and wasted the batch's gas. Since slice 5 the
-market's batches skip such an item with `BatchItemSkipped(jobId, reason)` and do the rest;
-the router's `createJobsFor` is still all-or-nothing (its test stays xfail).
+market's batches skip such an item with `BatchItemSkipped(jobId, reason)` and do the rest,
+and the router's `createJobsFor` skips such a request with `RequestSkipped(requester, nonce,
+reason)`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 
 import pytest
 from eth_utils import function_abi_to_4byte_selector
+from web3.contract import Contract
 
 from tests.contracts.attacks.harness import (
     Move,
@@ -103,9 +105,9 @@ def _create_jobs_for(d: Deployment) -> Scenario:
     return front, batch, done, nonces[TARGET]
 
 
-def _selector(d: Deployment, error: str) -> bytes:
-    """The 4-byte selector of the market's custom error `error`, from its ABI."""
-    (item,) = (e for e in d.market.abi if e["type"] == "error" and e["name"] == error)
+def _selector(contract: Contract, error: str) -> bytes:
+    """The 4-byte selector of `contract`'s custom error `error`, from its ABI."""
+    (item,) = (e for e in contract.abi if e["type"] == "error" and e["name"] == error)
     return function_abi_to_4byte_selector(item)
 
 
@@ -135,14 +137,19 @@ def test_attack7_frontrun_item_does_not_sink_the_batch(
 ) -> None:
     receipt, target = _run(d, scenario, reason)
     skipped = [(e["jobId"], e["reason"]) for e in events(d.market, receipt, "BatchItemSkipped")]
-    assert skipped == [(target, _selector(d, reason))]
+    assert skipped == [(target, _selector(d.market, reason))]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 12 attack 7, router half: createJobsFor is still all-or-nothing (slice 5 "
-    "made only the market's batches skip)",
-)
 def test_attack7_frontrun_request_does_not_sink_create_jobs_for(d: Deployment) -> None:
-    _run(d, _create_jobs_for, "JobRouterNonceUsed")
+    created_before = d.market.functions.nextJobId().call()
+    receipt, target = _run(d, _create_jobs_for, "JobRouterNonceUsed")
+    skipped = [
+        (e["requester"], e["nonce"], e["reason"])
+        for e in events(d.router, receipt, "RequestSkipped")
+    ]
+    assert skipped == [(d.addr("requester"), target, _selector(d.router, "JobRouterNonceUsed"))]
+    # Request 7 was opened once, by the front-run; the batch opened the other 19 and paid
+    # only for them: 20 jobs, 20 prices out of the requester's deposit.
+    assert len(events(d.market, receipt, "JobCreated")) == BATCH - 1
+    assert d.market.functions.nextJobId().call() == created_before + BATCH
+    assert d.balance("requester") == 0
