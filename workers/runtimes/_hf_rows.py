@@ -66,11 +66,13 @@ def per_row_products() -> Iterator[None]:
 
 def _per_row(x: Tensor, weight_in_out: Tensor, bias: Tensor | None) -> Tensor:
     """``x @ weight_in_out + bias`` with each row of ``x`` multiplied on its own."""
-    rows = x.reshape(-1, 1, x.shape[-1])
-    out = torch.bmm(rows, weight_in_out.expand(rows.shape[0], *weight_in_out.shape))
-    if bias is not None:
-        out = out + bias
-    return out.view(*x.shape[:-1], weight_in_out.shape[-1])
+    if x.dim() == 3 and x.shape[1] == 1:  # a decode step's [rows, 1, in]: bmm's own shape
+        out = torch.bmm(x, weight_in_out.expand(x.shape[0], -1, -1))
+    else:
+        rows = x.reshape(-1, 1, x.shape[-1])
+        out = torch.bmm(rows, weight_in_out.expand(rows.shape[0], -1, -1))
+        out = out.view(*x.shape[:-1], weight_in_out.shape[-1])
+    return out if bias is None else out + bias
 
 
 class _RowsLinear(torch.nn.Linear):
@@ -99,6 +101,18 @@ def _rows_conv1d() -> type:
 def unsupported(model: Any, context_length: int) -> str | None:
     """Why ``model`` cannot decode row-wise (then each job decodes alone), or None."""
     config = model.config
+    if model.device.type == "cpu":
+        # a subclass (quantized, LoRA, ...) would multiply across rows: see per_row_products
+        from transformers.pytorch_utils import Conv1D
+
+        plain = (torch.nn.Linear, _RowsLinear, Conv1D, _rows_conv1d())
+        other = {
+            type(m).__name__
+            for m in model.modules()
+            if isinstance(m, (torch.nn.Linear, Conv1D)) and type(m) not in plain
+        }
+        if other:
+            return f"layers {sorted(other)} cannot multiply per row on CPU"
     if config._attn_implementation not in ("sdpa", ATTENTION):
         return f"attention implementation {config._attn_implementation!r} is not sdpa"
     kinds = set(getattr(config, "layer_types", None) or ["full_attention"])

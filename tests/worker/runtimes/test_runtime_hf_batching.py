@@ -14,18 +14,24 @@ from pathlib import Path
 import pytest
 import torch
 from torch import Tensor
+from transformers import AutoModelForCausalLM
 from transformers.pytorch_utils import Conv1D
 
 from inferchain.bundle.hf_import import import_hf
 from inferchain.worker.runtimes import load_runtime
-from inferchain.worker.runtimes._hf_rows import per_row_layers, per_row_products
+from inferchain.worker.runtimes._hf_rows import (
+    per_row_layers,
+    per_row_products,
+    unsupported,
+    use_rows,
+)
 from inferchain.worker.runtimes.hf_generation import (
     MAX_ROWS,
     HfGenerationRequest,
     HfGenerationRuntime,
 )
 from inferchain.worker.runtimes.hf_scheduler import DecodeScheduler
-from tests.worker.runtimes.hf_tiny import edit_config, save_model
+from tests.worker.runtimes.hf_tiny import CONTEXT, causal_config, edit_config, save_model
 
 CAUSAL = ("llama", "qwen2", "gpt2")
 
@@ -239,6 +245,20 @@ def test_sliding_window_model_decodes_each_job_alone(tmp_path: Path) -> None:
     (output,) = runtime.run([mine])
     assert output.result["completion_tokens"] == len(output.result["tokens"]) > 0
     assert runtime.run([_request(runtime, "a", max_new_tokens=4), mine])[1] == output
+
+
+def test_a_linear_subclass_makes_cpu_jobs_decode_alone() -> None:
+    """A layer type the per-row switch does not know (quantized, LoRA) would mix rows."""
+    model = AutoModelForCausalLM.from_config(causal_config("llama"), attn_implementation="sdpa")
+    assert unsupported(model, CONTEXT) is None
+    use_rows(model)
+    assert unsupported(model, CONTEXT) is None  # its own per-row layers are fine
+
+    class LoraLinear(torch.nn.Linear):
+        pass
+
+    model.model.layers[0].mlp.up_proj.__class__ = LoraLinear
+    assert unsupported(model, CONTEXT) == "layers ['LoraLinear'] cannot multiply per row on CPU"
 
 
 def test_streams_read_from_threads_share_steps_and_keep_their_bytes(
