@@ -1,21 +1,25 @@
-"""Row-wise KV cache and attention: batched matmuls, but each request attends to its own keys.
+"""Row-wise KV cache and attention: batched steps, but each request attends to its own keys.
 
 Why not a padded batch: attention over a left-padded cache sums a row's scores over a
 length set by its neighbours, so the float result (and, on a near tie, a greedy token)
 depends on who shares the batch. Here every request keeps its keys and values in its own
 buffer (:class:`RowKV`, sized prompt + max new tokens, written in place), and the attention
 function registered as :data:`ATTENTION` runs ``sdpa`` once per row over exactly that
-row's history, the same shapes as when the request runs alone. Only the projections and
-the MLP run batched, where each output row depends on its input row alone, as long as the
-matmul takes the same kernel path: see :func:`padded_rows` and :func:`column_major`.
+row's history, the same shapes as when the request runs alone. The projections and the MLP
+run batched, where each output row depends on its input row alone, as long as every row's
+product takes the same kernel path: see :func:`padded_rows` and :func:`per_row_products`.
 
-A model switched to :data:`ATTENTION` behaves like ``sdpa`` in any call that does not pass
-a :class:`RowsCache` (``model.generate`` still works on it).
+A model switched to :data:`ATTENTION` behaves like ``sdpa`` (and its linear layers like
+plain ones) in any call that does not pass a :class:`RowsCache`: ``model.generate`` still
+works on it, unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
 from typing import Any
 
 import torch
@@ -24,29 +28,91 @@ from torch import Tensor
 ATTENTION = "inferchain_rows"
 #: The forward keyword that carries the :class:`RowsCache` down to the attention function.
 ROWS_KWARG = "inferchain_rows"
-#: On CPU (oneAPI MKL sgemm, AVX-512, 1 and 2 threads), with weights stored column-major
-#: (:func:`column_major`), a row's result is the same in any product of 2 to 16 rows (the
-#: runtime's MAX_ROWS) and differs for 1 row (gemv); with 2 threads a K=1536 product splits
-#: again from 17 rows. Row-major weights (torch's default) split further: 1, 2-15 and
-#: 16 rows at d=512, 1, 2 and 3+ at d=32-64, so no row multiple is safe for them.
-CPU_MIN_ROWS = 2
+
+#: Set while a CPU decode step runs: linear layers then multiply each row on its own.
+_PER_ROW: ContextVar[bool] = ContextVar("inferchain_per_row", default=False)
 
 
 def padded_rows(count: int, device: torch.device, max_rows: int) -> int:
     """Rows a decode step runs with, so that a row's matmul result never depends on ``count``.
 
-    On CPU at least :data:`CPU_MIN_ROWS` (one padding row beside a job alone); elsewhere
-    (cuBLAS picks kernels and split-K by shape) always ``max_rows``, which costs a GPU next
-    to nothing at decode.
+    On CPU exactly ``count``: the step runs under :func:`per_row_products`, where no
+    product spans rows. Elsewhere (cuBLAS picks kernels and split-K by shape) always
+    ``max_rows``, which costs a GPU next to nothing at decode.
     """
     if device.type == "cpu":
-        return max(count, CPU_MIN_ROWS)
+        return count
     return max(max_rows, count)
+
+
+@contextmanager
+def per_row_products() -> Iterator[None]:
+    """Within this block (this thread only), linear layers of a :func:`use_rows` model
+    multiply every row as a product of its own: one ``bmm`` over ``[rows, 1, in]``.
+
+    Why: MKL's sgemm rounds a row differently by how many rows share the product, and the
+    row counts that share one kernel path depend on the CPU and the thread count (an
+    AVX-512 Xeon: 2-16 rows alike, 1 apart; an AVX-only EPYC: 1-3 and 4-16, see
+    docs/benchmarks.md), so no padding rule holds on every machine. A one-row product
+    in a batched call is the same whatever the batch count, on any CPU, and a job alone
+    pays a gemv, as ``generate`` does, not a padded gemm.
+    """
+    token = _PER_ROW.set(True)
+    try:
+        yield
+    finally:
+        _PER_ROW.reset(token)
+
+
+def _per_row(x: Tensor, weight_in_out: Tensor, bias: Tensor | None) -> Tensor:
+    """``x @ weight_in_out + bias`` with each row of ``x`` multiplied on its own."""
+    if x.dim() == 3 and x.shape[1] == 1:  # a decode step's [rows, 1, in]: bmm's own shape
+        out = torch.bmm(x, weight_in_out.expand(x.shape[0], -1, -1))
+    else:
+        rows = x.reshape(-1, 1, x.shape[-1])
+        out = torch.bmm(rows, weight_in_out.expand(rows.shape[0], -1, -1))
+        out = out.view(*x.shape[:-1], weight_in_out.shape[-1])
+    return out if bias is None else out + bias
+
+
+class _RowsLinear(torch.nn.Linear):
+    """``nn.Linear`` that multiplies per row under :func:`per_row_products`."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        if _PER_ROW.get():
+            return _per_row(input, self.weight.t(), self.bias)
+        return super().forward(input)
+
+
+@cache
+def _rows_conv1d() -> type:
+    """transformers' ``Conv1D`` (GPT-2's projections, weight ``[in, out]``), made per-row."""
+    from transformers.pytorch_utils import Conv1D
+
+    class _RowsConv1D(Conv1D):
+        def forward(self, x: Tensor) -> Tensor:
+            if _PER_ROW.get():
+                return _per_row(x, self.weight, self.bias)
+            return super().forward(x)
+
+    return _RowsConv1D
 
 
 def unsupported(model: Any, context_length: int) -> str | None:
     """Why ``model`` cannot decode row-wise (then each job decodes alone), or None."""
     config = model.config
+    if model.device.type == "cpu":
+        # a subclass (quantized, LoRA, ...) would multiply across rows: see per_row_products
+        from transformers.pytorch_utils import Conv1D
+
+        plain = (torch.nn.Linear, _RowsLinear, Conv1D, _rows_conv1d())
+        other = {
+            type(m).__name__
+            for m in model.modules()
+            if isinstance(m, (torch.nn.Linear, Conv1D)) and type(m) not in plain
+        }
+        if other:
+            return f"layers {sorted(other)} cannot multiply per row on CPU"
     if config._attn_implementation not in ("sdpa", ATTENTION):
         return f"attention implementation {config._attn_implementation!r} is not sdpa"
     kinds = set(getattr(config, "layer_types", None) or ["full_attention"])
@@ -65,9 +131,10 @@ def unsupported(model: Any, context_length: int) -> str | None:
 
 
 def use_rows(model: Any) -> None:
-    """Switch ``model`` to row-wise attention (registering it with transformers once).
+    """Switch ``model`` to row-wise attention (registering it with transformers once), and
+    its linear layers to ones that can multiply per row (:func:`per_row_products`).
 
-    On CPU its linear weights also become column-major (:func:`column_major`).
+    The layers change class, not weights or behaviour outside that block.
     """
     from transformers import AttentionInterface
     from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
@@ -75,23 +142,19 @@ def use_rows(model: Any) -> None:
     AttentionInterface.register(ATTENTION, rows_attention)
     AttentionMaskInterface.register(ATTENTION, sdpa_mask)
     model.set_attn_implementation(ATTENTION)
-    if model.device.type == "cpu":
-        column_major(model)
+    per_row_layers(model)
 
 
-@torch.no_grad()
-def column_major(model: Any) -> None:
-    """Store each ``nn.Linear`` weight ``[out, in]`` column-major, in place (same values).
+def per_row_layers(module: torch.nn.Module) -> None:
+    """Make ``module``'s ``nn.Linear`` and ``Conv1D`` layers (itself included) able to
+    multiply per row under :func:`per_row_products`; same weights, same results elsewhere."""
+    from transformers.pytorch_utils import Conv1D
 
-    Why: ``x @ W.T`` then reaches MKL as an untransposed ``[in, out]`` matrix, whose sgemm
-    takes one kernel path from 2 rows up (see :data:`CPU_MIN_ROWS`), so one padding
-    row instead of three makes a job's logits batch-invariant; it is also the faster
-    layout for a few rows (docs/benchmarks.md). Tied weights stay tied: the parameter
-    keeps its identity.
-    """
-    for module in model.modules():
-        if isinstance(module, torch.nn.Linear) and module.weight.is_contiguous():
-            module.weight.data = module.weight.data.t().contiguous().t()
+    for layer in module.modules():
+        if type(layer) is torch.nn.Linear:
+            layer.__class__ = _RowsLinear
+        elif type(layer) is Conv1D:
+            layer.__class__ = _rows_conv1d()
 
 
 class RowKV:

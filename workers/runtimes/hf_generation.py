@@ -12,12 +12,12 @@ the model's context window.
 Jobs decode together with continuous batching
 (:mod:`~inferchain.worker.runtimes.hf_scheduler`): they join and leave the running batch
 between decode steps, and a job's bytes do not depend on its neighbours, because each
-attends only to its own KV cache and the batched matmuls take one kernel path whatever
-the batch size (:mod:`~inferchain.worker.runtimes._hf_rows`). A model that cannot decode
-row-wise (sliding-window or non-sdpa attention) decodes each job alone. Sampling draws from
-a CPU generator seeded per job, on float64 probabilities, so the random stream is the same
-on any device. :meth:`HfGenerationRuntime.generate_stream` yields the text of one job as it
-is decoded.
+attends only to its own KV cache and its matmuls do not depend on the batch size (on CPU
+each row is a product of its own; :mod:`~inferchain.worker.runtimes._hf_rows`). A model
+that cannot decode row-wise (sliding-window or non-sdpa attention) decodes each job alone.
+Sampling draws from a CPU generator seeded per job, on float64 probabilities, so the random
+stream is the same on any device. :meth:`HfGenerationRuntime.generate_stream` yields the
+text of one job as it is decoded.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Collection
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,7 +35,13 @@ import torch
 from torch import Tensor
 
 from inferchain.bundle import InferenceFailed
-from inferchain.worker.runtimes._hf_rows import ROWS_KWARG, RowKV, RowsCache, padded_rows
+from inferchain.worker.runtimes._hf_rows import (
+    ROWS_KWARG,
+    RowKV,
+    RowsCache,
+    padded_rows,
+    per_row_products,
+)
 
 
 class Request(Protocol):
@@ -176,11 +183,12 @@ class DecodeScheduler:
         ids = [t.last for t in tickets] + [0] * pad
         positions = [t.row.length for t in tickets if t.row is not None] + [0] * pad
         cache = RowsCache([t.row for t in tickets] + [None] * pad, 1)
-        logits = self._forward(
-            torch.tensor(ids, device=self.device)[:, None],
-            torch.tensor(positions, device=self.device)[:, None],
-            cache,
-        )
+        with per_row_products() if self.device.type == "cpu" else nullcontext():
+            logits = self._forward(
+                torch.tensor(ids, device=self.device)[:, None],
+                torch.tensor(positions, device=self.device)[:, None],
+                cache,
+            )
         self.steps += 1
         self._deliver(tickets, logits)
 

@@ -14,17 +14,24 @@ from pathlib import Path
 import pytest
 import torch
 from torch import Tensor
+from transformers import AutoModelForCausalLM
+from transformers.pytorch_utils import Conv1D
 
 from inferchain.bundle.hf_import import import_hf
 from inferchain.worker.runtimes import load_runtime
-from inferchain.worker.runtimes._hf_rows import column_major, padded_rows
+from inferchain.worker.runtimes._hf_rows import (
+    per_row_layers,
+    per_row_products,
+    unsupported,
+    use_rows,
+)
 from inferchain.worker.runtimes.hf_generation import (
     MAX_ROWS,
     HfGenerationRequest,
     HfGenerationRuntime,
 )
 from inferchain.worker.runtimes.hf_scheduler import DecodeScheduler
-from tests.worker.runtimes.hf_tiny import edit_config, save_model
+from tests.worker.runtimes.hf_tiny import CONTEXT, causal_config, edit_config, save_model
 
 CAUSAL = ("llama", "qwen2", "gpt2")
 
@@ -124,25 +131,36 @@ def test_logits_are_bit_identical_whatever_shares_the_batch(
             assert torch.equal(a, b), f"{kind}, step {step}: max |diff| {(a - b).abs().max()}"
 
 
+@pytest.mark.parametrize("conv1d", [False, True], ids=["linear", "conv1d"])
 @pytest.mark.parametrize("shape", [(32, 64), (64, 32), (320, 32), (1536, 512), (512, 1536)])
-def test_column_major_linear_gives_a_row_the_same_bits_at_any_padded_row_count(
-    shape: tuple[int, int], threads: int
+def test_per_row_layer_gives_a_row_the_same_bits_at_any_row_count_and_place(
+    shape: tuple[int, int], conv1d: bool, threads: int
 ) -> None:
-    """The kernel-path claim ``padded_rows`` rests on, at the tests' and the benchmark's sizes."""
+    """The claim a CPU decode step rests on, at the tests' and the benchmark's sizes."""
     out_features, in_features = shape
     torch.manual_seed(0)
-    layer = torch.nn.Linear(in_features, out_features)
-    column_major(layer)
-    assert layer.weight.t().is_contiguous()
-    cpu = torch.device("cpu")
-    x = torch.randn(MAX_ROWS, in_features)
+    layer = (
+        Conv1D(out_features, in_features) if conv1d else torch.nn.Linear(in_features, out_features)
+    )
+    torch.nn.init.normal_(layer.bias)
+    per_row_layers(layer)
+    x = torch.randn(MAX_ROWS, 1, in_features)  # a decode step's input: [rows, 1 token, in]
     with torch.inference_mode():
-        pad = torch.zeros(padded_rows(1, cpu, MAX_ROWS) - 1, in_features)
-        alone = [layer(torch.cat([x[i : i + 1], pad]))[0] for i in range(MAX_ROWS)]
-        for count in range(2, MAX_ROWS + 1):
-            rows = layer(x[: padded_rows(count, cpu, MAX_ROWS)])
-            for i in range(count):
-                assert torch.equal(rows[i], alone[i]), f"row {i} of {count} differs"
+        plain = layer(x)
+        with per_row_products():
+            alone = [layer(x[i : i + 1])[0] for i in range(MAX_ROWS)]
+            for count in range(2, MAX_ROWS + 1):
+                for order in (range(count), range(count - 1, -1, -1)):  # every place in the step
+                    rows = layer(x[list(order)])
+                    for place, i in enumerate(order):
+                        assert torch.equal(rows[place], alone[i]), f"row {i} of {count} differs"
+        # outside the block the layer is the plain one, bit for bit
+        if conv1d:
+            reference = torch.addmm(layer.bias, x[:, 0], layer.weight)[:, None]
+        else:
+            reference = torch.nn.functional.linear(x, layer.weight, layer.bias)
+        assert torch.equal(plain, reference)
+        assert torch.allclose(torch.stack(alone), plain, atol=1e-5)
 
 
 @pytest.mark.parametrize("kind", CAUSAL)
@@ -227,6 +245,20 @@ def test_sliding_window_model_decodes_each_job_alone(tmp_path: Path) -> None:
     (output,) = runtime.run([mine])
     assert output.result["completion_tokens"] == len(output.result["tokens"]) > 0
     assert runtime.run([_request(runtime, "a", max_new_tokens=4), mine])[1] == output
+
+
+def test_a_linear_subclass_makes_cpu_jobs_decode_alone() -> None:
+    """A layer type the per-row switch does not know (quantized, LoRA) would mix rows."""
+    model = AutoModelForCausalLM.from_config(causal_config("llama"), attn_implementation="sdpa")
+    assert unsupported(model, CONTEXT) is None
+    use_rows(model)
+    assert unsupported(model, CONTEXT) is None  # its own per-row layers are fine
+
+    class LoraLinear(torch.nn.Linear):
+        pass
+
+    model.model.layers[0].mlp.up_proj.__class__ = LoraLinear
+    assert unsupported(model, CONTEXT) == "layers ['LoraLinear'] cannot multiply per row on CPU"
 
 
 def test_streams_read_from_threads_share_steps_and_keep_their_bytes(
