@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from inferchain.bundle import InvalidInput
 from inferchain.ipfs import Cid
-from inferchain.market import Job, Result
+from inferchain.market import Job, JobRecord, Result
 from inferchain.market.jobs import ZERO32
 from inferchain.worker.errors import IllegalTransition
 from inferchain.worker.metering import usage_word
@@ -95,6 +95,19 @@ class TrackedJob:
     proof: bytes = b""
     #: ``Result.usage``: the token counts of a metered job's output (zero for flat pricing).
     usage: bytes = ZERO32
+
+    @classmethod
+    def held_open(cls, record: JobRecord) -> TrackedJob:
+        """An Open job held unclaimed (speculative), to submit on Open by its request deadline."""
+        return cls(
+            job_id=record.job_id,
+            job=record.job,
+            input_cid=record.input_cid,
+            claim_deadline=record.request_deadline,
+            phase=Phase.OPEN,
+            checked=True,
+            speculative=True,
+        )
 
     @property
     def model_id(self) -> int:

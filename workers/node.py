@@ -370,7 +370,7 @@ class Worker(Service):
         open but held back from readers until the claim is won; by job id."""
         started: dict[int, TrackedJob] = {}
         for record in records:
-            job = _held_open(record)
+            job = TrackedJob.held_open(record)
             self.held[job.job_id] = job
             self.saved.open_jobs.pop(job.job_id, None)
             started[job.job_id] = job
@@ -412,7 +412,7 @@ class Worker(Service):
             if expected > s.fast_path_max_s or not in_time:
                 slow.append(record)
                 continue
-            fast.append(_held_open(record))
+            fast.append(TrackedJob.held_open(record))
         for job in fast:
             self.held[job.job_id] = job
             self.saved.open_jobs.pop(job.job_id, None)
@@ -658,16 +658,3 @@ def _cid_text(raw: bytes) -> str:
         return str(Cid.parse(raw))
     except InvalidCid:
         return raw.hex()
-
-
-def _held_open(record: JobRecord) -> TrackedJob:
-    """A checked Open job this worker holds unclaimed (speculative) while it runs it."""
-    return TrackedJob(
-        job_id=record.job_id,
-        job=record.job,
-        input_cid=record.input_cid,
-        claim_deadline=record.request_deadline,
-        phase=Phase.OPEN,
-        checked=True,
-        speculative=True,
-    )

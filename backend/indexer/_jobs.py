@@ -1,114 +1,110 @@
-"""Projection handlers of JobMarket events: the ``jobs`` table."""
+"""The ``jobs`` table: each row projects the shared fold of the job's events.
+
+The job state machine is folded in one place, ``inferchain.market.history`` (the worker and
+the CLI rebuild jobs with it too). A job event's row is the fold of the job's stored logs up
+to and including that event, so applying logs one by one and ``projector.rebuild`` agree.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
+from web3.types import EventData
 
-from inferchain.gateway.db.models import Job
-from inferchain.gateway.indexer.events import DecodedLog
-from inferchain.gateway.schemas.jobs import TERMINAL
-from inferchain.ipfs import Cid
-from inferchain.market import ZERO_ADDRESS
+from inferchain.gateway.db.models import ChainLog, Job
+from inferchain.gateway.indexer.events import DecodedLog, chain_args, json_safe
+from inferchain.gateway.schemas.jobs import TERMINAL, status_word
+from inferchain.market import ZERO_ADDRESS, JobRecord, fold_events
 
-ZERO_HASH = "0x" + "00" * 32
 BalanceKey = tuple[str, str]
 Handler = Callable[[Session, DecodedLog, int], Any]
 
 
-class Arg:
-    """A column value taken from the log argument ``name``."""
+def project_job(session: Session, log: DecodedLog, block_time: int) -> set[BalanceKey]:
+    """Fold the job's events up to ``log`` into its row; the balances the event may move.
 
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-
-def _job_created(session: Session, log: DecodedLog, block_time: int) -> set[BalanceKey]:
-    a, t = log.args, log.args["terms"]
-    job = Job(
-        job_id=a["jobId"],
-        requester=a["requester"],
-        model_id=a["modelId"],
-        token=t["token"],
-        price=t["price"],
-        provider=t["provider"],
-        royalty_bps=t["royaltyBps"],
-        fee_bps=t["feeBps"],
-        verification=t["verification"],
-        request_deadline=a["requestDeadline"],
-        work_time=t["workTime"],
-        challenge_window=t["challengeWindow"],
-        callback=t["callback"],
-        callback_gas=t["callbackGas"],
-        input_cid=a["inputCid"],
-        worker=None,
-        output_cid=None,
-        output_codec=0,
-        output_digest=ZERO_HASH,
-        output_hash=ZERO_HASH,
-        bond=0,
-        status="open",
-        status_deadline=a["requestDeadline"],
-        created_block=log.block_number,
-        created_tx=log.tx_hash,
-        created_time=block_time,
-        updated_block=log.block_number,
-    )
-    session.merge(job)
-    return _job_balances(job)
-
-
-def _job_update(**changes: Any) -> Callable[[Session, DecodedLog, int], set[BalanceKey]]:
-    """A handler setting fixed columns plus those named ``col=argName`` from the log."""
-
-    def handler(session: Session, log: DecodedLog, block_time: int) -> set[BalanceKey]:
-        job = session.get(Job, log.args["jobId"])
-        if job is None:  # its JobCreated is older than the indexed range: reconcile reports it
-            return set()
-        for column, value in changes.items():
-            if isinstance(value, Arg):
-                value = log.args[value.name]
-            setattr(job, column, value)
-        job.updated_block = log.block_number
-        if job.status in TERMINAL:
-            job.status_deadline = None
-        return _job_balances(job)
-
-    return handler
-
-
-def _result_submitted(session: Session, log: DecodedLog, block_time: int) -> set[BalanceKey]:
-    # On an Open job the submission is also the claim: it names the worker.
-    touched = _job_update(
-        status="submitted",
-        worker=Arg("worker"),
-        output_cid=Arg("outputCid"),
-        output_hash=Arg("outputHash"),
-        status_deadline=Arg("challengeDeadline"),
-    )(session, log, block_time)
-    job = session.get(Job, log.args["jobId"])
-    if job is not None and job.output_cid:
-        cid = Cid.parse(job.output_cid)
-        job.output_codec, job.output_digest = cid.codec, "0x" + cid.digest32.hex()
-    return touched
-
-
-def _dispute_resolved(session: Session, log: DecodedLog, block_time: int) -> set[BalanceKey]:
-    status = "disputed" if log.args["workerWins"] else "refunded"  # JobFinalized follows a win
-    return _job_update(status=status, slashed=Arg("slashed"))(session, log, block_time)
-
-
-def _callback_settled(session: Session, log: DecodedLog, block_time: int) -> set[BalanceKey]:
-    """A paid callback job left the chain's books: its callback fee went to the deliverer
-    (`CallbackDelivered`) or back to the requester (`DeliveryExpired`); the job stays
-    finalized."""
-    touched = _job_update()(session, log, block_time)
-    job = session.get(Job, log.args["jobId"])
-    if job is not None and "deliverer" in log.args:
+    An event the fold ignores changes nothing; so does any event of a job whose
+    ``JobCreated`` is older than the indexed range (reconcile reports such jobs)."""
+    job_id = log.job_id
+    assert job_id is not None
+    earlier = _logs_before(session, log)
+    records = fold_events(_event(r.event, r.contract, r.args, r.block_number) for r in earlier)
+    before = records.get(job_id)
+    current = _event(log.event, log.contract, log.args, log.block_number)
+    record = fold_events([current], records).get(job_id)
+    if record is None or record == before:
+        return set()
+    if log.event == "JobCreated":
+        created_tx, created_time = log.tx_hash, block_time
+    else:
+        created = next(r for r in reversed(earlier) if r.event == "JobCreated")
+        created_tx, created_time = created.tx_hash, created.block_time
+    job = session.merge(_row(record, created_tx, created_time, log.block_number))
+    touched = _job_balances(job)
+    if log.event == "CallbackDelivered":  # the callback fee went to its deliverer
         touched.add((log.args["deliverer"], job.token))
     return touched
+
+
+def _logs_before(session: Session, log: DecodedLog) -> list[ChainLog]:
+    """The job's stored logs before ``log``, in chain order."""
+    earlier = or_(
+        ChainLog.block_number < log.block_number,
+        and_(ChainLog.block_number == log.block_number, ChainLog.log_index < log.log_index),
+    )
+    return list(
+        session.scalars(
+            select(ChainLog)
+            .where(ChainLog.entity == log.entity, earlier)
+            .order_by(ChainLog.block_number, ChainLog.log_index)
+        )
+    )
+
+
+def _event(event: str, contract: str, args: Mapping[str, Any], block: int) -> EventData:
+    """A stored log as the shared fold reads decoded chain events."""
+    raw = chain_args(contract, event, args)
+    return {"event": event, "args": raw, "blockNumber": block}  # type: ignore[typeddict-item]
+
+
+def _row(record: JobRecord, created_tx: str, created_time: int, updated_block: int) -> Job:
+    job, terms = record.job, record.job.terms
+    status = status_word(record)
+    return Job(
+        job_id=record.job_id,
+        requester=job.requester,
+        model_id=job.model_id,
+        token=terms.token,
+        price=terms.price,
+        provider=terms.provider,
+        royalty_bps=terms.royalty_bps,
+        fee_bps=terms.fee_bps,
+        verification=terms.verification,
+        request_deadline=record.request_deadline,
+        work_time=terms.work_time,
+        challenge_window=terms.challenge_window,
+        callback=terms.callback,
+        callback_gas=terms.callback_gas,
+        input_cid=json_safe("inputCid", record.input_cid),
+        worker=None if int(job.worker, 16) == 0 else job.worker,
+        output_cid=json_safe("outputCid", record.output_cid),
+        output_codec=job.output_codec,
+        output_digest=json_safe("outputDigest", job.output_digest),
+        output_hash=json_safe("outputHash", job.output_hash),
+        evidence_cid=json_safe("evidenceCid", record.evidence_cid),
+        bond=record.dispute_bond,
+        status=status,
+        status_deadline=None if status in TERMINAL else record.deadline,
+        worker_amount=record.worker_amount,
+        slashed=record.slashed,
+        created_block=record.created_block,
+        created_tx=created_tx,
+        created_time=created_time,
+        updated_block=updated_block,
+    )
 
 
 def _job_balances(job: Job) -> set[BalanceKey]:
@@ -120,24 +116,3 @@ def account_touch(log: DecodedLog) -> set[BalanceKey]:
     if log.contract == "JobMarket" and "account" in log.args and "token" in log.args:
         return {(log.args["account"], log.args["token"])}
     return set()
-
-
-HANDLERS: dict[str, Handler] = {
-    "JobCreated": _job_created,
-    "JobCancelled": _job_update(status="cancelled"),
-    "JobExpired": _job_update(status="expired"),
-    "JobClaimed": _job_update(
-        status="claimed", worker=Arg("worker"), status_deadline=Arg("deadline")
-    ),
-    "ResultSubmitted": _result_submitted,
-    "JobFailed": _job_update(status="failed", evidence_cid=Arg("evidenceCid")),
-    "JobTimedOut": _job_update(status="timed_out", slashed=Arg("slashed")),
-    "JobDisputed": _job_update(
-        status="disputed", bond=Arg("bond"), status_deadline=Arg("arbitrationDeadline")
-    ),
-    "DisputeResolved": _dispute_resolved,
-    "DisputeExpired": _job_update(status="dispute_expired"),
-    "JobFinalized": _job_update(status="finalized", worker_amount=Arg("workerAmount")),
-    "CallbackDelivered": _callback_settled,
-    "DeliveryExpired": _callback_settled,
-}

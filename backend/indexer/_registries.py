@@ -9,8 +9,15 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from inferchain.gateway.db.models import Model, Worker, WorkerModel
-from inferchain.gateway.indexer._jobs import Arg, Handler
+from inferchain.gateway.indexer._jobs import Handler
 from inferchain.gateway.indexer.events import DecodedLog
+
+
+class Arg:
+    """A column value taken from the log argument ``name``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
 
 def _model_registered(session: Session, log: DecodedLog, block_time: int) -> None:

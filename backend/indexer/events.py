@@ -1,19 +1,22 @@
 """Raw logs to ``DecodedLog``: event name, JSON-safe arguments and the entity it feeds.
 
 Decoding uses the shipped ABIs (topic0 -> event); logs of other events are skipped.
-Bytes become ``0x`` hex, except CID arguments, which become CID text.
+Bytes become ``0x`` hex, except CID arguments, which become CID text. ``chain_args`` turns
+stored arguments back into web3's form, for the folds shared with code that reads the chain.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractEvent
 
+from inferchain.artifacts import load_artifact
 from inferchain.gateway.market.contracts import MarketContracts
 from inferchain.ipfs import Cid, InvalidCid
 
@@ -82,13 +85,14 @@ class LogDecoder:
                     log_index=int(log["logIndex"]),
                     contract=contract,
                     event=event.event_name,
-                    args={k: _plain(k, v) for k, v in data["args"].items()},
+                    args={k: json_safe(k, v) for k, v in data["args"].items()},
                 )
             )
         return out
 
 
-def _plain(name: str, value: Any) -> Any:
+def json_safe(name: str, value: Any) -> Any:
+    """Argument ``name`` as the indexer stores it: bytes as hex, a CID argument as CID text."""
     if isinstance(value, bytes | bytearray):
         if name in _CID_ARGS:
             try:
@@ -97,7 +101,30 @@ def _plain(name: str, value: Any) -> Any:
                 pass
         return "0x" + bytes(value).hex()
     if isinstance(value, dict) or hasattr(value, "keys"):
-        return {k: _plain(k, value[k]) for k in value}
+        return {k: json_safe(k, value[k]) for k in value}
     if isinstance(value, list | tuple):
-        return [_plain(name, v) for v in value]
+        return [json_safe(name, v) for v in value]
+    return value
+
+
+def chain_args(contract: str, event: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored (JSON-safe) arguments back as web3 decodes them: bytes as bytes, by the ABI."""
+    return {p["name"]: _raw(p, args[p["name"]]) for p in _event_inputs(contract, event)}
+
+
+@cache
+def _event_inputs(contract: str, event: str) -> tuple[dict[str, Any], ...]:
+    abi = load_artifact(contract).abi
+    return tuple(next(i for i in abi if i.get("type") == "event" and i["name"] == event)["inputs"])
+
+
+def _raw(param: Mapping[str, Any], value: Any) -> Any:
+    kind: str = param["type"]
+    if kind.endswith("]"):
+        item = {**param, "type": kind[: kind.rindex("[")]}
+        return [_raw(item, v) for v in value]
+    if kind == "tuple":
+        return {c["name"]: _raw(c, value[c["name"]]) for c in param["components"]}
+    if kind.startswith("bytes"):
+        return bytes.fromhex(value[2:]) if value.startswith("0x") else Cid.parse(value).to_bytes()
     return value

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import BlockNotFound
 
 from inferchain.errors import ConfigError
+from inferchain.gateway.config import GatewaySettings
 from inferchain.gateway.db.models import Balance, ChainLog, Checkpoint, IndexerCursor
 from inferchain.gateway.indexer import projector
 from inferchain.gateway.indexer.balances import refresh_balances
@@ -65,6 +66,24 @@ class Indexer:
         self.decoder = LogDecoder(contracts)
         self._w3 = contracts.chain.w3
         self._market = contracts.market.address
+
+    @classmethod
+    def configured(
+        cls,
+        contracts: MarketContracts,
+        sessions: sessionmaker[Session],
+        settings: GatewaySettings,
+        metrics: GatewayMetrics,
+    ) -> Indexer:
+        """The indexer a gateway's settings describe (its thread's, or `gateway index`)."""
+        return cls(
+            contracts,
+            sessions,
+            deployment_block=settings.deployment_block,
+            confirmations=settings.confirmations,
+            batch_blocks=settings.index_batch_blocks,
+            metrics=metrics,
+        )
 
     # --- public ---------------------------------------------------------------------------
 

@@ -11,21 +11,21 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from inferchain.gateway.db.models import ChainLog, Job, Model, Worker, WorkerModel
-from inferchain.gateway.indexer._jobs import HANDLERS as JOB_HANDLERS
-from inferchain.gateway.indexer._jobs import BalanceKey, Handler, account_touch
+from inferchain.gateway.indexer._jobs import BalanceKey, Handler, account_touch, project_job
 from inferchain.gateway.indexer._registries import MODEL_HANDLERS, WORKER_HANDLERS
 from inferchain.gateway.indexer.events import DecodedLog
 
 __all__ = ["apply", "rebuild"]
 
 _HANDLERS: dict[tuple[str, str], Handler] = {
-    **{("JobMarket", e): h for e, h in JOB_HANDLERS.items()},
     **{("ModelRegistry", e): h for e, h in MODEL_HANDLERS.items()},
     **{("WorkerRegistry", e): h for e, h in WORKER_HANDLERS.items()},
 }
 
 
 def apply(session: Session, log: DecodedLog, block_time: int) -> set[BalanceKey]:
+    if log.job_id is not None:
+        return project_job(session, log, block_time)
     handler = _HANDLERS.get((log.contract, log.event))
     if handler is None:
         return account_touch(log)

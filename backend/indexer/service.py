@@ -67,15 +67,7 @@ class IndexerService(Service):
         return self._retry_in if self._retry_in is not None else self._interval
 
     def _connect(self) -> Indexer:
-        s = self._settings
-        return Indexer(
-            self._contracts(),
-            self._sessions,
-            deployment_block=s.deployment_block,
-            confirmations=s.confirmations,
-            batch_blocks=s.index_batch_blocks,
-            metrics=self._metrics,
-        )
+        return Indexer.configured(self._contracts(), self._sessions, self._settings, self._metrics)
 
     def _failed(self, what: str) -> bool:
         self._retry_in = self._backoff.failed()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from web3.types import EventData
 
 from inferchain.gateway.market.contracts import MarketContracts
-from inferchain.gateway.schemas.jobs import OUTCOME_WORDS, STATUS_WORDS, JobPublic
+from inferchain.gateway.schemas.jobs import JobPublic, status_word
 from inferchain.ipfs import Cid
 from inferchain.market import (
     JobRecord,
@@ -48,10 +48,9 @@ def _public(
     record: JobRecord, created: EventData, last: EventData, deadline: int, created_time: int
 ) -> JobPublic:
     job = record.job
-    status = OUTCOME_WORDS[record.outcome] if record.outcome else STATUS_WORDS[record.status]
     return JobPublic(
         job_id=record.job_id,
-        status=status,  # type: ignore[arg-type]
+        status=status_word(record),  # type: ignore[arg-type]
         status_deadline=None if record.outcome else deadline,
         requester=job.requester,
         model_id=job.model_id,

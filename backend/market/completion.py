@@ -10,7 +10,7 @@ import math
 import re
 import struct
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from inferchain import untrusted_json
 from inferchain.gateway.errors import BadRequest, GatewayError
@@ -73,36 +73,43 @@ def completion(
 ) -> Completion:
     """One choice per job; named after the first job."""
     results = [parse_output(data) for data in outputs]
-    return Completion(
-        id=f"cmpl-{job_ids[0]}",
-        created=created,
-        model=model,
-        choices=[
-            CompletionChoice(index=i, text=text, finish_reason=finish)  # type: ignore[arg-type]
-            for i, (text, finish, _, _) in enumerate(results)
-        ],
-        usage=_usage(results),
-    )
+    choices = [
+        CompletionChoice(index=i, text=text, finish_reason=finish)  # type: ignore[arg-type]
+        for i, (text, finish, _, _) in enumerate(results)
+    ]
+    return Completion(**_answer("cmpl", job_ids, model, created, results), choices=choices)
 
 
 def chat_completion(
     job_ids: Sequence[int], model: str, created: int, outputs: Sequence[bytes]
 ) -> ChatCompletion:
+    """One choice per job, its text stripped; named after the first job."""
     results = [parse_output(data) for data in outputs]
-    return ChatCompletion(
-        id=f"chatcmpl-{job_ids[0]}",
-        created=created,
-        model=model,
-        choices=[
-            ChatChoice(
-                index=i,
-                message=AssistantMessage(content=text.strip()),
-                finish_reason=finish,  # type: ignore[arg-type]
-            )
-            for i, (text, finish, _, _) in enumerate(results)
-        ],
-        usage=_usage(results),
-    )
+    choices = [
+        ChatChoice(
+            index=i,
+            message=AssistantMessage(content=text.strip()),
+            finish_reason=finish,  # type: ignore[arg-type]
+        )
+        for i, (text, finish, _, _) in enumerate(results)
+    ]
+    return ChatCompletion(**_answer("chatcmpl", job_ids, model, created, results), choices=choices)
+
+
+def _answer(
+    kind: str,
+    job_ids: Sequence[int],
+    model: str,
+    created: int,
+    results: list[tuple[str, str, int, int]],
+) -> dict[str, Any]:
+    """The fields both answers share: named after the first job, usage summed."""
+    return {
+        "id": f"{kind}-{job_ids[0]}",
+        "created": created,
+        "model": model,
+        "usage": _usage(results),
+    }
 
 
 def _usage(results: list[tuple[str, str, int, int]]) -> Usage:

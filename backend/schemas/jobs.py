@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from inferchain.gateway.schemas.common import Address, Wei
-from inferchain.market import JobOutcome
+from inferchain.market import JobOutcome, JobRecord
 from inferchain.market import JobStatus as ChainStatus
 
 JobStatus = Literal[
@@ -48,6 +48,11 @@ OUTCOME_WORDS: dict[JobOutcome, JobStatus] = {
 }
 #: The words of jobs that never change again.
 TERMINAL: frozenset[str] = frozenset({*OUTCOME_WORDS.values(), "settled"})
+
+
+def status_word(record: JobRecord) -> str:
+    """The gateway's word for a job rebuilt from its events: how it ended, else its status."""
+    return OUTCOME_WORDS[record.outcome] if record.outcome else STATUS_WORDS[record.status]
 
 
 class JobEventPublic(BaseModel):

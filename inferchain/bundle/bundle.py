@@ -40,11 +40,12 @@ class Bundle:
 
     def config(self) -> dict[str, Any]:
         """config.json as a dict (validated to be a JSON object on load)."""
-        return _read_config(self.file(self.manifest.config))
+        return read_json_object(self.file(self.manifest.config))
 
 
-def _read_config(path: Path) -> dict[str, Any]:
-    """A bundle's config file: a JSON object, or ManifestError naming the file."""
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A bundle's JSON file (its config, a Hugging Face config): a JSON object, or
+    ManifestError naming the file."""
     try:
         config = untrusted_json.loads(path.read_bytes(), source=str(path))
     except untrusted_json.UntrustedJsonError as exc:
@@ -97,6 +98,6 @@ def load_bundle(path: str | Path, *, expected_manifest_sha256: str | None = None
     manifest = parse_manifest(raw)
     verify_files(root, manifest)
     check_tensors(root / manifest.weights, manifest.tensors, SAFETENSORS_DTYPES[manifest.dtype])
-    _read_config(root / manifest.config)
+    read_json_object(root / manifest.config)
     size = len(raw) + sum(f.size for f in manifest.files.values())
     return Bundle(path=root, manifest=manifest, manifest_sha256=digest, size=size)

@@ -23,9 +23,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from inferchain import untrusted_json
 from inferchain.bundle.builder import finalize_bundle
-from inferchain.bundle.bundle import Bundle
+from inferchain.bundle.bundle import Bundle, read_json_object
 from inferchain.bundle.errors import BundleFileMissing, ManifestError, TensorMismatch
 from inferchain.bundle.limits import HfLimits
 
@@ -154,13 +153,7 @@ def _refuse_pickles(src: Path) -> None:
 def _read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise BundleFileMissing(f"{path.parent} has no {path.name}")
-    try:
-        value = untrusted_json.loads(path.read_bytes(), source=str(path))
-    except untrusted_json.UntrustedJsonError as exc:
-        raise ManifestError(f"{path} is not valid JSON ({exc.reason}): {exc.detail}") from exc
-    if not isinstance(value, dict):
-        raise ManifestError(f"{path} must hold a JSON object")
-    return value
+    return read_json_object(path)
 
 
 def _auto_class(config: dict[str, Any], architectures: list[str], task: str) -> Any:

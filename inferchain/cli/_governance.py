@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from eth_abi.exceptions import DecodingError
@@ -29,7 +28,7 @@ from web3.contract import Contract
 from web3.types import TxReceipt
 
 from inferchain.chain import Chain, ContractReverted, TransactionFailed, TransactionSender
-from inferchain.cli._network import market_client
+from inferchain.cli._network import Target
 from inferchain.deploy import Connection, Proposal, ProposalState
 from inferchain.deploy.governance import Change, plan_proposal
 from inferchain.market import ETH, Market, Operation, OperationState, ScheduledOperation
@@ -161,18 +160,8 @@ class Governance:
     sender: TransactionSender | None
 
     @classmethod
-    def open(
-        cls,
-        network: str | None,
-        networks_file: Path | None,
-        deployments: Path | None,
-        keystore: Path | None = None,
-        *,
-        signs: bool = False,
-    ) -> Governance:
-        conn, client = market_client(
-            network, networks_file, deployments, keystore=keystore, signs=signs
-        )
+    def open(cls, target: Target, *, signs: bool = False) -> Governance:
+        conn, client = target.client(signs=signs)
         return cls(conn, client.sender if signs else None)
 
     @property

@@ -3,8 +3,6 @@ key checks every governance command starts with."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 from web3 import Web3
 
@@ -15,10 +13,8 @@ from inferchain.cli._governance import (
     when,
 )
 from inferchain.cli._network import (
-    DeploymentsOpt,
-    KeystoreOpt,
-    NetworkOpt,
-    NetworksFileOpt,
+    Target,
+    market_options,
     parse_amount,
 )
 from inferchain.cli.output import JsonOption, emit
@@ -64,37 +60,24 @@ def _propose(gov: Governance, change: Change, what: str, as_json: bool) -> None:
     )
 
 
-def open_signer(
-    network: str | None, networks_file: Path | None, deployments: Path | None, keystore: Path | None
-) -> Governance:
-    return Governance.open(network, networks_file, deployments, keystore, signs=True)
+def open_signer(target: Target) -> Governance:
+    return Governance.open(target, signs=True)
 
 
-def open_with_role(
-    role: str,
-    action: str,
-    network: str | None,
-    networks_file: Path | None,
-    deployments: Path | None,
-    keystore: Path | None,
-) -> Governance:
+def open_with_role(role: str, action: str, target: Target) -> Governance:
     """Opened with a key that holds `role` (a wrong role is named before a state)."""
-    gov = open_signer(network, networks_file, deployments, keystore)
+    gov = open_signer(target)
     gov.require_role(role, action)
     return gov
 
 
-def open_proposer(
-    network: str | None, networks_file: Path | None, deployments: Path | None, keystore: Path | None
-) -> Governance:
-    return open_with_role("PROPOSER_ROLE", "propose", network, networks_file, deployments, keystore)
+def open_proposer(target: Target) -> Governance:
+    return open_with_role("PROPOSER_ROLE", "propose", target)
 
 
-def open_guardian(
-    network: str | None, networks_file: Path | None, deployments: Path | None, keystore: Path | None
-) -> Governance:
+def open_guardian(target: Target) -> Governance:
     """Opened with the guardian's (or the owner's) key."""
-    gov = open_signer(network, networks_file, deployments, keystore)
+    gov = open_signer(target)
     gov.require_brake()
     return gov
 
@@ -103,21 +86,19 @@ def open_guardian(
 
 
 @propose_app.command("set-config")
+@market_options()
 def set_config(
     fee_bps: int | None = typer.Option(None, "--fee-bps", min=0, max=65_535, help="Protocol fee."),
     bond_bps: int | None = typer.Option(
         None, "--dispute-bond-bps", min=0, max=65_535, help="Dispute bond."
     ),
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Change the fee and/or the dispute bond (basis points of the price) of new jobs."""
     if fee_bps is None and bond_bps is None:
         raise typer.BadParameter("give --fee-bps, --dispute-bond-bps or both")
-    gov = open_proposer(network, networks_file, deployments, keystore)
+    gov = open_proposer(target)
     current = tuple(gov.read(gov.jobs.functions.config()))
     wanted = (
         current[0] if fee_bps is None else fee_bps,
@@ -160,44 +141,38 @@ def propose_token(gov: Governance, token: str, allowed: bool, as_json: bool) -> 
 
 
 @propose_app.command("allow-token")
+@market_options()
 def allow_token(
     token: str = TOKEN_ARG,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Allow an ERC-20 for new jobs and deposits."""
-    gov = open_proposer(network, networks_file, deployments, keystore)
+    gov = open_proposer(target)
     propose_token(gov, parse_token(token), True, as_json)
 
 
 @propose_app.command("disallow-token")
+@market_options()
 def disallow_token(
     token: str = TOKEN_ARG,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Refuse an ERC-20 for new jobs and deposits (the guardian can at once: --now)."""
-    gov = open_proposer(network, networks_file, deployments, keystore)
+    gov = open_proposer(target)
     propose_token(gov, parse_token(token), False, as_json)
 
 
 @propose_app.command("enable-mode")
+@market_options()
 def enable_mode(
     mode: int = MODE_ARG,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Offer a registered verification mode to new jobs."""
-    gov = open_proposer(network, networks_file, deployments, keystore)
+    gov = open_proposer(target)
     if mode_enabled(gov, mode, ": `propose register-mode` first"):
         raise OperationStateError(f"already done: mode {mode} is enabled")
     call = gov.governor.functions.setModeEnabled(gov.jobs.address, mode, True)
@@ -206,18 +181,16 @@ def enable_mode(
 
 
 @propose_app.command("register-mode")
+@market_options()
 def register_mode(
     mode: int = MODE_ARG,
     verifier: str = typer.Argument(..., help="The IVerifier module; its windows are read."),
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Give a free mode id its verifier module, for good (it starts disabled)."""
     module = parse_address(verifier, "VERIFIER")
-    gov = open_proposer(network, networks_file, deployments, keystore)
+    gov = open_proposer(target)
     if not gov.chain.w3.eth.get_code(module):
         raise GovernanceRefused(f"verifier {module} has no contract code on this chain")
     call = gov.governor.functions.registerMode(gov.jobs.address, mode, module)
@@ -226,17 +199,15 @@ def register_mode(
 
 
 @propose_app.command("set-guardian")
+@market_options()
 def set_guardian(
     guardian: str = typer.Argument(..., help="New guardian (0x0…0: nobody but the owner)."),
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Name who may pull the brakes at once."""
     wanted = parse_address(guardian, "GUARDIAN")
-    gov = open_proposer(network, networks_file, deployments, keystore)
+    gov = open_proposer(target)
     current = gov.read(gov.governor.functions.guardian())
     if current == wanted:
         raise OperationStateError(f"already done: the guardian is {current}")
@@ -245,14 +216,12 @@ def set_guardian(
 
 
 @propose_app.command("withdraw-fees")
+@market_options()
 def withdraw_fees(
     token: str = typer.Argument(..., help="ERC-20 address, or eth."),
     to: str = typer.Argument(..., help="Recipient."),
     amount: str = typer.Argument(..., help="e.g. 0.5eth, 1000 (wei or token units)."),
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Send protocol fees the governor holds in the market to TO (at most what it holds now)."""
@@ -261,7 +230,7 @@ def withdraw_fees(
         parse_address(to, "TO"),
         parse_amount(amount),
     )
-    gov = open_proposer(network, networks_file, deployments, keystore)
+    gov = open_proposer(target)
     held = gov.read(gov.jobs.functions.balanceOf(gov.governor.address, token_at))
     call = gov.governor.functions.withdrawFees(gov.jobs.address, token_at, recipient, value)
     change = Change(f"MarketGovernor.withdrawFees({token_at})", held, value, call)
@@ -269,15 +238,13 @@ def withdraw_fees(
 
 
 @propose_app.command("unpause")
+@market_options()
 def unpause(
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Allow new jobs again after a pause (only the owner may: through the timelock)."""
-    gov = open_proposer(network, networks_file, deployments, keystore)
+    gov = open_proposer(target)
     if not gov.read(gov.jobs.functions.paused()):
         raise OperationStateError("already done: the market is not paused")
     call = gov.governor.functions.unpause(gov.jobs.address)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import typer
 
@@ -35,6 +40,68 @@ KeystoreOpt = typer.Option(
 IpfsApiOpt = typer.Option(
     "http://127.0.0.1:5001", "--ipfs-api", envvar="INFERCHAIN_IPFS_API", help="IPFS RPC API URL."
 )
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Target:
+    """The deployed market a command talks to, as its shared options name it."""
+
+    network: str | None = None
+    networks_file: Path | None = None
+    deployments: Path | None = None
+    keystore: Path | None = None
+
+    def client(
+        self, *, signs: bool = False, ipfs_api: str | None = None
+    ) -> tuple[Connection, MarketClient]:
+        return market_client(
+            self.network,
+            self.networks_file,
+            self.deployments,
+            keystore=self.keystore,
+            signs=signs,
+            ipfs_api=ipfs_api,
+        )
+
+
+def _option(name: str, default: Any, annotation: Any) -> inspect.Parameter:
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    return inspect.Parameter(name, kind, default=default, annotation=annotation)
+
+
+_TARGET_OPTIONS = (
+    _option("network", NetworkOpt, str | None),
+    _option("networks_file", NetworksFileOpt, Path | None),
+    _option("deployments", DeploymentsOpt, Path | None),
+)
+_KEYSTORE_OPTION = _option("keystore", KeystoreOpt, Path | None)
+
+
+def market_options(*, keystore: bool = True) -> Callable[[F], F]:
+    """Give a command the options that name a deployed market (`--network`,
+    `--networks-file`, `--deployments-dir`, and `--keystore` unless it never signs) in place
+    of its `target: Target` parameter, so that they are declared once for every command."""
+
+    def decorate(command: F) -> F:
+        options = _TARGET_OPTIONS + ((_KEYSTORE_OPTION,) if keystore else ())
+        signature = inspect.signature(command, eval_str=True)
+        params = []
+        for param in signature.parameters.values():
+            params.extend(options if param.name == "target" else (param,))
+
+        @functools.wraps(command)
+        def wrapper(**kwargs: Any) -> Any:
+            target = Target(**{o.name: kwargs.pop(o.name) for o in options})
+            return command(target=target, **kwargs)
+
+        wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 def prompt_password(what: str) -> str:

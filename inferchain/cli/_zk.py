@@ -8,9 +8,7 @@ import typer
 
 from inferchain.bundle.manifest import MANIFEST_NAME, parse_manifest
 from inferchain.chain import Chain, TransactionSender
-from inferchain.cli._network import prompt_password
-from inferchain.deploy import connect
-from inferchain.wallet import resolve_key
+from inferchain.cli._network import Target
 
 ZkWorkOpt = typer.Option(
     None,
@@ -33,10 +31,7 @@ def is_zk_bundle(directory: Path) -> bool:
 def prepare_and_deploy(
     directory: Path,
     work: Path | None,
-    network: str | None,
-    networks_file: Path | None,
-    deployments: Path | None,
-    keystore: Path | None,
+    target: Target,
 ) -> dict[str, object]:
     """Build the circuit into the bundle (keys if missing), check it against the weights, and
     deploy its verifier unless the manifest records one; returns the manifest's zk section."""
@@ -47,14 +42,8 @@ def prepare_and_deploy(
     zk = parse_manifest((directory / MANIFEST_NAME).read_bytes()).zk
     assert zk is not None
     if zk.verifier is None:
-        conn = connect(network, networks_file=networks_file, deployments=deployments)
-        key = resolve_key(
-            keystore=keystore,
-            allow_plain_key=conn.network.local,
-            network=conn.network.name,
-            prompt=prompt_password,
-        )
-        address = deploy_bundle_verifier(directory, circuit, conn.chain, conn.chain.sender(key))
+        conn, client = target.client(signs=True)
+        address = deploy_bundle_verifier(directory, circuit, conn.chain, client.sender)
         typer.echo(f"deployed the circuit's verifier at {address}", err=True)
         zk = parse_manifest((directory / MANIFEST_NAME).read_bytes()).zk
         assert zk is not None

@@ -86,13 +86,8 @@ def index(
     settings = _settings(market_address=market, database_url=database_url)
     services = Services(settings)
     upgrade(services.engine)
-    indexer = Indexer(
-        services.contracts(),
-        services.sessions,
-        deployment_block=settings.deployment_block,
-        confirmations=settings.confirmations,
-        batch_blocks=settings.index_batch_blocks,
-        metrics=services.metrics,
+    indexer = Indexer.configured(
+        services.contracts(), services.sessions, settings, services.metrics
     )
     if once:
         typer.echo(f"indexed up to block {indexer.sync()}")

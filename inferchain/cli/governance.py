@@ -9,7 +9,6 @@ transaction, what the chain would refuse (see `_governance`).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -34,7 +33,7 @@ from inferchain.cli._governance_propose import (
     require_token_change,
 )
 from inferchain.cli._governance_show import human, snapshot
-from inferchain.cli._network import DeploymentsOpt, KeystoreOpt, NetworkOpt, NetworksFileOpt
+from inferchain.cli._network import Target, market_options
 from inferchain.cli.output import JsonOption, emit
 from inferchain.market import OperationState, ScheduledOperation
 
@@ -69,14 +68,13 @@ def _call_text(item: dict[str, Any]) -> str:
 
 
 @app.command()
+@market_options(keystore=False)
 def pending(
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Operations waiting for their delay or ready to execute, decoded."""
-    gov = Governance.open(network, networks_file, deployments)
+    gov = Governance.open(target)
     items = [_operation_dict(gov, s) for s in gov.pending()]
     now = gov.now()
     lines = [
@@ -94,11 +92,11 @@ def _act_on_operation(
     action: str,
     role: str,
     operation_id: str,
-    where: tuple[str | None, Path | None, Path | None, Path | None],
+    target: Target,
     as_json: bool,
 ) -> None:
     """Execute or cancel one operation (`action` names the Operation method) with `role`."""
-    gov = open_with_role(role, action, *where)
+    gov = open_with_role(role, action, target)
     scheduled = gov.find(operation_id)
     item = _operation_dict(gov, scheduled)
     if action == "execute" and scheduled.state == OperationState.WAITING:
@@ -113,31 +111,25 @@ def _act_on_operation(
 
 
 @app.command()
+@market_options()
 def execute(
     operation_id: str = OpIdArg,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Run a ready operation (anyone may, once its delay passed)."""
-    where = (network, networks_file, deployments, keystore)
-    _act_on_operation("execute", "EXECUTOR_ROLE", operation_id, where, as_json)
+    _act_on_operation("execute", "EXECUTOR_ROLE", operation_id, target, as_json)
 
 
 @app.command()
+@market_options()
 def cancel(
     operation_id: str = OpIdArg,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Drop a waiting or ready operation (a proposer: the canceller role)."""
-    where = (network, networks_file, deployments, keystore)
-    _act_on_operation("cancel", "CANCELLER_ROLE", operation_id, where, as_json)
+    _act_on_operation("cancel", "CANCELLER_ROLE", operation_id, target, as_json)
 
 
 # -- the guardian's brakes ---------------------------------------------------------------
@@ -150,15 +142,13 @@ def _brake(gov: Governance, call: Any, done: str, as_json: bool) -> None:
 
 
 @app.command()
+@market_options()
 def pause(
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Guardian: stop new jobs now (running jobs, settlement and withdrawals go on)."""
-    gov = open_guardian(network, networks_file, deployments, keystore)
+    gov = open_guardian(target)
     if gov.read(gov.jobs.functions.paused()):
         raise OperationStateError("already done: the market is paused")
     call = gov.governor.functions.pause(gov.jobs.address)
@@ -166,16 +156,14 @@ def pause(
 
 
 @app.command("disable-mode")
+@market_options()
 def disable_mode(
     mode: int = MODE_ARG,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Guardian: withdraw a verification mode from new jobs now."""
-    gov = open_guardian(network, networks_file, deployments, keystore)
+    gov = open_guardian(target)
     if not mode_enabled(gov, mode):
         raise OperationStateError(f"already done: mode {mode} is disabled")
     call = gov.governor.functions.setModeEnabled(gov.jobs.address, mode, False)
@@ -183,27 +171,25 @@ def disable_mode(
 
 
 @app.command("disallow-token")
+@market_options()
 def disallow_token(
     token: str = TOKEN_ARG,
     now: bool = typer.Option(
         False, "--now", help="As the guardian, at once (without: a timelock proposal)."
     ),
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Refuse an ERC-20 for new jobs: --now as the guardian, else through the timelock."""
     address = parse_token(token)
     if not now:
         try:
-            gov = open_proposer(network, networks_file, deployments, keystore)
+            gov = open_proposer(target)
         except NotAuthorized as exc:
             raise NotAuthorized(f"{exc} (the guardian refuses a token at once with --now)") from exc
         propose_token(gov, address, False, as_json)
         return
-    gov = open_guardian(network, networks_file, deployments, keystore)
+    gov = open_guardian(target)
     require_token_change(gov, address, False)
     call = gov.governor.functions.setTokenAllowed(gov.jobs.address, address, False)
     _brake(gov, call, f"token {address} refused for new jobs", as_json)
@@ -213,13 +199,12 @@ def disallow_token(
 
 
 @app.command()
+@market_options(keystore=False)
 def show(
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Governor, timelock (delay, proposers), guardian, market config, modes, tokens, fees."""
-    gov = Governance.open(network, networks_file, deployments)
+    gov = Governance.open(target)
     data = snapshot(gov)
     emit(jsonable(data), human(data), as_json)

@@ -7,12 +7,9 @@ from pathlib import Path
 import typer
 
 from inferchain.cli._network import (
-    DeploymentsOpt,
     IpfsApiOpt,
-    KeystoreOpt,
-    NetworkOpt,
-    NetworksFileOpt,
-    market_client,
+    Target,
+    market_options,
     parse_amount,
 )
 from inferchain.cli.output import JsonOption, emit
@@ -41,6 +38,7 @@ def _render(data: bytes) -> str:
 
 
 @app.command()
+@market_options()
 def submit(
     model: int = typer.Option(..., "--model", "-m", min=1, help="Model id."),
     input_: str = typer.Option(
@@ -60,10 +58,7 @@ def submit(
     wait: bool = typer.Option(False, "--wait", help="Follow the job and print the result."),
     timeout: float = typer.Option(600.0, "--timeout", min=1, help="Seconds to --wait."),
     out: Path | None = typer.Option(None, "--out", help="With --wait: write the result here."),
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     ipfs_api: str = IpfsApiOpt,
     as_json: bool = JsonOption,
 ) -> None:
@@ -73,9 +68,7 @@ def submit(
         verification = parse_mode(verify)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--verify") from exc
-    _conn, client = market_client(
-        network, networks_file, deployments, keystore=keystore, signs=True, ipfs_api=ipfs_api
-    )
+    _conn, client = target.client(signs=True, ipfs_api=ipfs_api)
     path = Path(input_)
     is_file = path.is_file()
     data = path.read_bytes() if is_file else encode_input(client.model(model).task, input_)
@@ -119,15 +112,14 @@ def _emit_result(
 
 
 @app.command()
+@market_options(keystore=False)
 def status(
     job_id: int = JobId,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Where a job stands (from contract state and its events)."""
-    _conn, client = market_client(network, networks_file, deployments)
+    _conn, client = target.client()
     info = client.status(job_id)
     lines = [f"job {job_id}: {info['outcome'] or info['status']}"]
     lines += [f"  {k}: {v}" for k, v in info.items() if k not in ("job_id",) and v is not None]
@@ -135,35 +127,30 @@ def status(
 
 
 @app.command()
+@market_options(keystore=False)
 def result(
     job_id: int = JobId,
     out: Path | None = typer.Option(None, "--out", help="Write the output to this file."),
     timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds for the IPFS fetch."),
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
+    target: Target = Target(),
     ipfs_api: str = IpfsApiOpt,
     as_json: bool = JsonOption,
 ) -> None:
     """Fetch a job's output from IPFS, verified against the CID the worker put on-chain."""
-    _conn, client = market_client(network, networks_file, deployments, ipfs_api=ipfs_api)
+    _conn, client = target.client(ipfs_api=ipfs_api)
     cid, output = client.result(job_id, timeout=timeout)
     _emit_result(job_id, cid, output, out, as_json)
 
 
 @app.command()
+@market_options()
 def cancel(
     job_id: int = JobId,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Take back a job no worker claimed yet (refunded to your market balance)."""
-    _conn, client = market_client(
-        network, networks_file, deployments, keystore=keystore, signs=True
-    )
+    _conn, client = target.client(signs=True)
     tx = client.cancel(job_id)
     emit(
         {"job_id": job_id, "tx": tx},
@@ -173,18 +160,14 @@ def cancel(
 
 
 @app.command()
+@market_options()
 def dispute(
     job_id: int = JobId,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Contest a submitted result within its challenge window (pays the dispute bond)."""
-    _conn, client = market_client(
-        network, networks_file, deployments, keystore=keystore, signs=True
-    )
+    _conn, client = target.client(signs=True)
     bond, tx = client.dispute(job_id)
     emit(
         {"job_id": job_id, "bond": bond, "tx": tx},
@@ -194,19 +177,15 @@ def dispute(
 
 
 @app.command()
+@market_options()
 def deliver(
     job_id: int = JobId,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Run a paid job's callback and earn its callback fee (anyone may; after one day the
     callback is skipped and the fee goes back to the requester)."""
-    _conn, client = market_client(
-        network, networks_file, deployments, keystore=keystore, signs=True
-    )
+    _conn, client = target.client(signs=True)
     info = client.deliver(job_id)
     if info["delivered"]:
         ran = "ran" if info["success"] else "ran and failed (the consumer reverted)"

@@ -10,11 +10,8 @@ import typer
 
 from inferchain.bundle import load_bundle, publish_bundle
 from inferchain.cli._network import (
-    DeploymentsOpt,
-    KeystoreOpt,
-    NetworkOpt,
-    NetworksFileOpt,
-    market_client,
+    Target,
+    market_options,
     parse_amount,
 )
 from inferchain.cli._zk import (
@@ -67,15 +64,13 @@ def validate(directory: Path = BundleDir, as_json: bool = JsonOption) -> None:
 
 
 @app.command()
+@market_options()
 def publish(
     directory: Path = BundleDir,
     ipfs_api: str = IpfsApi,
     timeout: float = typer.Option(120.0, "--timeout", min=1, help="Seconds for the upload."),
     zk_work: Path | None = ZkWorkOpt,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Validate DIRECTORY, pin it to IPFS (CID checked locally), print CID and manifest hash.
@@ -85,7 +80,7 @@ def publish(
     """
     zk = None
     if is_zk_bundle(directory):
-        zk = prepare_and_deploy(directory, zk_work, network, networks_file, deployments, keystore)
+        zk = prepare_and_deploy(directory, zk_work, target)
     with IpfsClient(ipfs_api, timeout=timeout) as ipfs:
         published = publish_bundle(ipfs, directory)
     human = (
@@ -150,6 +145,7 @@ def import_hf_command(
 
 
 @app.command()
+@market_options()
 def register(
     cid: str = typer.Option(..., "--cid", help="Bundle CID from `inferchain model publish`."),
     manifest_sha256: str = typer.Option(..., "--manifest-sha256", help="From `model publish`."),
@@ -157,10 +153,7 @@ def register(
     price: str = typer.Option(..., "--price", help="Per job, e.g. 0.001eth or 1000 (units)."),
     royalty_bps: int = typer.Option(..., "--royalty-bps", min=0, max=10_000),
     token: str = typer.Option(ETH, "--token", help="ERC-20 the model is paid in; ETH default."),
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     bundle: Path | None = typer.Option(
         None, "--bundle", help="The published bundle directory; with --zk-module, ZK tier."
     ),
@@ -191,9 +184,7 @@ def register(
         )
     except (ValueError, InvalidCid) as exc:
         raise typer.BadParameter(str(exc)) from exc
-    _conn, client = market_client(
-        network, networks_file, deployments, keystore=keystore, signs=True
-    )
+    _conn, client = target.client(signs=True)
     if bundle is not None:
         zk_module = zk_module or client.market.addresses.zk_verifier
         if zk_module is None:
@@ -243,22 +234,18 @@ ModelId = typer.Argument(..., min=1, help="Model id.")
 
 
 @app.command()
+@market_options()
 def update(
     model_id: int = ModelId,
     price: str | None = typer.Option(None, "--price", help="New price per job."),
     royalty_bps: int | None = typer.Option(None, "--royalty-bps", min=0, max=10_000),
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Change price and/or royalty (jobs already created keep their terms)."""
     if price is None and royalty_bps is None:
         raise typer.BadParameter("give --price and/or --royalty-bps")
-    _conn, client = market_client(
-        network, networks_file, deployments, keystore=keystore, signs=True
-    )
+    _conn, client = target.client(signs=True)
     tx = client.update_model(
         model_id, parse_amount(price) if price is not None else None, royalty_bps
     )
@@ -266,16 +253,15 @@ def update(
 
 
 @app.command()
+@market_options(keystore=False)
 def show(
     model_id: int = ModelId,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """A model's terms, its per-token rates if any, and what each verification tier adds to a
     job (`job submit --verify`): its fee and when the worker is paid."""
-    _conn, client = market_client(network, networks_file, deployments, signs=False)
+    _conn, client = target.client(signs=False)
     model = client.model(model_id)
     rates_now = client.rates(model_id)
     tiers = client.tiers(model_id)
@@ -302,24 +288,20 @@ def show(
 
 
 @app.command()
+@market_options()
 def rates(
     model_id: int = ModelId,
     base: str | None = BaseRateOpt,
     per_input_token: str | None = PerInputOpt,
     per_output_token: str | None = PerOutputOpt,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Show a model's per-token rates, or (its provider) set them: requests may then pay per
     token used (pricing id 1), escrowing the most and getting the rest back. Jobs already
     created keep their rates; flat-priced jobs keep working."""
     wanted = _parse_rates(base, per_input_token, per_output_token)
-    _conn, client = market_client(
-        network, networks_file, deployments, keystore=keystore, signs=wanted is not None
-    )
+    _conn, client = target.client(signs=wanted is not None)
     if wanted is None:
         current = client.rates(model_id)
         data = {"model_id": model_id, "rates": asdict(current) if current else None}
@@ -337,15 +319,10 @@ def rates(
 def _set_active(
     model_id: int,
     active: bool,
-    network: str | None,
-    networks_file: Path | None,
-    deployments: Path | None,
-    keystore: Path | None,
+    target: Target,
     as_json: bool,
 ) -> None:
-    _conn, client = market_client(
-        network, networks_file, deployments, keystore=keystore, signs=True
-    )
+    _conn, client = target.client(signs=True)
     tx = client.set_model_active(model_id, active)
     word = "activated" if active else "deactivated"
     emit(
@@ -356,26 +333,22 @@ def _set_active(
 
 
 @app.command()
+@market_options()
 def deactivate(
     model_id: int = ModelId,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Stop taking new jobs for a model (jobs in flight finish normally)."""
-    _set_active(model_id, False, network, networks_file, deployments, keystore, as_json)
+    _set_active(model_id, False, target, as_json)
 
 
 @app.command()
+@market_options()
 def activate(
     model_id: int = ModelId,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Take jobs for a deactivated model again."""
-    _set_active(model_id, True, network, networks_file, deployments, keystore, as_json)
+    _set_active(model_id, True, target, as_json)

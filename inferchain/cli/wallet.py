@@ -7,12 +7,10 @@ from pathlib import Path
 import typer
 
 from inferchain.cli._network import (
-    DeploymentsOpt,
     KeystoreOpt,
-    NetworkOpt,
-    NetworksFileOpt,
+    Target,
     format_eth,
-    market_client,
+    market_options,
     parse_amount,
 )
 from inferchain.cli.output import JsonOption, emit
@@ -106,18 +104,16 @@ def show(keystore: Path | None = KeystoreOpt, as_json: bool = JsonOption) -> Non
 
 
 @app.command()
+@market_options()
 def balance(
     address: str | None = typer.Argument(None, help="Any address; default: your keystore's."),
     token: str = TokenOpt,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Wallet balance and withdrawable market balance (deposits, refunds, earnings)."""
-    conn, client = market_client(network, networks_file, deployments)
-    who = address or keystore_address(_path(keystore)).address
+    conn, client = target.client()
+    who = address or keystore_address(_path(target.keystore)).address
     amounts = client.balances(who, token)
     unit = format_eth if token == ETH else (lambda v: f"{v} units of {token}")
     emit(
@@ -129,40 +125,32 @@ def balance(
 
 
 @app.command()
+@market_options()
 def deposit(
     amount: str = typer.Argument(..., help="e.g. 0.05eth, 1000 (wei or token units)"),
     token: str = TokenOpt,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Credit your market balance (pays signed/relayed jobs)."""
     value = parse_amount(amount)
-    _conn, client = market_client(
-        network, networks_file, deployments, keystore=keystore, signs=True
-    )
+    _conn, client = target.client(signs=True)
     tx = client.deposit(value, token)
     emit({"amount": value, "token": token, "tx": tx}, f"deposited {value} (tx {tx})", as_json)
 
 
 @app.command()
+@market_options()
 def withdraw(
     amount: str | None = typer.Argument(None, help="Default: everything withdrawable."),
     token: str = TokenOpt,
     to: str | None = typer.Option(None, "--to", help="Recipient; default: yourself."),
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Take your market balance (refunds, earnings, royalties) out to your wallet."""
     value = parse_amount(amount) if amount is not None else None
-    _conn, client = market_client(
-        network, networks_file, deployments, keystore=keystore, signs=True
-    )
+    _conn, client = target.client(signs=True)
     sent, tx = client.withdraw(value, token, to)
     emit({"amount": sent, "token": token, "tx": tx}, f"withdrew {sent} (tx {tx})", as_json)
 
@@ -176,60 +164,48 @@ SignerArg = typer.Argument(..., help="The session signer's address.")
 
 
 @signer_app.command("grant")
+@market_options()
 def signer_grant(
     signer: str = SignerArg,
     amount: str = typer.Argument(..., help="Added to what it may still spend, e.g. 0.05eth"),
     ttl: int = typer.Option(86_400, "--ttl", help="Seconds until it expires (at most 90 days)."),
     token: str = TokenOpt,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Let SIGNER spend AMOUNT more of your deposit (the router's increaseSignerCap)."""
     value = parse_amount(amount)
-    _conn, client = market_client(
-        network, networks_file, deployments, keystore=keystore, signs=True
-    )
+    _conn, client = target.client(signs=True)
     tx = client.grant_signer(signer, value, token, ttl)
     _emit_session(client, signer, token, tx, as_json)
 
 
 @signer_app.command("lower")
+@market_options()
 def signer_lower(
     signer: str = SignerArg,
     amount: str = typer.Argument(..., help="Taken off what it may still spend (down to 0)"),
     token: str = TokenOpt,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Lower what SIGNER may still spend by AMOUNT (the router's decreaseSignerCap)."""
     value = parse_amount(amount)
-    _conn, client = market_client(
-        network, networks_file, deployments, keystore=keystore, signs=True
-    )
+    _conn, client = target.client(signs=True)
     tx = client.lower_signer(signer, value, token)
     _emit_session(client, signer, token, tx, as_json)
 
 
 @signer_app.command("revoke")
+@market_options()
 def signer_revoke(
     signer: str = SignerArg,
     token: str = TokenOpt,
-    network: str | None = NetworkOpt,
-    networks_file: Path | None = NetworksFileOpt,
-    deployments: Path | None = DeploymentsOpt,
-    keystore: Path | None = KeystoreOpt,
+    target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
     """Withdraw SIGNER's authorisation for the token at once."""
-    _conn, client = market_client(
-        network, networks_file, deployments, keystore=keystore, signs=True
-    )
+    _conn, client = target.client(signs=True)
     tx = client.revoke_signer(signer, token)
     _emit_session(client, signer, token, tx, as_json)
 

@@ -1,7 +1,8 @@
 """Idempotent deployment of the market contracts to one network.
 
-The steps are the ones `inferchain.market.deploy_market` takes (same constructor
-arguments, same order), but each is skipped when the chain already holds its result:
+The contracts, their order and constructor arguments come from `inferchain.market.deploy`
+(`market_contracts`, `constructor_args`), as for `deploy_market`; here ZkVerifier is always
+deployed, and each step is skipped when the chain already holds its result:
 a recorded contract is reused when its artifact is unchanged and its runtime code hash
 still matches, and every wiring call first reads the state it would set. A re-run
 therefore sends nothing. `ModelRegistry` is reused on its own, and `JobRouter` (shared,
@@ -51,7 +52,7 @@ from inferchain.deploy.records import (
     write_record,
 )
 from inferchain.market import ZERO_ADDRESS, MarketConfig
-from inferchain.market.deploy import CONTRACTS, constructor_args
+from inferchain.market.deploy import constructor_args, market_contracts
 from inferchain.market.metering import METERED_PRICING
 from inferchain.solidity.config import SOLC_VERSION, compiler_settings
 
@@ -232,12 +233,6 @@ class _Deployment:
             reused.add("TokenMeteredPricing")
         return reused
 
-    def _contracts(self) -> tuple[str, ...]:
-        """What this network deploys, in order (the metered pricing only where configured)."""
-        return tuple(
-            n for n in CONTRACTS if n != "TokenMeteredPricing" or self.config.metered_pricing
-        )
-
     def _plan(self, reused: set[str], report: DeployReport) -> None:
         """Dry run: estimate each missing step, predicting the addresses of new contracts.
 
@@ -249,7 +244,7 @@ class _Deployment:
         nonce = self.w3.eth.get_transaction_count(self.sender.address, "pending")
         deployed = {n: self.record.contracts[n].address for n in reused}
         overrides: dict[str, dict[str, str]] = {}
-        for name in self._contracts():
+        for name in market_contracts(self.config):
             if name in reused:
                 continue
             address = get_create_address(self.sender.address, nonce)  # type: ignore[arg-type]
@@ -325,7 +320,7 @@ class _Deployment:
         if not self.record.compiler:
             self.record.compiler = {"version": SOLC_VERSION, "settings": compiler_settings()}
         deployed = {n: self.record.contracts[n].address for n in reused}
-        for name in self._contracts():
+        for name in market_contracts(self.config):
             if name in reused:
                 continue
             args = constructor_args(name, self.sender.address, self.config, deployed)

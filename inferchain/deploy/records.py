@@ -18,20 +18,10 @@ from inferchain import untrusted_json
 from inferchain.artifacts import load_artifact
 from inferchain.deploy.errors import DeploymentMissing
 from inferchain.market import MarketAddresses
+from inferchain.market.deploy import ADDRESS_FIELDS
 from inferchain.paths import project_root
 
 DEPLOYMENTS_DIR_ENV = "INFERCHAIN_DEPLOYMENTS_DIR"
-
-#: Record key of each contract → MarketAddresses field.
-_ADDRESS_FIELDS = {
-    "ModelRegistry": "model_registry",
-    "WorkerRegistry": "worker_registry",
-    "JobMarket": "job_market",
-    "ManualArbiter": "arbiter",
-    "JobRouter": "router",
-    "MarketGovernor": "governor",
-    "InferchainTimelock": "timelock",
-}
 
 
 def sha256_json(value: Any) -> str:
@@ -87,17 +77,15 @@ class DeploymentRecord:
         )
 
     def market_addresses(self) -> MarketAddresses:
-        missing = [name for name in _ADDRESS_FIELDS if name not in self.contracts]
+        missing = [name for name in ADDRESS_FIELDS if name not in self.contracts]
         if missing:
             raise DeploymentMissing(
                 f"the deployment on chain {self.chain_id} lacks {', '.join(missing)}; "
                 f"run `inferchain deploy --network {self.network}`"
             )
-        zk = self.contracts.get("ZkVerifier")
-        return MarketAddresses(
-            **{f: self.contracts[name].address for name, f in _ADDRESS_FIELDS.items()},
+        return MarketAddresses.of(
+            {name: c.address for name, c in self.contracts.items()},
             deployed_block=min(c.block for c in self.contracts.values()),
-            zk_verifier=zk.address if zk else None,
         )
 
 

@@ -1,16 +1,21 @@
-"""Deploy the marketplace contracts, and bind to a deployed set by address.
+"""The market's deployment: which contracts, in which order, with which constructor
+arguments, and the binding to a deployed set by address.
 
-`deploy_market` is the one way contracts get deployed: the dev stack, the tests, the
-worker's and gateway's tests and `inferchain deploy` all call it (the deployer step by
-step, through `CONTRACTS` and `constructor_args`). The order is the design's (§1.7):
-registries and router, then the timelock, the governor it owns, the arbiter, and the market,
-whose constructor takes its config, its modes and its tokens, so the only wiring call left
-is the v1 worker registry's `bindMarket`. Last comes `TokenMeteredPricing`, which the
-timelock registers as pricing id `METERED_PRICING` and enables (issue 16).
+Two callers deploy, and both take the order and arguments from here (`market_contracts`,
+`constructor_args`, `metered_pricing_calls`, `MarketAddresses.of`): `deploy_market`, which
+deploys a fresh set in one go (the tests, the benchmarks), and `inferchain deploy`
+(`inferchain.deploy.deploy_network`, also used by `inferchain demo up`), which deploys
+step by step, reuses what a network already holds and records it. The order is the
+design's (§1.7): registries and router, then the timelock, the governor it owns, the
+arbiter, and the market, whose constructor takes its config, its modes and its tokens, so
+the only wiring call left is the v1 worker registry's `bindMarket`. Last comes
+`TokenMeteredPricing`, which the timelock registers as pricing id `METERED_PRICING` and
+enables (issue 16).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -66,6 +71,20 @@ class MarketConfig:
         return (self.fee_bps, self.dispute_bond_bps)
 
 
+#: The contracts every deployment has, by the `MarketAddresses` field holding each.
+ADDRESS_FIELDS = {
+    "ModelRegistry": "model_registry",
+    "WorkerRegistry": "worker_registry",
+    "JobMarket": "job_market",
+    "ManualArbiter": "arbiter",
+    "JobRouter": "router",
+    "MarketGovernor": "governor",
+    "InferchainTimelock": "timelock",
+}
+#: Optional modules, kept in `MarketAddresses.extra` under these names.
+OPTIONAL_MODULES = ("TokenMeteredPricing",)
+
+
 @dataclass(frozen=True)
 class MarketAddresses:
     model_registry: str
@@ -82,6 +101,17 @@ class MarketAddresses:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    @classmethod
+    def of(cls, deployed: Mapping[str, str], deployed_block: int) -> MarketAddresses:
+        """The addresses of a deployment given as contract name -> address (every name of
+        `ADDRESS_FIELDS` present; ZkVerifier and the optional modules where deployed)."""
+        return cls(
+            **{f: deployed[name] for name, f in ADDRESS_FIELDS.items()},
+            deployed_block=deployed_block,
+            zk_verifier=deployed.get("ZkVerifier"),
+            extra={n: deployed[n] for n in OPTIONAL_MODULES if n in deployed},
+        )
 
 
 @dataclass(frozen=True)
@@ -169,6 +199,15 @@ CONTRACTS = (
 )
 
 
+def market_contracts(config: MarketConfig, *, zk: bool = True) -> tuple[str, ...]:
+    """What a deployment with `config` holds, in the order of `CONTRACTS`: the metered
+    pricing only where configured, ZkVerifier only with `zk`."""
+    left_out = {"TokenMeteredPricing"} if not config.metered_pricing else set()
+    if not zk:
+        left_out.add("ZkVerifier")
+    return tuple(name for name in CONTRACTS if name not in left_out)
+
+
 def constructor_args(
     name: str, deployer: str, config: MarketConfig, deployed: dict[str, str]
 ) -> tuple[Any, ...]:
@@ -232,26 +271,23 @@ def metered_pricing_calls(governor: Contract, market: str, module: str) -> list[
 def deploy_market(
     chain: Chain, owner_key: str | SecretStr, config: MarketConfig, *, zk: bool = False
 ) -> Market:
-    """Deploy everything from `owner_key` in the order of `CONTRACTS`, bind the worker
+    """Deploy a fresh set from `owner_key` in the order of `market_contracts`, bind the worker
     registry to the market (the one wiring call left until the registry's v2) and register
     the metered pricing through the timelock.
 
     The timelock starts with no delay so that the registration runs at once, as its own
     operations, and then raises its delay to the configured one (an operation too): tests and
     benchmarks get a market whose governance is the production one, without waiting days.
-    `inferchain deploy` instead schedules the registration and executes it after the delay.
-    Without `zk`, ZkVerifier is left out and mode `ZK_MODE` stays free (most tests register
-    modes of their own there); `inferchain deploy` always sets it up.
+    `inferchain deploy` instead schedules the registration and executes it after the delay,
+    and records what it deployed. Without `zk`, ZkVerifier is left out and mode `ZK_MODE`
+    stays free (most tests register modes of their own there); `inferchain deploy` always
+    sets it up.
     """
     owner = chain.sender(owner_key)
     start_block = chain.w3.eth.block_number + 1
     deployed: dict[str, str] = {}
     bootstrap = replace(config, timelock_delay=0)
-    for name in CONTRACTS:
-        if name == "TokenMeteredPricing" and not config.metered_pricing:
-            continue
-        if name == "ZkVerifier" and not zk:
-            continue
+    for name in market_contracts(config, zk=zk):
         args = constructor_args(name, owner.address, bootstrap, deployed)
         deployed[name] = owner.deploy(name, *args).address
     workers = chain.contract("WorkerRegistry", deployed["WorkerRegistry"])
@@ -269,16 +305,4 @@ def deploy_market(
         operation = Operation.of(call)
         owner.transact(operation.schedule(timelock, 0))
         owner.transact(operation.execute(timelock))
-    addresses = MarketAddresses(
-        model_registry=deployed["ModelRegistry"],
-        worker_registry=deployed["WorkerRegistry"],
-        job_market=deployed["JobMarket"],
-        arbiter=deployed["ManualArbiter"],
-        router=deployed["JobRouter"],
-        governor=deployed["MarketGovernor"],
-        timelock=deployed["InferchainTimelock"],
-        deployed_block=start_block,
-        zk_verifier=deployed.get("ZkVerifier"),
-        extra={k: v for k, v in deployed.items() if k == "TokenMeteredPricing"},
-    )
-    return Market.connect(chain, addresses)
+    return Market.connect(chain, MarketAddresses.of(deployed, start_block))

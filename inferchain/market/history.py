@@ -52,6 +52,27 @@ class JobRecord:
     refund: int = 0
     #: A paid callback job's callback: delivered (True), expired (False) or not yet (None).
     delivered: bool | None = None
+    #: Set by `JobDisputed`: the bond the disputer posted and when arbitration ends.
+    dispute_bond: int = 0
+    arbitration_deadline: int | None = None
+    #: The worker's stake slashed (`JobTimedOut`, `DisputeResolved`); None: never slashed.
+    slashed: int | None = None
+    #: What `JobFinalized` paid the worker.
+    worker_amount: int | None = None
+
+    @property
+    def deadline(self) -> int | None:
+        """When the current status ends, as the events tell (None once paid or settled)."""
+        match self.status:
+            case JobStatus.OPEN:
+                return self.request_deadline
+            case JobStatus.CLAIMED:
+                return self.claim_deadline
+            case JobStatus.SUBMITTED:
+                return self.challenge_deadline
+            case JobStatus.DISPUTED:
+                return self.arbitration_deadline
+        return None
 
     @classmethod
     def created(cls, args: Mapping[str, Any], block: int) -> JobRecord:
@@ -95,7 +116,12 @@ class JobRecord:
                     challenge_deadline=args["challengeDeadline"],
                 )
             case "JobDisputed":
-                return replace(self, status=JobStatus.DISPUTED)
+                return replace(
+                    self,
+                    status=JobStatus.DISPUTED,
+                    dispute_bond=int(args["bond"]),
+                    arbitration_deadline=args["arbitrationDeadline"],
+                )
             case "JobCancelled":
                 return replace(self, status=settled, outcome=JobOutcome.CANCELLED)
             case "JobExpired":
@@ -106,11 +132,13 @@ class JobRecord:
                     self, status=settled, outcome=JobOutcome.FAILED, evidence_cid=evidence
                 )
             case "JobTimedOut":
-                return replace(self, status=settled, outcome=JobOutcome.TIMED_OUT)
+                slashed = int(args["slashed"])
+                return replace(self, status=settled, outcome=JobOutcome.TIMED_OUT, slashed=slashed)
             case "JobFinalized":
                 # A callback job is paid but its slot stays until `deliver` (contracts v2 §2.8).
                 status = JobStatus.PAID if self.job.terms.has_callback else settled
-                return replace(self, status=status, outcome=JobOutcome.PAID)
+                paid = int(args["workerAmount"])
+                return replace(self, status=status, outcome=JobOutcome.PAID, worker_amount=paid)
             case "JobCharged":  # a metered job, just before its JobFinalized
                 return replace(self, refund=int(args["refund"]))
             case "CallbackDelivered":
@@ -119,7 +147,7 @@ class JobRecord:
                 return replace(self, status=settled, delivered=False)
             case "DisputeResolved":
                 won = JobOutcome.PAID if args["workerWins"] else JobOutcome.REFUNDED
-                return replace(self, status=settled, outcome=won)
+                return replace(self, status=settled, outcome=won, slashed=int(args["slashed"]))
             case "DisputeExpired":
                 return replace(self, status=settled, outcome=JobOutcome.DISPUTE_EXPIRED)
         return self

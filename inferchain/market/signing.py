@@ -175,7 +175,18 @@ def _domain(
     return router_domain(chain_id, router_address)
 
 
-def _typed(primary: str, fields: list[dict[str, str]], domain: dict, message: dict) -> dict:
+def _router_typed(
+    primary: str,
+    fields: list[dict[str, str]],
+    body: Mapping[str, Any],
+    market: str,
+    nonce: int,
+    expiry: int,
+    domain: dict[str, Any],
+) -> dict[str, Any]:
+    """Typed data of a router message: every type names its market first and ends with the
+    signer's nonce and the signature's expiry (the router checks both)."""
+    message = {"market": market, **body, "nonce": nonce, "expiry": expiry}
     return {
         "types": {"EIP712Domain": list(DOMAIN_TYPES), primary: list(fields)},
         "primaryType": primary,
@@ -205,16 +216,9 @@ def job_request_typed_data(
     The domain is either given whole (as read from the router) or built from `chain_id`
     and `router_address`.
     """
-    message = {
-        "market": market,
-        "requester": requester,
-        **request.typed_message(),
-        "nonce": nonce,
-        "expiry": expiry,
-    }
-    return _typed(
-        "JobRequest", JOB_REQUEST_TYPES, _domain(domain, chain_id, router_address), message
-    )
+    body = {"requester": requester, **request.typed_message()}
+    envelope = (market, nonce, expiry, _domain(domain, chain_id, router_address))
+    return _router_typed("JobRequest", JOB_REQUEST_TYPES, body, *envelope)
 
 
 def json_typed_data(typed: Mapping[str, Any]) -> dict[str, Any]:
@@ -270,14 +274,9 @@ def dispute_typed_data(
     domain: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The EIP-712 typed data of a `Dispute` of `job_id` (its job named by hash)."""
-    message = {
-        "market": market,
-        "jobId": job_id,
-        "job": job.abi_hash(),
-        "nonce": nonce,
-        "expiry": expiry,
-    }
-    return _typed("Dispute", DISPUTE_TYPES, _domain(domain, chain_id, router_address), message)
+    body = {"jobId": job_id, "job": job.abi_hash()}
+    envelope = (market, nonce, expiry, _domain(domain, chain_id, router_address))
+    return _router_typed("Dispute", DISPUTE_TYPES, body, *envelope)
 
 
 def sign_dispute(
@@ -317,15 +316,9 @@ def deposit_typed_data(
     domain: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The EIP-712 typed data of a `Deposit` of exactly `amount` of `token` from `owner`."""
-    message = {
-        "market": market,
-        "owner": owner,
-        "token": token,
-        "amount": amount,
-        "nonce": nonce,
-        "expiry": expiry,
-    }
-    return _typed("Deposit", DEPOSIT_TYPES, _domain(domain, chain_id, router_address), message)
+    body = {"owner": owner, "token": token, "amount": amount}
+    envelope = (market, nonce, expiry, _domain(domain, chain_id, router_address))
+    return _router_typed("Deposit", DEPOSIT_TYPES, body, *envelope)
 
 
 def sign_deposit(

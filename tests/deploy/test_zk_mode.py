@@ -11,7 +11,7 @@ from inferchain.chain import Chain
 from inferchain.deploy import deploy_network, load_network, load_record
 from inferchain.deploy import deployer as deployer_module
 from inferchain.market import Market
-from inferchain.market.deploy import CONTRACTS, ZK_MODE
+from inferchain.market.deploy import ZK_MODE, market_contracts
 from inferchain.market.modes import ON_SUBMIT, read_mode
 from inferchain.paths import project_root
 from tests.conftest import AnvilNode
@@ -23,7 +23,8 @@ def test_rerun_registers_and_enables_the_zk_mode_through_the_timelock(
     network = load_network("local", project_root() / "networks.toml")
     sender = chain.sender(anvil.keys[0])
     with monkeypatch.context() as old:  # the deployer as it was before the ZK mode
-        old.setattr(deployer_module, "CONTRACTS", tuple(n for n in CONTRACTS if n != "ZkVerifier"))
+        without_zk = lambda config: market_contracts(config, zk=False)  # noqa: E731
+        old.setattr(deployer_module, "market_contracts", without_zk)
         deploy_network(chain, sender, network, tmp_path)
     before = load_record(tmp_path, chain.chain_id)
     assert "ZkVerifier" not in before.contracts and before.market_addresses().zk_verifier is None

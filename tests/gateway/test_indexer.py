@@ -18,8 +18,15 @@ from inferchain.gateway.db.models import (
     Worker,
     WorkerModel,
 )
-from inferchain.gateway.indexer import reconcile
-from tests.contracts.helpers import CHALLENGE_WINDOW, ETH, Deployment
+from inferchain.gateway.indexer import projector, reconcile
+from tests.contracts.helpers import (
+    CHALLENGE_WINDOW,
+    ETH,
+    MIN_STAKE,
+    SLASH_BPS,
+    Deployment,
+    job_tuple,
+)
 from tests.gateway.conftest import Market
 
 
@@ -64,6 +71,49 @@ def test_index_job_lifecycle_projects_job_model_worker_and_balances(
         assert served == {d.eth_model, d.token_model}
         balance = s.get(Balance, (d.addr("worker"), ETH))
         assert balance is not None and balance.amount == d.balance("worker") > 0
+
+
+def _columns(job: Job | None) -> dict[str, Any]:
+    assert job is not None
+    return {c.key: getattr(job, c.key) for c in Job.__table__.columns}
+
+
+def test_disputes_and_timeouts_project_bond_slash_payout_and_deadlines(
+    market: Market, make_indexer, sessions
+) -> None:
+    d = market.d
+    indexer = make_indexer()
+    lost, job = d.create()
+    lost_job = d.dispute(lost, d.submit(lost, d.claim(lost, job)))
+    won, job = d.create()
+    won_job = d.dispute(won, d.submit(won, d.claim(won, job)))
+    indexer.sync()
+    with sessions() as s:
+        row = s.get(Job, lost)
+        assert row is not None and row.status == "disputed"
+        assert row.bond == lost_job["terms"]["disputeBond"] > 0
+        assert row.status_deadline == d.status(lost)[1] > d.now()  # the arbitration deadline
+    rule = d.arbiter.functions.rule
+    d.tx("arbiter", rule(d.market.address, lost, job_tuple(lost_job), False))
+    d.tx("arbiter", rule(d.market.address, won, job_tuple(won_job), True))
+    late, job = d.create()
+    job = d.claim(late, job)
+    timeout = d.market.functions.timeout(late, job_tuple(job))
+    d.tx_at(d.status(late)[1] + 1, "outsider", timeout)
+    indexer.sync()
+    slash = MIN_STAKE * SLASH_BPS // 10_000
+    with sessions() as s:
+        rows = {job_id: _columns(s.get(Job, job_id)) for job_id in (lost, won, late)}
+    assert (rows[lost]["status"], rows[lost]["slashed"]) == ("refunded", slash)
+    assert rows[won]["status"] == "finalized" and rows[won]["worker_amount"] > 0
+    assert (rows[late]["status"], rows[late]["slashed"]) == ("timed_out", slash)
+    assert all(r["status_deadline"] is None for r in rows.values())
+    # A reorg's rebuild replays the stored logs into the same rows.
+    with sessions() as s, s.begin():
+        for job_id in rows:
+            projector.rebuild(s, f"job:{job_id}")
+    with sessions() as s:
+        assert {job_id: _columns(s.get(Job, job_id)) for job_id in rows} == rows
 
 
 def test_restart_resumes_without_duplicates(market: Market, make_indexer, sessions) -> None:

@@ -17,6 +17,8 @@ then relays its tokens from the worker as server-sent chunks (``market.openai_st
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
@@ -53,6 +55,8 @@ from inferchain.gateway.schemas.openai import (
 )
 from inferchain.gateway.services import Services
 
+AnswerT = TypeVar("AnswerT", Completion, ChatCompletion)
+
 router = APIRouter(prefix="/v1", tags=["openai"])
 router.include_router(signers.router)
 router.include_router(openai_embeddings.router)
@@ -85,20 +89,28 @@ def retrieve_model(model: str, wallet: CurrentWallet, db: SessionDep) -> OpenAIM
 def completions(
     body: CompletionRequest, wallet: CurrentWallet, services: ServicesDep, response: Response
 ) -> Completion | StreamingResponse:
-    if body.stream:
-        return _stream(services, wallet, body)
-    job_ids, outputs = _run(services, wallet, body, response)
-    return fmt.completion(job_ids, body.model, int(time.time()), outputs)
+    return _answer(services, wallet, body, response, fmt.completion)
 
 
 @router.post("/chat/completions", response_model=ChatCompletion, responses=_ERRORS)
 def chat_completions(
     body: ChatCompletionRequest, wallet: CurrentWallet, services: ServicesDep, response: Response
 ) -> ChatCompletion | StreamingResponse:
+    return _answer(services, wallet, body, response, fmt.chat_completion)
+
+
+def _answer(
+    services: Services,
+    wallet: str,
+    body: CompletionRequest | ChatCompletionRequest,
+    response: Response,
+    build: Callable[[Sequence[int], str, int, Sequence[bytes]], AnswerT],
+) -> AnswerT | StreamingResponse:
+    """Stream the request's choices, or run its jobs and build the answer from their outputs."""
     if body.stream:
         return _stream(services, wallet, body)
     job_ids, outputs = _run(services, wallet, body, response)
-    return fmt.chat_completion(job_ids, body.model, int(time.time()), outputs)
+    return build(job_ids, body.model, int(time.time()), outputs)
 
 
 def _models(db: Session, model_id: int | None = None) -> list[OpenAIModel]:
