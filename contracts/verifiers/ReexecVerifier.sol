@@ -146,8 +146,10 @@ contract ReexecVerifier is IReexecVerifier, ReentrancyGuardTransient {
     // --- market hooks -----------------------------------------------------------------------
 
     /// @inheritdoc IVerifier
-    /// @dev k × `feePerVerifier`, in ETH only; refuses a job while the pool could not seat a
-    /// committee that excludes the worker and the requester.
+    /// @dev k × `feePerVerifier`, in ETH only; refuses a job while the pool has fewer than
+    /// k + 2 members (a committee must leave out the worker and the requester). Members may
+    /// still leave or fall below `minBond` before the draw: then {draw} reverts and the job is
+    /// paid as unverified at the end of its window, its fee refunded ({settle}).
     function quote(address, uint32, address token, uint96) external view returns (uint96) {
         if (token != address(0)) revert ReexecEthOnly(token);
         if (_pool.length < uint256(_K) + 2) revert ReexecPoolTooSmall(_pool.length, uint256(_K) + 2);

@@ -222,6 +222,29 @@ def test_a_minority_or_silent_member_loses_its_share_and_part_of_its_bond(
         assert committee[2] not in r.draw(job_id)
 
 
+def test_a_dispute_is_decided_by_the_committee(r: Reexec, d: Deployment) -> None:
+    """The requester disputes during the round: the dispute waits for the committee's majority
+    (anyone resolves it then) and the fee still reaches the verifiers."""
+    before = d.balance("requester")
+    job_id, job, _ = r.submitted()
+    committee = r.draw(job_id)
+    d.dispute(job_id, job)
+    with reverts("JobMarketVerdictPending"):
+        d.tx("outsider", d.market.functions.resolveDispute(job_id, job_tuple(job)))
+    ballots = {m: r.vote(job_id, m, False) for m in committee}
+    for member, ballot in ballots.items():
+        r.reveal(job_id, member, ballot)
+    receipt = d.tx("outsider", d.market.functions.resolveDispute(job_id, job_tuple(job)))
+    resolved = event(d.market, receipt, "DisputeResolved")
+    assert resolved["workerWins"] is False
+    # Price and dispute bond back, the worker's slash on top.
+    back = ETH_PRICE + job["terms"]["disputeBond"] + resolved["slashed"]
+    assert d.balance("requester") - before == back
+    r.settle(job_id)
+    assert [r.module.functions.balanceOf(m).call() for m in committee] == [FEE_PER_VERIFIER] * K
+    r.conserved()
+
+
 def test_a_silent_committee_never_decides_against_the_worker(r: Reexec, d: Deployment) -> None:
     """Attack 1: nobody votes; an outsider finalizes after the window (the worker is paid) and
     settles (the fee and the three slashes go to the requester)."""
