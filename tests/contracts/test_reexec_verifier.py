@@ -314,6 +314,25 @@ def test_every_deadline_is_enforced_and_anyone_may_enforce_it(r: Reexec, d: Depl
     r.conserved()
 
 
+def test_a_pool_that_cannot_seat_a_committee_leaves_the_job_unverified(
+    r: Reexec, d: Deployment
+) -> None:
+    """Members leaving after the job was created: the draw finds too few, the worker is paid
+    at the end of the window and the requester gets the whole fee back."""
+    job_id, job, _ = r.submitted()
+    leaving = [a for a in r.keys if a not in {d.addr("worker"), d.addr("requester")}][:3]
+    for member in leaving:
+        r.tx(member, r.module.functions.requestLeave())
+    d.chain.mine()
+    with reverts("ReexecPoolTooSmall") as caught:
+        d.tx("outsider", r.module.functions.draw(job_id), block="pending")
+    assert caught.args == {"have": 2, "needed": K}
+    d.chain.increase_time(CHALLENGE + 1)
+    assert event(d.market, d.finalize(job_id, job), "JobFinalized")["workerAmount"] == SHARE
+    assert event(r.module, r.settle(job_id), "RoundSettled")["toRequester"] == VERIFY_FEE
+    r.conserved()
+
+
 def _expected_committee(r: Reexec, job_id: int, seed_block: int, excluded: set[str]) -> list[str]:
     """The draw recomputed off-chain: Fisher-Yates over the pool seeded by the block's hash."""
     block_hash = bytes(r.d.chain.w3.eth.get_block(seed_block)["hash"])
