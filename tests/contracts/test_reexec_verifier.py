@@ -245,6 +245,29 @@ def test_a_dispute_is_decided_by_the_committee(r: Reexec, d: Deployment) -> None
     r.conserved()
 
 
+def test_a_member_copying_another_commitment_cannot_reveal_it(r: Reexec, d: Deployment) -> None:
+    """Attack: a lazy member commits an honest member's commitment and replays its reveal.
+    Commitments bind the member's address, so the copy never opens and the copier is slashed
+    as silent."""
+    job_id, job, _ = r.submitted()
+    honest, copier, third = r.draw(job_id)
+    ballot = r.vote(job_id, honest, False)
+    r.tx(
+        copier, r.module.functions.commit(job_id, r.module.functions.voteOf(job_id, honest).call())
+    )
+    other = r.vote(job_id, third, False)
+    r.reveal(job_id, honest, ballot)
+    with reverts("ReexecBadReveal"):
+        r.reveal(job_id, copier, ballot)
+    r.reveal(job_id, third, other)
+    assert r.verdict(job_id, job) == WORKER_LOSES
+    d.finalize(job_id, job)
+    d.chain.increase_time(CHALLENGE + 1)
+    penalised = events(r.module, r.settle(job_id), "MemberPenalised")
+    assert [p["verifier"] for p in penalised] == [copier]
+    r.conserved()
+
+
 def test_a_silent_committee_never_decides_against_the_worker(r: Reexec, d: Deployment) -> None:
     """Attack 1: nobody votes; an outsider finalizes after the window (the worker is paid) and
     settles (the fee and the three slashes go to the requester)."""
