@@ -10,8 +10,8 @@ import httpx
 
 from inferchain.chain import Chain
 from inferchain.demo import processes, report
+from inferchain.demo.deployment import DEMO_MODELS, deploy, register_models
 from inferchain.demo.errors import StepFailed
-from inferchain.demo.market import DEMO_MODELS, deploy, register_models
 from inferchain.demo.steps import Say, Steps
 from inferchain.demo.user import UserContext, UserReport, run_user_path
 from inferchain.demo.wallet import fresh_wallet
