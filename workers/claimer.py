@@ -21,7 +21,7 @@ from inferchain.chain import Chain, ContractReverted, TransactionFailed, Transac
 from inferchain.market import JobRecord, Market
 from inferchain.worker._tx import send
 from inferchain.worker.errors import CannotClaim
-from inferchain.worker.jobs import TrackedJob
+from inferchain.worker.tracked import TrackedJob
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from concurrent.futures import Executor
 
 from inferchain.ipfs import Cid, IpfsClient, IpfsError
-from inferchain.worker.jobs import TrackedJob
 from inferchain.worker.runtimes import canonical_json
+from inferchain.worker.tracked import TrackedJob
 
 Failure = tuple[TrackedJob, Exception]
 

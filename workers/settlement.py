@@ -14,7 +14,7 @@ from web3.logs import DISCARD
 
 from inferchain.chain import Chain, ContractReverted, TransactionFailed, TransactionSender
 from inferchain.market import ETH, JobStatus, Market, read_job_state
-from inferchain.worker.jobs import Phase, TrackedJob
+from inferchain.worker.tracked import Phase, TrackedJob
 
 log = logging.getLogger(__name__)
 

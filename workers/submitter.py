@@ -26,7 +26,7 @@ from inferchain.chain import Chain, ContractReverted, TransactionFailed, Transac
 from inferchain.market import JobStatus, Market
 from inferchain.worker._tx import send
 from inferchain.worker.errors import TransientFailure
-from inferchain.worker.jobs import Phase, TrackedJob
+from inferchain.worker.tracked import Phase, TrackedJob
 
 log = logging.getLogger(__name__)
 
