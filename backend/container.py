@@ -1,4 +1,5 @@
-"""Everything one gateway process holds: settings, database, chain, IPFS, limits, indexer."""
+"""The gateway's dependency container: what one process holds (settings, database, chain,
+IPFS, limits, indexer)."""
 
 from __future__ import annotations
 
