@@ -4,7 +4,7 @@
 """
 
 from inferchain.gateway.app import create_app
-from inferchain.gateway.config import GatewaySettings
 from inferchain.gateway.errors import GatewayError
+from inferchain.gateway.settings import GatewaySettings
 
 __all__ = ["GatewayError", "GatewaySettings", "create_app"]

@@ -14,9 +14,9 @@ from inferchain.gateway.api.middleware import BodySizeLimit, JsonBodyGuard, Requ
 from inferchain.gateway.api.openapi import correct_openapi
 from inferchain.gateway.api.ratelimit import ClientRateLimit
 from inferchain.gateway.api.routes import auth, health, jobs, market, openai_compat, submit
-from inferchain.gateway.config import GatewaySettings
+from inferchain.gateway.container import Services
 from inferchain.gateway.market.funding import JobFunder
-from inferchain.gateway.services import Services
+from inferchain.gateway.settings import GatewaySettings
 
 
 def create_app(

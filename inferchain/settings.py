@@ -1,4 +1,8 @@
-"""Typed settings, one class per process role, read from env vars (CLI flags override).
+"""Typed settings read from env vars (CLI flags override): the shared loader and the dev stack's.
+
+`load_settings` loads any settings class; `DevStackSettings` is the local stack's. Each app
+keeps its own class beside its code, in a module of the same name: the gateway's in
+`inferchain.gateway.settings`, the worker's in `inferchain.worker.settings`.
 
 Local defaults just work against `inferchain dev up`; every field can be set with the
 environment variable named in its class's `env_prefix` plus the field name, upper-cased.

@@ -20,17 +20,17 @@ if TYPE_CHECKING:
         WorkerError,
         WorkerNotReady,
     )
-    from inferchain.worker.jobs import Phase, TrackedJob
     from inferchain.worker.node import Worker
     from inferchain.worker.settings import WorkerSettings, load_market_addresses
+    from inferchain.worker.tracked import Phase, TrackedJob
 
 _HOMES = {
     "IllegalTransition": "errors",
     "TransientFailure": "errors",
     "WorkerError": "errors",
     "WorkerNotReady": "errors",
-    "Phase": "jobs",
-    "TrackedJob": "jobs",
+    "Phase": "tracked",
+    "TrackedJob": "tracked",
     "Worker": "node",
     "WorkerSettings": "settings",
     "load_market_addresses": "settings",

@@ -14,7 +14,7 @@ from typing import Any
 
 from web3.types import TxReceipt
 
-from inferchain.chain import TransactionSender
+from inferchain.worker.seams import Sender
 
 #: Upper bounds per job, with headroom (a first claim also writes the registry's slot).
 BASE_GAS = 80_000
@@ -22,7 +22,7 @@ GAS_PER_JOB = {"claim": 90_000, "submit": 110_000, "fail": 120_000}
 
 
 def send(
-    sender: TransactionSender, call: Any, kind: str, jobs: int = 1, *, estimate: bool = False
+    sender: Sender, call: Any, kind: str, jobs: int = 1, *, estimate: bool = False
 ) -> TxReceipt:
     """Simulate and send ``call`` (raises ContractReverted) with the gas limit for ``kind``,
     or, with ``estimate``, the node's estimate plus the sender's headroom."""

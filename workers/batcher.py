@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
-from inferchain.worker.jobs import TrackedJob
+from inferchain.worker.tracked import TrackedJob
 
 
 class Batcher:

@@ -17,11 +17,12 @@ from collections.abc import Callable, Sequence
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from inferchain.chain import Chain, ContractReverted, TransactionFailed, TransactionSender
+from inferchain.chain import Chain, ContractReverted, TransactionFailed
 from inferchain.market import JobRecord, Market
 from inferchain.worker._tx import send
 from inferchain.worker.errors import CannotClaim
-from inferchain.worker.jobs import TrackedJob
+from inferchain.worker.seams import Sender
+from inferchain.worker.tracked import TrackedJob
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class Claimer:
         self,
         chain: Chain,
         market: Market,
-        sender: TransactionSender,
+        sender: Sender,
         *,
         margin_s: int,
         estimate_s: Callable[[int], float],

@@ -24,7 +24,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from inferchain.bundle import InvalidInput
-from inferchain.ipfs import Cid, InvalidCid, IpfsClient, IpfsTooLarge, UnsupportedDag
+from inferchain.ipfs import Cid, InvalidCid, IpfsTooLarge, UnsupportedDag
+from inferchain.worker.seams import InputSource
 
 #: Bytes of a fetched input, or why the requester's input cannot be run.
 Outcome = bytes | InvalidInput
@@ -40,7 +41,7 @@ class _Failed:
 class InputFetcher:
     def __init__(
         self,
-        ipfs: IpfsClient,
+        ipfs: InputSource,
         *,
         timeout_s: float,
         max_bytes: int,

@@ -23,10 +23,10 @@ from typing import Any
 
 from inferchain.bundle import BundleError, InvalidInput
 from inferchain.ipfs import file_cid
-from inferchain.worker.jobs import Phase, TrackedJob
 from inferchain.worker.metering import check_request
 from inferchain.worker.runtimes import Output, Runtime
 from inferchain.worker.streams import JobStream
+from inferchain.worker.tracked import Phase, TrackedJob
 
 log = logging.getLogger(__name__)
 

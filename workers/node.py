@@ -41,7 +41,6 @@ from inferchain.worker.errors import TransientFailure, WorkerNotReady
 from inferchain.worker.fetcher import InputFetcher
 from inferchain.worker.generation import Generations, streams_text
 from inferchain.worker.head_watch import HeadWatch
-from inferchain.worker.jobs import AWAITING_INPUT, DONE, IN_FLIGHT, Phase, TrackedJob
 from inferchain.worker.lock import KeyLock
 from inferchain.worker.metrics import HealthServer, WorkerMetrics, health_doc
 from inferchain.worker.pinner import Pinner
@@ -57,6 +56,7 @@ from inferchain.worker.stream_access import StreamAccess
 from inferchain.worker.stream_server import StreamServer, bind_stream_server
 from inferchain.worker.streams import StreamHub
 from inferchain.worker.submitter import Submitter
+from inferchain.worker.tracked import AWAITING_INPUT, DONE, IN_FLIGHT, Phase, TrackedJob
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,10 @@ import hashlib
 from collections.abc import Sequence
 from concurrent.futures import Executor
 
-from inferchain.ipfs import Cid, IpfsClient, IpfsError
-from inferchain.worker.jobs import TrackedJob
+from inferchain.ipfs import Cid, IpfsError
 from inferchain.worker.runtimes import canonical_json
+from inferchain.worker.seams import OutputStore
+from inferchain.worker.tracked import TrackedJob
 
 Failure = tuple[TrackedJob, Exception]
 
@@ -38,7 +39,7 @@ def _parses(raw: bytes) -> bool:
 
 
 class Pinner:
-    def __init__(self, ipfs: IpfsClient, pool: Executor) -> None:
+    def __init__(self, ipfs: OutputStore, pool: Executor) -> None:
         self._ipfs, self._pool = ipfs, pool
 
     def pin(self, jobs: Sequence[TrackedJob]) -> list[Failure]:

@@ -26,8 +26,8 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from pathlib import Path
 
 from inferchain.worker.errors import TransientFailure
-from inferchain.worker.jobs import TrackedJob
 from inferchain.worker.runtimes import Runtime
+from inferchain.worker.tracked import TrackedJob
 
 log = logging.getLogger(__name__)
 

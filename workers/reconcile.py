@@ -14,7 +14,7 @@ import logging
 from inferchain.chain import Chain
 from inferchain.market import JobRecord, JobStatus, Market, read_job_state
 from inferchain.worker.discovery import fold_range
-from inferchain.worker.jobs import Phase, TrackedJob
+from inferchain.worker.tracked import Phase, TrackedJob
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from inferchain.chain import Chain
 from inferchain.ipfs import IpfsError
 from inferchain.market import Market, read_model
 from inferchain.worker.errors import TransientFailure
-from inferchain.worker.jobs import TrackedJob
 from inferchain.worker.runtimes import Output, Runtime, RuntimePool, infer
+from inferchain.worker.tracked import TrackedJob
 
 
 class ModelRunner:

@@ -12,15 +12,16 @@ from collections.abc import Sequence
 
 from web3.logs import DISCARD
 
-from inferchain.chain import Chain, ContractReverted, TransactionFailed, TransactionSender
+from inferchain.chain import Chain, ContractReverted, TransactionFailed
 from inferchain.market import ETH, JobStatus, Market, read_job_state
-from inferchain.worker.jobs import Phase, TrackedJob
+from inferchain.worker.seams import Sender
+from inferchain.worker.tracked import Phase, TrackedJob
 
 log = logging.getLogger(__name__)
 
 
 class Settler:
-    def __init__(self, chain: Chain, market: Market, sender: TransactionSender) -> None:
+    def __init__(self, chain: Chain, market: Market, sender: Sender) -> None:
         self._chain, self._market, self._sender = chain, market, sender
 
     def finalize(self, jobs: Sequence[TrackedJob], block_ts: int) -> dict[str, int]:
@@ -85,7 +86,7 @@ class Settler:
         return int(self._chain.call(fns.balanceOf(self._sender.address, token)))
 
 
-def withdraw(market: Market, sender: TransactionSender, token: str, amount: int) -> None:
+def withdraw(market: Market, sender: Sender, token: str, amount: int) -> None:
     receipt = sender.transact(market.jobs.functions.withdraw(token, sender.address, amount))
     log.info(
         "withdrew",

@@ -28,7 +28,7 @@ from inferchain.market import Job, JobOutcome, JobRecord, JobStatus, JobTerms, M
 from inferchain.market.jobs import ZERO32
 from inferchain.untrusted_json import UntrustedJsonError, loads
 from inferchain.worker.errors import StateFileUnusable, WorkerNotReady
-from inferchain.worker.jobs import Phase, TrackedJob
+from inferchain.worker.tracked import Phase, TrackedJob
 
 log = logging.getLogger(__name__)
 

@@ -22,11 +22,12 @@ from collections.abc import Sequence
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from inferchain.chain import Chain, ContractReverted, TransactionFailed, TransactionSender
+from inferchain.chain import Chain, ContractReverted, TransactionFailed
 from inferchain.market import JobStatus, Market
 from inferchain.worker._tx import send
 from inferchain.worker.errors import TransientFailure
-from inferchain.worker.jobs import Phase, TrackedJob
+from inferchain.worker.seams import Sender
+from inferchain.worker.tracked import Phase, TrackedJob
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ Failure = tuple[TrackedJob, Exception]
 
 class Submitter:
     def __init__(
-        self, chain: Chain, market: Market, sender: TransactionSender, batch: int | None = None
+        self, chain: Chain, market: Market, sender: Sender, batch: int | None = None
     ) -> None:
         self._chain, self._market, self._sender = chain, market, sender
         # One submitBatch carries at most the market's MAX_BATCH jobs (None: that many).

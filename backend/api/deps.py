@@ -15,10 +15,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from inferchain.gateway.auth.tokens import Session as WalletSession
-from inferchain.gateway.config import GatewaySettings
+from inferchain.gateway.container import Services
 from inferchain.gateway.errors import AuthError, RateLimited
 from inferchain.gateway.market.contracts import MarketContracts
-from inferchain.gateway.services import Services
+from inferchain.gateway.settings import GatewaySettings
 
 _bearer = HTTPBearer(auto_error=False, description="session token from POST /auth/verify")
 

@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import BlockNotFound
 
 from inferchain.errors import ConfigError
-from inferchain.gateway.config import GatewaySettings
 from inferchain.gateway.db.models import Balance, ChainLog, Checkpoint, IndexerCursor
 from inferchain.gateway.indexer import projector
 from inferchain.gateway.indexer.balances import refresh_balances
 from inferchain.gateway.indexer.events import DecodedLog, LogDecoder
 from inferchain.gateway.market.contracts import MarketContracts
 from inferchain.gateway.metrics import GatewayMetrics
+from inferchain.gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 

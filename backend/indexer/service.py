@@ -12,11 +12,11 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from inferchain.gateway.config import GatewaySettings
 from inferchain.gateway.indexer.indexer import Indexer
 from inferchain.gateway.indexer.reconcile import reconcile
 from inferchain.gateway.market.contracts import MarketContracts
 from inferchain.gateway.metrics import GatewayMetrics
+from inferchain.gateway.settings import GatewaySettings
 from inferchain.service import Backoff, Service
 
 log = logging.getLogger(__name__)

@@ -27,8 +27,8 @@ from inferchain.market import created_job_id, created_job_ids, sign_job_request
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
+    from inferchain.gateway.container import Services
     from inferchain.gateway.market.contracts import MarketContracts
-    from inferchain.gateway.services import Services
 
 #: Seconds a session-signed request stays relayable; the gateway relays it at once.
 REQUEST_EXPIRY_S = 300

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from inferchain.gateway.container import Services
 from inferchain.gateway.errors import BadRequest, GatewayError
 from inferchain.gateway.market.limits import model_limits
-from inferchain.gateway.services import Services
 from inferchain.gateway.translate import chain_errors
 from inferchain.market.jobs import ZERO32
 from inferchain.market.metering import (

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inferchain.chain import ContractReverted
+from inferchain.gateway.container import Services
 from inferchain.gateway.db.models import Job, Model
 from inferchain.gateway.errors import BadRequest, GatewayError
 from inferchain.gateway.market.completion import model_id_of
@@ -29,7 +30,6 @@ from inferchain.gateway.market.metered import Pricing, check_usage, metered_requ
 from inferchain.gateway.market.requests import JobRequest
 from inferchain.gateway.market.submission import canonical_json, model_terms, pin_input
 from inferchain.gateway.market.worker_stream import submitted_result
-from inferchain.gateway.services import Services
 from inferchain.gateway.translate import chain_errors, ipfs_errors
 from inferchain.ipfs import Cid, InvalidCid
 

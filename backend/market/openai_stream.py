@@ -20,13 +20,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from inferchain.gateway.container import Services
 from inferchain.gateway.errors import GatewayError, openai_error_type
 from inferchain.gateway.market import completion as fmt
 from inferchain.gateway.market import worker_stream
 from inferchain.gateway.market.metered import check_usage
 from inferchain.gateway.market.signers import gateway_signer
 from inferchain.gateway.market.worker_stream import Piece, StreamEnd, WorkerStreamError
-from inferchain.gateway.services import Services
 from inferchain.ipfs import Cid, IpfsError
 
 __all__ = ["StreamedJob", "sse_chunks"]

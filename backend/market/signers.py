@@ -18,7 +18,7 @@ from inferchain.gateway.market.contracts import MarketContracts
 from inferchain.gateway.market.session_keys import session_account
 
 if TYPE_CHECKING:
-    from inferchain.gateway.services import Services
+    from inferchain.gateway.container import Services
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from inferchain.chain import ContractReverted
+from inferchain.gateway.container import Services
 from inferchain.gateway.errors import BadRequest, NotFound, Unavailable
 from inferchain.gateway.market.contracts import MarketContracts
 from inferchain.gateway.market.limits import check_model_input
@@ -22,7 +23,6 @@ from inferchain.gateway.schemas.jobs import (
     RelayResponse,
     UnsignedTransaction,
 )
-from inferchain.gateway.services import Services
 from inferchain.gateway.translate import chain_errors, ipfs_errors
 from inferchain.ipfs import Cid, InvalidCid
 from inferchain.market import created_job_id

@@ -79,9 +79,9 @@ def index(
     once: bool = typer.Option(False, "--once", help="catch up with the head, then exit"),
 ) -> None:
     """Run the event indexer in this process (for a gateway started with --no-indexer)."""
+    from inferchain.gateway.container import Services
     from inferchain.gateway.db import upgrade
     from inferchain.gateway.indexer import Indexer
-    from inferchain.gateway.services import Services
 
     settings = _settings(market_address=market, database_url=database_url)
     services = Services(settings)

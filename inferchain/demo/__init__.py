@@ -5,8 +5,8 @@ and the gateway (recorded in the dev stack, so `inferchain dev down` stops them)
 acts as a user with a fresh wallet and prints the verified results and the money flow.
 """
 
+from inferchain.demo.deployment import DEMO_MODELS, deploy, register_models
 from inferchain.demo.errors import DemoError, StepFailed
-from inferchain.demo.market import DEMO_MODELS, deploy, register_models
 from inferchain.demo.run import DemoResult, demo_down, demo_up
 from inferchain.demo.user import UserContext, UserReport, run_user_path
 from inferchain.demo.wallet import Wallet, fresh_wallet

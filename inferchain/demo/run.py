@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 
 from inferchain.chain import Chain
-from inferchain.demo import report, services
+from inferchain.demo import processes, report
+from inferchain.demo.deployment import DEMO_MODELS, deploy, register_models
 from inferchain.demo.errors import StepFailed
-from inferchain.demo.market import DEMO_MODELS, deploy, register_models
 from inferchain.demo.steps import Say, Steps
 from inferchain.demo.user import UserContext, UserReport, run_user_path
 from inferchain.demo.wallet import fresh_wallet
@@ -43,7 +43,7 @@ def demo_up(settings: DevStackSettings, say: Say = print) -> DemoResult:
                 raise RuntimeError(f"{status.name} is not healthy")
     network = load_network("local")
     chain = Chain(settings.rpc_url, expected_chain_id=network.chain_id)
-    ends = services.Endpoints(settings.rpc_url, settings.ipfs_api_url, chain.chain_id)
+    ends = processes.Endpoints(settings.rpc_url, settings.ipfs_api_url, chain.chain_id)
     directory = deployments_dir(None)
     with steps.step("deploy the contracts (networks.toml `local`)", log=logs / "anvil.log"):
         market, sent = deploy(chain, keys[DEPLOYER], network, directory)
@@ -57,20 +57,20 @@ def demo_up(settings: DevStackSettings, say: Say = print) -> DemoResult:
                 f"{report.eth(r.model.price)}, royalty {r.model.royalty_bps / 100:g}% "
                 f"({'reused' if r.reused else 'registered'}; bundle {r.bundle_cid})")  # fmt: skip
     model_ids = {r.model.key: r.model_id for r in registered}
-    worker_log = services.log_path(stack, services.WORKER)
+    worker_log = processes.log_path(stack, processes.WORKER)
     with steps.step(f"start a worker (stakes, serves the {len(model_ids)} models)", log=worker_log):
-        worker = services.reusable(stack, services.WORKER, market)
+        worker = processes.reusable(stack, processes.WORKER, market)
         if worker is None:
             stake = int(chain.call(market.workers.functions.minStake()))
-            worker = services.start_worker(
+            worker = processes.start_worker(
                 stack, market, ends, keys[WORKER_KEY], sorted(model_ids.values()), stake
             )
         say(f"    worker pid {worker.pid}, metrics {worker.url}/metrics")
-    gateway_log = services.log_path(stack, services.GATEWAY)
+    gateway_log = processes.log_path(stack, processes.GATEWAY)
     with steps.step("start the gateway (API + indexer)", log=gateway_log):
-        gateway = services.reusable(stack, services.GATEWAY, market)
+        gateway = processes.reusable(stack, processes.GATEWAY, market)
         if gateway is None:
-            gateway = services.start_gateway(stack, market, ends, keys[RELAYER])
+            gateway = processes.start_gateway(stack, market, ends, keys[RELAYER])
         say(f"    gateway pid {gateway.pid}, {gateway.url}/docs")
     work = stack.state_dir / "demo"
     with steps.step("user: a fresh wallet, funded with 1 ETH"):

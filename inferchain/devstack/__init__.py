@@ -4,7 +4,7 @@ from inferchain.devstack.anvil import DEV_MNEMONIC, dev_private_keys, start_anvi
 from inferchain.devstack.errors import DevStackError, PortInUse, ServiceFailed, ToolMissing
 from inferchain.devstack.ipfs import start_ipfs
 from inferchain.devstack.process import free_port
-from inferchain.devstack.service import RunningService
+from inferchain.devstack.running import RunningService
 from inferchain.devstack.stack import DevStack, ServiceStatus
 
 __all__ = [

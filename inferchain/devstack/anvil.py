@@ -12,7 +12,7 @@ from eth_account import Account
 
 from inferchain.devstack.errors import ToolMissing
 from inferchain.devstack.process import ensure_port_free, spawn, start_ticks, wait_ready
-from inferchain.devstack.service import RunningService
+from inferchain.devstack.running import RunningService
 from inferchain.errors import ConfigError
 from inferchain.paths import INSTALL_HINT, node_modules
 

@@ -19,7 +19,7 @@ import httpx
 
 from inferchain.devstack.errors import ServiceFailed, ToolMissing
 from inferchain.devstack.process import ensure_port_free, spawn, start_ticks, wait_ready
-from inferchain.devstack.service import RunningService
+from inferchain.devstack.running import RunningService
 from inferchain.errors import ConfigError
 from inferchain.paths import INSTALL_HINT, node_modules
 

@@ -19,7 +19,7 @@ from inferchain import untrusted_json
 from inferchain.devstack.anvil import rpc_answers, start_anvil
 from inferchain.devstack.errors import DevStackError, PortInUse
 from inferchain.devstack.ipfs import api_answers, start_ipfs
-from inferchain.devstack.service import RunningService
+from inferchain.devstack.running import RunningService
 from inferchain.settings import DevStackSettings
 
 SERVICES = ("anvil", "ipfs")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from inferchain.chain import Chain
-from inferchain.demo.market import DEMO_MODELS, register_models
+from inferchain.demo.deployment import DEMO_MODELS, register_models
 from inferchain.deploy import deploy_network, load_network, load_record
 from inferchain.ipfs import IpfsClient
 from inferchain.market import Market

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from inferchain.chain import Chain
 from inferchain.demo import DEMO_MODELS, deploy, register_models
-from inferchain.demo.market import DemoModel
+from inferchain.demo.deployment import DemoModel
 from inferchain.deploy import load_network
 from inferchain.ipfs import IpfsClient
 from inferchain.market import Market

@@ -35,7 +35,7 @@ def test_anvil_history_goes_to_its_scratch_home_which_stop_removes(tmp_path: Pat
 
 def test_a_recorded_service_keeps_its_scratch_through_the_state_file(tmp_path: Path) -> None:
     """``dev down`` stops what ``dev up`` recorded: the scratch must survive the round trip."""
-    from inferchain.devstack.service import RunningService
+    from inferchain.devstack.running import RunningService
 
     service = start_anvil(free_port(), tmp_path / "anvil.log")
     recorded = RunningService.from_dict(service.to_dict())

@@ -17,6 +17,7 @@ from eth_account.messages import encode_typed_data
 from fastapi.testclient import TestClient
 
 from inferchain.gateway import create_app
+from inferchain.gateway.container import Services
 from inferchain.gateway.errors import BadRequest, GatewayError
 from inferchain.gateway.market import completion as fmt
 from inferchain.gateway.market.openai_input import DEFAULT_MAX_TOKENS, job_inputs
@@ -25,7 +26,6 @@ from inferchain.gateway.market.requests import JobRequest, typed_job_request
 from inferchain.gateway.market.session_keys import session_account
 from inferchain.gateway.market.submission import relay
 from inferchain.gateway.schemas.openai import ChatCompletionRequest, ChatMessage, CompletionRequest
-from inferchain.gateway.services import Services
 from inferchain.ipfs import IpfsClient
 from tests.contracts.helpers import ETH, ETH_PRICE, job_from_created, job_tuple
 from tests.gateway.conftest import (

@@ -188,10 +188,10 @@ def test_a_worker_committing_other_usage_than_it_streamed_ends_the_stream_with_a
     """A hostile worker streams and pins a document with honest counts but commits other
     counts on-chain (what the job is charged). The usage chunk would state a count the chain
     does not charge: the gateway ends the stream with ``openai.usage_mismatch`` instead."""
-    import inferchain.worker.jobs as worker_jobs
+    import inferchain.worker.tracked as tracked
     from inferchain.worker.metering import metered_limits
 
-    honest = worker_jobs.usage_word
+    honest = tracked.usage_word
 
     def inflated(job, output: bytes) -> bytes:  # type: ignore[no-untyped-def]
         counts = TokenCounts.from_word(honest(job, output))
@@ -200,7 +200,7 @@ def test_a_worker_committing_other_usage_than_it_streamed_ends_the_stream_with_a
         step = 1 if counts.output_tokens < limits.output_tokens else -1
         return TokenCounts(counts.input_tokens, counts.output_tokens + step).to_word()
 
-    monkeypatch.setattr(worker_jobs, "usage_word", inflated)
+    monkeypatch.setattr(tracked, "usage_word", inflated)
     market = metered[0].app.state.services.contracts().market
     job_id, raw = _stream_a_story(metered, chain, anvil)
     chunks = []

@@ -7,10 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from inferchain.gateway.config import GatewaySettings
 from inferchain.gateway.market import worker_stream
 from inferchain.gateway.market.stream_hosts import UnsafeStreamUrl, check_stream_url
 from inferchain.gateway.market.worker_stream import WorkerStreamError
+from inferchain.gateway.settings import GatewaySettings
 
 NEVER = [
     "http://169.254.169.254/jobs/1/stream",  # cloud metadata

@@ -8,9 +8,9 @@ from inferchain.ipfs import Cid
 from inferchain.market import ETH, JobRecord
 from inferchain.worker.account import ensure_ready
 from inferchain.worker.claimer import Claimer
-from inferchain.worker.jobs import Phase
 from inferchain.worker.settlement import Settler
 from inferchain.worker.submitter import Submitter
+from inferchain.worker.tracked import Phase
 from tests.conftest import AnvilNode
 from tests.worker.helpers import (
     CHALLENGE_S,

@@ -12,11 +12,11 @@ from inferchain.bundle import InvalidInput
 from inferchain.market import Job
 from inferchain.market.jobs import ZERO32
 from inferchain.market.metering import MeteredTerms, TokenCounts
-from inferchain.worker.jobs import Phase, TrackedJob
 from inferchain.worker.metering import check_request, usage_word
 from inferchain.worker.runtimes.hf_generation import HfGenerationRequest
 from inferchain.worker.runtimes.text_generation import GenerationRequest
 from inferchain.worker.state import _tracked_from_json, _tracked_to_json
+from inferchain.worker.tracked import Phase, TrackedJob
 from tests.worker.test_units import CID, JOB, TERMS
 
 LIMITS = TokenCounts(input_tokens=5, output_tokens=4)

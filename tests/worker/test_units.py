@@ -34,7 +34,6 @@ from inferchain.worker import (
 from inferchain.worker.batcher import Batcher
 from inferchain.worker.errors import StateFileUnusable
 from inferchain.worker.fetcher import InputFetcher
-from inferchain.worker.jobs import DONE, IN_FLIGHT
 from inferchain.worker.lock import KeyLock
 from inferchain.worker.logs import JsonFormatter
 from inferchain.worker.metrics import health_doc
@@ -45,6 +44,7 @@ from inferchain.worker.state import (
     restore_state,
     save_state,
 )
+from inferchain.worker.tracked import DONE, IN_FLIGHT
 
 TERMS = JobTerms(ETH, 10, "0x" + "11" * 20, 1000, 250, 0, 600, 60, ETH, 0, dispute_bond=1)
 JOB = Job("0x" + "22" * 20, 1, TERMS, worker="0x" + "33" * 20)

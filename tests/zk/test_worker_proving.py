@@ -19,10 +19,10 @@ from inferchain.chain import Chain
 from inferchain.ipfs import Cid
 from inferchain.market import ETH, Job
 from inferchain.market.jobs import JobTerms
-from inferchain.worker.jobs import TrackedJob
 from inferchain.worker.proving import ProvingStage
 from inferchain.worker.runtimes import Output, infer, load_runtime
 from inferchain.worker.runtimes.zk_mlp import MlpRuntime
+from inferchain.worker.tracked import TrackedJob
 from inferchain.zk import Circuit, check_binding, compile_verifier, deploy_verifier, evaluate
 from inferchain.zk.module import decode_proof
 from scripts.demo_models.digits_mlp import PIXEL_MAX

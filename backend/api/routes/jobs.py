@@ -15,11 +15,11 @@ from fastapi.responses import StreamingResponse
 from inferchain.gateway import crud
 from inferchain.gateway.api.deps import CurrentWallet, ServicesDep, SessionDep
 from inferchain.gateway.api.errors import responses
+from inferchain.gateway.container import Services
 from inferchain.gateway.errors import BadRequest, GatewayError, NotFound
 from inferchain.gateway.market.chain_jobs import job_from_chain
 from inferchain.gateway.market.failures import describe_ending
 from inferchain.gateway.schemas.jobs import TERMINAL, JobDetail, JobPage, JobStatus
-from inferchain.gateway.services import Services
 from inferchain.gateway.translate import chain_errors, ipfs_errors
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])

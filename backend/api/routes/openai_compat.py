@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from inferchain.gateway.api.deps import CurrentWallet, ServicesDep, SessionDep
 from inferchain.gateway.api.errors import openai_responses
 from inferchain.gateway.api.routes import openai_embeddings, signers
+from inferchain.gateway.container import Services
 from inferchain.gateway.db.models import ChainLog, Model
 from inferchain.gateway.market import completion as fmt
 from inferchain.gateway.market.limits import model_limits
@@ -53,7 +54,6 @@ from inferchain.gateway.schemas.openai import (
     OpenAIModel,
     OpenAIModelList,
 )
-from inferchain.gateway.services import Services
 
 AnswerT = TypeVar("AnswerT", Completion, ChatCompletion)
 

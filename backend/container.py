@@ -1,4 +1,5 @@
-"""Everything one gateway process holds: settings, database, chain, IPFS, limits, indexer."""
+"""The gateway's dependency container: what one process holds (settings, database, chain,
+IPFS, limits, indexer)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from inferchain.chain import Chain, ChainError, WrongChain
 from inferchain.gateway.api.ratelimit import RateLimiter
 from inferchain.gateway.auth.tokens import TokenSigner
-from inferchain.gateway.config import GatewaySettings
 from inferchain.gateway.db import make_engine, make_sessionmaker, upgrade
 from inferchain.gateway.errors import Unavailable
 from inferchain.gateway.indexer.service import IndexerService
@@ -18,6 +18,7 @@ from inferchain.gateway.market.contracts import MarketContracts
 from inferchain.gateway.market.funding import JobFunder
 from inferchain.gateway.market.limits import ModelLimitsCache
 from inferchain.gateway.metrics import GatewayMetrics
+from inferchain.gateway.settings import GatewaySettings
 from inferchain.ipfs import IpfsClient
 
 log = logging.getLogger(__name__)
