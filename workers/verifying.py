@@ -115,7 +115,10 @@ class VerifierDuty:
             round_ = self.chain.call(self.module.functions.roundOf(job_id))
             stage = int(round_[3])
             if stage == SUBMITTED:
-                self._draw(job_id, int(round_[2]))
+                if now <= int(round_[1]) + int(self._params[4]):
+                    self._draw(job_id, int(round_[2]))
+                else:  # never drawn: settled once due, which refunds the fee
+                    self._settle(job_id, round_, now)
             elif stage == DRAWN:
                 seat = self._seats.get(job_id)
                 if seat is not None:
@@ -149,6 +152,8 @@ class VerifierDuty:
         k, draw_w, commit_w = int(self._params[0]), int(self._params[4]), int(self._params[5])
         commit_deadline = int(round_[1]) + draw_w + commit_w
         if not seat.committed:
+            if now > commit_deadline:
+                return  # too late: the member is silent (and slashed) on this one
             if seat.agrees is None:
                 seat.agrees = self._judge(job_id, late=now >= commit_deadline - COMMIT_MARGIN_S)
             if seat.agrees is None:

@@ -168,3 +168,26 @@ def test_verifier_workers_catch_a_wrong_output_and_confirm_a_right_one(
         (resolved,) = events_named(market, "DisputeResolved")
         assert resolved["jobId"] == job_id and resolved["workerWins"] is False
         assert resolved["slashed"] > 0 and stake_after == stake_before - resolved["slashed"]
+
+
+def test_a_round_nobody_drew_in_time_is_settled_by_a_verifier_and_the_fee_refunded(
+    chain: Chain, anvil: AnvilNode, ipfs: IpfsClient, demo_bundles: dict, tmp_path: Path
+) -> None:
+    """Anyone enforces every deadline: past the draw window a duty stops drawing; once the
+    market paid the (unverified) worker, it settles the round and the requester gets the fee."""
+    market, model, _ = _market(chain, anvil, demo_bundles)
+    assert market.reexec is not None
+    duties = _duties(chain, anvil, market, ipfs, tmp_path)
+    params = chain.call(market.reexec.functions.params())
+    job_id = _submit(chain, anvil, market, ipfs, model, _honest_output(duties[0].runner, model))
+    chain.increase_time(int(params[4]) + 1)  # the draw window passed
+    for duty in duties:
+        duty.tick()
+    assert int(chain.call(market.reexec.functions.roundOf(job_id))[3]) == 1  # still Submitted
+    chain.increase_time(CHALLENGE_S)  # the market's window too: the result stands
+    job = records(market)[job_id].job
+    chain.sender(anvil.keys[OWNER]).transact(market.jobs.functions.finalize(job_id, job.as_abi()))
+    duties[0].tick()
+    assert int(chain.call(market.reexec.functions.roundOf(job_id))[3]) == 3  # Settled
+    refund = int(chain.call(market.reexec.functions.balanceOf(anvil.accounts[REQUESTER])))
+    assert refund == 3 * int(params[2])
