@@ -202,7 +202,8 @@ class Worker(Service):
         runner = ModelRunner(chain, market, RuntimePool(cache, s.model_memory_bytes, s.device))
         ipfs = IpfsClient(s.ipfs_api_url, timeout=s.ipfs_timeout_s)
         return VerifierDuty(market, self.sender, key.get_secret_value(), runner, ipfs,
-                            chunk_blocks=s.log_chunk_blocks)  # fmt: skip
+                            chunk_blocks=s.log_chunk_blocks,
+                            mine_seed=s.mode == "local")  # fmt: skip
 
     def _metadata(self, addresses: MarketAddresses) -> bytes | None:
         """The registry metadata document, pinned, announcing the stream server (bound

@@ -69,6 +69,7 @@ class VerifierDuty:
         poll_s: float = 1.0,
         max_bytes: int = 16 * 2**20,
         chunk_blocks: int = 5_000,
+        mine_seed: bool = False,
     ) -> None:
         if market.reexec is None:
             raise ValueError("this market has no reexec mode: nothing to verify")
@@ -78,6 +79,8 @@ class VerifierDuty:
         self.address = Account.from_key(key).address
         self.runner, self.ipfs = runner, ipfs
         self.poll_s, self.max_bytes, self._chunk = poll_s, max_bytes, chunk_blocks
+        #: On an automining dev chain nothing else may mine the seed block: mine it here.
+        self._mine_seed = mine_seed
         self._jobs = MarketClient(market)
         self._params = self.chain.call(self.module.functions.params())
         self._from_block = market.addresses.deployed_block
@@ -145,6 +148,11 @@ class VerifierDuty:
 
     def _draw(self, job_id: int, submit_block: int) -> None:
         if self.chain.w3.eth.block_number <= submit_block + 1:
+            if self._mine_seed:
+                try:
+                    self.chain.mine()
+                except ChainError:  # not an Anvil: wait for the chain's own blocks
+                    self._mine_seed = False
             return  # the seed block is not mined yet
         self._try(job_id, "draw", self.module.functions.draw(job_id))
 

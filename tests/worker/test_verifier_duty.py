@@ -79,7 +79,8 @@ def _duties(chain: Chain, anvil: AnvilNode, market: Market, ipfs: IpfsClient, tm
         cache = BundleCache(tmp / f"bundles-{index}", 1 << 30, ipfs_fetcher(ipfs))
         runner = ModelRunner(chain, market, RuntimePool(cache, 1 << 30, "cpu"))
         key = anvil.keys[index]
-        duties.append(VerifierDuty(market, chain.sender(key), key, runner, ipfs, poll_s=0.05))
+        duty = VerifierDuty(market, chain.sender(key), key, runner, ipfs, mine_seed=True)
+        duties.append(duty)
     return duties
 
 
@@ -106,8 +107,8 @@ def _submit(chain: Chain, anvil: AnvilNode, market: Market, ipfs: IpfsClient, mo
 
 
 def _run_until_settled(chain: Chain, market: Market, duties: list, job_id: int) -> None:
-    """Tick the test's duties (a block mined between rounds, as a live chain would) while the
-    node's duty runs in its thread, until the round is settled."""
+    """Tick the test's duties while the node's duty runs in its thread, until the round is
+    settled. Nothing else mines on this automining chain: the duties mine the seed block."""
     assert market.reexec is not None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -115,7 +116,6 @@ def _run_until_settled(chain: Chain, market: Market, duties: list, job_id: int) 
             duty.tick()
         if int(chain.call(market.reexec.functions.roundOf(job_id))[3]) == 3:  # Settled
             return
-        chain.mine()
         time.sleep(0.2)
     raise AssertionError(f"job {job_id}'s round never settled")
 
