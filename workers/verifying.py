@@ -142,9 +142,23 @@ class VerifierDuty:
         for e in events.CommitteeDrawn().get_logs(**span):
             job_id = int(e["args"]["jobId"])
             self._rounds.add(job_id)
-            if self.address in e["args"]["committee"]:
-                self._seats.setdefault(job_id, _Seat())
+            if self.address in e["args"]["committee"] and job_id not in self._seats:
+                self._seats[job_id] = self._restore(job_id)
         self._from_block = head + 1
+
+    def _restore(self, job_id: int) -> _Seat:
+        """A seat as the chain holds it: a worker restarted after committing finds its vote
+        again (the salt is derived, so each side's commitment can be recomputed)."""
+        f = self.module.functions
+        vote = bytes(self.chain.call(f.voteOf(job_id, self.address)))
+        slot = int.from_bytes(vote, "big")
+        if slot in (1, 2):  # revealed: agreed, disagreed
+            return _Seat(agrees=slot == 1, committed=True, revealed=True)
+        salt = self._salt(job_id)
+        for agrees in (True, False) if slot else ():
+            if bytes(self.chain.call(f.voteHash(job_id, self.address, agrees, salt))) == vote:
+                return _Seat(agrees=agrees, committed=True)
+        return _Seat()
 
     def _draw(self, job_id: int, submit_block: int) -> None:
         if self.chain.w3.eth.block_number <= submit_block + 1:

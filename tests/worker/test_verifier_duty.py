@@ -72,10 +72,12 @@ def _market(chain: Chain, anvil: AnvilNode, bundles: dict) -> tuple[Market, int,
     return market, model, model + 1
 
 
-def _duties(chain: Chain, anvil: AnvilNode, market: Market, ipfs: IpfsClient, tmp: Path) -> list:
-    """Duties of the verifiers after the first, ticked by the test."""
+def _duties(chain: Chain, anvil: AnvilNode, market: Market, ipfs: IpfsClient, tmp: Path,
+            verifiers: tuple[int, ...] = VERIFIERS[1:]) -> list[VerifierDuty]:  # fmt: skip
+    """Duties of `verifiers` (by default all but the first, which a node runs), ticked by the
+    test."""
     duties = []
-    for index in VERIFIERS[1:]:
+    for index in verifiers:
         cache = BundleCache(tmp / f"bundles-{index}", 1 << 30, ipfs_fetcher(ipfs))
         runner = ModelRunner(chain, market, RuntimePool(cache, 1 << 30, "cpu"))
         key = anvil.keys[index]
@@ -191,3 +193,27 @@ def test_a_round_nobody_drew_in_time_is_settled_by_a_verifier_and_the_fee_refund
     assert int(chain.call(market.reexec.functions.roundOf(job_id))[3]) == 3  # Settled
     refund = int(chain.call(market.reexec.functions.balanceOf(anvil.accounts[REQUESTER])))
     assert refund == 3 * int(params[2])
+
+
+def test_a_verifier_restarted_after_committing_still_reveals(
+    chain: Chain, anvil: AnvilNode, ipfs: IpfsClient, demo_bundles: dict, tmp_path: Path
+) -> None:
+    """The salt is derived from the key and the job, and the vote read back from the chain:
+    a duty started afresh between commit and reveal reveals what its predecessor committed."""
+    market, model, _ = _market(chain, anvil, demo_bundles)
+    assert market.reexec is not None
+    duties = _duties(chain, anvil, market, ipfs, tmp_path, VERIFIERS)
+    job_id = _submit(chain, anvil, market, ipfs, model, b"not the digits model's output")
+
+    def commits() -> int:
+        return int(chain.call(market.reexec.functions.roundOf(job_id))[6])
+
+    for _ in range(10):  # mine the seed block, draw, commit "disagree": stop before reveals
+        for duty in duties:
+            if commits() < 3:
+                duty.tick()
+    assert commits() == 3 and not any(s.revealed for d in duties for s in d._seats.values())
+    restarted = _duties(chain, anvil, market, ipfs, tmp_path / "again", VERIFIERS[:1])[0]
+    _run_until_settled(chain, market, [restarted, *duties[1:]], job_id)
+    round_ = chain.call(market.reexec.functions.roundOf(job_id))
+    assert (round_[7], round_[8]) == (0, 3)  # every member revealed "disagree"
