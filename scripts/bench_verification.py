@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Cost of the verification tiers (for now the ZK tier) on this machine and a local Anvil.
+"""Cost of the verification tiers (ZK and reexec) on this machine and a local Anvil.
 
     python scripts/bench_verification.py            # key value lines
     python scripts/bench_verification.py --json --proofs 10
+    python scripts/bench_verification.py --tiers reexec
 
 ZK: the committed digits MLP (inferchain/bundle/demos/bundles/digits-mlp), its EZKL circuit
 built in a temporary directory with a fresh local SRS, proofs of held-out digits (one input
@@ -15,6 +16,13 @@ called directly: what the market's submission adds on top of its own work);
 ``zk_market_submit_gas`` is the whole ZK submission through the market: ``submitResult`` on an
 Open mode-1 job (claimed and submitted at once, as a worker's fast path does), the proof
 checked by ZkVerifier and the job paid in the same transaction.
+
+Reexec: Anvil (1 s blocks, as a live chain would mine) and an IPFS node started here, a
+market deployed with ReexecVerifier (mode 2, the local defaults: k = 3), the digits CNN demo
+model, and three verifier duties (`workers/verifying.py`, each in its own thread, polling
+every 0.2 s) in a pool of five. ``reexec_settle_s`` is the median wall time, over
+``--reexec-jobs`` jobs, from the honest submission's receipt to the round settled: draw,
+three re-executions, commits, reveals, the market's finalize and the round's settle.
 """
 
 from __future__ import annotations
@@ -194,16 +202,114 @@ def _market_submit_gas(chain: Chain, verifier: str, proof: Any) -> int:
     return int(sent["gasUsed"])
 
 
+def bench_reexec(jobs: int, work: Path) -> dict[str, float | int]:
+    """Submit → settled for `jobs` honest reexec jobs, one after another (see the docstring)."""
+    import hashlib
+
+    from inferchain.bundle import BundleCache, ipfs_fetcher, publish_bundle
+    from inferchain.bundle.demos import demo_bundle_path
+    from inferchain.devstack import start_ipfs
+    from inferchain.ipfs import Cid, IpfsClient
+    from inferchain.market import (
+        JobRequest,
+        Market,
+        MarketConfig,
+        ModelSpec,
+        Result,
+        created_job_id,
+        deploy_market,
+        fetch_market_events,
+        fold_events,
+    )
+    from inferchain.market.modes import REEXEC_MODE
+    from inferchain.worker.account import ensure_ready
+    from inferchain.worker.runner import ModelRunner
+    from inferchain.worker.runtimes import RuntimePool, infer
+    from inferchain.worker.verifying import VerifierDuty
+
+    anvil = start_anvil(free_port(), work / "anvil-reexec.log", block_time=1)
+    ipfs_node = start_ipfs(
+        work / "ipfs", work / "ipfs.log",
+        api_port=free_port(), gateway_port=free_port(), swarm_port=free_port(),
+    )  # fmt: skip
+    duties: list[VerifierDuty] = []
+    try:
+        chain, ipfs = Chain(anvil.url), IpfsClient(ipfs_node.url, timeout=30)
+        keys = list(dev_private_keys())
+        provider, requester, worker = (chain.sender(k) for k in keys[1:4])
+        market = deploy_market(chain, keys[0], MarketConfig(challenge_window=600), reexec=True)
+        assert market.reexec is not None
+        published = publish_bundle(ipfs, demo_bundle_path("digits-cnn"))
+        spec = ModelSpec(Cid.parse(published.cid), bytes.fromhex(published.manifest_sha256),
+                         "image-classification", 10**16, 1_000)  # fmt: skip
+        provider.transact(market.models.functions.registerModel(spec.as_abi()))
+        model = int(chain.call(market.models.functions.modelCount()))
+        ensure_ready(chain, market, worker, [model], register=True, stake=10**18)
+        params = chain.call(market.reexec.functions.params())
+        fee = int(params[0]) * int(params[2])
+        for key in (*keys[4:7], keys[2], keys[3]):  # verifiers, then requester and worker
+            chain.sender(key).transact(market.reexec.functions.join(), value=int(params[1]))
+        for i, key in enumerate(keys[4:7]):  # each its own connection, as a node's duty
+            own = Market.connect(Chain(anvil.url), market.addresses)
+            cache = BundleCache(work / f"bundles-{i}", 1 << 30, ipfs_fetcher(ipfs))
+            runner = ModelRunner(own.chain, own, RuntimePool(cache, 1 << 30, "cpu"))
+            duty = VerifierDuty(own, own.chain.sender(key), key, runner, ipfs, poll_s=0.2)
+            duties.append(duty)
+        for duty in duties:
+            duty.start()
+        runner = duties[0].runner
+        times = []
+        for n in range(jobs):
+            data = json.dumps({"array": [[((n + i) % 9) / 8] * 8 for i in range(8)]}).encode()
+            (out,) = infer(runner.runtime(model), [data])
+            output = out.to_bytes()  # type: ignore[union-attr]
+            request = JobRequest(model, ipfs.add_bytes(data).to_bytes(), 10**16 + fee,
+                                 chain.block_timestamp() + 3_600, 600,
+                                 verification=REEXEC_MODE)  # fmt: skip
+            receipt = requester.transact(
+                market.jobs.functions.createJob(requester.address, request.as_abi()),
+                value=10**16 + fee,
+            )
+            job_id = created_job_id(market.jobs, receipt)
+            job = fold_events(fetch_market_events(market.jobs, receipt["blockNumber"]))[job_id].job
+            result = Result(ipfs.add_bytes(output), hashlib.sha256(output).digest())
+            worker.transact(
+                market.jobs.functions.submitResult(job_id, job.as_abi(), result.as_abi())
+            )
+            started = time.perf_counter()
+            while int(chain.call(market.reexec.functions.roundOf(job_id))[3]) != 3:
+                if time.perf_counter() - started > 300:
+                    raise SystemExit(f"reexec job {job_id} did not settle in 300 s")
+                time.sleep(0.05)
+            times.append(time.perf_counter() - started)
+        return {
+            "reexec_settle_s": round(statistics.median(times), 3),
+            "reexec_settle_max_s": round(max(times), 3),
+            "reexec_jobs": jobs,
+        }
+    finally:
+        for duty in duties:
+            duty.stop()
+        ipfs_node.stop()
+        anvil.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--proofs", type=int, default=5, help="proofs to time (median)")
+    parser.add_argument("--reexec-jobs", type=int, default=3, help="reexec jobs to time")
+    parser.add_argument("--tiers", default="zk,reexec", help="comma-separated: zk, reexec")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    tiers = set(args.tiers.split(","))
     with tempfile.TemporaryDirectory(prefix="bench-verification-") as tmp:
         results: dict[str, float | int] = {"cpu_cores": os.cpu_count() or 0}
-        results |= bench_zk(args.proofs, Path(tmp))
+        if "zk" in tiers:
+            results |= bench_zk(args.proofs, Path(tmp))
+        if "reexec" in tiers:
+            results |= bench_reexec(args.reexec_jobs, Path(tmp))
     results["load_avg_1m"] = round(os.getloadavg()[0], 2)
     if args.json:
         print(json.dumps(results, indent=2))

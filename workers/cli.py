@@ -61,6 +61,9 @@ def run(
     ),
     register: bool = typer.Option(False, "--register", help="register if not yet"),
     stake: int | None = typer.Option(None, "--stake", help="stake in wei (register/top up)"),
+    verify: bool | None = typer.Option(
+        None, "--verify", help="also do verifier duties (reexec; `inferchain verifier join`)"
+    ),
     json_logs: bool = typer.Option(True, "--json-logs/--text-logs"),
 ) -> None:
     """Run the worker until SIGTERM/SIGINT; then stop claiming and finish in-flight work."""
@@ -74,7 +77,7 @@ def run(
         models=model or None, inference_batch_size=inference_batch_size, max_wait_s=max_wait_s,
         max_in_flight=max_in_flight, device=device, state_dir=state_dir,
         metrics_port=metrics_port, keystore=keystore, stream_host=stream_host,
-        stream_port=stream_port, stream_public_url=stream_public_url,
+        stream_port=stream_port, stream_public_url=stream_public_url, verify=verify,
     )  # fmt: skip
     worker = Worker(settings, register=register, stake=stake)
     worker.start()

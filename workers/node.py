@@ -57,6 +57,7 @@ from inferchain.worker.stream_server import StreamServer, bind_stream_server
 from inferchain.worker.streams import StreamHub
 from inferchain.worker.submitter import Submitter
 from inferchain.worker.tracked import AWAITING_INPUT, DONE, IN_FLIGHT, Phase, TrackedJob
+from inferchain.worker.verifying import VerifierDuty
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class Worker(Service):
         self._stream_server: StreamServer | None = None
         self._head_watch: HeadWatch | None = None
         self.proving: ProvingStage | None = None
+        self.verifier: VerifierDuty | None = None
         self.streams = StreamHub()
         self._lock: KeyLock | None = None
         self._model_retry_at: dict[int, float] = {}
@@ -162,6 +164,8 @@ class Worker(Service):
         self.pinner = Pinner(self.ipfs, self._pool)
         self.submitter = Submitter(self.chain, self.market, self.sender, batch=tx_batch)
         self.settler = Settler(self.chain, self.market, self.sender)
+        if s.verify:
+            self.verifier = self._verifier_duty(addresses, key)
         self._loadable(served)  # load early: a model that cannot load is said at start
         self.saved = self._reconcile()
         self.held = self.saved.held
@@ -171,6 +175,8 @@ class Worker(Service):
             self._health.start()
         if self._stream_server is not None:
             self._stream_server.start()
+        if self.verifier is not None:
+            self.verifier.start()
         poll = s.head_poll()
         if poll is not None:  # its own connection: the loop's is not shared across threads
             watched = Chain(s.rpc_url, expected_chain_id=s.chain_id)
@@ -181,6 +187,23 @@ class Worker(Service):
             extra={"address": self.sender.address, "models": sorted(served),
                    "held": len(self.held), "from_block": self.saved.last_block},
         )  # fmt: skip
+
+    def _verifier_duty(self, addresses: MarketAddresses, key: SecretStr) -> VerifierDuty:
+        """The `reexec` verifier duty, in its own thread with its own connection and models
+        (a re-execution never waits on, or stalls, the job path); transactions share the
+        loop's sender, whose lock keeps the key's nonces in order."""
+        s = self.settings
+        if self.market.reexec is None:
+            raise WorkerNotReady("--verify: this market has no reexec mode (ReexecVerifier)")
+        chain = Chain(s.rpc_url, expected_chain_id=s.chain_id)
+        market = Market.connect(chain, addresses)
+        cache = BundleCache(s.state_dir / "verify-bundles", s.bundle_cache_bytes,
+                            ipfs_fetcher(self.ipfs))  # fmt: skip
+        runner = ModelRunner(chain, market, RuntimePool(cache, s.model_memory_bytes, s.device))
+        ipfs = IpfsClient(s.ipfs_api_url, timeout=s.ipfs_timeout_s)
+        return VerifierDuty(market, self.sender, key.get_secret_value(), runner, ipfs,
+                            chunk_blocks=s.log_chunk_blocks,
+                            mine_seed=s.mode == "local")  # fmt: skip
 
     def _metadata(self, addresses: MarketAddresses) -> bytes | None:
         """The registry metadata document, pinned, announcing the stream server (bound
@@ -214,6 +237,8 @@ class Worker(Service):
     def teardown(self) -> None:
         if self._head_watch is not None:
             self._head_watch.stop()
+        if self.verifier is not None:
+            self.verifier.stop()
         if self.proving is not None:
             self.proving.close()
         self._save()

@@ -15,6 +15,7 @@ from inferchain.cli import (
     governance,
     job,
     model,
+    verifier,
     wallet,
 )
 from inferchain.demo import cli as demo
@@ -36,6 +37,7 @@ app.add_typer(job.app, name="job")
 app.add_typer(worker.app, name="worker")
 app.add_typer(demo.app, name="demo")
 app.add_typer(governance.app, name="governance")
+app.add_typer(verifier.app, name="verifier")
 app.command("deploy")(deploy.deploy)
 
 

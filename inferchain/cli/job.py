@@ -52,8 +52,10 @@ def submit(
     verify: str = typer.Option(
         "manual",
         "--verify",
-        help="Verification tier: manual (challenge window, disputes) or zk (a proof checked "
-        "on-chain, paid at submission; models published with a circuit), or a mode id.",
+        help="Verification tier: manual (challenge window, disputes), zk (a proof checked "
+        "on-chain, paid at submission; models published with a circuit), reexec (a drawn "
+        "committee of staked verifiers re-runs the job and votes; ETH-priced models), or a "
+        "mode id.",
     ),
     wait: bool = typer.Option(False, "--wait", help="Follow the job and print the result."),
     timeout: float = typer.Option(600.0, "--timeout", min=1, help="Seconds to --wait."),

@@ -1,11 +1,11 @@
 """Idempotent deployment of the market contracts to one network.
 
 The contracts, their order and constructor arguments come from `inferchain.market.deploy`
-(`market_contracts`, `constructor_args`), as for `deploy_market`; here ZkVerifier is always
-deployed, and each step is skipped when the chain already holds its result:
-a recorded contract is reused when its artifact is unchanged and its runtime code hash
-still matches, and every wiring call first reads the state it would set. A re-run
-therefore sends nothing. `ModelRegistry` is reused on its own, and `JobRouter` (shared,
+(`market_contracts`, `constructor_args`), as for `deploy_market`; here ZkVerifier and
+ReexecVerifier are always deployed, and each step is skipped when the chain already holds
+its result: a recorded contract is reused when its artifact is unchanged and its runtime
+code hash still matches, and every wiring call first reads the state it would set. A
+re-run therefore sends nothing. `ModelRegistry` is reused on its own, and `JobRouter` (shared,
 ownerless) whenever the registry is; the worker registry, timelock, governor, arbiter and
 market name each other in constructors (and the v1 registry's one-shot `bindMarket`), so
 they are reused or redeployed together.
@@ -228,6 +228,9 @@ class _Deployment:
                 reused.update(_BOUND_TOGETHER)
             else:
                 self.progress("WorkerRegistry: stake token changed; redeploying")
+        # ReexecVerifier names only the worker registry (it serves the registry's market).
+        if "WorkerRegistry" in reused and self._matches("ReexecVerifier"):
+            reused.add("ReexecVerifier")
         # The pricing module names only the model registry; a new market registers it again.
         if self._matches("TokenMeteredPricing"):
             reused.add("TokenMeteredPricing")

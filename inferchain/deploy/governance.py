@@ -18,7 +18,7 @@ from web3.contract import Contract
 
 from inferchain.chain import Chain
 from inferchain.market import ZERO_ADDRESS, MarketConfig
-from inferchain.market.deploy import ZK_MODE, metered_pricing_calls
+from inferchain.market.deploy import REEXEC_MODE, ZK_MODE, metered_pricing_calls
 from inferchain.market.governance import (
     Operation,
     OperationState,
@@ -92,7 +92,8 @@ def governed_changes(chain: Chain, deployed: dict[str, str], config: MarketConfi
             Change("MarketGovernor.setGuardian", guardian, config.guardian,
                    g.setGuardian(config.guardian))
         )  # fmt: skip
-    changes += _zk_mode_changes(chain, market, governor, deployed.get("ZkVerifier"))
+    for name, mode_id in _MODULE_MODES.items():
+        changes += _module_mode_changes(chain, market, governor, deployed.get(name), mode_id)
     changes += _pricing_changes(chain, deployed, config)
     delay = int(chain.call(timelock.functions.getMinDelay()))
     if delay != config.timelock_delay:
@@ -101,25 +102,30 @@ def governed_changes(chain: Chain, deployed: dict[str, str], config: MarketConfi
     return changes
 
 
-def _zk_mode_changes(
-    chain: Chain, market: Contract, governor: Contract, zk: str | None
+#: The verification modules a deployment registers after the market, by their mode ids.
+_MODULE_MODES = {"ZkVerifier": ZK_MODE, "ReexecVerifier": REEXEC_MODE}
+
+
+def _module_mode_changes(
+    chain: Chain, market: Contract, governor: Contract, module: str | None, mode_id: int
 ) -> list[Change]:
-    """Mode `ZK_MODE` for a market deployed before it existed: register ZkVerifier and offer
-    it (two operations, executed in that order), unless the id is taken by another module
-    (reported by `fixed_differences`)."""
-    if zk is None:
+    """Mode `mode_id` for a market deployed before its module existed: register the module
+    and offer it (two operations, executed in that order), unless the id is taken by another
+    module (reported by `fixed_differences`)."""
+    if module is None:
         return []
-    mode = read_mode(chain, market, ZK_MODE)
-    if mode.registered and not _same(mode.module, zk):
+    mode = read_mode(chain, market, mode_id)
+    if mode.registered and not _same(mode.module, module):
         return []
     g = governor.functions
     changes = []
     if not mode.registered:
-        call = g.registerMode(market.address, ZK_MODE, zk)
-        changes.append(Change(f"MarketGovernor.registerMode({ZK_MODE})", ZERO_ADDRESS, zk, call))
+        call = g.registerMode(market.address, mode_id, module)
+        name = f"MarketGovernor.registerMode({mode_id})"
+        changes.append(Change(name, ZERO_ADDRESS, module, call))
     if not mode.enabled:
-        call = g.setModeEnabled(market.address, ZK_MODE, True)
-        changes.append(Change(f"MarketGovernor.setModeEnabled({ZK_MODE})", False, True, call))
+        call = g.setModeEnabled(market.address, mode_id, True)
+        changes.append(Change(f"MarketGovernor.setModeEnabled({mode_id})", False, True, call))
     return changes
 
 
@@ -172,18 +178,16 @@ def fixed_differences(chain: Chain, deployed: dict[str, str], config: MarketConf
             f"fixed; deploy a new ManualArbiter and register it as a new mode through the "
             f"timelock (MarketGovernor.registerMode, then setModeEnabled)"
         )
-    zk = deployed.get("ZkVerifier")
-    mode = read_mode(chain, chain.contract("JobMarket", deployed["JobMarket"]), ZK_MODE)
-    if (
-        zk
-        and mode.registered
-        and Web3.to_checksum_address(mode.module) != Web3.to_checksum_address(zk)
-    ):
-        notes.append(
-            f"mode {ZK_MODE} of the market is {mode.module}, not ZkVerifier {zk}: a mode's "
-            f"module is fixed; register ZkVerifier under a free mode id through the timelock "
-            f"(MarketGovernor.registerMode, then setModeEnabled) and tell users that id"
-        )
+    for name, mode_id in _MODULE_MODES.items():
+        module = deployed.get(name)
+        mode = read_mode(chain, chain.contract("JobMarket", deployed["JobMarket"]), mode_id)
+        if module and mode.registered and not _same(mode.module, module):
+            notes.append(
+                f"mode {mode_id} of the market is {mode.module}, not {name} {module}: a "
+                f"mode's module is fixed; register {name} under a free mode id through the "
+                f"timelock (MarketGovernor.registerMode, then setModeEnabled) and tell users "
+                f"that id"
+            )
     module = deployed.get("TokenMeteredPricing")
     if config.metered_pricing and module is not None:
         market = chain.contract("JobMarket", deployed["JobMarket"])

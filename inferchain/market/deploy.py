@@ -27,13 +27,52 @@ from inferchain.chain import Chain
 from inferchain.market.governance import Operation
 from inferchain.market.jobs import ETH, ZERO_ADDRESS
 from inferchain.market.metering import METERED_PRICING
-from inferchain.market.modes import MANUAL_MODE, ZK_MODE, read_mode, read_pricing
+from inferchain.market.modes import MANUAL_MODE, REEXEC_MODE, ZK_MODE, read_mode, read_pricing
 
 ETHER = 10**18
 DAY = 86_400
 #: The timelock delay of a production deployment; `inferchain deploy` refuses under 1 day
 #: off local chains.
 DEFAULT_TIMELOCK_DELAY = 2 * DAY
+
+
+@dataclass(frozen=True)
+class ReexecConfig:
+    """ReexecVerifier's fixed parameters (IReexecVerifier.Params), mode `REEXEC_MODE`.
+
+    Local defaults: a committee of 3, a small fee, and windows that fit the smallest
+    challenge window the governor allows (10 min), so a silent committee delays a job's pay
+    by ten minutes at most."""
+
+    committee_size: int = 3
+    #: Least bond (wei) to join the pool and be drawn.
+    min_bond: int = 1 * ETHER
+    #: The verification fee a job escrows is `committee_size` times this (wei).
+    fee_per_verifier: int = 10**14
+    #: Part of its bond a member loses when silent or in the minority.
+    slash_bps: int = 2_000
+    draw_window: int = 120
+    commit_window: int = 240
+    reveal_window: int = 240
+    #: The market's window for this mode; at least the three windows above (600..7 days).
+    challenge_window: int = 600
+    arbitration_window: int = DAY
+    leave_delay: int = DAY
+
+    def params(self) -> tuple[int, ...]:
+        """IReexecVerifier.Params as the ABI tuple."""
+        return (
+            self.committee_size,
+            self.min_bond,
+            self.fee_per_verifier,
+            self.slash_bps,
+            self.draw_window,
+            self.commit_window,
+            self.reveal_window,
+            self.challenge_window,
+            self.arbitration_window,
+            self.leave_delay,
+        )
 
 
 @dataclass(frozen=True)
@@ -65,6 +104,8 @@ class MarketConfig:
     allowed_tokens: tuple[str, ...] = ()
     #: Register TokenMeteredPricing as pricing id `METERED_PRICING` through the timelock.
     metered_pricing: bool = True
+    #: ReexecVerifier's parameters (mode `REEXEC_MODE`).
+    reexec: ReexecConfig = field(default_factory=ReexecConfig)
 
     def market_config(self) -> tuple[int, int]:
         """IJobMarketAdmin.Config as the ABI tuple."""
@@ -97,6 +138,8 @@ class MarketAddresses:
     deployed_block: int
     #: ZkVerifier, the module of mode `ZK_MODE`; None where the deployment has none.
     zk_verifier: str | None = None
+    #: ReexecVerifier, the module of mode `REEXEC_MODE`; None where the deployment has none.
+    reexec_verifier: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
@@ -105,11 +148,12 @@ class MarketAddresses:
     @classmethod
     def of(cls, deployed: Mapping[str, str], deployed_block: int) -> MarketAddresses:
         """The addresses of a deployment given as contract name -> address (every name of
-        `ADDRESS_FIELDS` present; ZkVerifier and the optional modules where deployed)."""
+        `ADDRESS_FIELDS` present; the verifiers and the optional modules where deployed)."""
         return cls(
             **{f: deployed[name] for name, f in ADDRESS_FIELDS.items()},
             deployed_block=deployed_block,
             zk_verifier=deployed.get("ZkVerifier"),
+            reexec_verifier=deployed.get("ReexecVerifier"),
             extra={n: deployed[n] for n in OPTIONAL_MODULES if n in deployed},
         )
 
@@ -132,6 +176,8 @@ class Market:
     timelock: Contract
     #: ZkVerifier (mode `ZK_MODE`), where the deployment has one.
     zk: Contract | None = None
+    #: ReexecVerifier (mode `REEXEC_MODE`), where the deployment has one.
+    reexec: Contract | None = None
 
     @classmethod
     def connect(cls, chain: Chain, addresses: MarketAddresses) -> Market:
@@ -148,17 +194,22 @@ class Market:
             zk=chain.contract("ZkVerifier", addresses.zk_verifier)
             if addresses.zk_verifier
             else None,
+            reexec=chain.contract("ReexecVerifier", addresses.reexec_verifier)
+            if addresses.reexec_verifier
+            else None,
         )
 
     @classmethod
     def at(cls, chain: Chain, market_address: str, *, deployed_block: int = 0) -> Market:
         """Bind the market at `market_address` and every contract it names, read on-chain:
         the registries, the router, the governor and the governor's owner (the timelock), mode
-        0's module (the ManualArbiter), mode 1's (ZkVerifier) and the metered pricing module.
+        0's module (the ManualArbiter), mode 1's (ZkVerifier), mode 2's (ReexecVerifier) and
+        the metered pricing module.
         The deployment block is not on-chain: pass it when a caller needs it (0: unknown)."""
         jobs = chain.contract("JobMarket", market_address)
         governor = chain.contract("MarketGovernor", chain.call(jobs.functions.governor()))
         zk = read_mode(chain, jobs, ZK_MODE)
+        reexec = read_mode(chain, jobs, REEXEC_MODE)
         addresses = MarketAddresses(
             model_registry=chain.call(jobs.functions.modelRegistry()),
             worker_registry=chain.call(jobs.functions.workerRegistry()),
@@ -169,6 +220,7 @@ class Market:
             timelock=chain.call(governor.functions.owner()),
             deployed_block=deployed_block,
             zk_verifier=zk.module if zk.registered else None,
+            reexec_verifier=reexec.module if reexec.registered else None,
             extra=_optional_modules(chain, jobs),
         )
         return cls.connect(chain, addresses)
@@ -194,17 +246,23 @@ CONTRACTS = (
     "MarketGovernor",
     "ManualArbiter",
     "ZkVerifier",
+    "ReexecVerifier",
     "JobMarket",
     "TokenMeteredPricing",
 )
 
 
-def market_contracts(config: MarketConfig, *, zk: bool = True) -> tuple[str, ...]:
+def market_contracts(
+    config: MarketConfig, *, zk: bool = True, reexec: bool = True
+) -> tuple[str, ...]:
     """What a deployment with `config` holds, in the order of `CONTRACTS`: the metered
-    pricing only where configured, ZkVerifier only with `zk`."""
+    pricing only where configured, ZkVerifier only with `zk`, ReexecVerifier only with
+    `reexec`."""
     left_out = {"TokenMeteredPricing"} if not config.metered_pricing else set()
     if not zk:
         left_out.add("ZkVerifier")
+    if not reexec:
+        left_out.add("ReexecVerifier")
     return tuple(name for name in CONTRACTS if name not in left_out)
 
 
@@ -240,10 +298,15 @@ def constructor_args(
         case "ZkVerifier":
             # Its windows only matter for disputes, which a proven job never reaches.
             return (deployed["ModelRegistry"], config.challenge_window, config.arbitration_window)
+        case "ReexecVerifier":
+            # It serves the worker registry's bound market, so it needs no market address.
+            return (deployed["WorkerRegistry"], config.reexec.params())
         case "JobMarket":
             modes = [(MANUAL_MODE, deployed["ManualArbiter"])]
             if "ZkVerifier" in deployed:
                 modes.append((ZK_MODE, deployed["ZkVerifier"]))
+            if "ReexecVerifier" in deployed:
+                modes.append((REEXEC_MODE, deployed["ReexecVerifier"]))
             return (
                 deployed["MarketGovernor"],
                 deployed["JobRouter"],
@@ -269,7 +332,12 @@ def metered_pricing_calls(governor: Contract, market: str, module: str) -> list[
 
 
 def deploy_market(
-    chain: Chain, owner_key: str | SecretStr, config: MarketConfig, *, zk: bool = False
+    chain: Chain,
+    owner_key: str | SecretStr,
+    config: MarketConfig,
+    *,
+    zk: bool = False,
+    reexec: bool = False,
 ) -> Market:
     """Deploy a fresh set from `owner_key` in the order of `market_contracts`, bind the worker
     registry to the market (the one wiring call left until the registry's v2) and register
@@ -280,14 +348,14 @@ def deploy_market(
     benchmarks get a market whose governance is the production one, without waiting days.
     `inferchain deploy` instead schedules the registration and executes it after the delay,
     and records what it deployed. Without `zk`, ZkVerifier is left out and mode `ZK_MODE`
-    stays free (most tests register modes of their own there); `inferchain deploy` always
-    sets it up.
+    stays free (most tests register modes of their own there); likewise ReexecVerifier and
+    mode `REEXEC_MODE` without `reexec`. `inferchain deploy` always sets both up.
     """
     owner = chain.sender(owner_key)
     start_block = chain.w3.eth.block_number + 1
     deployed: dict[str, str] = {}
     bootstrap = replace(config, timelock_delay=0)
-    for name in market_contracts(config, zk=zk):
+    for name in market_contracts(config, zk=zk, reexec=reexec):
         args = constructor_args(name, owner.address, bootstrap, deployed)
         deployed[name] = owner.deploy(name, *args).address
     workers = chain.contract("WorkerRegistry", deployed["WorkerRegistry"])

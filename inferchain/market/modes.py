@@ -13,7 +13,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import Web3Exception
 
-from inferchain.chain import Chain, ChainError
+from inferchain.chain import Chain, ChainError, ContractReverted
 
 #: `VerifierHooks` flags (contracts/interfaces/IVerifier.sol).
 QUOTE = 1
@@ -23,8 +23,10 @@ ON_FINALIZE = 4
 MANUAL_MODE = 0
 #: The verification mode ZkVerifier serves (`zk`): a job is paid at submission, proof checked.
 ZK_MODE = 1
+#: The verification mode ReexecVerifier serves (`reexec`): a drawn committee re-runs the job.
+REEXEC_MODE = 2
 #: The modes a deployment sets up, by name (`inferchain job submit --verify`).
-MODE_NAMES = {"manual": MANUAL_MODE, "zk": ZK_MODE}
+MODE_NAMES = {"manual": MANUAL_MODE, "zk": ZK_MODE, "reexec": REEXEC_MODE}
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def verify_fee(
 
 
 def parse_mode(value: str) -> int:
-    """A verification mode from its name (`manual`, `zk`) or its id (0..255)."""
+    """A verification mode from its name (`manual`, `zk`, `reexec`) or its id (0..255)."""
     key = value.strip().lower()
     if key in MODE_NAMES:
         return MODE_NAMES[key]
@@ -107,7 +109,7 @@ def zk_circuit_set(chain: Chain, mode: Mode, model_id: int) -> bool | None:
 
     Read from the module itself (`IZkVerifier.circuitOf`), so a client needs no address
     besides the market's."""
-    if not mode.hooks & ON_SUBMIT:
+    if not mode.hooks & ON_SUBMIT or mode.hooks & ON_FINALIZE:
         return None
     module = chain.contract("IZkVerifier", mode.module)
     try:
@@ -122,18 +124,33 @@ class TierQuote:
     """What choosing verification mode `mode` adds to a job of one model, quoted up front."""
 
     mode: int
-    #: `manual`, `zk`, or `mode N` for a mode this client has no name for.
+    #: `manual`, `zk`, `reexec`, or `mode N` for a mode this client has no name for.
     name: str
     module: str
     #: Whether a job of this model may use it now (enabled; a proof mode needs a circuit).
     available: bool
     #: Escrowed on top of the price, earned by the module once a result is submitted.
     verify_fee: int
-    #: Seconds from submission to payment: 0 when a proof is checked at submission (paid
-    #: at once), else the challenge window (the result stands once it passed).
+    #: Seconds from submission to payment at the latest: 0 when a proof is checked at
+    #: submission (paid at once), else the challenge window (the result stands once it
+    #: passed; a `reexec` committee may decide sooner).
     settles_after_s: int
     #: Why it is unavailable, or what it needs from the worker; empty otherwise.
     note: str = ""
+
+
+def _refusal(exc: ContractReverted) -> str:
+    """Why a module refuses to quote, for a user."""
+    a = exc.error_args
+    match exc.error_name:
+        case "ReexecPoolTooSmall":
+            return (
+                f"the verifier pool has {a.get('have')} members, {a.get('needed')} needed "
+                f"(`inferchain verifier join`)"
+            )
+        case "ReexecEthOnly":
+            return "ETH-priced models only"
+    return f"the module refuses a quote: {exc}"
 
 
 def quote_tiers(
@@ -154,12 +171,20 @@ def quote_tiers(
         mode = read_mode(chain, market, mode_id)
         if not mode.registered:
             continue
-        fee = verify_fee(
-            chain, market, mode, requester=requester, model_id=model_id, token=token, price=price
-        )
-        proves = bool(mode.hooks & ON_SUBMIT)
+        # Paid at submission: the module decides there (a proof), not later at finalize.
+        proves = bool(mode.hooks & ON_SUBMIT) and not mode.hooks & ON_FINALIZE
         available, note = mode.enabled, "" if mode.enabled else "disabled on this market"
-        if available and zk_circuit_set(chain, mode, model_id) is False:
+        try:
+            fee = verify_fee(
+                chain, market, mode, requester=requester, model_id=model_id, token=token,
+                price=price,
+            )  # fmt: skip
+        except ContractReverted as exc:  # the module refuses this job (a token price, a pool)
+            fee, available, note = 0, False, _refusal(exc)
+        if mode_id == REEXEC_MODE:
+            if available:
+                note = "a drawn committee re-runs the job; paid once its majority agrees"
+        elif available and zk_circuit_set(chain, mode, model_id) is False:
             available, note = False, "the model has no ZK circuit"
         elif available and proves:
             note = "the worker proves its result; paid at submission"

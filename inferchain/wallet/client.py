@@ -234,15 +234,16 @@ class MarketClient:
         sender = self.sender
         mode = self.check_verification(model_id, verification)
         # The mode's verification fee is escrowed with the price and counts against maxPrice.
-        fee = verify_fee(
-            self.chain,
-            self.market.jobs,
-            mode,
-            requester=sender.address,
-            model_id=model_id,
-            token=terms.token,
-            price=terms.price,
-        )
+        with explained_reverts():  # a module may refuse the job (reexec: a small pool)
+            fee = verify_fee(
+                self.chain,
+                self.market.jobs,
+                mode,
+                requester=sender.address,
+                model_id=model_id,
+                token=terms.token,
+                price=terms.price,
+            )
         cost = terms.price + fee
         max_price = cost if max_price is None else max_price
         if cost > max_price:

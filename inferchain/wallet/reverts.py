@@ -94,6 +94,25 @@ REVERTS: dict[str, _Explain] = {
         ActionRefused,
         lambda a: f"token {a['token']} is not allowed by this market",
     ),
+    "ReexecPoolTooSmall": (
+        ActionRefused,
+        lambda a: (
+            f"the reexec verifier pool is too small: {a['have']} members, {a['needed']} needed"
+        ),
+    ),
+    "ReexecEthOnly": (ActionRefused, lambda a: "the reexec tier takes ETH-priced models only"),
+    "ReexecBondTooLow": (
+        InsufficientFunds,
+        lambda a: f"bond too low: {a['bond']} wei, the pool's minimum is {a['minBond']}",
+    ),
+    "ReexecLeaveTooEarly": (
+        ActionRefused,
+        lambda a: f"{a['account']} may leave the verifier pool at {a['leaveAt']}, not before",
+    ),
+    "ReexecStillAssigned": (
+        ActionRefused,
+        lambda a: f"{a['account']} sits on {a['open']} unsettled committees; settle them first",
+    ),
 }
 
 

@@ -1,4 +1,5 @@
-"""A test-local root app mounting the wallet, job, model and deploy commands, run in-process."""
+"""A test-local root app mounting the wallet, job, model, verifier and deploy commands, run
+in-process."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import typer
 from typer.testing import CliRunner
 
-from inferchain.cli import deploy, job, model, wallet
+from inferchain.cli import deploy, job, model, verifier, wallet
 from inferchain.errors import InferchainError
 
 
@@ -19,6 +20,7 @@ def build_app() -> typer.Typer:
     app.add_typer(wallet.app, name="wallet")
     app.add_typer(job.app, name="job")
     app.add_typer(model.app, name="model")
+    app.add_typer(verifier.app, name="verifier")
     return app
 
 

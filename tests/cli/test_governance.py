@@ -182,7 +182,7 @@ def test_out_of_bounds_refused_without_a_transaction(
     )
     short = chain.sender(anvil.keys[PROPOSER]).deploy("ManualArbiter", proposer, 60, DAY)
     nonce += 1
-    windows = gov(PROPOSER, "propose", "register-mode", "2", short.address)
+    windows = gov(PROPOSER, "propose", "register-mode", "3", short.address)
     assert windows.code == 1 and "60 is out of bounds (600..604800)" in windows.error
     taken = gov(PROPOSER, "propose", "register-mode", "0", short.address)
     assert taken.code == 1 and "mode 0 is taken" in taken.error
@@ -209,7 +209,7 @@ def test_tokens_modes_fees_and_show(
         gov(PROPOSER, *args).json()["operation_id"]
         for args in (
             ["propose", "allow-token", token],
-            ["propose", "register-mode", "2", arbiter],
+            ["propose", "register-mode", "3", arbiter],
             ["propose", "withdraw-fees", "eth", anvil.accounts[STRANGER], "5wei"],
         )
     ]
@@ -223,16 +223,16 @@ def test_tokens_modes_fees_and_show(
         assert out.code == 0, out.error
     assert chain.balance(anvil.accounts[STRANGER]) == before + 5
     assert chain.call(market.jobs.functions.isTokenAllowed(token)) is True
-    assert chain.call(market.jobs.functions.modeOf(2))[0] == arbiter
+    assert chain.call(market.jobs.functions.modeOf(3))[0] == arbiter
 
-    enable = gov(PROPOSER, "propose", "enable-mode", "2").json()["operation_id"]
+    enable = gov(PROPOSER, "propose", "enable-mode", "3").json()["operation_id"]
     chain.increase_time(DAY)
     assert gov(STRANGER, "execute", enable).code == 0
-    assert chain.call(market.jobs.functions.modeOf(2))[4] is True
+    assert chain.call(market.jobs.functions.modeOf(3))[4] is True
 
-    assert "not the guardian" in gov(STRANGER, "disable-mode", "2").error
-    assert gov(GUARDIAN, "disable-mode", "2").code == 0
-    assert chain.call(market.jobs.functions.modeOf(2))[4] is False
+    assert "not the guardian" in gov(STRANGER, "disable-mode", "3").error
+    assert gov(GUARDIAN, "disable-mode", "3").code == 0
+    assert chain.call(market.jobs.functions.modeOf(3))[4] is False
     assert "not registered" in gov(GUARDIAN, "disable-mode", "7").error
     assert gov(GUARDIAN, "disallow-token", token, "--now").code == 0
     assert chain.call(market.jobs.functions.isTokenAllowed(token)) is False
@@ -247,7 +247,8 @@ def test_tokens_modes_fees_and_show(
     assert [(m["id"], m["module"], m["enabled"]) for m in shown["modes"]] == [
         (0, market.arbiter.address, True),
         (1, market.zk.address, True),  # ZkVerifier, set up by the deployment
-        (2, arbiter, False),
+        (2, market.reexec.address, True),  # ReexecVerifier, likewise
+        (3, arbiter, False),
     ]
     assert shown["tokens"] == {token: False}
     assert shown["fees"] == {ETH: 0, token: 0}

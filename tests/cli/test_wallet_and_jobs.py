@@ -15,6 +15,7 @@ from inferchain.chain import Chain, TransactionSender
 from inferchain.deploy import deploy_network, load_network, load_record
 from inferchain.ipfs import Cid, IpfsClient
 from inferchain.market import ETH, Job, Market, created_job_id
+from inferchain.market.modes import REEXEC_MODE
 from inferchain.paths import project_root
 from inferchain.wallet import PASSWORD_ENV, PRIVATE_KEY_ENV, decrypt_keystore
 from tests.cli.runner import Cli
@@ -506,18 +507,80 @@ def test_model_rates_set_at_register_shown_changed_and_refused_to_strangers(
 def test_model_show_quotes_each_verification_tier(
     cli: Cli, deployed: dict, anvil: AnvilNode, tiny_gpt: tuple[str, str]
 ) -> None:
-    """`local` deploys the manual arbiter (mode 0) and ZkVerifier (mode 1): a model published
-    without a circuit can only use the first, and `model show` says so before any job."""
+    """`local` deploys the manual arbiter (mode 0), ZkVerifier (mode 1) and ReexecVerifier
+    (mode 2): a model published without a circuit cannot use the second, the third needs a
+    verifier pool (empty here), and `model show` says so before any job."""
     model_id = _register_model(cli, deployed, anvil, tiny_gpt)
     out = cli("model", "show", str(model_id), *deployed["base"], "--json", env=deployed["env"])
     assert out.code == 0, out.error
     shown = out.json()
     assert shown["price"] == PRICE and shown["task"] == "text-generation"
-    manual, zk = shown["tiers"]
+    manual, zk, reexec = shown["tiers"]
     assert (manual["name"], manual["available"], manual["verify_fee"]) == ("manual", True, 0)
     assert manual["settles_after_s"] > 0  # the challenge window
     assert (zk["name"], zk["available"], zk["note"]) == ("zk", False, "the model has no ZK circuit")
+    assert (reexec["name"], reexec["available"]) == ("reexec", False)
+    assert "the verifier pool has 0 members, 5 needed" in reexec["note"]
     text = cli("model", "show", str(model_id), *deployed["base"], env=deployed["env"])
     assert "--verify zk (unavailable): fee 0, paid at submission" in text.stdout
     missing = cli("model", "show", "999999", *deployed["base"], env=deployed["env"])
     assert missing.code == 1 and "999999" in missing.error
+
+
+def test_verifier_pool_and_a_reexec_job_from_the_cli(
+    cli: Cli,
+    deployed: dict,
+    anvil: AnvilNode,
+    chain: Chain,
+    tmp_path: Path,
+    ipfs_api_url: str,
+    tiny_gpt: tuple[str, str],
+) -> None:
+    """Five accounts join the `reexec` pool with `verifier join`; the tier is then quoted
+    (k = 3 times the fee per verifier) and `job submit --verify reexec` escrows that fee."""
+    market: Market = deployed["market"]
+    assert market.reexec is not None
+    model_id = _register_model(cli, deployed, anvil, tiny_gpt)
+    keystore, address = _fresh_wallet(cli, tmp_path, chain, anvil, fund=10**18)
+    common = [*deployed["base"], "--keystore", str(keystore), "--json"]
+    env = {**deployed["env"], "INFERCHAIN_IPFS_API": ipfs_api_url}
+    refused = cli("job", "submit", "--model", str(model_id), "--input", "Hi", "--verify",
+                  "reexec", *common, env=env)  # fmt: skip
+    assert refused.code == 1 and "verifier pool is too small: 0 members, 5 needed" in refused.error
+    low = cli("verifier", "join", "1wei", *deployed["base"], env=_key_env(deployed, anvil.keys[4]))
+    assert low.code == 1 and "bond too low: 1 wei" in low.error
+    verifiers = anvil.keys[4:9]
+    for key in verifiers:
+        out = cli("verifier", "join", *deployed["base"], "--json", env=_key_env(deployed, key))
+        assert out.code == 0, out.error
+        assert out.json()["bond_added"] == 10**18  # the pool's minimum by default
+    member = Account.from_key(verifiers[0]).address
+    shown = cli("verifier", "show", member, *deployed["base"], "--json", env=deployed["env"])
+    assert shown.code == 0, shown.error
+    pool = shown.json()
+    assert pool["pool_size"] == 5 and pool["params"]["committee_size"] == 3
+    assert (pool["account"]["member"], pool["account"]["bond"]) == (True, 10**18)
+    fee = 3 * pool["params"]["fee_per_verifier"]
+
+    tiers = cli("model", "show", str(model_id), *deployed["base"], "--json", env=deployed["env"])
+    reexec = tiers.json()["tiers"][2]
+    assert (reexec["name"], reexec["available"], reexec["verify_fee"]) == ("reexec", True, fee)
+    assert reexec["settles_after_s"] == pool["params"]["challenge_window"]
+    out = cli("job", "submit", "--model", str(model_id), "--input", "Hi", "--verify", "reexec",
+              *common, env=env)  # fmt: skip
+    assert out.code == 0, out.error
+    job_id = out.json()["job_id"]
+    from inferchain.wallet import MarketClient
+
+    job: Job = MarketClient(market).job(job_id).job
+    assert job.requester == address
+    assert (job.terms.verification, job.terms.verify_fee) == (REEXEC_MODE, fee)
+
+    # Leaving is asked first, then refused until the delay passed; nothing to withdraw yet.
+    key_env = _key_env(deployed, verifiers[0])
+    asked = cli("verifier", "leave", *deployed["base"], "--json", env=key_env)
+    assert asked.code == 0 and asked.json()["left"] is False, asked.error
+    early = cli("verifier", "leave", *deployed["base"], env=key_env)
+    assert early.code == 1 and "may leave the verifier pool at" in early.error
+    empty = cli("verifier", "withdraw", *deployed["base"], env=key_env)
+    assert empty.code == 1 and "nothing to withdraw" in empty.error

@@ -73,6 +73,6 @@ def test_deploy_quickstart_rehearsal_runs_as_written(anvil: AnvilNode, tmp_path:
     verify = sorted(p.name for p in (tmp_path / "build" / "verify").iterdir())
     assert verify == [
         "InferchainTimelock.json", "JobMarket.json", "JobRouter.json", "ManualArbiter.json",
-        "MarketGovernor.json", "ModelRegistry.json", "TokenMeteredPricing.json",
-        "WorkerRegistry.json", "ZkVerifier.json",
+        "MarketGovernor.json", "ModelRegistry.json", "ReexecVerifier.json",
+        "TokenMeteredPricing.json", "WorkerRegistry.json", "ZkVerifier.json",
     ]  # fmt: skip

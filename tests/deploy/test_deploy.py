@@ -11,13 +11,16 @@ from inferchain.chain import Chain
 from inferchain.deploy import load_networks, load_record
 from inferchain.devstack import dev_private_keys
 from inferchain.market import Market
-from inferchain.market.modes import ON_SUBMIT
+from inferchain.market.deploy import ReexecConfig
+from inferchain.market.modes import ON_FINALIZE, ON_SUBMIT, QUOTE, REEXEC_MODE
 from inferchain.paths import project_root
 from inferchain.solidity.config import SOLC_VERSION
 from inferchain.wallet import PASSWORD_ENV, PRIVATE_KEY_ENV
 from tests.cli.runner import Cli
 from tests.conftest import AnvilNode
 from tests.deploy.conftest import PASSWORD, SEPOLIA_CHAIN_ID
+
+ALL_HOOKS = QUOTE | ON_SUBMIT | ON_FINALIZE
 
 NETWORKS = project_root() / "networks.toml"
 DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
@@ -71,7 +74,7 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     first = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore)
     assert first.code == 0, first.error
     report = first.json()
-    assert report["chain_id"] == SEPOLIA_CHAIN_ID and report["transactions"] == 12
+    assert report["chain_id"] == SEPOLIA_CHAIN_ID and report["transactions"] == 13
     record = load_record(tmp_path, SEPOLIA_CHAIN_ID)
     assert record.network == "sepolia" and record.deployer == DEPLOYER
     assert record.compiler["version"] == SOLC_VERSION and "optimizer" in record.compiler["settings"]
@@ -83,6 +86,7 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
         "MarketGovernor",
         "ManualArbiter",
         "ZkVerifier",
+        "ReexecVerifier",
         "JobMarket",
         "TokenMeteredPricing",
     }
@@ -109,6 +113,14 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     assert a.zk_verifier == record.contracts["ZkVerifier"].address
     assert chain.call(jobs.modeOf(1)) == (a.zk_verifier, 3_600, 86_400, ON_SUBMIT, True)
     assert chain.call(market.zk.functions.registry()) == a.model_registry
+    # Mode 2 (`reexec`) is ReexecVerifier, serving this market with the local defaults.
+    reexec = ReexecConfig()
+    assert a.reexec_verifier == record.contracts["ReexecVerifier"].address
+    assert chain.call(jobs.modeOf(REEXEC_MODE)) == (
+        a.reexec_verifier, reexec.challenge_window, reexec.arbitration_window, ALL_HOOKS, True,
+    )  # fmt: skip
+    assert chain.call(market.reexec.functions.market()) == a.job_market
+    assert tuple(chain.call(market.reexec.functions.params())) == reexec.params()
     assert chain.call(jobs.router()) == a.router
     assert chain.call(jobs.governor()) == a.governor
     assert chain.call(jobs.config()) == (250, 1_000)
@@ -204,14 +216,14 @@ def test_dry_run_estimates_without_sending(
     out = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore, "--dry-run")
     assert out.code == 0, out.error
     report = out.json()
-    assert report["dry_run"] and report["transactions"] == 12
+    assert report["dry_run"] and report["transactions"] == 13
     assert (
         report["total_gas"] > 5_000_000
         and report["cost_wei"] == report["total_gas"] * report["gas_price_wei"]
     )
     # The market's modes need their modules' immutables, which a dry run cannot simulate.
     # So do the metered pricing's registration and enabling, on a market not deployed yet.
-    assert [s["simulated"] for s in report["steps"]] == [True] * 7 + [False] + [True] + [False] * 3
+    assert [s["simulated"] for s in report["steps"]] == [True] * 8 + [False] + [True] + [False] * 3
     assert chain.w3.eth.get_transaction_count(DEPLOYER) == nonce
     assert not (tmp_path / f"{SEPOLIA_CHAIN_ID}.json").exists()
 

@@ -7,8 +7,12 @@ import threading
 import time
 
 import pytest
+from eth_account import Account
+from web3 import Web3
 
 from inferchain.ipfs import Cid, IpfsClient
+from inferchain.market.deploy import ReexecConfig
+from inferchain.market.modes import REEXEC_MODE
 from tests.contracts.helpers import (
     ARBITRATION_WINDOW,
     CHALLENGE_WINDOW,
@@ -257,6 +261,28 @@ def test_model_tiers_quote_each_modes_fee_and_settlement(client, market: Market)
     d.govern(d.governor.functions.setModeEnabled(d.market.address, 1, True))
     assert client.get(f"/models/{d.eth_model}/tiers").json()[1]["available"] is True
     assert client.get("/models/77/tiers").status_code == 404
+
+    # Mode 2, ReexecVerifier: quoted k times the fee per verifier once its pool can seat a
+    # committee; until then unavailable, and why.
+    reexec = ReexecConfig(challenge_window=CHALLENGE_WINDOW)
+    module = d.chain.sender(d.actors.owner).deploy(
+        "ReexecVerifier", d.workers.address, reexec.params()
+    )
+    d.govern(d.governor.functions.registerMode(d.market.address, REEXEC_MODE, module.address))
+    d.govern(d.governor.functions.setModeEnabled(d.market.address, REEXEC_MODE, True))
+    third = client.get(f"/models/{d.eth_model}/tiers").json()[2]
+    assert (third["mode"], third["available"], third["verify_fee"]) == (REEXEC_MODE, False, "0")
+    assert third["note"].startswith("the verifier pool has 0 members, 5 needed")
+    for i in range(5):
+        key = "0x" + Web3.keccak(text=f"tiers verifier {i}").hex().removeprefix("0x")
+        address = Account.from_key(key).address
+        d.chain.w3.provider.make_request("anvil_setBalance", [address, hex(10**21)])  # type: ignore[arg-type]
+        d.chain.sender(key).transact(module.functions.join(), value=reexec.min_bond)
+    third = client.get(f"/models/{d.eth_model}/tiers").json()[2]
+    fee = str(reexec.committee_size * reexec.fee_per_verifier)
+    assert (third["available"], third["verify_fee"], third["settles_after_s"]) == (
+        True, fee, CHALLENGE_WINDOW,
+    )  # fmt: skip
 
 
 def test_background_indexer_thread_picks_up_jobs(api, market: Market) -> None:

@@ -1,0 +1,219 @@
+"""The verifier duty (`worker run --verify`) end to end on Anvil and IPFS: three pool members
+(one a worker node run with `verify`, its duty in its own thread; two duties ticked here)
+re-run a `reexec` job from its input CID and the model's bundle, commit, reveal, finalize and
+settle. A wrong output loses (the worker is slashed, the verifiers paid); a right one is
+confirmed (the worker paid, the verifiers too)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from inferchain.bundle import BundleCache, ipfs_fetcher
+from inferchain.chain import Chain
+from inferchain.ipfs import Cid, IpfsClient
+from inferchain.market import JobRequest, JobStatus, Market, MarketConfig, ModelSpec, deploy_market
+from inferchain.market.jobs import Result
+from inferchain.market.modes import REEXEC_MODE
+from inferchain.worker import Worker
+from inferchain.worker.runner import ModelRunner
+from inferchain.worker.runtimes import RuntimePool
+from inferchain.worker.verifying import VerifierDuty
+from tests.conftest import AnvilNode
+from tests.worker.helpers import (
+    CHALLENGE_S,
+    DIGITS_INPUT,
+    FEE_BPS,
+    OWNER,
+    PRICE,
+    PROVIDER,
+    REQUESTER,
+    ROYALTY_BPS,
+    events_named,
+    records,
+    settings,
+    wait_until,
+)
+
+VERIFIERS = (4, 5, 6)
+WORKER = 7
+
+
+def _market(chain: Chain, anvil: AnvilNode, bundles: dict) -> tuple[Market, int, int]:
+    """A market with ReexecVerifier as mode 2 (the local defaults: k = 3), the digits model,
+    a registered worker, and a pool of five: the three verifiers, the worker and the requester
+    (the draw must skip the last two)."""
+    market = deploy_market(
+        chain, anvil.keys[OWNER], MarketConfig(fee_bps=FEE_BPS, challenge_window=CHALLENGE_S),
+        reexec=True,
+    )  # fmt: skip
+    assert market.reexec is not None
+    cid, manifest = bundles["digits-cnn"]
+    spec = ModelSpec(cid, manifest, "image-classification", PRICE, ROYALTY_BPS)
+    chain.sender(anvil.keys[PROVIDER]).transact(
+        market.models.functions.registerModel(spec.as_abi())
+    )
+    model = int(chain.call(market.models.functions.modelCount()))
+    cid, manifest = bundles["sentiment-bow"]  # what the verifier node serves: not the job's
+    spec = ModelSpec(cid, manifest, "text-classification", PRICE, ROYALTY_BPS)
+    chain.sender(anvil.keys[PROVIDER]).transact(
+        market.models.functions.registerModel(spec.as_abi())
+    )
+    stake = int(chain.call(market.workers.functions.minStake()))
+    register = market.workers.functions.register(stake, Cid.for_raw_block(b"m").to_bytes(), [model])
+    chain.sender(anvil.keys[WORKER]).transact(register, value=stake)
+    bond = int(chain.call(market.reexec.functions.params())[1])
+    for index in (*VERIFIERS, WORKER, REQUESTER):
+        chain.sender(anvil.keys[index]).transact(market.reexec.functions.join(), value=bond)
+    return market, model, model + 1
+
+
+def _duties(chain: Chain, anvil: AnvilNode, market: Market, ipfs: IpfsClient, tmp: Path,
+            verifiers: tuple[int, ...] = VERIFIERS[1:]) -> list[VerifierDuty]:  # fmt: skip
+    """Duties of `verifiers` (by default all but the first, which a node runs), ticked by the
+    test."""
+    duties = []
+    for index in verifiers:
+        cache = BundleCache(tmp / f"bundles-{index}", 1 << 30, ipfs_fetcher(ipfs))
+        runner = ModelRunner(chain, market, RuntimePool(cache, 1 << 30, "cpu"))
+        key = anvil.keys[index]
+        duty = VerifierDuty(market, chain.sender(key), key, runner, ipfs, mine_seed=True)
+        duties.append(duty)
+    return duties
+
+
+def _submit(chain: Chain, anvil: AnvilNode, market: Market, ipfs: IpfsClient, model: int,
+            output: bytes) -> int:  # fmt: skip
+    """A reexec job created by the requester, then claimed and answered with `output` by the
+    worker in one call."""
+    assert market.reexec is not None
+    fee = int(chain.call(market.reexec.functions.params())[2]) * 3
+    input_cid = ipfs.add_bytes(DIGITS_INPUT)
+    request = JobRequest(model, input_cid.to_bytes(), PRICE + fee, chain.block_timestamp() + 3600,
+                         600, verification=REEXEC_MODE)  # fmt: skip
+    requester = chain.sender(anvil.keys[REQUESTER])
+    receipt = requester.transact(
+        market.jobs.functions.createJob(requester.address, request.as_abi()), value=PRICE + fee
+    )
+    job_id = int(market.jobs.events.JobCreated().process_receipt(receipt)[0]["args"]["jobId"])
+    job = records(market)[job_id].job
+    result = Result(ipfs.add_bytes(output), hashlib.sha256(output).digest())
+    chain.sender(anvil.keys[WORKER]).transact(
+        market.jobs.functions.submitResult(job_id, job.as_abi(), result.as_abi())
+    )
+    return job_id
+
+
+def _run_until_settled(chain: Chain, market: Market, duties: list, job_id: int) -> None:
+    """Tick the test's duties while the node's duty runs in its thread, until the round is
+    settled. Nothing else mines on this automining chain: the duties mine the seed block."""
+    assert market.reexec is not None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for duty in duties:
+            duty.tick()
+        if int(chain.call(market.reexec.functions.roundOf(job_id))[3]) == 3:  # Settled
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id}'s round never settled")
+
+
+def _honest_output(runner: ModelRunner, model: int) -> bytes:
+    from inferchain.worker.runtimes import infer
+
+    (out,) = infer(runner.runtime(model), [DIGITS_INPUT])
+    return out.to_bytes()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("honest", [False, True], ids=["wrong-output", "right-output"])
+def test_verifier_workers_catch_a_wrong_output_and_confirm_a_right_one(
+    chain: Chain, anvil: AnvilNode, ipfs: IpfsClient, ipfs_api_url: str, demo_bundles: dict,
+    tmp_path: Path, request: pytest.FixtureRequest, honest: bool,
+) -> None:  # fmt: skip
+    market, model, other_model = _market(chain, anvil, demo_bundles)
+    assert market.reexec is not None
+    duties = _duties(chain, anvil, market, ipfs, tmp_path)
+    node_settings = settings(anvil.rpc_url, ipfs_api_url, anvil.keys[VERIFIERS[0]],
+                             tmp_path / "node", models=[other_model], verify=True)  # fmt: skip
+    node = Worker(node_settings, market.addresses, register=True)
+    node.start()
+    request.addfinalizer(node.stop)
+    wait_until(lambda: node.verifier is not None, 60, "the node's verifier duty")
+    output = _honest_output(duties[0].runner, model)
+    if not honest:  # the same document, another label on top
+        doc = json.loads(output)
+        top = doc["result"]["predictions"]
+        top[0]["index"] = (top[0]["index"] + 1) % 10
+        output = json.dumps(doc).encode()
+    stake_before = int(chain.call(market.workers.functions.worker(anvil.accounts[WORKER]))[0])
+    job_id = _submit(chain, anvil, market, ipfs, model, output)
+    _run_until_settled(chain, market, duties, job_id)
+
+    committee = chain.call(market.reexec.functions.committeeOf(job_id))
+    assert sorted(committee) == sorted(anvil.accounts[i] for i in VERIFIERS)
+    round_ = chain.call(market.reexec.functions.roundOf(job_id))
+    assert (round_[7], round_[8]) == ((3, 0) if honest else (0, 3))  # agrees, disagrees
+    fee_share = int(chain.call(market.reexec.functions.params())[2])
+    for member in committee:  # each paid its share; nobody slashed
+        assert int(chain.call(market.reexec.functions.balanceOf(member))) == fee_share
+    assert JobStatus(chain.call(market.jobs.functions.jobStatus(job_id))[0]) == JobStatus.SETTLED
+    stake_after = int(chain.call(market.workers.functions.worker(anvil.accounts[WORKER]))[0])
+    if honest:
+        paid = events_named(market, "JobFinalized")
+        assert [e["jobId"] for e in paid] == [job_id] and paid[0]["workerAmount"] > 0
+        assert stake_after == stake_before
+    else:
+        (resolved,) = events_named(market, "DisputeResolved")
+        assert resolved["jobId"] == job_id and resolved["workerWins"] is False
+        assert resolved["slashed"] > 0 and stake_after == stake_before - resolved["slashed"]
+
+
+def test_a_round_nobody_drew_in_time_is_settled_by_a_verifier_and_the_fee_refunded(
+    chain: Chain, anvil: AnvilNode, ipfs: IpfsClient, demo_bundles: dict, tmp_path: Path
+) -> None:
+    """Anyone enforces every deadline: past the draw window a duty stops drawing; once the
+    market paid the (unverified) worker, it settles the round and the requester gets the fee."""
+    market, model, _ = _market(chain, anvil, demo_bundles)
+    assert market.reexec is not None
+    duties = _duties(chain, anvil, market, ipfs, tmp_path)
+    params = chain.call(market.reexec.functions.params())
+    job_id = _submit(chain, anvil, market, ipfs, model, _honest_output(duties[0].runner, model))
+    chain.increase_time(int(params[4]) + 1)  # the draw window passed
+    for duty in duties:
+        duty.tick()
+    assert int(chain.call(market.reexec.functions.roundOf(job_id))[3]) == 1  # still Submitted
+    chain.increase_time(CHALLENGE_S)  # the market's window too: the result stands
+    job = records(market)[job_id].job
+    chain.sender(anvil.keys[OWNER]).transact(market.jobs.functions.finalize(job_id, job.as_abi()))
+    duties[0].tick()
+    assert int(chain.call(market.reexec.functions.roundOf(job_id))[3]) == 3  # Settled
+    refund = int(chain.call(market.reexec.functions.balanceOf(anvil.accounts[REQUESTER])))
+    assert refund == 3 * int(params[2])
+
+
+def test_a_verifier_restarted_after_committing_still_reveals(
+    chain: Chain, anvil: AnvilNode, ipfs: IpfsClient, demo_bundles: dict, tmp_path: Path
+) -> None:
+    """The salt is derived from the key and the job, and the vote read back from the chain:
+    a duty started afresh between commit and reveal reveals what its predecessor committed."""
+    market, model, _ = _market(chain, anvil, demo_bundles)
+    assert market.reexec is not None
+    duties = _duties(chain, anvil, market, ipfs, tmp_path, VERIFIERS)
+    job_id = _submit(chain, anvil, market, ipfs, model, b"not the digits model's output")
+
+    def commits() -> int:
+        return int(chain.call(market.reexec.functions.roundOf(job_id))[6])
+
+    for _ in range(10):  # mine the seed block, draw, commit "disagree": stop before reveals
+        for duty in duties:
+            if commits() < 3:
+                duty.tick()
+    assert commits() == 3 and not any(s.revealed for d in duties for s in d._seats.values())
+    restarted = _duties(chain, anvil, market, ipfs, tmp_path / "again", VERIFIERS[:1])[0]
+    _run_until_settled(chain, market, [restarted, *duties[1:]], job_id)
+    round_ = chain.call(market.reexec.functions.roundOf(job_id))
+    assert (round_[7], round_[8]) == (0, 3)  # every member revealed "disagree"

@@ -1,0 +1,256 @@
+"""The verifier duty (`inferchain worker run --verify`): a member of the `reexec` tier's pool
+(ReexecVerifier, `inferchain verifier join`) re-runs the jobs whose committee it is drawn onto
+and votes, in a thread of its own so that a re-execution never stalls the worker's jobs.
+
+Each tick reads the module's new events and moves every round it knows one step on:
+
+- draw a recorded submission's committee once its seed block is mined (anyone may; losing
+  the race to another drawer is harmless);
+- on a seat of its own: fetch the job's input and the submitted output from IPFS, re-run the
+  input through the worker's runner (the same bundle and runtime as a job), compare with
+  `outputs_agree` (tolerant where outputs are floats), and commit;
+- reveal once every member committed or the commit deadline passed;
+- once the committee decided, finalize the job on the market (anyone may), then settle the
+  round, which pays the committee.
+
+A vote's salt is derived from the key and the job id, so a worker restarted between commit
+and reveal still reveals (a silent member is slashed). A seat whose output cannot be fetched
+by the commit deadline gets a `disagree`: a result nobody can read is no result.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from eth_account import Account
+from web3 import Web3
+
+from inferchain.bundle import BundleError, InvalidInput
+from inferchain.chain import ChainError, TransactionSender
+from inferchain.ipfs import Cid, IpfsClient, IpfsError
+from inferchain.market import JobStatus, Market
+from inferchain.market.history import JobRecord
+from inferchain.wallet.client import MarketClient
+from inferchain.worker.errors import TransientFailure
+from inferchain.worker.runner import ModelRunner
+from inferchain.worker.runtimes import Output, infer
+from inferchain.worker.runtimes.verify import outputs_agree
+
+log = logging.getLogger(__name__)
+
+SUBMITTED, DRAWN, SETTLED = 1, 2, 3
+PENDING = 0
+#: Seconds before the commit deadline at which an unreadable output gets a `disagree`.
+COMMIT_MARGIN_S = 30
+
+
+@dataclass
+class _Seat:
+    """This worker's seat on one committee."""
+
+    agrees: bool | None = None
+    committed: bool = False
+    revealed: bool = False
+
+
+class VerifierDuty:
+    """Rounds of one ReexecVerifier, as seen by the pool member `sender`."""
+
+    def __init__(
+        self,
+        market: Market,
+        sender: TransactionSender,
+        key: str,
+        runner: ModelRunner,
+        ipfs: IpfsClient,
+        *,
+        poll_s: float = 1.0,
+        max_bytes: int = 16 * 2**20,
+        chunk_blocks: int = 5_000,
+        mine_seed: bool = False,
+    ) -> None:
+        if market.reexec is None:
+            raise ValueError("this market has no reexec mode: nothing to verify")
+        self.market, self.module = market, market.reexec
+        self.chain = market.chain
+        self.sender, self._key = sender, key
+        self.address = Account.from_key(key).address
+        self.runner, self.ipfs = runner, ipfs
+        self.poll_s, self.max_bytes, self._chunk = poll_s, max_bytes, chunk_blocks
+        #: On an automining dev chain nothing else may mine the seed block: mine it here.
+        self._mine_seed = mine_seed
+        self._jobs = MarketClient(market)
+        self._params = self.chain.call(self.module.functions.params())
+        self._from_block = market.addresses.deployed_block
+        self._rounds: set[int] = set()  # recorded, not settled
+        self._seats: dict[int, _Seat] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="worker-verify", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # a bad tick must not end the duty; the next one retries
+                log.exception("verifier tick failed")
+            self._stop.wait(self.poll_s)
+
+    # -- one tick --------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Read new events, then move each open round one step on."""
+        self._read_events()
+        now = self.chain.block_timestamp()
+        for job_id in sorted(self._rounds):
+            round_ = self.chain.call(self.module.functions.roundOf(job_id))
+            stage = int(round_[3])
+            if stage == SUBMITTED:
+                if now <= int(round_[1]) + int(self._params[4]):
+                    self._draw(job_id, int(round_[2]))
+                else:  # never drawn: settled once due, which refunds the fee
+                    self._settle(job_id, round_, now)
+            elif stage == DRAWN:
+                seat = self._seats.get(job_id)
+                if seat is not None:
+                    self._vote(job_id, seat, round_, now)
+                self._settle(job_id, round_, now)
+            else:
+                self._rounds.discard(job_id)
+                self._seats.pop(job_id, None)
+
+    def _read_events(self) -> None:
+        head = min(self.chain.w3.eth.block_number, self._from_block + self._chunk - 1)
+        if head < self._from_block:
+            return
+        events = self.module.events
+        span = {"from_block": self._from_block, "to_block": head}
+        for e in events.SubmissionRecorded().get_logs(**span):
+            self._rounds.add(int(e["args"]["jobId"]))
+        for e in events.CommitteeDrawn().get_logs(**span):
+            job_id = int(e["args"]["jobId"])
+            self._rounds.add(job_id)
+            if self.address in e["args"]["committee"] and job_id not in self._seats:
+                self._seats[job_id] = self._restore(job_id)
+        self._from_block = head + 1
+
+    def _restore(self, job_id: int) -> _Seat:
+        """A seat as the chain holds it: a worker restarted after committing finds its vote
+        again (the salt is derived, so each side's commitment can be recomputed)."""
+        f = self.module.functions
+        vote = bytes(self.chain.call(f.voteOf(job_id, self.address)))
+        slot = int.from_bytes(vote, "big")
+        if slot in (1, 2):  # revealed: agreed, disagreed
+            return _Seat(agrees=slot == 1, committed=True, revealed=True)
+        salt = self._salt(job_id)
+        for agrees in (True, False) if slot else ():
+            if bytes(self.chain.call(f.voteHash(job_id, self.address, agrees, salt))) == vote:
+                return _Seat(agrees=agrees, committed=True)
+        return _Seat()
+
+    def _draw(self, job_id: int, submit_block: int) -> None:
+        if self.chain.w3.eth.block_number <= submit_block + 1:
+            if self._mine_seed:
+                try:
+                    self.chain.mine()
+                except ChainError:  # not an Anvil: wait for the chain's own blocks
+                    self._mine_seed = False
+            return  # the seed block is not mined yet
+        self._try(job_id, "draw", self.module.functions.draw(job_id))
+
+    def _vote(self, job_id: int, seat: _Seat, round_: tuple, now: int) -> None:
+        k, draw_w, commit_w = int(self._params[0]), int(self._params[4]), int(self._params[5])
+        commit_deadline = int(round_[1]) + draw_w + commit_w
+        if not seat.committed:
+            if now > commit_deadline:
+                return  # too late: the member is silent (and slashed) on this one
+            if seat.agrees is None:
+                seat.agrees = self._judge(job_id, late=now >= commit_deadline - COMMIT_MARGIN_S)
+            if seat.agrees is None:
+                return  # retried next tick
+            f = self.module.functions
+            salt = self._salt(job_id)
+            commitment = self.chain.call(f.voteHash(job_id, self.address, seat.agrees, salt))
+            seat.committed = self._try(job_id, "commit", f.commit(job_id, commitment))
+            return
+        if not seat.revealed and (int(round_[6]) >= k or now > commit_deadline):
+            call = self.module.functions.reveal(job_id, seat.agrees, self._salt(job_id))
+            seat.revealed = self._try(job_id, "reveal", call)
+
+    def _judge(self, job_id: int, *, late: bool) -> bool | None:
+        """Whether the submitted output is what this worker computes; None: ask again later."""
+        record = self._jobs.job(job_id)
+        try:
+            submitted = self._fetch(record.output_cid)
+            data = self._fetch(record.input_cid)
+            result = self._rerun(record, data)
+        except (IpfsError, TransientFailure, BundleError) as exc:
+            if not late:
+                log.warning("re-execution deferred", extra={"job_id": job_id, "error": str(exc)})
+                return None
+            log.warning("output unverifiable by the deadline", extra={"job_id": job_id})
+            return False
+        agrees = result is not None and outputs_agree(result, submitted)
+        log.info("re-executed", extra={"job_id": job_id, "agrees": agrees})
+        return agrees
+
+    def _fetch(self, cid: bytes | None) -> bytes:
+        if cid is None:
+            raise IpfsError("the job names no such CID")
+        return self.ipfs.cat(Cid.parse(cid), max_size=self.max_bytes)
+
+    def _rerun(self, record: JobRecord, data: bytes) -> bytes | None:
+        """The output document this worker computes, or None for an input it refuses (then
+        no output can be right)."""
+        runtime = self.runner.runtime(record.job.model_id)
+        (result,) = infer(runtime, [data])
+        if isinstance(result, InvalidInput):
+            return None
+        assert isinstance(result, Output)
+        return result.to_bytes()
+
+    def _settle(self, job_id: int, round_: tuple, now: int) -> None:
+        """Finalize the market's job once the committee decided, then settle the round."""
+        k = int(self._params[0])
+        reveal_deadline = int(round_[1]) + sum(int(self._params[i]) for i in (4, 5, 6))
+        all_revealed = int(round_[7]) + int(round_[8]) == k
+        if not all_revealed and now <= reveal_deadline:
+            return
+        status, _deadline = self.chain.call(self.market.jobs.functions.jobStatus(job_id))
+        if JobStatus(status) == JobStatus.SUBMITTED:
+            record = self._jobs.job(job_id)
+            verdict = self.chain.call(self.module.functions.verdict(job_id, record.job.as_abi()))
+            if int(verdict) == PENDING:
+                return  # the worker's own settlement pays it at the window's end
+            finalize = self.market.jobs.functions.finalize(job_id, record.job.as_abi())
+            if not self._try(job_id, "finalize", finalize):
+                return
+        if self._try(job_id, "settle", self.module.functions.settle(job_id)):
+            self._rounds.discard(job_id)
+            self._seats.pop(job_id, None)
+
+    def _try(self, job_id: int, what: str, call: object) -> bool:
+        """Send `call`; a revert (another member was first, a deadline moved) is logged."""
+        try:
+            self.sender.transact(call)
+        except ChainError as exc:
+            log.info("%s refused", what, extra={"job_id": job_id, "error": str(exc)})
+            return False
+        log.info("%s sent", what, extra={"job_id": job_id})
+        return True
+
+    def _salt(self, job_id: int) -> bytes:
+        """Secret until revealed (derived from the key), and the same after a restart."""
+        return Web3.keccak(Web3.to_bytes(hexstr=self._key) + job_id.to_bytes(32, "big"))
