@@ -52,7 +52,7 @@ def per_row_products() -> Iterator[None]:
 
     Why: MKL's sgemm rounds a row differently by how many rows share the product, and the
     row counts that share one kernel path depend on the CPU and the thread count (an
-    AVX-512 Xeon: 2-16 rows alike, 1 apart; an AVX-only EPYC: 1-3 and 4-16, see
+    AVX-512 Xeon: 2-16 rows alike, 1 apart; an AVX2 EPYC without AVX-512: 1-3 and 4-16, see
     docs/benchmarks.md), so no padding rule holds on every machine. A one-row product
     in a batched call is the same whatever the batch count, on any CPU, and a job alone
     pays a gemv, as ``generate`` does, not a padded gemm.
