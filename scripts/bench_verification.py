@@ -222,6 +222,7 @@ def bench_reexec(jobs: int, work: Path) -> dict[str, float | int]:
         fold_events,
     )
     from inferchain.market.modes import REEXEC_MODE
+    from inferchain.market.reexec import Stage, read_params, read_round
     from inferchain.worker.account import ensure_ready
     from inferchain.worker.runner import ModelRunner
     from inferchain.worker.runtimes import RuntimePool, infer
@@ -245,10 +246,10 @@ def bench_reexec(jobs: int, work: Path) -> dict[str, float | int]:
         provider.transact(market.models.functions.registerModel(spec.as_abi()))
         model = int(chain.call(market.models.functions.modelCount()))
         ensure_ready(chain, market, worker, [model], register=True, stake=10**18)
-        params = chain.call(market.reexec.functions.params())
-        fee = int(params[0]) * int(params[2])
+        params = read_params(chain, market.reexec)
+        fee = params.committee_size * params.fee_per_verifier
         for key in (*keys[4:7], keys[2], keys[3]):  # verifiers, then requester and worker
-            chain.sender(key).transact(market.reexec.functions.join(), value=int(params[1]))
+            chain.sender(key).transact(market.reexec.functions.join(), value=params.min_bond)
         for i, key in enumerate(keys[4:7]):  # each its own connection, as a node's duty
             own = Market.connect(Chain(anvil.url), market.addresses)
             cache = BundleCache(work / f"bundles-{i}", 1 << 30, ipfs_fetcher(ipfs))
@@ -277,7 +278,7 @@ def bench_reexec(jobs: int, work: Path) -> dict[str, float | int]:
                 market.jobs.functions.submitResult(job_id, job.as_abi(), result.as_abi())
             )
             started = time.perf_counter()
-            while int(chain.call(market.reexec.functions.roundOf(job_id))[3]) != 3:
+            while read_round(chain, market.reexec, job_id).stage is not Stage.SETTLED:
                 if time.perf_counter() - started > 300:
                     raise SystemExit(f"reexec job {job_id} did not settle in 300 s")
                 time.sleep(0.05)

@@ -32,6 +32,7 @@ from inferchain.chain import ChainError, TransactionSender
 from inferchain.ipfs import Cid, IpfsClient, IpfsError
 from inferchain.market import JobStatus, Market
 from inferchain.market.history import JobRecord
+from inferchain.market.reexec import PoolParams, Round, Stage, read_params, read_round
 from inferchain.wallet.client import MarketClient
 from inferchain.worker.errors import TransientFailure
 from inferchain.worker.runner import ModelRunner
@@ -40,8 +41,7 @@ from inferchain.worker.runtimes.verify import outputs_agree
 
 log = logging.getLogger(__name__)
 
-SUBMITTED, DRAWN, SETTLED = 1, 2, 3
-PENDING = 0
+PENDING = 0  # IVerifier.Verdict.Pending
 #: Seconds before the commit deadline at which an unreadable output gets a `disagree`.
 COMMIT_MARGIN_S = 30
 
@@ -82,7 +82,7 @@ class VerifierDuty:
         #: On an automining dev chain nothing else may mine the seed block: mine it here.
         self._mine_seed = mine_seed
         self._jobs = MarketClient(market)
-        self._params = self.chain.call(self.module.functions.params())
+        self._params: PoolParams = read_params(self.chain, self.module)
         self._from_block = market.addresses.deployed_block
         self._rounds: set[int] = set()  # recorded, not settled
         self._seats: dict[int, _Seat] = {}
@@ -115,21 +115,23 @@ class VerifierDuty:
         self._read_events()
         now = self.chain.block_timestamp()
         for job_id in sorted(self._rounds):
-            round_ = self.chain.call(self.module.functions.roundOf(job_id))
-            stage = int(round_[3])
-            if stage == SUBMITTED:
-                if now <= int(round_[1]) + int(self._params[4]):
-                    self._draw(job_id, int(round_[2]))
-                else:  # never drawn: settled once due, which refunds the fee
-                    self._settle(job_id, round_, now)
-            elif stage == DRAWN:
-                seat = self._seats.get(job_id)
-                if seat is not None:
-                    self._vote(job_id, seat, round_, now)
+            self._step(job_id, now)
+
+    def _step(self, job_id: int, now: int) -> None:
+        round_ = read_round(self.chain, self.module, job_id)
+        if round_.stage is Stage.SUBMITTED:
+            if now <= round_.submitted_at + self._params.draw_window:
+                self._draw(job_id, round_.submit_block)
+            else:  # never drawn: settled once due, which refunds the fee
                 self._settle(job_id, round_, now)
-            else:
-                self._rounds.discard(job_id)
-                self._seats.pop(job_id, None)
+        elif round_.stage is Stage.DRAWN:
+            seat = self._seats.get(job_id)
+            if seat is not None:
+                self._vote(job_id, seat, round_, now)
+            self._settle(job_id, round_, now)
+        else:
+            self._rounds.discard(job_id)
+            self._seats.pop(job_id, None)
 
     def _read_events(self) -> None:
         head = min(self.chain.w3.eth.block_number, self._from_block + self._chunk - 1)
@@ -170,9 +172,8 @@ class VerifierDuty:
             return  # the seed block is not mined yet
         self._try(job_id, "draw", self.module.functions.draw(job_id))
 
-    def _vote(self, job_id: int, seat: _Seat, round_: tuple, now: int) -> None:
-        k, draw_w, commit_w = int(self._params[0]), int(self._params[4]), int(self._params[5])
-        commit_deadline = int(round_[1]) + draw_w + commit_w
+    def _vote(self, job_id: int, seat: _Seat, round_: Round, now: int) -> None:
+        commit_deadline = round_.commit_deadline(self._params)
         if not seat.committed:
             if now > commit_deadline:
                 return  # too late: the member is silent (and slashed) on this one
@@ -185,7 +186,8 @@ class VerifierDuty:
             commitment = self.chain.call(f.voteHash(job_id, self.address, seat.agrees, salt))
             seat.committed = self._try(job_id, "commit", f.commit(job_id, commitment))
             return
-        if not seat.revealed and (int(round_[6]) >= k or now > commit_deadline):
+        if not seat.revealed and (round_.commits >= self._params.committee_size
+                                  or now > commit_deadline):  # fmt: skip
             call = self.module.functions.reveal(job_id, seat.agrees, self._salt(job_id))
             seat.revealed = self._try(job_id, "reveal", call)
 
@@ -221,12 +223,9 @@ class VerifierDuty:
         assert isinstance(result, Output)
         return result.to_bytes()
 
-    def _settle(self, job_id: int, round_: tuple, now: int) -> None:
+    def _settle(self, job_id: int, round_: Round, now: int) -> None:
         """Finalize the market's job once the committee decided, then settle the round."""
-        k = int(self._params[0])
-        reveal_deadline = int(round_[1]) + sum(int(self._params[i]) for i in (4, 5, 6))
-        all_revealed = int(round_[7]) + int(round_[8]) == k
-        if not all_revealed and now <= reveal_deadline:
+        if not round_.all_revealed(self._params) and now <= round_.reveal_deadline(self._params):
             return
         status, _deadline = self.chain.call(self.market.jobs.functions.jobStatus(job_id))
         if JobStatus(status) == JobStatus.SUBMITTED:

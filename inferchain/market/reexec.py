@@ -4,6 +4,7 @@ module's parameters, read from ReexecVerifier (mode `REEXEC_MODE`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 from web3.contract import Contract
 
@@ -39,6 +40,48 @@ class PoolParams:
     challenge_window: int
     arbitration_window: int
     leave_delay: int
+
+
+class Stage(IntEnum):
+    """IReexecVerifier.Stage: where a job's round is."""
+
+    NONE = 0
+    SUBMITTED = 1
+    DRAWN = 2
+    SETTLED = 3
+
+
+@dataclass(frozen=True)
+class Round:
+    """IReexecVerifier.Round: one job's re-execution round."""
+
+    worker: str
+    submitted_at: int
+    submit_block: int
+    stage: Stage
+    requester: str
+    fee: int
+    commits: int
+    agrees: int
+    disagrees: int
+
+    def commit_deadline(self, params: PoolParams) -> int:
+        return self.submitted_at + params.draw_window + params.commit_window
+
+    def reveal_deadline(self, params: PoolParams) -> int:
+        return self.commit_deadline(params) + params.reveal_window
+
+    def all_revealed(self, params: PoolParams) -> bool:
+        return self.agrees + self.disagrees == params.committee_size
+
+
+def read_round(chain: Chain, module: Contract, job_id: int) -> Round:
+    """`job_id`'s round in `module` (stage NONE when the job has none)."""
+    worker, at, block, stage, requester, fee, commits, agrees, disagrees = chain.call(
+        module.functions.roundOf(job_id)
+    )
+    return Round(str(worker), int(at), int(block), Stage(int(stage)), str(requester), int(fee),
+                 int(commits), int(agrees), int(disagrees))  # fmt: skip
 
 
 def read_member(chain: Chain, module: Contract, address: str) -> PoolMember:

@@ -19,6 +19,7 @@ from inferchain.ipfs import Cid, IpfsClient
 from inferchain.market import JobRequest, JobStatus, Market, MarketConfig, ModelSpec, deploy_market
 from inferchain.market.jobs import Result
 from inferchain.market.modes import REEXEC_MODE
+from inferchain.market.reexec import Stage, read_params, read_round
 from inferchain.worker import Worker
 from inferchain.worker.runner import ModelRunner
 from inferchain.worker.runtimes import RuntimePool
@@ -66,7 +67,7 @@ def _market(chain: Chain, anvil: AnvilNode, bundles: dict) -> tuple[Market, int,
     stake = int(chain.call(market.workers.functions.minStake()))
     register = market.workers.functions.register(stake, Cid.for_raw_block(b"m").to_bytes(), [model])
     chain.sender(anvil.keys[WORKER]).transact(register, value=stake)
-    bond = int(chain.call(market.reexec.functions.params())[1])
+    bond = read_params(chain, market.reexec).min_bond
     for index in (*VERIFIERS, WORKER, REQUESTER):
         chain.sender(anvil.keys[index]).transact(market.reexec.functions.join(), value=bond)
     return market, model, model + 1
@@ -91,7 +92,7 @@ def _submit(chain: Chain, anvil: AnvilNode, market: Market, ipfs: IpfsClient, mo
     """A reexec job created by the requester, then claimed and answered with `output` by the
     worker in one call."""
     assert market.reexec is not None
-    fee = int(chain.call(market.reexec.functions.params())[2]) * 3
+    fee = read_params(chain, market.reexec).fee_per_verifier * 3
     input_cid = ipfs.add_bytes(DIGITS_INPUT)
     request = JobRequest(model, input_cid.to_bytes(), PRICE + fee, chain.block_timestamp() + 3600,
                          600, verification=REEXEC_MODE)  # fmt: skip
@@ -116,7 +117,7 @@ def _run_until_settled(chain: Chain, market: Market, duties: list, job_id: int) 
     while time.monotonic() < deadline:
         for duty in duties:
             duty.tick()
-        if int(chain.call(market.reexec.functions.roundOf(job_id))[3]) == 3:  # Settled
+        if read_round(chain, market.reexec, job_id).stage is Stage.SETTLED:
             return
         time.sleep(0.2)
     raise AssertionError(f"job {job_id}'s round never settled")
@@ -155,9 +156,9 @@ def test_verifier_workers_catch_a_wrong_output_and_confirm_a_right_one(
 
     committee = chain.call(market.reexec.functions.committeeOf(job_id))
     assert sorted(committee) == sorted(anvil.accounts[i] for i in VERIFIERS)
-    round_ = chain.call(market.reexec.functions.roundOf(job_id))
-    assert (round_[7], round_[8]) == ((3, 0) if honest else (0, 3))  # agrees, disagrees
-    fee_share = int(chain.call(market.reexec.functions.params())[2])
+    round_ = read_round(chain, market.reexec, job_id)
+    assert (round_.agrees, round_.disagrees) == ((3, 0) if honest else (0, 3))
+    fee_share = read_params(chain, market.reexec).fee_per_verifier
     for member in committee:  # each paid its share; nobody slashed
         assert int(chain.call(market.reexec.functions.balanceOf(member))) == fee_share
     assert JobStatus(chain.call(market.jobs.functions.jobStatus(job_id))[0]) == JobStatus.SETTLED
@@ -180,19 +181,19 @@ def test_a_round_nobody_drew_in_time_is_settled_by_a_verifier_and_the_fee_refund
     market, model, _ = _market(chain, anvil, demo_bundles)
     assert market.reexec is not None
     duties = _duties(chain, anvil, market, ipfs, tmp_path)
-    params = chain.call(market.reexec.functions.params())
+    params = read_params(chain, market.reexec)
     job_id = _submit(chain, anvil, market, ipfs, model, _honest_output(duties[0].runner, model))
-    chain.increase_time(int(params[4]) + 1)  # the draw window passed
+    chain.increase_time(params.draw_window + 1)
     for duty in duties:
         duty.tick()
-    assert int(chain.call(market.reexec.functions.roundOf(job_id))[3]) == 1  # still Submitted
+    assert read_round(chain, market.reexec, job_id).stage is Stage.SUBMITTED  # not drawn
     chain.increase_time(CHALLENGE_S)  # the market's window too: the result stands
     job = records(market)[job_id].job
     chain.sender(anvil.keys[OWNER]).transact(market.jobs.functions.finalize(job_id, job.as_abi()))
     duties[0].tick()
-    assert int(chain.call(market.reexec.functions.roundOf(job_id))[3]) == 3  # Settled
+    assert read_round(chain, market.reexec, job_id).stage is Stage.SETTLED
     refund = int(chain.call(market.reexec.functions.balanceOf(anvil.accounts[REQUESTER])))
-    assert refund == 3 * int(params[2])
+    assert refund == 3 * params.fee_per_verifier
 
 
 def test_a_verifier_restarted_after_committing_still_reveals(
@@ -206,7 +207,7 @@ def test_a_verifier_restarted_after_committing_still_reveals(
     job_id = _submit(chain, anvil, market, ipfs, model, b"not the digits model's output")
 
     def commits() -> int:
-        return int(chain.call(market.reexec.functions.roundOf(job_id))[6])
+        return read_round(chain, market.reexec, job_id).commits
 
     for _ in range(10):  # mine the seed block, draw, commit "disagree": stop before reveals
         for duty in duties:
@@ -215,5 +216,6 @@ def test_a_verifier_restarted_after_committing_still_reveals(
     assert commits() == 3 and not any(s.revealed for d in duties for s in d._seats.values())
     restarted = _duties(chain, anvil, market, ipfs, tmp_path / "again", VERIFIERS[:1])[0]
     _run_until_settled(chain, market, [restarted, *duties[1:]], job_id)
-    round_ = chain.call(market.reexec.functions.roundOf(job_id))
-    assert (round_[7], round_[8]) == (0, 3)  # every member revealed "disagree"
+    round_ = read_round(chain, market.reexec, job_id)
+    assert (round_.agrees, round_.disagrees) == (0, 3)  # every member revealed "disagree"
+
