@@ -115,7 +115,11 @@ class VerifierDuty:
         self._read_events()
         now = self.chain.block_timestamp()
         for job_id in sorted(self._rounds):
-            self._step(job_id, now)
+            try:
+                self._step(job_id, now)
+            except Exception:  # one poisoned round (hostile output, a runtime crash) must
+                # not stall every round after it: the others still vote in time
+                log.exception("verifier round step failed", extra={"job_id": job_id})
 
     def _step(self, job_id: int, now: int) -> None:
         round_ = read_round(self.chain, self.module, job_id)

@@ -219,3 +219,30 @@ def test_a_verifier_restarted_after_committing_still_reveals(
     round_ = read_round(chain, market.reexec, job_id)
     assert (round_.agrees, round_.disagrees) == (0, 3)  # every member revealed "disagree"
 
+
+def test_a_round_whose_re_execution_crashes_does_not_stall_the_rounds_after_it(
+    chain: Chain, anvil: AnvilNode, ipfs: IpfsClient, demo_bundles: dict, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A worker's output that makes every verifier's re-execution raise (hostile bytes a
+    runtime chokes on) poisons its own round only: the round after it, processed later in
+    the same tick, is still voted on and settled in time."""
+    market, model, _ = _market(chain, anvil, demo_bundles)
+    duties = _duties(chain, anvil, market, ipfs, tmp_path, VERIFIERS)
+    honest = _honest_output(duties[0].runner, model)
+    poisoned = _submit(chain, anvil, market, ipfs, model, b"chokes the verifiers")
+    job_id = _submit(chain, anvil, market, ipfs, model, honest)
+    assert poisoned < job_id  # ticks go in job order: the poisoned round comes first
+    for duty in duties:
+        rerun = duty._rerun
+
+        def crashing(record, data, rerun=rerun):  # type: ignore[no-untyped-def]
+            if record.job_id == poisoned:
+                raise RuntimeError("the runtime crashed on this job")
+            return rerun(record, data)
+
+        monkeypatch.setattr(duty, "_rerun", crashing)
+    _run_until_settled(chain, market, duties, job_id)
+    round_ = read_round(chain, market.reexec, job_id)  # type: ignore[arg-type]
+    assert (round_.agrees, round_.disagrees) == (3, 0)
+    assert read_round(chain, market.reexec, poisoned).commits == 0  # type: ignore[arg-type]
