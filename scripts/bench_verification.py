@@ -158,6 +158,7 @@ def _market_submit_gas(chain: Chain, verifier: str, proof: Any) -> int:
 
     from inferchain.ipfs import Cid
     from inferchain.market import (
+        ETH,
         JobRequest,
         MarketConfig,
         ModelSpec,
@@ -183,7 +184,7 @@ def _market_submit_gas(chain: Chain, verifier: str, proof: Any) -> int:
     provider.transact(
         market.zk.functions.setVerifier(model, verifier, 64, 10, PIXEL_MAX, 1_000_000)
     )
-    ensure_ready(chain, market, worker, [model], register=True, stake=10**18)
+    ensure_ready(chain, market, worker, [model], register=True, stake={ETH: 10**18})
     claimed = statement(proof.instances, 64, PIXEL_MAX)
     request = JobRequest(model, Cid.for_raw_block(claimed.input_file), 10**16,
                          chain.block_timestamp() + 3_600, 600, verification=ZK_MODE)  # fmt: skip
@@ -211,6 +212,7 @@ def bench_reexec(jobs: int, work: Path) -> dict[str, float | int]:
     from inferchain.devstack import start_ipfs
     from inferchain.ipfs import Cid, IpfsClient
     from inferchain.market import (
+        ETH,
         JobRequest,
         Market,
         MarketConfig,
@@ -245,7 +247,7 @@ def bench_reexec(jobs: int, work: Path) -> dict[str, float | int]:
                          "image-classification", 10**16, 1_000)  # fmt: skip
         provider.transact(market.models.functions.registerModel(spec.as_abi()))
         model = int(chain.call(market.models.functions.modelCount()))
-        ensure_ready(chain, market, worker, [model], register=True, stake=10**18)
+        ensure_ready(chain, market, worker, [model], register=True, stake={ETH: 10**18})
         params = read_params(chain, market.reexec)
         fee = params.committee_size * params.fee_per_verifier
         for key in (*keys[4:7], keys[2], keys[3]):  # verifiers, then requester and worker

@@ -10,7 +10,7 @@ import pytest
 from inferchain.chain import Chain
 from inferchain.deploy import load_networks, load_record
 from inferchain.devstack import dev_private_keys
-from inferchain.market import Market
+from inferchain.market import ETH, Market
 from inferchain.market.deploy import ReexecConfig
 from inferchain.market.modes import ON_FINALIZE, ON_SUBMIT, QUOTE, REEXEC_MODE
 from inferchain.paths import project_root
@@ -90,10 +90,10 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
         "JobMarket",
         "TokenMeteredPricing",
     }
-    # The market's constructor took its config, modes and tokens: one wiring call is left, and
-    # the metered pricing waits in the timelock like any governance change (issue 16).
+    # The market's constructor took its config, modes and tokens; the shared worker registry
+    # needs no wiring (workers allocate to the market themselves), and the metered pricing
+    # waits in the timelock like any governance change (issue 16).
     assert [t.step for t in record.transactions] == [
-        "WorkerRegistry.bindMarket",
         f"schedule {REGISTER_PRICING}",
         f"schedule {ENABLE_PRICING}",
     ]
@@ -108,7 +108,6 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     market = Market.connect(chain, record.market_addresses())
     a, jobs = market.addresses, market.jobs.functions
     assert chain.call(jobs.modelRegistry()) == a.model_registry
-    assert chain.call(market.workers.functions.market()) == a.job_market
     assert chain.call(jobs.modeOf(0))[:2] == (a.arbiter, 3_600)
     assert a.zk_verifier == record.contracts["ZkVerifier"].address
     assert chain.call(jobs.modeOf(1)) == (a.zk_verifier, 3_600, 86_400, ON_SUBMIT, True)
@@ -128,7 +127,10 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     assert chain.call(market.timelock.functions.getMinDelay()) == TWO_DAYS
     assert chain.call(market.arbiter.functions.owner()) == ARBITER
     assert chain.call(market.router.functions.modelRegistry()) == a.model_registry
-    assert chain.call(market.workers.functions.minStake()) == 10**16  # the sepolia entry's
+    # The worker registry is ownerless and has no parameters: nothing of it to configure.
+    registry_functions = {i["name"] for i in market.workers.abi if i.get("type") == "function"}
+    assert not registry_functions & {"owner", "minStake", "bindMarket", "market"}
+    assert chain.call(market.workers.functions.totalStaked(ETH)) == 0
 
     nonce = chain.w3.eth.get_transaction_count(DEPLOYER)
     before = (tmp_path / f"{SEPOLIA_CHAIN_ID}.json").read_text()

@@ -16,7 +16,9 @@ from inferchain.gateway.db.models import (
     Job,
     Model,
     Worker,
+    WorkerAllocation,
     WorkerModel,
+    WorkerStake,
 )
 from inferchain.gateway.indexer import projector, reconcile
 from tests.contracts.helpers import (
@@ -64,7 +66,13 @@ def test_index_job_lifecycle_projects_job_model_worker_and_balances(
         assert model is not None and model.task_kind == "text-generation" and model.active
         worker = s.get(Worker, d.addr("worker"))
         assert worker is not None and worker.registered
-        assert worker.stake == d.workers.functions.worker(worker.address).call()[0] > 0
+        stake = s.get(WorkerStake, (worker.address, ETH))
+        staked, allocated = d.workers.functions.stakeOf(worker.address, ETH).call()
+        assert stake is not None and (stake.stake, stake.allocated) == (staked, allocated)
+        assert staked > 0 and stake.slashed_total == 0
+        allocation = s.get(WorkerAllocation, (worker.address, ETH, d.market.address))
+        venue = d.workers.functions.allocationOf(worker.address, ETH, d.market.address).call()
+        assert allocation is not None and allocation.amount == venue > 0
         served = set(
             s.scalars(select(WorkerModel.model_id).where(WorkerModel.worker == worker.address))
         )
@@ -199,12 +207,15 @@ def test_reconcile_corrects_rows_that_disagree_with_contract_state(
     with sessions() as s, s.begin():  # as if events had been missed
         s.execute(update(Model).where(Model.model_id == d.eth_model).values(price=1, active=False))
         s.execute(update(Job).where(Job.job_id == job_id).values(status="claimed"))
-        s.execute(update(Worker).values(stake=5))
+        s.execute(update(Worker).values(registered=False))
+        s.execute(update(WorkerStake).values(stake=5))
+        s.execute(update(WorkerAllocation).values(amount=3))
         s.execute(update(Balance).values(amount=7))
     report = reconcile(market.contracts, sessions, indexer.metrics)
     assert report is not None
     assert report.corrected["model"] == 1 and report.corrected["job"] == 1
     assert report.corrected["worker"] == 2 and report.corrected["balance"] >= 1
+    assert report.corrected["stake"] == 2 and report.corrected["allocation"] == 2
     with sessions() as s:
         assert s.get(Job, job_id).status == "open"  # type: ignore[union-attr]
         assert s.get(Model, d.eth_model).active  # type: ignore[union-attr]
