@@ -26,15 +26,41 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Exposure:
+    """The market's record of this worker in one token (``exposureOf``): the collateral
+    its claims lock now, and how its claimed jobs ended."""
+
+    locked: int
+    paid: int
+    failed: int
+    timed_out: int
+    disputes_lost: int
+    disputes_won: int
+
+    def record(self) -> dict[str, int]:
+        return {
+            "paid": self.paid,
+            "failed": self.failed,
+            "timed_out": self.timed_out,
+            "disputes_lost": self.disputes_lost,
+            "disputes_won": self.disputes_won,
+        }
+
+
+@dataclass(frozen=True)
 class TokenStanding:
     """One token's stake, the part allocated anywhere, the allocation to this market and the
-    collateral locked in it by claimed jobs."""
+    market's exposure of the worker in it (collateral locked by claimed jobs, record)."""
 
     token: str
     stake: int
     allocated: int
     allocation: int
-    locked: int
+    exposure: Exposure
+
+    @property
+    def locked(self) -> int:
+        return self.exposure.locked
 
     @property
     def free_allocation(self) -> int:
@@ -53,15 +79,8 @@ class TokenStanding:
             "allocation_wei": self.allocation,
             "locked_wei": self.locked,
             "free_allocation_wei": self.free_allocation,
+            "record": self.exposure.record(),
         }
-
-
-@dataclass(frozen=True)
-class Exposure:
-    """The market's record of this worker's failed reports and timeouts (`exposureOf`)."""
-
-    failed: int
-    timed_out: int
 
 
 @dataclass(frozen=True)
@@ -71,7 +90,6 @@ class AccountStatus:
     registered: bool
     models: list[int]
     tokens: dict[str, TokenStanding]
-    exposure: Exposure
     earnings: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
@@ -81,13 +99,18 @@ class AccountStatus:
             "registered": self.registered,
             "models": self.models,
             "tokens": {t: s.to_dict() for t, s in self.tokens.items()},
-            "record": {"failed": self.exposure.failed, "timed_out": self.exposure.timed_out},
             "withdrawable": self.earnings,
         }
 
 
+def exposure(chain: Chain, market: Market, address: str, token: str) -> Exposure:
+    """The market's ``exposureOf(address, token)``."""
+    values = chain.call(market.jobs.functions.exposureOf(address, token))
+    return Exposure(*(int(v) for v in values))
+
+
 def token_standing(chain: Chain, market: Market, address: str, token: str) -> TokenStanding:
-    """``token``'s stake, allocations and lock for ``address`` (four eth_calls)."""
+    """``token``'s stake, allocations and exposure for ``address`` (three eth_calls)."""
     reg, venue = market.workers.functions, market.addresses.job_market
     stake, allocated = chain.call(reg.stakeOf(address, token))
     return TokenStanding(
@@ -95,13 +118,8 @@ def token_standing(chain: Chain, market: Market, address: str, token: str) -> To
         stake=int(stake),
         allocated=int(allocated),
         allocation=int(chain.call(reg.allocationOf(address, token, venue))),
-        locked=int(chain.call(market.jobs.functions.lockedOf(address, token))),
+        exposure=exposure(chain, market, address, token),
     )
-
-
-def exposure(chain: Chain, market: Market, address: str) -> Exposure:
-    record = chain.call(market.jobs.functions.exposureOf(address))
-    return Exposure(failed=int(record[0]), timed_out=int(record[1]))
 
 
 def is_registered(chain: Chain, market: Market, address: str) -> bool:
@@ -123,7 +141,6 @@ def account_status(
         registered=registered,
         models=served,
         tokens={t: token_standing(chain, market, address, t) for t in wanted},
-        exposure=exposure(chain, market, address),
         earnings={t: int(chain.call(jobs.balanceOf(address, t))) for t in wanted},
     )
 

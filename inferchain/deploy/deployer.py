@@ -52,7 +52,7 @@ from inferchain.deploy.records import (
     write_record,
 )
 from inferchain.market import MarketConfig
-from inferchain.market.deploy import constructor_args, market_contracts
+from inferchain.market.deploy import constructor_args, create_address, market_contracts
 from inferchain.market.metering import METERED_PRICING
 from inferchain.solidity.config import SOLC_VERSION, compiler_settings
 
@@ -210,8 +210,8 @@ class _Deployment:
             reused.add("ZkVerifier")
         if all(self._matches(n) for n in _BOUND_TOGETHER):
             reused.update(_BOUND_TOGETHER)
-        # ReexecVerifier names only the worker registry (it serves the registry's market).
-        if "WorkerRegistry" in reused and self._matches("ReexecVerifier"):
+        # ReexecVerifier names the one market it serves: reused only with that market.
+        if "JobMarket" in reused and self._matches("ReexecVerifier"):
             reused.add("ReexecVerifier")
         # The pricing module names only the model registry; a new market registers it again.
         if self._matches("TokenMeteredPricing"):
@@ -221,8 +221,8 @@ class _Deployment:
     def _plan(self, reused: set[str], report: DeployReport) -> None:
         """Dry run: estimate each missing step, predicting the addresses of new contracts.
 
-        A constructor may read an earlier contract (JobMarket asks the worker registry for
-        its stake token), so each estimate runs with the runtime code of the contracts
+        A constructor may read an earlier contract (JobMarket reads its modes' windows), so
+        each estimate runs with the runtime code of the contracts
         planned before it placed at their predicted addresses (an eth_estimateGas state
         override, which Anvil, geth and the major providers support).
         """
@@ -233,6 +233,8 @@ class _Deployment:
             if name in reused:
                 continue
             address = get_create_address(self.sender.address, nonce)  # type: ignore[arg-type]
+            if name == "ReexecVerifier" and "JobMarket" not in reused:
+                deployed["JobMarket"] = create_address(self.sender.address, nonce + 1)
             args = constructor_args(name, self.sender.address, self.config, deployed)
             if overrides:  # the deployer's nonce as it will be, else CREATE hits a planned address
                 overrides[self.sender.address] = {"nonce": hex(nonce)}
@@ -300,9 +302,18 @@ class _Deployment:
         for name in market_contracts(self.config):
             if name in reused:
                 continue
+            if name == "ReexecVerifier" and "JobMarket" not in reused:
+                # It names the market, deployed next: its address follows from the nonce.
+                nonce = self.w3.eth.get_transaction_count(self.sender.address, "pending")
+                deployed["JobMarket"] = create_address(self.sender.address, nonce + 1)
             args = constructor_args(name, self.sender.address, self.config, deployed)
             self.progress(f"deploying {name}…")
             record, gas_used = self._deploy(name, args)
+            if deployed.get(name, record.address) != record.address:
+                raise DeployError(
+                    f"{name} landed at {record.address}, not at {deployed[name]} where "
+                    "ReexecVerifier expects it (another transaction from the deployer?)"
+                )
             deployed[name] = record.address
             self.record.contracts[name] = record
             self.record.compiler = {"version": SOLC_VERSION, "settings": compiler_settings()}

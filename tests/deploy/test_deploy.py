@@ -122,7 +122,7 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     assert tuple(chain.call(market.reexec.functions.params())) == reexec.params()
     assert chain.call(jobs.router()) == a.router
     assert chain.call(jobs.governor()) == a.governor
-    assert chain.call(jobs.config()) == (250, 1_000)
+    assert chain.call(jobs.config()) == (250, 10_000, 1_000)
     assert chain.call(market.governor.functions.owner()) == a.timelock
     assert chain.call(market.timelock.functions.getMinDelay()) == TWO_DAYS
     assert chain.call(market.arbiter.functions.owner()) == ARBITER
@@ -153,7 +153,7 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
         [250, 1_000],
         [300, 1_000],
     )
-    assert chain.call(jobs.config()) == (250, 1_000)
+    assert chain.call(jobs.config()) == (250, 10_000, 1_000)
     # ...a rerun before the delay sends nothing and says when it will be ready...
     waiting = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore, networks=changed)
     assert waiting.code == 0, waiting.error
@@ -170,7 +170,7 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
         f"execute {REGISTER_PRICING}",
         f"execute {ENABLE_PRICING}",
     ]
-    assert chain.call(jobs.config()) == (300, 1_000)
+    assert chain.call(jobs.config()) == (300, 10_000, 1_000)
     assert chain.call(jobs.pricingOf(1)) == (record.contracts["TokenMeteredPricing"].address, True)
     assert load_record(tmp_path, SEPOLIA_CHAIN_ID).contracts == record.contracts
 
@@ -206,7 +206,9 @@ def test_rerun_prints_the_operation_when_the_deployer_is_not_the_proposer(
         env=_env(sepolia_rpc),
     )  # fmt: skip
     assert again.code == 0, again.error
-    assert "MarketGovernor.setConfig (250, 1000) -> (250, 2000): for proposer" in again.stdout
+    assert "MarketGovernor.setConfig (250, 10000, 1000) -> (250, 10000, 2000): for proposer" in (
+        again.stdout
+    )
     assert "the proposer must schedule target" in again.stdout
 
 

@@ -215,7 +215,8 @@ def test_connect_binds_the_same_contracts(chain: Chain, market: Market, anvil: A
     again = Market.connect(chain, market.addresses)
     assert again.jobs.address == market.jobs.address
     assert isinstance(again.models, Contract)
-    assert again.workers.functions.market().call() == market.jobs.address
+    assert again.workers.address == market.workers.address == market.addresses.worker_registry
+    assert again.jobs.functions.workerRegistry().call() == market.workers.address
 
 
 def test_market_address_alone_finds_every_contract_of_the_deployment(

@@ -122,10 +122,11 @@ def test_status_and_withdraw_commands_and_one_log_line_per_settlement(
     shown = runner.invoke(app, ["show", *addresses], env=env)
     assert shown.exit_code == 0, shown.output
     status = json.loads(shown.output)
-    assert status["registered"] and status["record"] == {"failed": 0, "timed_out": 0}
+    assert status["registered"]
+    record = {"paid": 1, "failed": 0, "timed_out": 0, "disputes_lost": 0, "disputes_won": 0}
     assert status["tokens"][ETH] == {
         "stake_wei": STAKE, "allocated_wei": STAKE, "allocation_wei": STAKE, "locked_wei": 0,
-        "free_allocation_wei": STAKE,
+        "free_allocation_wei": STAKE, "record": record,
     }  # fmt: skip
     assert status["models"] == [deployed.sentiment] and status["withdrawable"] == {ETH: earned}
     before = chain.balance(anvil.accounts[key])
