@@ -276,15 +276,17 @@ def ensure_ready(
 
     ``stake`` and ``allocation`` are targets per token, not increments: what is missing is
     staked (``stake``), then allocated to this market (``allocate`` from free stake, the rest
-    with ``stakeAndAllocate``). A token staked but not given an allocation is allocated in
-    full to this market, the usual case of a worker serving one market. Nothing is ever
-    taken back here: lowering a target is `inferchain worker deallocate`/`unstake`.
+    with ``stakeAndAllocate``). A token staked but not given an allocation gets its free
+    stake allocated to this market, up to the stake target: the usual case of a worker
+    serving one market. Nothing is ever taken back here: lowering a target is `inferchain
+    worker deallocate`/`unstake`.
 
     ``metadata`` (default: a document without a stream) is registered with the worker, or
     replaces the registered one (``updateMetadata``) when its digest differs. The caller
     pins it: the registry holds only its CID's digest.
     """
     stake, allocation = dict(stake or {}), dict(allocation or {})
+    explicit = set(allocation)
     for token in stake:
         allocation.setdefault(token, stake[token])
     tokens = list(dict.fromkeys([*stake, *allocation]))
@@ -311,6 +313,8 @@ def ensure_ready(
             stake_token(sender, market, token, missing_stake)
         free_stake = have.free_stake + max(0, missing_stake)
         missing_allocation = allocation.get(token, 0) - have.allocation
+        if token not in explicit:  # the default never stakes more than the stake target
+            missing_allocation = min(missing_allocation, free_stake)
         if missing_allocation > 0:
             allocate_token(sender, market, token, missing_allocation, free_stake=free_stake)
     status = account_status(chain, market, sender.address, tokens)

@@ -205,6 +205,8 @@ def test_reconcile_corrects_rows_that_disagree_with_contract_state(
     indexer = make_indexer()
     indexer.sync()
     with sessions() as s, s.begin():  # as if events had been missed
+        stakes = s.scalar(select(func.count()).select_from(WorkerStake))
+        allocations = s.scalar(select(func.count()).select_from(WorkerAllocation))
         s.execute(update(Model).where(Model.model_id == d.eth_model).values(price=1, active=False))
         s.execute(update(Job).where(Job.job_id == job_id).values(status="claimed"))
         s.execute(update(Worker).values(registered=False))
@@ -215,7 +217,8 @@ def test_reconcile_corrects_rows_that_disagree_with_contract_state(
     assert report is not None
     assert report.corrected["model"] == 1 and report.corrected["job"] == 1
     assert report.corrected["worker"] == 2 and report.corrected["balance"] >= 1
-    assert report.corrected["stake"] == 2 and report.corrected["allocation"] == 2
+    assert stakes and allocations  # every worker's, in every token it staked
+    assert report.corrected["stake"] == stakes and report.corrected["allocation"] == allocations
     with sessions() as s:
         assert s.get(Job, job_id).status == "open"  # type: ignore[union-attr]
         assert s.get(Model, d.eth_model).active  # type: ignore[union-attr]

@@ -233,11 +233,13 @@ def test_models_workers_and_stats(client, market: Market) -> None:
     assert worker["models"] == [d.eth_model, d.token_model]
     reg = d.workers.functions
     stake, allocated = reg.stakeOf(d.addr("worker"), ETH).call()
-    assert stake > 0 and worker["stakes"] == [
+    eth_stakes = [s for s in worker["stakes"] if s["token"] == ETH]
+    assert stake > 0 and eth_stakes == [
         {"token": ETH, "stake": str(stake), "allocated": str(allocated), "slashed_total": "0"}
     ]
     allocation = reg.allocationOf(d.addr("worker"), ETH, d.market.address).call()
-    assert allocation > 0 and worker["allocations"] == [
+    eth_allocations = [a for a in worker["allocations"] if a["token"] == ETH]
+    assert allocation > 0 and eth_allocations == [
         {"token": ETH, "venue": d.market.address, "amount": str(allocation), "force_at": None}
     ]
     detail = client.get(f"/jobs/{job_id}").json()
@@ -249,7 +251,7 @@ def test_models_workers_and_stats(client, market: Market) -> None:
     assert stats["jobs_by_status"] == {"finalized": 1, "open": 1} and stats["jobs_total"] == 2
     assert stats["volume_by_token"] == {ETH: str(ETH_PRICE)} and stats["workers_registered"] == 2
     stakes = sum(reg.stakeOf(d.addr(w), ETH).call()[0] for w in ("worker", "worker2"))
-    assert stats["stake_by_token"] == {ETH: str(stakes)}
+    assert stats["stake_by_token"][ETH] == str(stakes)
 
 
 def test_model_tiers_quote_each_modes_fee_and_settlement(client, market: Market) -> None:

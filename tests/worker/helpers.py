@@ -235,6 +235,7 @@ def worker_env(
         "market_addresses_file": str(deployed.write_addresses(tmp_path)),
         "device": "cpu",
         "poll_interval_s": "0.05",
+        "stake": json.dumps({ETH: STAKE}),
         **overrides,
     }
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

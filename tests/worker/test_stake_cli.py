@@ -88,6 +88,14 @@ def test_stake_allocate_deallocate_unstake_and_show(
               "locked_wei": PRICE, "free_allocation_wei": 0, "record": NO_RECORD},
     }  # fmt: skip
 
+    # A stake target alone allocates free stake, never staking beyond the target: with part
+    # of the stake allocated to another venue, the start allocates only what is free.
+    sender = chain.sender(anvil.keys[key])
+    sender.transact(market.workers.functions.allocate(market.addresses.router, ETH, PRICE))
+    ready = ensure_ready(chain, market, sender, [deployed.sentiment], stake={ETH: ETHER})
+    eth = ready.tokens[ETH]
+    assert (eth.stake, eth.allocated, eth.allocation) == (ETHER, ETHER, ETHER - PRICE)
+
     bad = cli("stake", "--amount", 1, "--token", "not-a-token")
     assert bad.exit_code == 2 and "not a token address" in bad.output
     zero = cli("stake", "--amount", 0)
