@@ -112,11 +112,11 @@ def _workers(session: Session, c: MarketContracts, report: ReconcileReport) -> N
             report.corrected["stake"] += 1
     for allocation in session.scalars(select(WorkerAllocation)):
         report.checked += 1
-        amount = c.chain.call(
-            reg.allocationOf(allocation.worker, allocation.token, allocation.venue), block=block
-        )
-        if allocation.amount != amount:
-            allocation.amount = amount
+        key = (allocation.worker, allocation.token, allocation.venue)
+        amount = c.chain.call(reg.allocationOf(*key), block=block)
+        force_at = c.chain.call(reg.forceAt(*key), block=block) or None
+        if (allocation.amount, allocation.force_at) != (amount, force_at):
+            allocation.amount, allocation.force_at = amount, force_at
             report.corrected["allocation"] += 1
 
 

@@ -24,8 +24,6 @@ from inferchain.gateway.indexer import projector, reconcile
 from tests.contracts.helpers import (
     CHALLENGE_WINDOW,
     ETH,
-    MIN_STAKE,
-    SLASH_BPS,
     Deployment,
     job_tuple,
 )
@@ -109,19 +107,36 @@ def test_disputes_and_timeouts_project_bond_slash_payout_and_deadlines(
     timeout = d.market.functions.timeout(late, job_tuple(job))
     d.tx_at(d.status(late)[1] + 1, "outsider", timeout)
     indexer.sync()
-    slash = MIN_STAKE * SLASH_BPS // 10_000
+    slash = lost_job["terms"]["collateral"]  # the whole collateral, to the requester
+    assert slash == job["terms"]["collateral"] > 0
+    worker = d.addr("worker")
     with sessions() as s:
         rows = {job_id: _columns(s.get(Job, job_id)) for job_id in (lost, won, late)}
+        stake = s.get(WorkerStake, (worker, ETH))
+        allocation = s.get(WorkerAllocation, (worker, ETH, d.market.address))
+        assert stake is not None and allocation is not None
+        projected = (stake.stake, stake.allocated, stake.slashed_total, allocation.amount)
     assert (rows[lost]["status"], rows[lost]["slashed"]) == ("refunded", slash)
     assert rows[won]["status"] == "finalized" and rows[won]["worker_amount"] > 0
     assert (rows[late]["status"], rows[late]["slashed"]) == ("timed_out", slash)
+    assert rows[lost]["collateral"] == rows[late]["collateral"] == slash
     assert all(r["status_deadline"] is None for r in rows.values())
+    # Both slashes came out of the allocation to this market, and so out of the stake.
+    staked, allocated = d.workers.functions.stakeOf(worker, ETH).call()
+    on_market = d.workers.functions.allocationOf(worker, ETH, d.market.address).call()
+    assert projected == (staked, allocated, 2 * slash, on_market)
     # A reorg's rebuild replays the stored logs into the same rows.
     with sessions() as s, s.begin():
         for job_id in rows:
             projector.rebuild(s, f"job:{job_id}")
+        projector.rebuild(s, f"worker:{worker}")
     with sessions() as s:
         assert {job_id: _columns(s.get(Job, job_id)) for job_id in rows} == rows
+        stake = s.get(WorkerStake, (worker, ETH))
+        allocation = s.get(WorkerAllocation, (worker, ETH, d.market.address))
+        assert stake is not None and allocation is not None
+        again = (stake.stake, stake.allocated, stake.slashed_total, allocation.amount)
+        assert again == projected
 
 
 def test_restart_resumes_without_duplicates(market: Market, make_indexer, sessions) -> None:
