@@ -74,7 +74,8 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     first = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore)
     assert first.code == 0, first.error
     report = first.json()
-    assert report["chain_id"] == SEPOLIA_CHAIN_ID and report["transactions"] == 13
+    # 10 contracts and the 2 pricing operations scheduled: no wiring call
+    assert report["chain_id"] == SEPOLIA_CHAIN_ID and report["transactions"] == 12
     record = load_record(tmp_path, SEPOLIA_CHAIN_ID)
     assert record.network == "sepolia" and record.deployer == DEPLOYER
     assert record.compiler["version"] == SOLC_VERSION and "optimizer" in record.compiler["settings"]
@@ -150,8 +151,8 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     assert [p["state"] for p in pricing] == ["waiting", "waiting"]
     assert (proposal["state"], proposal["current"], proposal["wanted"]) == (
         "scheduled",
-        [250, 1_000],
-        [300, 1_000],
+        [250, 10_000, 1_000],
+        [300, 10_000, 1_000],
     )
     assert chain.call(jobs.config()) == (250, 10_000, 1_000)
     # ...a rerun before the delay sends nothing and says when it will be ready...
@@ -220,14 +221,14 @@ def test_dry_run_estimates_without_sending(
     out = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore, "--dry-run")
     assert out.code == 0, out.error
     report = out.json()
-    assert report["dry_run"] and report["transactions"] == 13
+    assert report["dry_run"] and report["transactions"] == 12
     assert (
         report["total_gas"] > 5_000_000
         and report["cost_wei"] == report["total_gas"] * report["gas_price_wei"]
     )
     # The market's modes need their modules' immutables, which a dry run cannot simulate.
     # So do the metered pricing's registration and enabling, on a market not deployed yet.
-    assert [s["simulated"] for s in report["steps"]] == [True] * 8 + [False] + [True] + [False] * 3
+    assert [s["simulated"] for s in report["steps"]] == [True] * 8 + [False] + [True] + [False] * 2
     assert chain.w3.eth.get_transaction_count(DEPLOYER) == nonce
     assert not (tmp_path / f"{SEPOLIA_CHAIN_ID}.json").exists()
 
