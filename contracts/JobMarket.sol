@@ -511,10 +511,13 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
             lock.locked = e.locked;
             lock.allocation = _WORKERS.allocationOf(msg.sender, token, address(this));
         }
-        uint256 locked = lock.locked + collateral;
-        if (locked > lock.allocation) return false;
-        lock.locked = locked;
-        lock.delta += collateral;
+        // Safe: the lock stays within the allocation, a uint96, and collateral is a uint96.
+        unchecked {
+            uint256 locked = lock.locked + collateral;
+            if (locked > lock.allocation) return false;
+            lock.locked = locked;
+            lock.delta += collateral;
+        }
         return true;
     }
 
@@ -590,7 +593,11 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
         // Fits: price is a uint96 and the governor keeps disputeBondBps <= 5_000.
         terms.disputeBond = uint96(uint256(terms.price) * hot.disputeBondBps / 10_000);
         // At least 1 wei, so that every claim locks something; at most a uint96.
-        uint256 collateral = uint256(terms.price) * hot.collateralBps / 10_000;
+        uint256 collateral;
+        // Safe: a uint96 times a uint16.
+        unchecked {
+            collateral = uint256(terms.price) * hot.collateralBps / 10_000;
+        }
         if (collateral == 0) collateral = 1;
         else if (collateral > type(uint96).max) collateral = type(uint96).max;
         terms.collateral = uint96(collateral);
@@ -641,8 +648,9 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
             problem = JobMarketRequestExpired.selector;
         }
         if (problem != 0) return (problem, slot);
-        if (!_reserve(lock, job.terms.token, job.terms.collateral)) {
-            return (JobMarketAllocationExceeded.selector, slot);
+        {
+            (address token, uint256 collateral) = _lockTerms(job);
+            if (!_reserve(lock, token, collateral)) return (JobMarketAllocationExceeded.selector, slot);
         }
         uint40 claimDeadline = uint40(block.timestamp) + job.terms.workTime;
         _jobs[jobId] = JobSlot.pack(
@@ -678,9 +686,8 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
         if (claimed) {
             // An Open job's tuple has no worker (the commitment matched), so none is replaced.
             if (block.timestamp > deadline) return (JobMarketRequestExpired.selector, slot);
-            if (!_reserve(lock, job.terms.token, job.terms.collateral)) {
-                return (JobMarketAllocationExceeded.selector, slot);
-            }
+            (address token, uint256 collateral) = _lockTerms(job);
+            if (!_reserve(lock, token, collateral)) return (JobMarketAllocationExceeded.selector, slot);
         } else {
             if (msg.sender != job.worker) revert JobMarketNotWorker(jobId, msg.sender);
             if (block.timestamp > deadline) return (JobMarketClaimExpired.selector, slot);

@@ -253,7 +253,7 @@ abstract contract JobMarketBase is ReentrancyGuardTransient {
         internal
         returns (uint256 workerAmount, uint256 royalty, uint256 fee, uint256 extra)
     {
-        address token = job.terms.token;
+        (address token,) = _lockTerms(job);
         if (worker != address(0)) {
             // A claimed job ends: its collateral is unlocked and the outcome recorded.
             if (ledger.exposedWorker != worker || ledger.exposedToken != token) {
@@ -261,8 +261,11 @@ abstract contract JobMarketBase is ReentrancyGuardTransient {
                 ledger.exposedWorker = worker;
                 ledger.exposedToken = token;
             }
-            ledger.unlock += job.terms.collateral;
-            ledger.record += _recordOf(outcome);
+            // Safe: a batch's collateral sums stay far below 2^256, its counts below 2^32.
+            unchecked {
+                ledger.unlock += _collateralOf(job);
+                ledger.record += _recordOf(outcome);
+            }
         }
         // One raw test keeps flat, fee-free jobs (every field checked against the commitment,
         // so clean) off both module paths: terms.pricing is word 10, terms.verifyFee word 15.
@@ -302,7 +305,7 @@ abstract contract JobMarketBase is ReentrancyGuardTransient {
             if (outcome >= Outcome.Fail) {
                 // Capped by the registry at the worker's allocation here; paid to this market.
                 extra = _WORKERS.slash(
-                    worker, token, outcome == Outcome.Fail ? ledger.failureFee : job.terms.collateral
+                    worker, token, outcome == Outcome.Fail ? ledger.failureFee : _collateralOf(job)
                 );
             }
             if (outcome == Outcome.RefundAndSlashDisputed) price += job.terms.disputeBond;
@@ -311,15 +314,32 @@ abstract contract JobMarketBase is ReentrancyGuardTransient {
         }
     }
 
+    /// @dev The job's token and collateral, read raw (terms words 0 and 9 of the tuple): every
+    /// caller checked the tuple against its commitment, made from clean values.
+    function _lockTerms(IJobMarket.Job calldata job) internal pure returns (address token, uint256 collateral) {
+        assembly ("memory-safe") {
+            token := calldataload(add(job, 128))
+            collateral := calldataload(add(job, 416))
+        }
+    }
+
+    function _collateralOf(IJobMarket.Job calldata job) internal pure returns (uint256 collateral) {
+        assembly ("memory-safe") {
+            collateral := calldataload(add(job, 416))
+        }
+    }
+
     /// @dev The counter an outcome adds to the exposure slot (bit offsets of
     /// {IJobMarket-Exposure}: paid 96, failed 128, timedOut 160, disputesLost 192,
     /// disputesWon 224). A won dispute counts as paid too.
-    function _recordOf(Outcome outcome) internal pure returns (uint256) {
-        if (outcome == Outcome.Pay || outcome == Outcome.PayUncontested) return 1 << 96;
-        if (outcome == Outcome.PayWon) return (1 << 96) | (1 << 224);
-        if (outcome == Outcome.Fail) return 1 << 128;
-        if (outcome == Outcome.RefundAndSlash) return 1 << 160;
-        return 1 << 192;
+    function _recordOf(Outcome outcome) internal pure returns (uint256 bump) {
+        if (outcome == Outcome.Pay) return 1 << 96;
+        // One byte per outcome (Pay first): the counter's bit offset.
+        uint256 table = 0xc0c0a0806060e060;
+        assembly ("memory-safe") {
+            bump := shl(byte(sub(31, outcome), table), 1)
+        }
+        if (outcome == Outcome.PayWon) bump |= 1 << 96;
     }
 
     /// @dev After a submission the mode's module earned the verification fee (it withdraws

@@ -3,11 +3,13 @@
 Rules create jobs (paid directly or from a deposit by signed request, in ETH or the token),
 move a random live job along a random edge of the state machine (claim, submit, report
 failure, timeout, cancel, expire, dispute, resolve either way, expire a dispute, finalize,
-and the too-early variants that must revert), withdraw balances, and move workers through
-exit, withdrawal, return and top-up. After every step, for each token: what the market
-holds == escrowed prices + dispute bonds + owed balances; what the registry holds == stakes;
-and the balances, stakes, active-job counts and job statuses the model predicts are the
-chain's. CI runs >= 300 steps (seeded); a longer, random run:
+and the too-early variants that must revert), withdraw balances, and move workers' stakes
+(stake and allocate, deallocate, unstake, leave and return). After every step, for each
+token: what the market holds == escrowed prices + dispute bonds + owed balances; what the
+registry holds == the sum of stakes == totalStaked; each worker's allocation <= its stake,
+and its `lockedOf` == the collateral of its Claimed, Submitted and Disputed jobs <= its
+allocation; and the balances, stakes, allocations, locks, records and job statuses the model
+predicts are the chain's. CI runs >= 300 steps (seeded); a longer, random run:
 
     INFERCHAIN_PROPERTY_EXAMPLES=100 INFERCHAIN_PROPERTY_STEPS=100 \\
         .venv/bin/pytest tests/contracts/test_invariants.py
@@ -37,12 +39,11 @@ from tests.contracts.helpers import (
     DISPUTE_BOND_BPS,
     DISPUTED,
     ETH,
-    MIN_STAKE,
     OPEN,
     SETTLED,
-    SLASH_BPS,
+    STAKE,
     SUBMITTED,
-    UNBONDING_DELAY,
+    TOKEN_STAKE,
     Deployment,
     cid,
     event,
@@ -81,11 +82,20 @@ class ModelJob:
 
 
 @dataclass
-class ModelWorker:
+class ModelStake:
+    """A worker's stake in one token, what it allocated to the market and what is locked."""
+
     stake: int
+    allocation: int
+    locked: int = 0
+
+
+@dataclass
+class ModelWorker:
+    stakes: dict[str, ModelStake]
     registered: bool = True
-    exit_ends: int = 0
-    active: int = 0
+    #: Exposure counters: paid, failed, timedOut, disputesLost, disputesWon (all tokens).
+    record: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -104,9 +114,12 @@ class MarketMachine(RuleBasedStateMachine):
         d = self.d
         self.snapshot = d.chain.snapshot()
         self.model = Model()
+        token = d.token.address
         self.model.workers = {
-            "worker": ModelWorker(2 * MIN_STAKE),
-            "worker2": ModelWorker(MIN_STAKE),
+            role: ModelWorker(
+                {ETH: ModelStake(eth, eth), token: ModelStake(TOKEN_STAKE, TOKEN_STAKE)}
+            )
+            for role, eth in (("worker", 2 * STAKE), ("worker2", STAKE))
         }
         self.touched_accounts: set[tuple[str, str]] = set()
         self.touched_jobs: set[int] = set()
@@ -145,7 +158,7 @@ class MarketMachine(RuleBasedStateMachine):
                 self.rnd.choice(roles), self.rnd.random() < 0.5, self.rnd.choice((1, 2, 10))
             )
         elif operation == "worker":
-            actions = ("top_up", "exit", "cancel_exit", "leave_or_return")
+            actions = ("stake", "deallocate", "unstake", "leave_or_return")
             self.worker_churn(self.rnd.choice(WORKERS), self.rnd.choice(actions))
         elif self.rnd.random() < 0.1:
             self.govern_fee(self.rnd.choice((0, 100, 1_000)))
@@ -248,35 +261,37 @@ class MarketMachine(RuleBasedStateMachine):
     def _claim(self, m: ModelJob, data: st.DataObject) -> None:
         d = self.d
         call = d.market.functions.claim(m.job_id, job_tuple(m.job))
-        eligible = [w for w in WORKERS if self._eligible(w)]
-        if not eligible:  # nobody may claim now: the registry says why
-            with pytest.raises(ContractReverted, match="WorkerRegistry"):
+        eligible = [w for w in WORKERS if self._eligible(w, m)]
+        if not eligible:  # no allocation covers the collateral now
+            with pytest.raises(ContractReverted, match="JobMarketAllocationExceeded"):
                 d.tx(self.rnd.choice(WORKERS), call)
+            self.seen["claim refused"] += 1
             return
         worker = self.rnd.choice(eligible)
         receipt = d.tx(worker, call)
         m.status, m.worker = CLAIMED, worker
         m.deadline = event(d.market, receipt, "JobClaimed")["deadline"]
         m.job = {**m.job, "worker": d.addr(worker)}
-        self.model.workers[worker].active += 1
+        self._lock(m, 1)
         self.touched_jobs.add(m.job_id)
 
     def _submit_open(self, m: ModelJob, data: st.DataObject) -> None:
         """Claim and submit an Open job in one transaction."""
         d = self.d
-        eligible = [w for w in WORKERS if self._eligible(w)]
-        if not eligible:  # nobody may claim now: the registry says why
+        eligible = [w for w in WORKERS if self._eligible(w, m)]
+        if not eligible:  # no allocation covers the collateral now
             call = d.market.functions.submitResult(
                 m.job_id, job_tuple(m.job), result_tuple(cid(f"out {m.job_id}"))
             )
-            with pytest.raises(ContractReverted, match="WorkerRegistry"):
+            with pytest.raises(ContractReverted, match="JobMarketAllocationExceeded"):
                 d.tx(self.rnd.choice(WORKERS), call)
+            self.seen["claim refused"] += 1
             return
         worker = self.rnd.choice(eligible)
         m.job = d.submit(m.job_id, m.job, worker, output=cid(f"out {m.job_id}"))
         m.status, m.worker = SUBMITTED, worker
         m.deadline = d.status(m.job_id)[1]
-        self.model.workers[worker].active += 1
+        self._lock(m, 1)
         self.touched_jobs.add(m.job_id)
 
     def _cancel(self, m: ModelJob, data: st.DataObject) -> None:
@@ -294,17 +309,25 @@ class MarketMachine(RuleBasedStateMachine):
         self.touched_jobs.add(m.job_id)
 
     def _report_failure(self, m: ModelJob, data: st.DataObject) -> None:
-        fn = self.d.market.functions.reportFailure(m.job_id, job_tuple(m.job), cid("bad input"))
-        self.d.tx(m.worker, fn)
-        self._settle(m, pay=False)
+        d = self.d
+        fn = d.market.functions.reportFailure(m.job_id, job_tuple(m.job), cid("bad input"))
+        receipt = d.tx(m.worker, fn)
+        # The fee: the share of the work time held (at least 1 %) of the collateral.
+        terms = m.job["terms"]
+        now = d.chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
+        held = now - (m.deadline - terms["workTime"])
+        bps = max(100, held * 10_000 // terms["workTime"])
+        fee = terms["collateral"] * bps // 10_000
+        assert event(d.market, receipt, "JobFailed")["fee"] == fee
+        self._settle(m, pay=False, slash=fee, outcome="failed")
 
     def _timeout(self, m: ModelJob, data: st.DataObject) -> None:
         self.d.tx("outsider", self.d.market.functions.timeout(m.job_id, job_tuple(m.job)))
-        self._settle(m, pay=False, slash=True)
+        self._settle(m, pay=False, slash=m.job["terms"]["collateral"], outcome="timedOut")
 
     def _finalize(self, m: ModelJob, data: st.DataObject) -> None:
         self.d.finalize(m.job_id, m.job)
-        self._settle(m, pay=True)
+        self._settle(m, pay=True, outcome="paid")
 
     def _dispute(self, m: ModelJob, data: st.DataObject) -> None:
         d = self.d
@@ -319,7 +342,11 @@ class MarketMachine(RuleBasedStateMachine):
             "arbiter",
             d.arbiter.functions.rule(d.market.address, m.job_id, job_tuple(m.job), worker_wins),
         )
-        self._settle(m, pay=worker_wins, slash=not worker_wins)
+        if worker_wins:
+            self._settle(m, pay=True, outcome="disputesWon")
+        else:
+            slash = m.job["terms"]["collateral"]
+            self._settle(m, pay=False, slash=slash, outcome="disputesLost")
 
     def _resolve_win(self, m: ModelJob, data: st.DataObject) -> None:
         self._resolve(m, True)
@@ -329,15 +356,18 @@ class MarketMachine(RuleBasedStateMachine):
 
     def _expire_dispute(self, m: ModelJob, data: st.DataObject) -> None:
         self.d.tx("outsider", self.d.market.functions.expireDispute(m.job_id, job_tuple(m.job)))
-        self._settle(m, pay=True, bond_to_requester=True)  # attack 1: the result stands
+        # Attack 1: the result stands.
+        self._settle(m, pay=True, bond_to_requester=True, outcome="paid")
 
     # -- balances, workers, time -------------------------------------------------------
 
     def govern_fee(self, fee_bps: int) -> None:
         """A config change through the timelock (2 days pass): new jobs only, which the
-        model sees through each job's snapshotted `feeBps`."""
+        model sees through each job's snapshotted `feeBps` and `collateral`."""
         d = self.d
-        d.govern(d.governor.functions.setConfig(d.market.address, (fee_bps, DISPUTE_BOND_BPS)))
+        collateral_bps = self.rnd.choice((5_000, 10_000, 30_000))
+        config = (fee_bps, collateral_bps, DISPUTE_BOND_BPS)
+        d.govern(d.governor.functions.setConfig(d.market.address, config))
         self.seen["config changes"] += 1
 
     def withdraw(self, role: str, token_kind: bool, fraction: int) -> None:
@@ -351,31 +381,39 @@ class MarketMachine(RuleBasedStateMachine):
         self.seen["withdraw"] += 1
 
     def worker_churn(self, worker: str, action: str) -> None:
-        """One step of a worker's life; each action is tried only where it applies."""
+        """One step of a worker's stake in a random token; each action is tried only where
+        it applies, and deallocating into locked collateral must revert."""
         d, w = self.d, self.model.workers[worker]
-        if action == "top_up" and w.registered:
-            amount = max(MIN_STAKE - w.stake, 1)
-            d.tx(worker, d.workers.functions.addStake(amount), value=amount)
-            w.stake += amount
-        elif action == "exit" and w.registered and not w.exit_ends:
-            d.tx(worker, d.workers.functions.requestExit())
-            w.exit_ends = d.now() + UNBONDING_DELAY
-        elif action == "cancel_exit" and w.exit_ends:
-            d.tx(worker, d.workers.functions.cancelExit())
-            w.exit_ends = 0
-        elif action == "leave_or_return" and not w.registered:
-            d.register_worker(worker, stake=MIN_STAKE)
-            self.model.workers[worker] = ModelWorker(MIN_STAKE)
-        elif action == "leave_or_return" and w.exit_ends:
-            if w.active:
-                with pytest.raises(ContractReverted, match=r"WorkerRegistryActiveJobs|Unbonding"):
-                    d.tx(worker, d.workers.functions.withdrawStake())
+        token = self.rnd.choice((ETH, d.token.address))
+        s = w.stakes[token]
+        unit = STAKE if token == ETH else TOKEN_STAKE
+        if action == "stake":
+            amount = self.rnd.choice((unit // 100, unit // 10, unit))
+            d.stake_and_allocate(worker, token, amount)
+            s.stake += amount
+            s.allocation += amount
+        elif action == "deallocate" and s.allocation:
+            free = s.allocation - s.locked
+            if s.locked and self.rnd.random() < 0.3:
+                with pytest.raises(ContractReverted, match="WorkerRegistryAllocationLocked"):
+                    d.tx(worker, d.workers.functions.deallocate(d.market.address, token, free + 1))
+                self.seen["deallocate refused"] += 1
                 return
-            if d.now() < w.exit_ends:
-                d.chain.increase_time(w.exit_ends - d.now())
-            d.tx(worker, d.workers.functions.withdrawStake())
-            self.model.workers[worker] = ModelWorker(0, registered=False)
-            self.seen["withdrawStake"] += 1
+            amount = free // self.rnd.choice((1, 2, 10))
+            if amount == 0:
+                return
+            d.tx(worker, d.workers.functions.deallocate(d.market.address, token, amount))
+            s.allocation -= amount
+        elif action == "unstake" and s.stake > s.allocation:
+            amount = s.stake - s.allocation
+            d.tx(worker, d.workers.functions.unstake(token, amount, d.addr(worker)))
+            s.stake -= amount
+        elif action == "leave_or_return":
+            if w.registered:
+                d.tx(worker, d.workers.functions.leave())
+            else:
+                d.tx(worker, d.workers.functions.register(cid(f"back {worker}"), []))
+            w.registered = not w.registered
         else:
             return
         self.seen[f"worker {action}"] += 1
@@ -390,9 +428,16 @@ class MarketMachine(RuleBasedStateMachine):
             return "after"
         return "before" if now + MARGIN < deadline else "near"
 
-    def _eligible(self, role: str) -> bool:
-        w = self.model.workers[role]
-        return w.registered and w.exit_ends == 0 and w.stake >= MIN_STAKE
+    def _eligible(self, role: str, m: ModelJob) -> bool:
+        """Whether `role`'s allocation covers `m`'s collateral on top of its lock (served
+        models and registration do not matter: discovery only)."""
+        terms = m.job["terms"]
+        s = self.model.workers[role].stakes[terms["token"]]
+        return s.locked + terms["collateral"] <= s.allocation
+
+    def _lock(self, m: ModelJob, sign: int) -> None:
+        terms = m.job["terms"]
+        self.model.workers[m.worker].stakes[terms["token"]].locked += sign * terms["collateral"]
 
     def _credit(self, account: str, token: str, amount: int) -> None:
         if amount:
@@ -400,8 +445,17 @@ class MarketMachine(RuleBasedStateMachine):
             self.touched_accounts.add((account, token))
 
     def _settle(
-        self, m: ModelJob, *, pay: bool, slash: bool = False, bond_to_requester: bool = False
+        self,
+        m: ModelJob,
+        *,
+        pay: bool,
+        slash: int = 0,
+        bond_to_requester: bool = False,
+        outcome: str = "",
     ) -> None:
+        """Credit a job's outcome; a claimed job's collateral is unlocked, `slash` of it taken
+        from the worker's allocation (and stake) and credited to the requester in the job's
+        token, and `outcome` counted in the worker's record."""
         d, terms = self.d, m.job["terms"]
         token, price = terms["token"], terms["price"]
         bond = terms["disputeBond"] if m.status == DISPUTED else 0
@@ -418,11 +472,15 @@ class MarketMachine(RuleBasedStateMachine):
             self._credit(d.addr(m.requester), token, price + bond)
         if m.worker:
             w = self.model.workers[m.worker]
-            w.active -= 1
-            if slash:
-                slashed = min(w.stake, MIN_STAKE * SLASH_BPS // 10_000)
-                w.stake -= slashed
-                self._credit(d.addr(m.requester), ETH, slashed)  # all of it
+            self._lock(m, -1)
+            w.record[outcome] += 1
+            if outcome == "disputesWon":
+                w.record["paid"] += 1
+            s = w.stakes[token]
+            slashed = min(slash, s.allocation)
+            s.stake -= slashed
+            s.allocation -= slashed
+            self._credit(d.addr(m.requester), token, slashed)  # all of it
         m.status, m.deadline = SETTLED, 0
         self.touched_jobs.add(m.job_id)
 
@@ -446,17 +504,35 @@ class MarketMachine(RuleBasedStateMachine):
         # The router never holds money.
         assert d.chain.balance(d.router.address) == 0
         assert d.token.functions.balanceOf(d.router.address).call() == 0
-        stakes = sum(w.stake for w in model.workers.values())
-        assert (
-            d.chain.balance(d.workers.address) == stakes == d.workers.functions.totalStaked().call()
-        )
+        for token in (ETH, d.token.address):
+            stakes = sum(w.stakes[token].stake for w in model.workers.values())
+            if token == ETH:
+                held = d.chain.balance(d.workers.address)
+            else:
+                held = d.token.functions.balanceOf(d.workers.address).call()
+            assert held == stakes == d.workers.functions.totalStaked(token).call(), token
         for account, token in self.touched_accounts:
             expected = model.owed.get((account, token), 0)
             assert d.market.functions.balanceOf(account, token).call() == expected, (account, token)
+        names = ("paid", "failed", "timedOut", "disputesLost", "disputesWon")
         for role, w in model.workers.items():
-            on_chain = d.workers.functions.worker(d.addr(role)).call()
-            assert (on_chain[0], on_chain[3]) == (w.stake, w.registered), role
-            assert d.workers.functions.activeJobs(d.addr(role)).call() == w.active, role
+            assert d.workers.functions.worker(d.addr(role)).call()[0] == w.registered, role
+            record = Counter()
+            for token, s in w.stakes.items():
+                live = sum(
+                    m.job["terms"]["collateral"]
+                    for m in model.jobs.values()
+                    if m.worker == role
+                    and m.job["terms"]["token"] == token
+                    and m.status in (CLAIMED, SUBMITTED, DISPUTED)
+                )
+                assert s.locked == live <= s.allocation <= s.stake, (role, token)
+                assert d.stake_of(role, token) == (s.stake, s.allocation), (role, token)
+                assert d.allocation(role, token) == s.allocation, (role, token)
+                exposure = d.exposure(role, token)
+                assert exposure["locked"] == s.locked, (role, token)
+                record.update({n: exposure[n] for n in names})
+            assert +record == +w.record, role
         for job_id in self.touched_jobs:
             self._check_job(job_id)
         self.touched_accounts.clear()

@@ -107,7 +107,7 @@ def _fund(d: Deployment, address: str) -> None:
 
 @pytest.fixture
 def r(d: Deployment) -> Reexec:
-    module = d.chain.sender(d.actors.owner).deploy("ReexecVerifier", d.workers.address, PARAMS)
+    module = d.chain.sender(d.actors.owner).deploy("ReexecVerifier", d.market.address, PARAMS)
     d.govern(d.governor.functions.registerMode(d.market.address, MODE, module.address))
     d.govern(d.governor.functions.setModeEnabled(d.market.address, MODE, True))
     keys = {Account.from_key(_key(i)).address: _key(i) for i in range(5)}
@@ -133,7 +133,7 @@ def test_params_hooks_and_quote(r: Reexec, d: Deployment) -> None:
     # The challenge window must cover draw + commit + reveal.
     short = (*PARAMS[:7], DRAW_WINDOW + COMMIT_WINDOW + REVEAL_WINDOW - 1, *PARAMS[8:])
     with reverts("ReexecBadParams"):
-        d.chain.sender(d.actors.owner).deploy("ReexecVerifier", d.workers.address, short)
+        d.chain.sender(d.actors.owner).deploy("ReexecVerifier", d.market.address, short)
     # Only the market records submissions.
     with reverts("ReexecNotMarket"):
         d.tx("outsider", f.onSubmit(job_id, job_tuple(job), b""))
