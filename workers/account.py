@@ -145,6 +145,14 @@ def account_status(
     )
 
 
+def free_allocation(chain: Chain, market: Market, address: str, token: str) -> int:
+    """What new claims in this market may still lock of ``token``: the allocation to it less
+    the collateral its held jobs lock (two eth_calls)."""
+    venue = market.addresses.job_market
+    allocation = int(chain.call(market.workers.functions.allocationOf(address, token, venue)))
+    return max(0, allocation - int(chain.call(market.jobs.functions.lockedOf(address, token))))
+
+
 def no_allocation(address: str, tokens: Iterable[str]) -> str:
     """What to tell an operator whose worker has nothing allocated to this market."""
     return (
@@ -173,14 +181,10 @@ class Standing:
 
     def free(self, tokens: Iterable[str]) -> dict[str, int]:
         """Free allocation per token of ``tokens`` (two eth_calls each)."""
-        reg, venue = self._market.workers.functions, self._market.addresses.job_market
-        jobs = self._market.jobs.functions
-        free = {}
-        for token in dict.fromkeys(tokens):
-            allocation = int(self._chain.call(reg.allocationOf(self._address, token, venue)))
-            locked = int(self._chain.call(jobs.lockedOf(self._address, token)))
-            free[token] = max(0, allocation - locked)
-        return free
+        return {
+            t: free_allocation(self._chain, self._market, self._address, t)
+            for t in dict.fromkeys(tokens)
+        }
 
     def check(self, refused: str | None = None) -> None:
         """Re-read; ``refused`` is a claim revert's text, kept if the allocation says nothing."""
