@@ -242,7 +242,8 @@ def test_models_workers_and_stats(client, market: Market) -> None:
     assert allocation > 0 and eth_allocations == [
         {"token": ETH, "venue": d.market.address, "amount": str(allocation), "force_at": None}
     ]
-    detail = client.get(f"/jobs/{job_id}").json()
+    token = bearer(sign_in(client, d.actors.requester))
+    detail = client.get(f"/jobs/{job_id}", headers=token).json()
     assert detail["collateral"] == str(job["terms"]["collateral"]) and detail["collateral"] != "0"
     assert client.get("/workers/0x" + "00" * 20).status_code == 404
     assert client.get("/workers/not-an-address").status_code == 422
