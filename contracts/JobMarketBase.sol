@@ -334,11 +334,9 @@ abstract contract JobMarketBase is ReentrancyGuardTransient {
     /// disputesWon 224). A won dispute counts as paid too.
     function _recordOf(Outcome outcome) internal pure returns (uint256 bump) {
         if (outcome == Outcome.Pay) return 1 << 96;
-        // One byte per outcome (Pay first): the counter's bit offset.
-        uint256 table = 0xc0c0a0806060e060;
-        assembly ("memory-safe") {
-            bump := shl(byte(sub(31, outcome), table), 1)
-        }
+        // One byte per outcome (Pay lowest): the counter's bit offset.
+        uint256 offset = (0xc0c0a0806060e060 >> (8 * uint256(outcome))) & 0xff;
+        bump = 1 << offset;
         if (outcome == Outcome.PayWon) bump |= 1 << 96;
     }
 

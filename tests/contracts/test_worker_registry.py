@@ -6,6 +6,14 @@ from __future__ import annotations
 import pytest
 from web3.contract import Contract
 
+from inferchain.market.stakes import (
+    Exposure,
+    Stake,
+    free_allocation,
+    read_allocation,
+    read_exposure,
+    read_stake,
+)
 from tests.contracts.helpers import (
     CHALLENGE_WINDOW,
     ETH,
@@ -296,3 +304,16 @@ def test_reentrant_worker_cannot_unstake_twice(d: Deployment, bubble: bool) -> N
         assert d.chain.balance(attacker.address) == ETHER // 2
         assert d.workers.functions.totalStaked(ETH).call() == staked_before - ETHER // 2
     assert d.chain.balance(d.workers.address) == d.workers.functions.totalStaked(ETH).call()
+
+
+def test_typed_views_read_stake_allocation_and_exposure(d: Deployment) -> None:
+    worker = d.addr("worker")
+    job_id, job = d.create()
+    d.claim(job_id, job)
+    collateral = job["terms"]["collateral"]
+    assert read_stake(d.chain, d.workers, worker, ETH) == Stake(2 * STAKE, 2 * STAKE)
+    assert read_stake(d.chain, d.workers, worker, ETH).unallocated == 0
+    assert read_allocation(d.chain, d.workers, worker, ETH, d.market.address) == 2 * STAKE
+    assert read_exposure(d.chain, d.market, worker, ETH) == Exposure(collateral, 0, 0, 0, 0, 0)
+    free = free_allocation(d.chain, d.workers, d.market, worker, ETH)
+    assert free == 2 * STAKE - collateral
