@@ -19,32 +19,17 @@ from dataclasses import dataclass, field
 from inferchain.chain import Chain, TransactionSender
 from inferchain.ipfs import Cid
 from inferchain.market import ETH, Market
+from inferchain.market.stakes import (
+    Exposure,
+    free_allocation,
+    read_allocation,
+    read_exposure,
+    read_stake,
+)
 from inferchain.worker.errors import WorkerNotReady
 from inferchain.worker.runtimes import canonical_json
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Exposure:
-    """The market's record of this worker in one token (``exposureOf``): the collateral
-    its claims lock now, and how its claimed jobs ended."""
-
-    locked: int
-    paid: int
-    failed: int
-    timed_out: int
-    disputes_lost: int
-    disputes_won: int
-
-    def record(self) -> dict[str, int]:
-        return {
-            "paid": self.paid,
-            "failed": self.failed,
-            "timed_out": self.timed_out,
-            "disputes_lost": self.disputes_lost,
-            "disputes_won": self.disputes_won,
-        }
 
 
 @dataclass(frozen=True)
@@ -79,7 +64,13 @@ class TokenStanding:
             "allocation_wei": self.allocation,
             "locked_wei": self.locked,
             "free_allocation_wei": self.free_allocation,
-            "record": self.exposure.record(),
+            "record": {
+                "paid": self.exposure.paid,
+                "failed": self.exposure.failed,
+                "timed_out": self.exposure.timed_out,
+                "disputes_lost": self.exposure.disputes_lost,
+                "disputes_won": self.exposure.disputes_won,
+            },
         }
 
 
@@ -103,22 +94,15 @@ class AccountStatus:
         }
 
 
-def exposure(chain: Chain, market: Market, address: str, token: str) -> Exposure:
-    """The market's ``exposureOf(address, token)``."""
-    values = chain.call(market.jobs.functions.exposureOf(address, token))
-    return Exposure(*(int(v) for v in values))
-
-
 def token_standing(chain: Chain, market: Market, address: str, token: str) -> TokenStanding:
     """``token``'s stake, allocations and exposure for ``address`` (three eth_calls)."""
-    reg, venue = market.workers.functions, market.addresses.job_market
-    stake, allocated = chain.call(reg.stakeOf(address, token))
+    stake = read_stake(chain, market.workers, address, token)
     return TokenStanding(
         token=token,
-        stake=int(stake),
-        allocated=int(allocated),
-        allocation=int(chain.call(reg.allocationOf(address, token, venue))),
-        exposure=exposure(chain, market, address, token),
+        stake=stake.stake,
+        allocated=stake.allocated,
+        allocation=read_allocation(chain, market.workers, address, token, market.jobs.address),
+        exposure=read_exposure(chain, market.jobs, address, token),
     )
 
 
@@ -143,14 +127,6 @@ def account_status(
         tokens={t: token_standing(chain, market, address, t) for t in wanted},
         earnings={t: int(chain.call(jobs.balanceOf(address, t))) for t in wanted},
     )
-
-
-def free_allocation(chain: Chain, market: Market, address: str, token: str) -> int:
-    """What new claims in this market may still lock of ``token``: the allocation to it less
-    the collateral its held jobs lock (two eth_calls)."""
-    venue = market.addresses.job_market
-    allocation = int(chain.call(market.workers.functions.allocationOf(address, token, venue)))
-    return max(0, allocation - int(chain.call(market.jobs.functions.lockedOf(address, token))))
 
 
 def no_allocation(address: str, tokens: Iterable[str]) -> str:
@@ -181,16 +157,18 @@ class Standing:
 
     def free(self, tokens: Iterable[str]) -> dict[str, int]:
         """Free allocation per token of ``tokens`` (two eth_calls each)."""
+        m = self._market
         return {
-            t: free_allocation(self._chain, self._market, self._address, t)
+            t: free_allocation(self._chain, m.workers, m.jobs, self._address, t)
             for t in dict.fromkeys(tokens)
         }
 
     def check(self, refused: str | None = None) -> None:
         """Re-read; ``refused`` is a claim revert's text, kept if the allocation says nothing."""
-        reg, venue = self._market.workers.functions, self._market.addresses.job_market
+        m = self._market
         allocated = any(
-            int(self._chain.call(reg.allocationOf(self._address, t, venue))) for t in self.tokens
+            read_allocation(self._chain, m.workers, self._address, t, m.jobs.address)
+            for t in self.tokens
         )
         reason = (None if allocated else no_allocation(self._address, self.tokens)) or refused
         if reason == self.reason:
