@@ -23,6 +23,9 @@ pragma solidity ^0.8.28;
 /// - Money is never pushed during the lifecycle: every payout, refund, fee, royalty, bond and
 ///   slash is credited to a per-token balance that its owner takes out with {withdraw}.
 /// - Batches skip an item a third party made ineligible and report it ({BatchItemSkipped}).
+/// - A claim locks the job's collateral within the worker's allocation to this market in the
+///   shared worker registry ({IVenue-lockedOf}); every end of the claimed job unlocks it, and
+///   a timeout, a lost dispute or a failure report slashes (part of) it to the requester.
 /// - Signed requests, signed disputes, deposits by signature and session signers live in the
 ///   shared {IJobRouter}, which reaches the market through {IJobMarketRouter}.
 interface IJobMarket {

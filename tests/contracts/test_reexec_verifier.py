@@ -16,6 +16,7 @@ from eth_abi import encode
 from eth_account import Account
 from web3 import Web3
 
+from inferchain.market import MarketConfig, deploy_market
 from tests.contracts.helpers import (
     ARBITRATION_WINDOW,
     ETH_PRICE,
@@ -480,3 +481,12 @@ def test_module_refuses_eth_from_anyone_but_the_market(r: Reexec, d: Deployment)
         d.chain.sender(d.actors.outsider).send_value(r.module.address, 1)
     assert d.chain.w3.eth.get_balance(r.module.address) == held
     r.conserved()
+
+
+def test_deploy_gives_the_module_its_market_by_prediction(d: Deployment) -> None:
+    """`deploy_market` deploys ReexecVerifier just before the market, with the market's
+    predicted address: the module serves exactly that market, registered as mode 2."""
+    m = deploy_market(d.chain, d.actors.outsider, MarketConfig(metered_pricing=False), reexec=True)
+    assert m.reexec is not None
+    assert m.reexec.functions.market().call() == m.jobs.address
+    assert m.jobs.functions.modeOf(2).call()[0] == m.reexec.address
