@@ -409,8 +409,15 @@ class Deployment:
         created = event(self.market, receipt, "JobCreated")
         return created["jobId"], job_from_created(created)
 
-    def claim(self, job_id: int, job: dict[str, Any], role: str = "worker") -> dict[str, Any]:
-        self.tx(role, self.market.functions.claim(job_id, job_tuple(job)))
+    def claim(
+        self,
+        job_id: int,
+        job: dict[str, Any],
+        role: str = "worker",
+        *,
+        market: Contract | None = None,
+    ) -> dict[str, Any]:
+        self.tx(role, (market or self.market).functions.claim(job_id, job_tuple(job)))
         return {**job, "worker": self.addr(role)}
 
     def submit(
@@ -420,10 +427,12 @@ class Deployment:
         role: str = "worker",
         output: bytes | None = None,
         output_hash: bytes = b"\x11" * 32,
+        *,
+        market: Contract | None = None,
     ) -> dict[str, Any]:
         """Submit as `role`: on its claimed job, or on an Open job (claim and submit at once)."""
         output = output or cid(f"output {job_id}")
-        call = self.market.functions.submitResult(
+        call = (market or self.market).functions.submitResult(
             job_id, job_tuple(job), result_tuple(output, output_hash)
         )
         self.tx(role, call)
@@ -436,25 +445,40 @@ class Deployment:
             "outputHash": output_hash,
         }
 
-    def dispute(self, job_id: int, job: dict[str, Any], role: str = "requester") -> dict[str, Any]:
+    def dispute(
+        self,
+        job_id: int,
+        job: dict[str, Any],
+        role: str = "requester",
+        *,
+        market: Contract | None = None,
+    ) -> dict[str, Any]:
+        market = market or self.market
         bond = job["terms"]["disputeBond"]
         value = bond if job["terms"]["token"] == ETH else 0
         if job["terms"]["token"] != ETH:
-            allowance = self.token.functions.allowance(self.addr(role), self.market.address).call()
+            allowance = self.token.functions.allowance(self.addr(role), market.address).call()
             if allowance < bond:
-                self.tx(role, self.token.functions.approve(self.market.address, allowance + bond))
-        receipt = self.tx(role, self.market.functions.dispute(job_id, job_tuple(job)), value=value)
-        assert event(self.market, receipt, "JobDisputed")["bond"] == bond
+                self.tx(role, self.token.functions.approve(market.address, allowance + bond))
+        receipt = self.tx(role, market.functions.dispute(job_id, job_tuple(job)), value=value)
+        assert event(market, receipt, "JobDisputed")["bond"] == bond
         return job
 
-    def finalize(self, job_id: int, job: dict[str, Any], role: str = "outsider") -> TxReceipt:
-        return self.tx(role, self.market.functions.finalize(job_id, job_tuple(job)))
+    def finalize(
+        self,
+        job_id: int,
+        job: dict[str, Any],
+        role: str = "outsider",
+        *,
+        market: Contract | None = None,
+    ) -> TxReceipt:
+        return self.tx(role, (market or self.market).functions.finalize(job_id, job_tuple(job)))
 
     def deliver(self, job_id: int, job: dict[str, Any], role: str = "outsider") -> TxReceipt:
         return self.tx(role, self.market.functions.deliver(job_id, job_tuple(job)))
 
-    def status(self, job_id: int) -> tuple[int, int]:
-        status, deadline = self.market.functions.jobStatus(job_id).call()
+    def status(self, job_id: int, market: Contract | None = None) -> tuple[int, int]:
+        status, deadline = (market or self.market).functions.jobStatus(job_id).call()
         return status, deadline
 
     def balance(self, role_or_address: str, token: str = ETH) -> int:
