@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
-from tokenizers import Tokenizer
 
-from inferchain.bundle import Bundle, InferenceFailed, InvalidInput, ManifestError
+from inferchain.bundle import Bundle, InferenceFailed, InvalidInput
 from inferchain.bundle.limits import TextLimits
 from inferchain.worker.runtimes._classify import read_labels, top_k
 from inferchain.worker.runtimes._config import from_dict
 from inferchain.worker.runtimes._inputs import Params, parse_object
-from inferchain.worker.runtimes._weights import load_weights
+from inferchain.worker.runtimes._weights import load_tokenizer, load_weights
 from inferchain.worker.runtimes.base import Output, model_info, pick_device, runtime_info
 from inferchain.worker.runtimes.bow import BagOfTokens, BowConfig
 
@@ -38,11 +37,7 @@ class TextClassificationRuntime:
         self.config = from_dict(BowConfig, config.get("model"), "config.model")
         self.limits = from_dict(TextLimits, config.get("limits", {}), "config.limits")
         self.labels = read_labels(config, self.config.num_labels)
-        if bundle.manifest.tokenizer is None:
-            raise ManifestError("a text-classification bundle needs a tokenizer")
-        self.tokenizer = Tokenizer.from_file(str(bundle.file(bundle.manifest.tokenizer)))
-        if self.tokenizer.get_vocab_size() > self.config.vocab_size:
-            raise ManifestError("the tokenizer has more tokens than the model's vocabulary")
+        self.tokenizer = load_tokenizer(bundle, "text-classification", self.config.vocab_size)
         self.model = load_weights(BagOfTokens(self.config), bundle, self.device)
         self._model_info = model_info(bundle)
         self._runtime_info = runtime_info(self.name, self.device, bundle.manifest.dtype)
