@@ -24,7 +24,7 @@ from PIL import Image, UnidentifiedImageError
 from inferchain.bundle import Bundle, InferenceFailed, InvalidInput
 from inferchain.bundle.limits import ImageLimits
 from inferchain.worker.runtimes._classify import read_labels, top_k
-from inferchain.worker.runtimes._config import from_dict
+from inferchain.worker.runtimes._config import read_config
 from inferchain.worker.runtimes._inputs import Params, parse_object
 from inferchain.worker.runtimes._weights import load_weights
 from inferchain.worker.runtimes.base import Output, model_info, pick_device, runtime_info
@@ -43,11 +43,9 @@ class ImageClassificationRuntime:
     name: ClassVar[str] = "inferchain-cnn"
 
     def __init__(self, bundle: Bundle, device: str | torch.device | None = None) -> None:
-        config = bundle.config()
         self.bundle = bundle
         self.device = pick_device(device)
-        self.config = from_dict(CNNConfig, config.get("model"), "config.model")
-        self.limits = from_dict(ImageLimits, config.get("limits", {}), "config.limits")
+        config, self.config, self.limits = read_config(bundle, CNNConfig, ImageLimits)
         self.labels = read_labels(config, self.config.num_classes)
         self.model = load_weights(CNN(self.config), bundle, self.device)
         self._mode = "L" if self.config.in_channels == 1 else "RGB"

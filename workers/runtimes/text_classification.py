@@ -14,7 +14,7 @@ import torch
 from inferchain.bundle import Bundle, InferenceFailed, InvalidInput
 from inferchain.bundle.limits import TextLimits
 from inferchain.worker.runtimes._classify import read_labels, top_k
-from inferchain.worker.runtimes._config import from_dict
+from inferchain.worker.runtimes._config import read_config
 from inferchain.worker.runtimes._inputs import Params, parse_object
 from inferchain.worker.runtimes._weights import load_tokenizer, load_weights
 from inferchain.worker.runtimes.base import Output, model_info, pick_device, runtime_info
@@ -31,11 +31,9 @@ class TextClassificationRuntime:
     name: ClassVar[str] = "inferchain-bow"
 
     def __init__(self, bundle: Bundle, device: str | torch.device | None = None) -> None:
-        config = bundle.config()
         self.bundle = bundle
         self.device = pick_device(device)
-        self.config = from_dict(BowConfig, config.get("model"), "config.model")
-        self.limits = from_dict(TextLimits, config.get("limits", {}), "config.limits")
+        config, self.config, self.limits = read_config(bundle, BowConfig, TextLimits)
         self.labels = read_labels(config, self.config.num_labels)
         self.tokenizer = load_tokenizer(bundle, "text-classification", self.config.vocab_size)
         self.model = load_weights(BagOfTokens(self.config), bundle, self.device)

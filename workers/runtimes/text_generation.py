@@ -21,7 +21,7 @@ from torch import Tensor
 
 from inferchain.bundle import Bundle, InferenceFailed, InvalidInput
 from inferchain.bundle.limits import GenerationLimits
-from inferchain.worker.runtimes._config import from_dict
+from inferchain.worker.runtimes._config import read_config
 from inferchain.worker.runtimes._inputs import Params, parse_object
 from inferchain.worker.runtimes._streaming import settled_piece
 from inferchain.worker.runtimes._weights import load_tokenizer, load_weights
@@ -58,11 +58,9 @@ class TextGenerationRuntime:
     name: ClassVar[str] = "inferchain-gpt"
 
     def __init__(self, bundle: Bundle, device: str | torch.device | None = None) -> None:
-        config = bundle.config()
         self.bundle = bundle
         self.device = pick_device(device)
-        self.config = from_dict(GPTConfig, config.get("model"), "config.model")
-        self.limits = from_dict(GenerationLimits, config.get("limits", {}), "config.limits")
+        _, self.config, self.limits = read_config(bundle, GPTConfig, GenerationLimits)
         self.tokenizer = load_tokenizer(bundle, "text-generation", self.config.vocab_size)
         self.model = load_weights(GPT(self.config), bundle, self.device)
         self._model_info = model_info(bundle)
