@@ -35,7 +35,6 @@ def train_language_model(
     model: nn.Module,
     logits: Callable[[Tensor], Tensor],
     data: Tensor,
-    *,
     steps: int,
     batch_size: int,
     context_length: int,

@@ -80,14 +80,7 @@ def build_gpt(
     with seeded(seed, threads) as generator:
         model = GPT(config)
         loss = train_language_model(
-            model,
-            model,
-            data,
-            steps=steps,
-            batch_size=batch_size,
-            context_length=context_length,
-            learning_rate=learning_rate,
-            generator=generator,
+            model, model, data, steps, batch_size, context_length, learning_rate, generator
         )
     save_weights(model, root / "model.safetensors")
     tokenizer.save(str(root / "tokenizer.json"))

@@ -134,15 +134,12 @@ def build_llama(
     )
     with seeded(seed, threads) as generator:
         model = LlamaForCausalLM(config)
+
+        def logits(x: torch.Tensor) -> torch.Tensor:
+            return model(input_ids=x, use_cache=False).logits
+
         loss = train_language_model(
-            model,
-            lambda x: model(input_ids=x, use_cache=False).logits,
-            data,
-            steps=steps,
-            batch_size=batch_size,
-            context_length=context_length,
-            learning_rate=learning_rate,
-            generator=generator,
+            model, logits, data, steps, batch_size, context_length, learning_rate, generator
         )
     model.eval()
     model.generation_config.eos_token_id = end_ids
