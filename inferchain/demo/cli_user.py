@@ -27,18 +27,19 @@ class CliUser:
     ipfs_api_url: str
     deployments: Path
 
-    def command(self, model_id: int, input_: str) -> list[str]:
+    def command(self, model_id: int, input_: str, *extra: str) -> list[str]:
         return [
             "inferchain", "job", "submit", "--model", str(model_id), "--input", input_,
-            "--wait", "--timeout", "120", "--keystore", str(self.keystore),
+            *extra, "--wait", "--timeout", "120", "--keystore", str(self.keystore),
         ]  # fmt: skip
 
-    def printable(self, model_id: int, input_: str) -> str:
-        return shlex.join(self.command(model_id, input_))
+    def printable(self, model_id: int, input_: str, *extra: str) -> str:
+        return shlex.join(self.command(model_id, input_, *extra))
 
-    def submit_wait(self, model_id: int, input_: str) -> dict[str, Any]:
-        """Run the real CLI in a subprocess; its `--json` answer (job, output, CID)."""
-        cmd = [sys.executable, "-m", "inferchain", *self.command(model_id, input_)[1:]]
+    def submit_wait(self, model_id: int, input_: str, *extra: str) -> dict[str, Any]:
+        """Run the real CLI in a subprocess (``extra``: more options, e.g. ``--verify zk``);
+        its `--json` answer (job, output, CID)."""
+        cmd = [sys.executable, "-m", "inferchain", *self.command(model_id, input_, *extra)[1:]]
         cmd += ["--json", "--network", "local", "--deployments-dir", str(self.deployments),
                 "--ipfs-api", self.ipfs_api_url]  # fmt: skip
         env = {**os.environ, PASSWORD_ENV: self.password, "INFERCHAIN_LOCAL_RPC_URL": self.rpc_url}

@@ -1,6 +1,7 @@
 """The demo's user path: a fresh wallet submits four jobs through the gateway (the fourth a
-chat with the transformers Llama) and three through the CLI, waits, verifies every result,
-lets the challenge window pass, and accounts for every wei.
+chat with the transformers Llama), three through the CLI and, where the ZK demo model is
+registered, a `zk`-tier job (paid at submission, its proof checked on-chain); it waits,
+verifies every result, lets the challenge window pass, and accounts for every wei.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from web3.logs import DISCARD
 
 from inferchain.demo import inputs
 from inferchain.demo.cli_user import CliUser
@@ -20,11 +22,15 @@ from inferchain.demo.steps import Steps
 from inferchain.demo.wallet import Wallet
 from inferchain.ipfs import Cid, IpfsClient, verify_bytes
 from inferchain.market import ETH, JobOutcome, Market
+from inferchain.market.modes import ZK_MODE
 from inferchain.wallet import MarketClient
 
 TASKS = ("text-generation", "image-classification", "text-classification")
 #: The gateway jobs: (key in UserContext.models, task), one per task, then a chat.
 GATEWAY_JOBS = (*((task, task) for task in TASKS), ("chat", "text-generation"))
+
+#: The key of the ZK demo model in UserContext.models (`deployment.ZK_MODEL.alias`).
+ZK_KEY = "zk"
 
 #: How the report names the governor's account, where protocol fees go.
 FEE_ACCOUNT_ROLE = "protocol fee account (governor)"
@@ -39,6 +45,17 @@ class JobRun:
     output_cid: str
     output: dict[str, Any]
     tx_hash: str
+    verification: int = 0  # the job's mode: 0 manual (challenge window), ZK_MODE proven
+    proof: ProofCheck | None = None  # a proven job: where and for how much gas
+
+
+@dataclass(frozen=True)
+class ProofCheck:
+    """A proven job's settlement: the worker's submission, which checked the proof and paid."""
+
+    submit_tx: str
+    submit_gas: int
+    verifier_gas: int  # the verifier's proof check alone (a transaction calling it)
 
 
 @dataclass
@@ -116,6 +133,10 @@ def run_user_path(
             if json.loads(answer["output"]) != run.output or not answer["verified"]:
                 raise AssertionError(f"the CLI printed another result than job {run.job_id}'s")
             cli_runs.append(run)
+    if ZK_KEY in ctx.models:
+        zk_step = "user: submit a zk-tier job with `inferchain job submit --verify zk --wait`"
+        with steps.step(zk_step):
+            cli_runs.append(_zk_job(ctx, reader, cli, steps))
     gateway_runs = []
     with steps.step("user: wait for the gateway's indexed results and download them, verified"):
         for key, task, job_id, tx in sent:
@@ -146,6 +167,60 @@ def _verified(
     if output["task"] != task:
         raise AssertionError(f"job {job_id} answered a {output['task']} result, not {task}")
     return JobRun(via, task, model_id, job_id, str(cid), output, tx)
+
+
+def _zk_job(ctx: UserContext, reader: MarketClient, cli: CliUser, steps: Steps) -> JobRun:
+    """The digit as a raw input file with ``--verify zk``: the worker proves it, and its
+    submission checks the proof on-chain and pays at once (no challenge window)."""
+    from inferchain.zk import decode_output
+
+    model_id, digit = ctx.models[ZK_KEY], ctx.work_dir / "digit-3.bin"
+    digit.write_bytes(inputs.digit_file())
+    out = ctx.work_dir / "zk-output.bin"
+    extra = ("--verify", "zk", "--out", str(out))
+    steps.say(f"    $ {cli.printable(model_id, str(digit), *extra)}")
+    answer = cli.submit_wait(model_id, str(digit), *extra)
+    record = reader.job(answer["job_id"])
+    if record.job.terms.verification != ZK_MODE or record.outcome is not JobOutcome.PAID:
+        raise AssertionError(f"zk job {record.job_id} is not paid at submission: {record.outcome}")
+    cid = Cid.parse(record.output_cid)  # type: ignore[arg-type]  # paid: it has a result
+    data = reader.ipfs.cat(cid)  # type: ignore[union-attr]
+    verify_bytes(cid, data)
+    if data != out.read_bytes() or Cid.parse(answer["output_cid"]) != cid:
+        raise AssertionError(f"the CLI wrote another result than zk job {record.job_id}'s")
+    logits = decode_output(data)
+    label = max(range(len(logits)), key=logits.__getitem__)
+    output = {"task": "image-classification", "result": {"label": str(label), "logits": logits}}
+    proof = _proof_check(ctx.market, record.job_id, model_id)
+    return JobRun("cli", "image-classification", model_id, record.job_id, str(cid), output,
+                  answer["tx"], ZK_MODE, proof)  # fmt: skip
+
+
+def _proof_check(market: Market, job_id: int, model_id: int) -> ProofCheck:
+    """The worker's submission of ``job_id`` (which must also have paid it), and the gas of its
+    proof check: the proof it carried, replayed against the model's verifier."""
+    from inferchain.artifacts import load_artifact
+    from inferchain.zk.module import circuit_of, decode_proof
+    from inferchain.zk.publish import module_contract
+
+    chain, jobs = market.chain, market.jobs
+    (submitted,) = jobs.events.ResultSubmitted().get_logs(
+        from_block=market.addresses.deployed_block, argument_filters={"jobId": job_id}
+    )
+    receipt = chain.w3.eth.get_transaction_receipt(submitted["transactionHash"])
+    finalized = jobs.events.JobFinalized().process_receipt(receipt, errors=DISCARD)
+    if not [e for e in finalized if e["args"]["jobId"] == job_id]:
+        raise AssertionError(f"zk job {job_id} was not paid in its submission transaction")
+    tx = chain.w3.eth.get_transaction(submitted["transactionHash"])
+    _fn, args = jobs.decode_function_input(tx["input"])
+    proof, instances = decode_proof(bytes(args["result"]["proof"]))
+    assert market.addresses.zk_verifier is not None  # the job's mode is served
+    circuit = circuit_of(chain, module_contract(chain, market.addresses.zk_verifier), model_id)
+    verifier = chain.w3.eth.contract(
+        address=circuit.verifier, abi=load_artifact("IHalo2Verifier").abi
+    )
+    gas = verifier.functions.verifyProof(proof, list(instances)).estimate_gas()
+    return ProofCheck(submitted["transactionHash"].to_0x_hex(), int(receipt["gasUsed"]), int(gas))
 
 
 def _settle(reader: MarketClient, job_ids: list[int], timeout: float) -> None:
