@@ -16,7 +16,7 @@ import httpx
 from web3.logs import DISCARD
 
 from inferchain.demo import inputs
-from inferchain.demo.cli_user import CliUser
+from inferchain.demo.cli_user import WAIT, CliUser
 from inferchain.demo.gateway_user import GatewayUser
 from inferchain.demo.steps import Steps
 from inferchain.demo.wallet import Wallet
@@ -119,6 +119,10 @@ def run_user_path(
             job_id, receipt = user.submit(ctx.models[key], **bodies[key])
             sent.append((key, task, job_id, receipt["transactionHash"].to_0x_hex()))
             steps.say(f"    {key:21} job {job_id} (model {ctx.models[key]})")
+    zk_job: tuple[int, str] | None = None  # job id, tx
+    if ZK_KEY in ctx.models:
+        with steps.step("user: submit a zk-tier job with `inferchain job submit --verify zk`"):
+            zk_job = _submit_zk(ctx, cli, steps)
     cli_runs: list[JobRun] = []
     with steps.step("user: submit 3 jobs with `inferchain job submit --wait`"):
         cli_inputs = {
@@ -127,16 +131,15 @@ def run_user_path(
             "text-classification": inputs.CLI_REVIEW,
         }
         for task in TASKS:
-            steps.say(f"    $ {cli.printable(ctx.models[task], cli_inputs[task])}")
-            answer = cli.submit_wait(ctx.models[task], cli_inputs[task])
+            steps.say(f"    $ {cli.printable(ctx.models[task], cli_inputs[task], *WAIT)}")
+            answer = cli.submit(ctx.models[task], cli_inputs[task], *WAIT)
             run = _verified(reader, "cli", task, ctx.models[task], answer["job_id"], answer["tx"])
             if json.loads(answer["output"]) != run.output or not answer["verified"]:
                 raise AssertionError(f"the CLI printed another result than job {run.job_id}'s")
             cli_runs.append(run)
-    if ZK_KEY in ctx.models:
-        zk_step = "user: submit a zk-tier job with `inferchain job submit --verify zk --wait`"
-        with steps.step(zk_step):
-            cli_runs.append(_zk_job(ctx, reader, cli, steps))
+    if zk_job is not None:
+        with steps.step("user: the zk-tier job, proven meanwhile, is paid in its submission"):
+            cli_runs.append(_zk_paid(ctx, reader, *zk_job, timeout))
     gateway_runs = []
     with steps.step("user: wait for the gateway's indexed results and download them, verified"):
         for key, task, job_id, tx in sent:
@@ -146,7 +149,7 @@ def run_user_path(
             if json.loads(data) != onchain.output:
                 raise AssertionError(f"job {job_id}: gateway bytes differ from the IPFS result")
             gateway_runs.append(onchain)
-    jobs = gateway_runs + cli_runs
+    jobs = sorted(gateway_runs + cli_runs, key=lambda run: run.job_id)
     with steps.step("chain: pass the challenge window (local chain time jumps), worker is paid"):
         _settle(reader, [j.job_id for j in jobs], timeout)
     money = _money_flow(reader, wallet, jobs, start_block)
@@ -169,31 +172,39 @@ def _verified(
     return JobRun(via, task, model_id, job_id, str(cid), output, tx)
 
 
-def _zk_job(ctx: UserContext, reader: MarketClient, cli: CliUser, steps: Steps) -> JobRun:
-    """The digit as a raw input file with ``--verify zk``: the worker proves it, and its
-    submission checks the proof on-chain and pays at once (no challenge window)."""
+def _submit_zk(ctx: UserContext, cli: CliUser, steps: Steps) -> tuple[int, str]:
+    """The digit as a raw input file with ``--verify zk``, not waited for: the worker proves it
+    off its job path while the next jobs run. (job id, tx)"""
+    digit = ctx.work_dir / "digit-3.bin"
+    digit.write_bytes(inputs.digit_file())
+    model_id = ctx.models[ZK_KEY]
+    steps.say(f"    $ {cli.printable(model_id, str(digit), '--verify', 'zk')}")
+    answer = cli.submit(model_id, str(digit), "--verify", "zk")
+    if answer["verification"] != ZK_MODE:
+        raise AssertionError(f"job {answer['job_id']} was created in mode {answer['verification']}")
+    steps.say(f"    job {answer['job_id']} (model {model_id}), verification mode {ZK_MODE}")
+    return answer["job_id"], answer["tx"]
+
+
+def _zk_paid(
+    ctx: UserContext, reader: MarketClient, job_id: int, tx: str, timeout: float
+) -> JobRun:
+    """The zk job's result, verified against its CID, once the worker's submission has checked
+    the proof on-chain and paid it at once (no challenge window: before `_settle`)."""
     from inferchain.zk import decode_output
 
-    model_id, digit = ctx.models[ZK_KEY], ctx.work_dir / "digit-3.bin"
-    digit.write_bytes(inputs.digit_file())
-    out = ctx.work_dir / "zk-output.bin"
-    extra = ("--verify", "zk", "--out", str(out))
-    steps.say(f"    $ {cli.printable(model_id, str(digit), *extra)}")
-    answer = cli.submit_wait(model_id, str(digit), *extra)
-    record = reader.job(answer["job_id"])
+    record = reader.wait(job_id, timeout=timeout)
     if record.job.terms.verification != ZK_MODE or record.outcome is not JobOutcome.PAID:
-        raise AssertionError(f"zk job {record.job_id} is not paid at submission: {record.outcome}")
-    cid = Cid.parse(record.output_cid)  # type: ignore[arg-type]  # paid: it has a result
-    data = reader.ipfs.cat(cid)  # type: ignore[union-attr]
-    verify_bytes(cid, data)
-    if data != out.read_bytes() or Cid.parse(answer["output_cid"]) != cid:
-        raise AssertionError(f"the CLI wrote another result than zk job {record.job_id}'s")
+        raise AssertionError(f"zk job {job_id} is not paid at submission: {record.outcome}")
+    cid, data = reader.result(job_id)
+    verify_bytes(Cid.parse(cid), data)
     logits = decode_output(data)
     label = max(range(len(logits)), key=logits.__getitem__)
     output = {"task": "image-classification", "result": {"label": str(label), "logits": logits}}
-    proof = _proof_check(ctx.market, record.job_id, model_id)
-    return JobRun("cli", "image-classification", model_id, record.job_id, str(cid), output,
-                  answer["tx"], ZK_MODE, proof)  # fmt: skip
+    model_id = ctx.models[ZK_KEY]
+    proof = _proof_check(ctx.market, job_id, model_id)
+    return JobRun("cli", "image-classification", model_id, job_id, str(cid), output, tx,
+                  ZK_MODE, proof)  # fmt: skip
 
 
 def _proof_check(market: Market, job_id: int, model_id: int) -> ProofCheck:

@@ -104,10 +104,11 @@ def test_demo_user_path_every_job_verified_and_paid_exactly(
     assert money.user_wallet_change == -(money.prices + money.gas) and money.gas > 0
     assert [line for line in lines if line.startswith("[")] == [
         "[1] user: sign in to the gateway (SIWE) and submit 4 jobs through it",
-        "[2] user: submit 3 jobs with `inferchain job submit --wait`",
-        "[3] user: submit a zk-tier job with `inferchain job submit --verify zk --wait`",
-        "[4] user: wait for the gateway's indexed results and download them, verified",
-        "[5] chain: pass the challenge window (local chain time jumps), worker is paid",
+        "[2] user: submit a zk-tier job with `inferchain job submit --verify zk`",
+        "[3] user: submit 3 jobs with `inferchain job submit --wait`",
+        "[4] user: the zk-tier job, proven meanwhile, is paid in its submission",
+        "[5] user: wait for the gateway's indexed results and download them, verified",
+        "[6] chain: pass the challenge window (local chain time jumps), worker is paid",
     ]
 
 
