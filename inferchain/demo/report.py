@@ -37,10 +37,15 @@ def results(jobs: list[JobRun]) -> list[str]:
             lines.append(
                 f"          verification {TIERS.get(run.verification, run.verification)} "
                 f"(mode {run.verification}): paid in the worker's submission {run.proof.submit_tx}"
-                f"\n          ({run.proof.submit_gas:,} gas), no challenge window; proof check "
+                f"\n          ({run.proof.submit_gas:,} gas{_batch(run.proof.jobs_in_tx)}), "
+                "no challenge window; proof check "
                 f"{run.proof.verifier_gas:,} gas on-chain"
             )
     return lines
+
+
+def _batch(jobs: int) -> str:
+    return f" for {jobs} results" if jobs > 1 else ""
 
 
 def money(flow: MoneyFlow, user: str) -> list[str]:

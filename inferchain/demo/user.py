@@ -56,6 +56,7 @@ class ProofCheck:
     submit_tx: str
     submit_gas: int
     verifier_gas: int  # the verifier's proof check alone (a transaction calling it)
+    jobs_in_tx: int = 1  # the worker submitted these many results in that transaction
 
 
 @dataclass
@@ -224,14 +225,18 @@ def _proof_check(market: Market, job_id: int, model_id: int) -> ProofCheck:
         raise AssertionError(f"zk job {job_id} was not paid in its submission transaction")
     tx = chain.w3.eth.get_transaction(submitted["transactionHash"])
     _fn, args = jobs.decode_function_input(tx["input"])
-    proof, instances = decode_proof(bytes(args["result"]["proof"]))
+    # submitResult(jobId, job, result), or submitBatch(jobIds, jobs, results) with other jobs
+    ids = [int(i) for i in args.get("jobIds", [job_id])]
+    result = args["result"] if "result" in args else args["results"][ids.index(job_id)]
+    proof, instances = decode_proof(bytes(result["proof"]))
     assert market.addresses.zk_verifier is not None  # the job's mode is served
     circuit = circuit_of(chain, module_contract(chain, market.addresses.zk_verifier), model_id)
     verifier = chain.w3.eth.contract(
         address=circuit.verifier, abi=load_artifact("IHalo2Verifier").abi
     )
     gas = verifier.functions.verifyProof(proof, list(instances)).estimate_gas()
-    return ProofCheck(submitted["transactionHash"].to_0x_hex(), int(receipt["gasUsed"]), int(gas))
+    tx_hash = submitted["transactionHash"].to_0x_hex()
+    return ProofCheck(tx_hash, int(receipt["gasUsed"]), int(gas), len(ids))
 
 
 def _settle(reader: MarketClient, job_ids: list[int], timeout: float) -> None:
