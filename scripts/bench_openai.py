@@ -40,7 +40,7 @@ from eth_account.messages import encode_defunct
 from inferchain.bundle import publish_bundle
 from inferchain.bundle.demos import demo_bundle_path
 from inferchain.chain import Chain
-from inferchain.devstack import dev_private_keys, free_port, start_anvil, start_ipfs
+from inferchain.devstack import dev_private_keys, free_port, scratch_stack
 from inferchain.ipfs import Cid, IpfsClient
 from inferchain.market import ETH, MarketConfig, ModelSpec, deploy_market
 
@@ -61,24 +61,18 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        anvil = start_anvil(free_port(), root / "anvil.log")
-        ipfs_node = start_ipfs(
-            root / "ipfs", root / "ipfs.log",
-            api_port=free_port(), gateway_port=free_port(), swarm_port=free_port(),
-        )  # fmt: skip
-        procs: list[subprocess.Popen[bytes]] = []
-        try:
-            results = _bench(args, root, anvil.url, ipfs_node.url, procs)
-        finally:
-            for proc in procs:
-                proc.terminate()
-                proc.wait(30)
-            if args.logs is not None:
-                args.logs.mkdir(parents=True, exist_ok=True)
-                for log in ("worker.log", "gateway.log"):
-                    shutil.copy(root / log, args.logs / log)
-            ipfs_node.stop()
-            anvil.stop()
+        with scratch_stack(root) as (anvil, ipfs_node):
+            procs: list[subprocess.Popen[bytes]] = []
+            try:
+                results = _bench(args, root, anvil.url, ipfs_node.url, procs)
+            finally:
+                for proc in procs:
+                    proc.terminate()
+                    proc.wait(30)
+                if args.logs is not None:
+                    args.logs.mkdir(parents=True, exist_ok=True)
+                    for log in ("worker.log", "gateway.log"):
+                        shutil.copy(root / log, args.logs / log)
     if args.json:
         print(json.dumps(results, indent=2))
     else:

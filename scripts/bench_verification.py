@@ -42,7 +42,23 @@ sys.path.insert(0, str(ROOT))  # the digits MLP's builder lives in scripts/demo_
 
 from inferchain.bundle.demos import BUNDLES_DIR  # noqa: E402
 from inferchain.chain import Chain  # noqa: E402
+from inferchain.chain.sender import TransactionSender  # noqa: E402
 from inferchain.devstack import dev_private_keys, free_port, start_anvil  # noqa: E402
+from inferchain.ipfs import Cid  # noqa: E402
+from inferchain.market import (  # noqa: E402
+    ETH,
+    Job,
+    JobRequest,
+    Market,
+    MarketConfig,
+    ModelSpec,
+    Result,
+    created_job_id,
+    deploy_market,
+    fetch_market_events,
+    fold_events,
+)
+from inferchain.worker.account import ensure_ready  # noqa: E402
 from inferchain.zk import (  # noqa: E402
     build_circuit,
     compile_verifier,
@@ -130,8 +146,6 @@ def _bench_gas(circuit: Any, compiled: Any, proof: Any, claimed: Any, work: Path
 
 def _onsubmit_gas(chain: Chain, sender: Any, verifier: str, proof: Any) -> int:
     """ZkVerifier.onSubmit for one proven digits job, the model in a fresh ModelRegistry."""
-    from inferchain.ipfs import Cid
-    from inferchain.market import ETH, Job, ModelSpec
     from inferchain.market.jobs import JobTerms
     from inferchain.zk.binding import statement
     from inferchain.zk.module import encode_proof
@@ -156,30 +170,14 @@ def _market_submit_gas(chain: Chain, verifier: str, proof: Any) -> int:
     """submitResult with a proof on an Open mode-1 job of a market deployed with its ZK mode."""
     from web3.logs import DISCARD
 
-    from inferchain.ipfs import Cid
-    from inferchain.market import (
-        ETH,
-        JobRequest,
-        MarketConfig,
-        ModelSpec,
-        Result,
-        created_job_id,
-        deploy_market,
-        fetch_market_events,
-        fold_events,
-    )
     from inferchain.market.deploy import ZK_MODE
-    from inferchain.worker.account import ensure_ready
     from inferchain.zk.binding import statement
     from inferchain.zk.module import encode_proof
 
     keys = list(dev_private_keys())
     provider, requester, worker = (chain.sender(k) for k in keys[1:4])
     market = deploy_market(chain, keys[0], MarketConfig(), zk=True)
-    bundle = Cid.from_digest32(bytes(32), 0x70)
-    spec = ModelSpec(bundle, bytes(32), "image-classification", 10**16, 1_000)
-    provider.transact(market.models.functions.registerModel(spec.as_abi()))
-    model = int(chain.call(market.models.functions.modelCount()))
+    model = _register_model(chain, market, provider, Cid.from_digest32(bytes(32), 0x70), bytes(32))
     assert market.zk is not None
     provider.transact(
         market.zk.functions.setVerifier(model, verifier, 64, 10, PIXEL_MAX, 1_000_000)
@@ -188,16 +186,9 @@ def _market_submit_gas(chain: Chain, verifier: str, proof: Any) -> int:
     claimed = statement(proof.instances, 64, PIXEL_MAX)
     request = JobRequest(model, Cid.for_raw_block(claimed.input_file), 10**16,
                          chain.block_timestamp() + 3_600, 600, verification=ZK_MODE)  # fmt: skip
-    receipt = requester.transact(
-        market.jobs.functions.createJob(requester.address, request.as_abi()), value=10**16
-    )
-    job_id = created_job_id(market.jobs, receipt)
-    job = fold_events(fetch_market_events(market.jobs, receipt["blockNumber"]))[job_id].job
     result = Result(Cid.for_raw_block(claimed.output_file), claimed.output_digest,
                     proof=encode_proof(proof))  # fmt: skip
-    sent = worker.transact(
-        market.jobs.functions.submitResult(job_id, job.as_abi(), result.as_abi())
-    )
+    _, sent = _create_and_submit(market, requester, worker, request, 10**16, result)
     if not market.jobs.events.JobFinalized().process_receipt(sent, errors=DISCARD):
         raise SystemExit("the ZK job was not paid at submission")
     return int(sent["gasUsed"])
@@ -209,92 +200,95 @@ def bench_reexec(jobs: int, work: Path) -> dict[str, float | int]:
 
     from inferchain.bundle import BundleCache, ipfs_fetcher, publish_bundle
     from inferchain.bundle.demos import demo_bundle_path
-    from inferchain.devstack import start_ipfs
-    from inferchain.ipfs import Cid, IpfsClient
-    from inferchain.market import (
-        ETH,
-        JobRequest,
-        Market,
-        MarketConfig,
-        ModelSpec,
-        Result,
-        created_job_id,
-        deploy_market,
-        fetch_market_events,
-        fold_events,
-    )
+    from inferchain.devstack import scratch_stack
+    from inferchain.ipfs import IpfsClient
     from inferchain.market.modes import REEXEC_MODE
     from inferchain.market.reexec import Stage, read_params, read_round
-    from inferchain.worker.account import ensure_ready
     from inferchain.worker.runner import ModelRunner
     from inferchain.worker.runtimes import RuntimePool, infer
     from inferchain.worker.verifying import VerifierDuty
 
-    anvil = start_anvil(free_port(), work / "anvil-reexec.log", block_time=1)
-    ipfs_node = start_ipfs(
-        work / "ipfs", work / "ipfs.log",
-        api_port=free_port(), gateway_port=free_port(), swarm_port=free_port(),
-    )  # fmt: skip
     duties: list[VerifierDuty] = []
-    try:
-        chain, ipfs = Chain(anvil.url), IpfsClient(ipfs_node.url, timeout=30)
-        keys = list(dev_private_keys())
-        provider, requester, worker = (chain.sender(k) for k in keys[1:4])
-        market = deploy_market(chain, keys[0], MarketConfig(challenge_window=600), reexec=True)
-        assert market.reexec is not None
-        published = publish_bundle(ipfs, demo_bundle_path("digits-cnn"))
-        spec = ModelSpec(Cid.parse(published.cid), bytes.fromhex(published.manifest_sha256),
-                         "image-classification", 10**16, 1_000)  # fmt: skip
-        provider.transact(market.models.functions.registerModel(spec.as_abi()))
-        model = int(chain.call(market.models.functions.modelCount()))
-        ensure_ready(chain, market, worker, [model], register=True, stake={ETH: 10**18})
-        params = read_params(chain, market.reexec)
-        fee = params.committee_size * params.fee_per_verifier
-        for key in (*keys[4:7], keys[2], keys[3]):  # verifiers, then requester and worker
-            chain.sender(key).transact(market.reexec.functions.join(), value=params.min_bond)
-        for i, key in enumerate(keys[4:7]):  # each its own connection, as a node's duty
-            own = Market.connect(Chain(anvil.url), market.addresses)
-            cache = BundleCache(work / f"bundles-{i}", 1 << 30, ipfs_fetcher(ipfs))
-            runner = ModelRunner(own.chain, own, RuntimePool(cache, 1 << 30, "cpu"))
-            duty = VerifierDuty(own, own.chain.sender(key), key, runner, ipfs, poll_s=0.2)
-            duties.append(duty)
-        for duty in duties:
-            duty.start()
-        runner = duties[0].runner
-        times = []
-        for n in range(jobs):
-            data = json.dumps({"array": [[((n + i) % 9) / 8] * 8 for i in range(8)]}).encode()
-            (out,) = infer(runner.runtime(model), [data])
-            output = out.to_bytes()  # type: ignore[union-attr]
-            request = JobRequest(model, ipfs.add_bytes(data).to_bytes(), 10**16 + fee,
-                                 chain.block_timestamp() + 3_600, 600,
-                                 verification=REEXEC_MODE)  # fmt: skip
-            receipt = requester.transact(
-                market.jobs.functions.createJob(requester.address, request.as_abi()),
-                value=10**16 + fee,
-            )
-            job_id = created_job_id(market.jobs, receipt)
-            job = fold_events(fetch_market_events(market.jobs, receipt["blockNumber"]))[job_id].job
-            result = Result(ipfs.add_bytes(output), hashlib.sha256(output).digest())
-            worker.transact(
-                market.jobs.functions.submitResult(job_id, job.as_abi(), result.as_abi())
-            )
-            started = time.perf_counter()
-            while read_round(chain, market.reexec, job_id).stage is not Stage.SETTLED:
-                if time.perf_counter() - started > 300:
-                    raise SystemExit(f"reexec job {job_id} did not settle in 300 s")
-                time.sleep(0.05)
-            times.append(time.perf_counter() - started)
-        return {
-            "reexec_settle_s": round(statistics.median(times), 3),
-            "reexec_settle_max_s": round(max(times), 3),
-            "reexec_jobs": jobs,
-        }
-    finally:
-        for duty in duties:
-            duty.stop()
-        ipfs_node.stop()
-        anvil.stop()
+    with scratch_stack(work, anvil_log="anvil-reexec.log", block_time=1) as (anvil, ipfs_node):
+        try:
+            chain, ipfs = Chain(anvil.url), IpfsClient(ipfs_node.url, timeout=30)
+            keys = list(dev_private_keys())
+            provider, requester, worker = (chain.sender(k) for k in keys[1:4])
+            market = deploy_market(chain, keys[0], MarketConfig(challenge_window=600), reexec=True)
+            assert market.reexec is not None
+            published = publish_bundle(ipfs, demo_bundle_path("digits-cnn"))
+            bundle = Cid.parse(published.cid), bytes.fromhex(published.manifest_sha256)
+            model = _register_model(chain, market, provider, *bundle)
+            ensure_ready(chain, market, worker, [model], register=True, stake={ETH: 10**18})
+            params = read_params(chain, market.reexec)
+            fee = params.committee_size * params.fee_per_verifier
+            for key in (*keys[4:7], keys[2], keys[3]):  # verifiers, then requester and worker
+                chain.sender(key).transact(market.reexec.functions.join(), value=params.min_bond)
+            for i, key in enumerate(keys[4:7]):  # each its own connection, as a node's duty
+                own = Market.connect(Chain(anvil.url), market.addresses)
+                cache = BundleCache(work / f"bundles-{i}", 1 << 30, ipfs_fetcher(ipfs))
+                runner = ModelRunner(own.chain, own, RuntimePool(cache, 1 << 30, "cpu"))
+                duty = VerifierDuty(own, own.chain.sender(key), key, runner, ipfs, poll_s=0.2)
+                duties.append(duty)
+            for duty in duties:
+                duty.start()
+            runner = duties[0].runner
+            times = []
+            for n in range(jobs):
+                data = json.dumps({"array": [[((n + i) % 9) / 8] * 8 for i in range(8)]}).encode()
+                (out,) = infer(runner.runtime(model), [data])
+                output = out.to_bytes()  # type: ignore[union-attr]
+                request = JobRequest(model, ipfs.add_bytes(data).to_bytes(), 10**16 + fee,
+                                     chain.block_timestamp() + 3_600, 600,
+                                     verification=REEXEC_MODE)  # fmt: skip
+                result = Result(ipfs.add_bytes(output), hashlib.sha256(output).digest())
+                job_id, _ = _create_and_submit(
+                    market, requester, worker, request, 10**16 + fee, result
+                )
+                started = time.perf_counter()
+                while read_round(chain, market.reexec, job_id).stage is not Stage.SETTLED:
+                    if time.perf_counter() - started > 300:
+                        raise SystemExit(f"reexec job {job_id} did not settle in 300 s")
+                    time.sleep(0.05)
+                times.append(time.perf_counter() - started)
+            return {
+                "reexec_settle_s": round(statistics.median(times), 3),
+                "reexec_settle_max_s": round(max(times), 3),
+                "reexec_jobs": jobs,
+            }
+        finally:
+            for duty in duties:
+                duty.stop()
+
+
+def _register_model(
+    chain: Chain, market: Market, provider: TransactionSender, bundle: Cid, manifest: bytes
+) -> int:
+    """Register an image-classification model (price 10**16, 1,000 work units); its id."""
+    spec = ModelSpec(bundle, manifest, "image-classification", 10**16, 1_000)
+    provider.transact(market.models.functions.registerModel(spec.as_abi()))
+    return int(chain.call(market.models.functions.modelCount()))
+
+
+def _create_and_submit(
+    market: Market,
+    requester: TransactionSender,
+    worker: TransactionSender,
+    request: JobRequest,
+    value: int,
+    result: Result,
+) -> tuple[int, Any]:
+    """Create a job for ``request`` paying ``value`` and submit ``result`` for it at once:
+    (its id, the submission's receipt)."""
+    receipt = requester.transact(
+        market.jobs.functions.createJob(requester.address, request.as_abi()), value=value
+    )
+    job_id = created_job_id(market.jobs, receipt)
+    job = fold_events(fetch_market_events(market.jobs, receipt["blockNumber"]))[job_id].job
+    sent = worker.transact(
+        market.jobs.functions.submitResult(job_id, job.as_abi(), result.as_abi())
+    )
+    return job_id, sent
 
 
 def main() -> None:

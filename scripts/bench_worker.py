@@ -32,7 +32,7 @@ import torch
 from inferchain.bundle import publish_bundle
 from inferchain.bundle.demos import demo_bundle_path
 from inferchain.chain import Chain
-from inferchain.devstack import dev_private_keys, free_port, start_anvil, start_ipfs
+from inferchain.devstack import dev_private_keys, scratch_stack
 from inferchain.ipfs import Cid, IpfsClient
 from inferchain.market import (
     JobRequest,
@@ -166,12 +166,7 @@ def main() -> None:
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        anvil = start_anvil(free_port(), root / "anvil.log")
-        ipfs_node = start_ipfs(
-            root / "ipfs", root / "ipfs.log",
-            api_port=free_port(), gateway_port=free_port(), swarm_port=free_port(),
-        )  # fmt: skip
-        try:
+        with scratch_stack(root) as (anvil, ipfs_node):
             chain = Chain(anvil.url)
             ipfs = IpfsClient(ipfs_node.url)
             published = publish_bundle(ipfs, demo_bundle_path("sentiment-bow"))
@@ -205,9 +200,6 @@ def main() -> None:
                     )
             if args.json:
                 print(json.dumps(results, indent=2))
-        finally:
-            ipfs_node.stop()
-            anvil.stop()
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main command: installs what is missing, then runs the whole local marketplace
 # (`inferchain demo up`): Anvil + IPFS, the contracts, four demo models with prices and
-# royalties, a worker and the gateway, and a fresh wallet's first seven jobs with their
-# verified results and the money flow. Re-runnable: a second run reuses what runs.
+# royalties plus the ZK-tier digits-mlp (circuit and verifier built), a worker that also
+# proves and the gateway, and a fresh wallet's first eight jobs (one `--verify zk`, paid at
+# submission) with their verified results and the money flow. Re-runnable: a second run reuses what runs.
 # Stop everything with `.venv/bin/inferchain dev down`.
 set -euo pipefail
 cd "$(dirname "$0")/.."

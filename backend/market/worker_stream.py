@@ -17,7 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from web3 import Web3
@@ -29,6 +29,8 @@ from inferchain.gateway.market.stream_hosts import UnsafeStreamUrl, check_stream
 from inferchain.ipfs import Cid, IpfsClient, IpfsError
 from inferchain.market import decode_logs
 from inferchain.market.stream_auth import sign_stream_read
+
+T = TypeVar("T")
 
 __all__ = [
     "Piece",
@@ -95,20 +97,37 @@ def claiming_worker(
         [events.JobClaimed().topic, events.ResultSubmitted().topic],
         "0x" + job_id.to_bytes(32, "big").hex(),
     ]
+    late = f"no worker took job {job_id} in {timeout_s:g} s; follow it at /jobs/{job_id}"
+
+    def worker(logs: list[Any]) -> str | None:
+        # Both events index (jobId, worker) first: the worker is the third topic.
+        return Web3.to_checksum_address(bytes(logs[0]["topics"][2])[-20:]) if logs else None
+
+    return _poll_logs(c, from_block, topics, worker, timeout_s, poll_s, late)
+
+
+def _poll_logs(
+    c: MarketContracts,
+    from_block: int,
+    topics: list[Any],
+    found: Callable[[list[Any]], T | None],
+    timeout_s: float,
+    poll_s: float,
+    late: str,
+) -> T:
+    """What ``found`` makes of the market's logs matching ``topics`` since ``from_block``,
+    read again every ``poll_s`` until it finds something; past ``timeout_s``, a 504
+    ``openai.timeout`` saying ``late``."""
     deadline = time.monotonic() + timeout_s
     while True:
         logs = c.chain.w3.eth.get_logs(
             {"address": c.market.address, "fromBlock": from_block, "topics": topics}  # type: ignore[typeddict-item]
         )
-        if logs:
-            # Both events index (jobId, worker) first: the worker is the third topic.
-            return Web3.to_checksum_address(bytes(logs[0]["topics"][2])[-20:])
+        answer = found(logs)
+        if answer is not None:
+            return answer
         if time.monotonic() >= deadline:
-            raise GatewayError(
-                "openai.timeout",
-                f"no worker took job {job_id} in {timeout_s:g} s; follow it at /jobs/{job_id}",
-                status=504,
-            )
+            raise GatewayError("openai.timeout", late, status=504)
         time.sleep(poll_s)
 
 
@@ -322,11 +341,9 @@ def submitted_result(
     A job that ended without one is a 502 ``openai.job_failed``, worded by ``describe``
     (event name, event args) when given."""
     topics = [None, "0x" + job_id.to_bytes(32, "big").hex()]  # every job event: id first
-    deadline = time.monotonic() + timeout_s
-    while True:
-        logs = c.chain.w3.eth.get_logs(
-            {"address": c.market.address, "fromBlock": from_block, "topics": topics}  # type: ignore[typeddict-item]
-        )
+    late = f"job {job_id}'s result is not on-chain yet; follow it at /jobs/{job_id}"
+
+    def result(logs: list[Any]) -> tuple[Cid, bytes] | None:
         for event in decode_logs(c.market, logs):
             if event["event"] == "ResultSubmitted":
                 args = event["args"]
@@ -338,10 +355,6 @@ def submitted_result(
                     else f"job {job_id} ended without a result ({event['event']})"
                 )
                 raise WorkerStreamError("openai.job_failed", why)
-        if time.monotonic() >= deadline:
-            raise GatewayError(
-                "openai.timeout",
-                f"job {job_id}'s result is not on-chain yet; follow it at /jobs/{job_id}",
-                status=504,
-            )
-        time.sleep(poll_s)
+        return None
+
+    return _poll_logs(c, from_block, topics, result, timeout_s, poll_s, late)

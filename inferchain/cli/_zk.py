@@ -35,18 +35,18 @@ def prepare_and_deploy(
 ) -> dict[str, object]:
     """Build the circuit into the bundle (keys if missing), check it against the weights, and
     deploy its verifier unless the manifest records one; returns the manifest's zk section."""
-    from inferchain.zk.publish import deploy_bundle_verifier, prepare_bundle
+    from inferchain.zk.publish import publish_circuit
+
+    def connect() -> tuple[Chain, TransactionSender]:
+        conn, client = target.client(signs=True)
+        return conn.chain, client.sender
 
     manifest = parse_manifest((directory / MANIFEST_NAME).read_bytes())
-    circuit = prepare_bundle(directory, work or Path(".inferchain", "zk", manifest.name))
-    zk = parse_manifest((directory / MANIFEST_NAME).read_bytes()).zk
-    assert zk is not None
-    if zk.verifier is None:
-        conn, client = target.client(signs=True)
-        address = deploy_bundle_verifier(directory, circuit, conn.chain, client.sender)
-        typer.echo(f"deployed the circuit's verifier at {address}", err=True)
-        zk = parse_manifest((directory / MANIFEST_NAME).read_bytes()).zk
-        assert zk is not None
+    zk, deployed = publish_circuit(
+        directory, work or Path(".inferchain", "zk", manifest.name), connect
+    )
+    if deployed is not None:
+        typer.echo(f"deployed the circuit's verifier at {deployed}", err=True)
     return zk.model_dump(mode="json")
 
 

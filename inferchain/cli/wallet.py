@@ -23,7 +23,7 @@ from inferchain.wallet import (
     write_keystore,
 )
 from inferchain.wallet.client import MarketClient
-from inferchain.wallet.keystore import DEFAULT_SCRYPT_N
+from inferchain.wallet.keystore import DEFAULT_SCRYPT_N, KeystoreInfo
 
 app = typer.Typer(help="Encrypted keystores and market balances.", no_args_is_help=True)
 
@@ -47,6 +47,15 @@ def _path(keystore: Path | None) -> Path:
     return keystore or default_keystore()
 
 
+def _emit_keystore(info: KeystoreInfo, as_json: bool, done: str = "", note: str = "") -> None:
+    """A keystore's address and file; ``done`` and ``note`` frame the text (not the JSON)."""
+    emit(
+        {"address": info.address, "keystore": str(info.path)},
+        f"{done}{info.address}\nkeystore: {info.path}{note}",
+        as_json,
+    )
+
+
 @app.command()
 def new(
     keystore: Path | None = KeystoreOpt,
@@ -56,11 +65,7 @@ def new(
 ) -> None:
     """Create a fresh key, encrypted with a password, and print its address."""
     info = new_keystore(_path(keystore), _new_password(), overwrite=force, scrypt_n=scrypt_n)
-    emit(
-        {"address": info.address, "keystore": str(info.path)},
-        f"created {info.address}\nkeystore: {info.path} (encrypted; keep the password safe)",
-        as_json,
-    )
+    _emit_keystore(info, as_json, "created ", " (encrypted; keep the password safe)")
 
 
 @app.command("import")
@@ -85,22 +90,13 @@ def import_key(
     info = write_keystore(
         _path(keystore), key.strip(), _new_password(), overwrite=force, scrypt_n=scrypt_n
     )
-    emit(
-        {"address": info.address, "keystore": str(info.path)},
-        f"imported {info.address}\nkeystore: {info.path}",
-        as_json,
-    )
+    _emit_keystore(info, as_json, "imported ")
 
 
 @app.command()
 def show(keystore: Path | None = KeystoreOpt, as_json: bool = JsonOption) -> None:
     """Print the keystore's address (no password needed)."""
-    info = keystore_address(_path(keystore))
-    emit(
-        {"address": info.address, "keystore": str(info.path)},
-        f"{info.address}\nkeystore: {info.path}",
-        as_json,
-    )
+    _emit_keystore(keystore_address(_path(keystore)), as_json)
 
 
 @app.command()

@@ -5,7 +5,13 @@ and the gateway (recorded in the dev stack, so `inferchain dev down` stops them)
 acts as a user with a fresh wallet and prints the verified results and the money flow.
 """
 
-from inferchain.demo.deployment import DEMO_MODELS, deploy, register_models
+from inferchain.demo.deployment import (
+    DEMO_MODELS,
+    ZK_MODEL,
+    deploy,
+    register_models,
+    register_zk_model,
+)
 from inferchain.demo.errors import DemoError, StepFailed
 from inferchain.demo.run import DemoResult, demo_down, demo_up
 from inferchain.demo.user import UserContext, UserReport, run_user_path
@@ -13,6 +19,7 @@ from inferchain.demo.wallet import Wallet, fresh_wallet
 
 __all__ = [
     "DEMO_MODELS",
+    "ZK_MODEL",
     "DemoError",
     "DemoResult",
     "StepFailed",
@@ -24,5 +31,6 @@ __all__ = [
     "deploy",
     "fresh_wallet",
     "register_models",
+    "register_zk_model",
     "run_user_path",
 ]

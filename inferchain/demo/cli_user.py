@@ -1,4 +1,4 @@
-"""A wallet using the command line: `inferchain job submit --wait`, run as a user would."""
+"""A wallet using the command line: `inferchain job submit [--wait]`, run as a user would."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from typing import Any
 from inferchain.demo.errors import DemoError
 from inferchain.wallet import PASSWORD_ENV
 
+#: Follow the job and print its verified result (`--wait`), for up to two minutes.
+WAIT = ("--wait", "--timeout", "120")
+
 
 class CliFailed(DemoError):
     """`inferchain job submit` exited with an error."""
@@ -27,18 +30,20 @@ class CliUser:
     ipfs_api_url: str
     deployments: Path
 
-    def command(self, model_id: int, input_: str) -> list[str]:
+    def command(self, model_id: int, input_: str, *options: str) -> list[str]:
+        """`inferchain job submit` with ``options``: e.g. :data:`WAIT`, ``--verify zk``."""
         return [
             "inferchain", "job", "submit", "--model", str(model_id), "--input", input_,
-            "--wait", "--timeout", "120", "--keystore", str(self.keystore),
+            *options, "--keystore", str(self.keystore),
         ]  # fmt: skip
 
-    def printable(self, model_id: int, input_: str) -> str:
-        return shlex.join(self.command(model_id, input_))
+    def printable(self, model_id: int, input_: str, *options: str) -> str:
+        return shlex.join(self.command(model_id, input_, *options))
 
-    def submit_wait(self, model_id: int, input_: str) -> dict[str, Any]:
-        """Run the real CLI in a subprocess; its `--json` answer (job, output, CID)."""
-        cmd = [sys.executable, "-m", "inferchain", *self.command(model_id, input_)[1:]]
+    def submit(self, model_id: int, input_: str, *options: str) -> dict[str, Any]:
+        """Run the real CLI in a subprocess; its `--json` answer (job and tx; with
+        :data:`WAIT` also output and CID)."""
+        cmd = [sys.executable, "-m", "inferchain", *self.command(model_id, input_, *options)[1:]]
         cmd += ["--json", "--network", "local", "--deployments-dir", str(self.deployments),
                 "--ipfs-api", self.ipfs_api_url]  # fmt: skip
         env = {**os.environ, PASSWORD_ENV: self.password, "INFERCHAIN_LOCAL_RPC_URL": self.rpc_url}

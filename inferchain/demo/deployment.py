@@ -1,16 +1,16 @@
-"""The demo market: contracts deployed from the `local` network entry, four demo models.
+"""The demo market: contracts deployed from the `local` network entry, four demo models and
+the ZK-tier one (its circuit, keys and verifier built as `inferchain model publish` does).
 
-Both steps are idempotent: `deploy_network` sends nothing when the record matches the
+All steps are idempotent: `deploy_network` sends nothing when the record matches the
 chain, and a model whose provider and manifest hash are already registered is reused.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from eth_account import Account
 
 from inferchain.bundle import publish_bundle
 from inferchain.bundle.demos import demo_bundle_path
@@ -47,6 +47,9 @@ DEMO_MODELS = (
     DemoModel("sentiment-bow", "text-classification", MILLI_ETH // 2, 2_000),
     DemoModel("tiny-llama", "text-generation", 3 * MILLI_ETH, 1_500, alias="chat"),
 )
+#: The ZK-tier demo model (`--verify zk`): the 1,210-parameter digits MLP, whose bundle gets
+#: its circuit and verifier at publish time, so it is published from a working copy.
+ZK_MODEL = DemoModel("digits-mlp", "image-classification", MILLI_ETH, 1_000, alias="zk")
 
 
 @dataclass(frozen=True)
@@ -77,20 +80,47 @@ def register_models(
 ) -> list[Registered]:
     """Pin each bundle (CID checked locally), then register it unless it already is."""
     client = MarketClient(market, provider_key)
-    provider = Account.from_key(provider_key).address
-    out = []
-    for model in models:
-        published = publish_bundle(ipfs, demo_bundle_path(model.bundle))
-        manifest = bytes.fromhex(published.manifest_sha256)
-        existing = _find(market, provider, manifest)
-        if existing is not None:
-            out.append(Registered(model, existing, published.cid, reused=True))
-            continue
-        spec = ModelSpec(Cid.parse(published.cid), manifest, model.task, model.price,
-                         model.royalty_bps)  # fmt: skip
-        model_id, _tx = client.register_model(spec)
-        out.append(Registered(model, model_id, published.cid, reused=False))
-    return out
+    return [_register(client, ipfs, model, demo_bundle_path(model.bundle)) for model in models]
+
+
+def register_zk_model(
+    market: Market, ipfs: IpfsClient, provider_key: str, work: Path, identity: str
+) -> Registered:
+    """Publish the ZK demo model from a copy in ``work`` (circuit, keys and verifier as
+    `inferchain model publish` builds them), register it and set its verifier in the
+    market's ZkVerifier. ``identity`` names the market: the circuit (SRS, keys) is kept
+    across markets, the bundle copy and its verifier only within one."""
+    from inferchain.zk.module import circuit_of
+    from inferchain.zk.publish import module_contract, publish_circuit, register_bundle_verifier
+
+    module = market.addresses.zk_verifier
+    if module is None:
+        raise RuntimeError("this deployment has no ZkVerifier (mode zk): redeploy the market")
+    root, marker = work / ZK_MODEL.bundle, work / "bundle.market"
+    if not marker.is_file() or marker.read_text() != identity:
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.copytree(demo_bundle_path(ZK_MODEL.bundle), root)
+        marker.write_text(identity)
+    chain, sender = market.chain, market.chain.sender(provider_key)
+    publish_circuit(root, work / "circuit", lambda: (chain, sender))
+    registered = _register(MarketClient(market, provider_key), ipfs, ZK_MODEL, root)
+    if not circuit_of(chain, module_contract(chain, module), registered.model_id).is_set:
+        register_bundle_verifier(root, chain, sender, module, registered.model_id)
+    return registered
+
+
+def _register(client: MarketClient, ipfs: IpfsClient, model: DemoModel, path: Path) -> Registered:
+    """Pin the bundle at ``path``; register it unless its provider already has."""
+    published = publish_bundle(ipfs, path)
+    manifest = bytes.fromhex(published.manifest_sha256)
+    assert client.address is not None  # a provider key
+    existing = _find(client.market, client.address, manifest)
+    if existing is not None:
+        return Registered(model, existing, published.cid, reused=True)
+    spec = ModelSpec(Cid.parse(published.cid), manifest, model.task, model.price,
+                     model.royalty_bps)  # fmt: skip
+    model_id, _tx = client.register_model(spec)
+    return Registered(model, model_id, published.cid, reused=False)
 
 
 def _find(market: Market, provider: str, manifest: bytes) -> int | None:

@@ -37,5 +37,11 @@ def digit_png() -> bytes:
     return out.getvalue()
 
 
+def digit_file() -> bytes:
+    """The digit as the ZK tier's input file: 64 bytes, one grey level per byte, row-major
+    (the circuit's public inputs; docs/verification.md)."""
+    return bytes(v for row in DIGIT_3 for v in row)
+
+
 def review_json(text: str = REVIEW) -> bytes:
     return json.dumps({"text": text}).encode()

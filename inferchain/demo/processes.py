@@ -20,6 +20,7 @@ import httpx
 from inferchain.devstack import DevStack, RunningService, free_port
 from inferchain.devstack.process import spawn, start_ticks, wait_ready
 from inferchain.market import Market
+from inferchain.market.modes import ZK_MODE
 
 WORKER, GATEWAY = "worker", "gateway"
 GATEWAY_PORT, WORKER_METRICS_PORT = 8000, 9400
@@ -61,7 +62,7 @@ def start_worker(
     stack: DevStack, market: Market, ends: Endpoints, key: str, model_ids: list[int], stake: int
 ) -> RunningService:
     """`inferchain worker run` for the demo models, registered, staked and allocated to the
-    market (``stake`` wei of ETH) on first start."""
+    market (``stake`` wei of ETH) on first start; it proves the `zk` tier's jobs."""
     home = _fresh_home(stack, WORKER, market)
     addresses = home / "market.json"
     addresses.write_text(json.dumps(market.addresses.to_dict()))
@@ -73,7 +74,11 @@ def start_worker(
         "--metrics-port", str(port), "--register", "--stake", str(stake), "--text-logs",
         *[arg for model_id in model_ids for arg in ("--model", str(model_id))],
     ]  # fmt: skip
-    env = {"INFERCHAIN_WORKER_PRIVATE_KEY": key, "INFERCHAIN_WORKER_CHAIN_ID": str(ends.chain_id)}
+    env = {
+        "INFERCHAIN_WORKER_PRIVATE_KEY": key,
+        "INFERCHAIN_WORKER_CHAIN_ID": str(ends.chain_id),
+        "INFERCHAIN_WORKER_ZK_MODES": f"[{ZK_MODE}]",
+    }  # proves `zk` jobs, off the job path
     return _launch(stack, WORKER, cmd, env, f"http://127.0.0.1:{port}", {"metrics": port}, market)
 
 

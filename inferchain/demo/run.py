@@ -10,7 +10,7 @@ import httpx
 
 from inferchain.chain import Chain
 from inferchain.demo import processes, report
-from inferchain.demo.deployment import DEMO_MODELS, deploy, register_models
+from inferchain.demo.deployment import DEMO_MODELS, deploy, register_models, register_zk_model
 from inferchain.demo.errors import StepFailed
 from inferchain.demo.steps import Say, Steps
 from inferchain.demo.user import UserContext, UserReport, run_user_path
@@ -52,9 +52,12 @@ def demo_up(settings: DevStackSettings, say: Say = print) -> DemoResult:
         market, sent = deploy(chain, keys[DEPLOYER], network, directory)
         say(f"    {'deployed' if sent else 'reused'}: JobMarket {market.addresses.job_market}")
     ipfs = IpfsClient(settings.ipfs_api_url, timeout=120)
-    publish = f"publish the {len(DEMO_MODELS)} demo models to IPFS and register them"
+    publish = (f"publish the {len(DEMO_MODELS) + 1} demo models to IPFS and register them "
+               "(the ZK one with its circuit and verifier)")  # fmt: skip
     with steps.step(publish, log=logs / "ipfs.log"):
         registered = register_models(market, ipfs, keys[PROVIDER])
+        zk_work, identity = stack.state_dir / "demo" / "zk", processes.market_identity(market)
+        registered.append(register_zk_model(market, ipfs, keys[PROVIDER], zk_work, identity))
         for r in registered:
             say(f"    model {r.model_id}: {r.model.bundle:14} {r.model.task:21} "
                 f"{report.eth(r.model.price)}, royalty {r.model.royalty_bps / 100:g}% "
@@ -110,21 +113,24 @@ def next_steps(
     env = (
         f"INFERCHAIN_KEYSTORE={shlex.quote(str(keystore))} INFERCHAIN_KEYSTORE_PASSWORD={password}"
     )
-    gen, img, cls, chat = (models[k] for k in ("text-generation", "image-classification",
-                                               "text-classification", "chat"))  # fmt: skip
+    names = ("text-generation", "image-classification", "text-classification", "chat", "zk")
+    gen, img, cls, chat, zk = (models[k] for k in names)
+    digit = stack.state_dir / "demo" / "digit-3.bin"
     messages = '{"messages": [{"role": "user", "content": "Who wrote The Raven?"}]}'
     return f"""The marketplace keeps running:
   chain (Anvil)   {rpc}   chain id 31337
   IPFS API        {ipfs}
   gateway         {gateway}   (API docs {gateway}/docs, OpenAPI {gateway}/openapi.json)
   models          {gen} text-generation, {img} image-classification, {cls} text-classification,
-                  {chat} chat (tiny-llama, a transformers Llama)
+                  {chat} chat (tiny-llama, a transformers Llama),
+                  {zk} image-classification, ZK tier (digits-mlp: `--verify zk`, proven)
 
 Keep using it with the demo wallet:
   export {env}
   .venv/bin/inferchain job submit --model {gen} --input "Once upon a time" --wait
   .venv/bin/inferchain job submit --model {cls} --input "what a great film" --wait
   .venv/bin/inferchain job submit --model {chat} --input '{messages}' --wait
+  .venv/bin/inferchain job submit --model {zk} --input {digit} --verify zk --wait --out /tmp/logits
   .venv/bin/inferchain wallet balance
   .venv/bin/inferchain dev status          # Anvil and IPFS health, PIDs, logs
 Quickstarts: docs/quickstart-user.md, docs/quickstart-worker.md, docs/quickstart-deploy.md

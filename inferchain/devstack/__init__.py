@@ -5,6 +5,7 @@ from inferchain.devstack.errors import DevStackError, PortInUse, ServiceFailed, 
 from inferchain.devstack.ipfs import start_ipfs
 from inferchain.devstack.process import free_port
 from inferchain.devstack.running import RunningService
+from inferchain.devstack.scratch import scratch_stack
 from inferchain.devstack.stack import DevStack, ServiceStatus
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "ToolMissing",
     "dev_private_keys",
     "free_port",
+    "scratch_stack",
     "start_anvil",
     "start_ipfs",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from functools import cache
 from pathlib import Path
 
@@ -11,8 +10,8 @@ import httpx
 from eth_account import Account
 
 from inferchain.devstack.errors import ToolMissing
-from inferchain.devstack.process import ensure_port_free, spawn, start_ticks, wait_ready
-from inferchain.devstack.running import RunningService
+from inferchain.devstack.process import ensure_port_free
+from inferchain.devstack.running import RunningService, launch
 from inferchain.errors import ConfigError
 from inferchain.paths import INSTALL_HINT, node_modules
 
@@ -77,23 +76,21 @@ def start_anvil(
     ]  # fmt: skip
     if block_time:
         cmd += ["--block-time", str(block_time)]
-    started = time.time()
     # Anvil moves old block states to $HOME/.foundry/anvil/tmp and never removes them when it
     # is stopped; a HOME of its own, removed on stop, keeps long runs from filling the disk.
     scratch = log_path.parent / f"anvil-home-{port}"
     scratch.mkdir(parents=True, exist_ok=True)
-    pid = spawn(cmd, log_path, env={"HOME": str(scratch)})
     url = f"http://127.0.0.1:{port}"
-    waited = wait_ready(lambda: rpc_answers(url), pid, "Anvil", log_path, timeout)
-    return RunningService(
-        name="anvil",
-        pid=pid,
+    return launch(
+        "anvil",
+        cmd,
+        log_path,
+        env={"HOME": str(scratch)},
         url=url,
-        log_path=log_path,
+        probe=lambda: rpc_answers(url),
+        label="Anvil",
+        timeout=timeout,
         executable=binary,
-        identity=start_ticks(pid),
         ports={"rpc": port},
-        started_at=started,
-        ready_after_s=round(waited, 3),
         scratch=str(scratch),
     )

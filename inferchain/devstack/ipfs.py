@@ -11,15 +11,14 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from inferchain.devstack.errors import ServiceFailed, ToolMissing
-from inferchain.devstack.process import ensure_port_free, spawn, start_ticks, wait_ready
-from inferchain.devstack.running import RunningService
+from inferchain.devstack.process import ensure_port_free
+from inferchain.devstack.running import RunningService, launch
 from inferchain.errors import ConfigError
 from inferchain.paths import INSTALL_HINT, node_modules
 
@@ -94,18 +93,16 @@ def start_ipfs(
     init_repo(repo, api_port=api_port, gateway_port=gateway_port, swarm_port=swarm_port)
     # A daemon killed hard leaves its repo lock behind; the PID owning it is gone by now.
     (repo / "repo.lock").unlink(missing_ok=True)
-    started = time.time()
-    pid = spawn([*command, "daemon", "--offline"], log_path, env={"IPFS_PATH": str(repo)})
     api_url = f"http://127.0.0.1:{api_port}"
-    waited = wait_ready(lambda: api_answers(api_url), pid, "IPFS", log_path, timeout)
-    return RunningService(
-        name="ipfs",
-        pid=pid,
+    return launch(
+        "ipfs",
+        [*command, "daemon", "--offline"],
+        log_path,
+        env={"IPFS_PATH": str(repo)},
         url=api_url,
-        log_path=log_path,
+        probe=lambda: api_answers(api_url),
+        label="IPFS",
+        timeout=timeout,
         executable=command[1],
-        identity=start_ticks(pid),
         ports={"api": api_port, "gateway": gateway_port, "swarm": swarm_port},
-        started_at=started,
-        ready_after_s=round(waited, 3),
     )

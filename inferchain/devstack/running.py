@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from inferchain.devstack.process import is_running, terminate
+from inferchain.devstack.process import is_running, spawn, start_ticks, terminate, wait_ready
 
 
 @dataclass(frozen=True)
@@ -41,3 +43,36 @@ class RunningService:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunningService:
         return cls(**{**data, "log_path": Path(data["log_path"])})
+
+
+def launch(
+    name: str,
+    cmd: list[str],
+    log_path: Path,
+    *,
+    env: dict[str, str],
+    url: str,
+    probe: Callable[[], bool],
+    label: str,
+    timeout: float,
+    executable: str,
+    ports: dict[str, int],
+    scratch: str | None = None,
+) -> RunningService:
+    """Spawn ``cmd`` detached, wait until ``probe`` answers, and record it: how Anvil and IPFS
+    both start."""
+    started = time.time()
+    pid = spawn(cmd, log_path, env=env)
+    waited = wait_ready(probe, pid, label, log_path, timeout)
+    return RunningService(
+        name=name,
+        pid=pid,
+        url=url,
+        log_path=log_path,
+        executable=executable,
+        identity=start_ticks(pid),
+        ports=ports,
+        started_at=started,
+        ready_after_s=round(waited, 3),
+        scratch=scratch,
+    )

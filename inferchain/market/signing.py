@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -165,32 +165,51 @@ def read_router_domain(chain: Chain, router: Contract) -> dict[str, Any]:
     }
 
 
-def _domain(
-    domain: Mapping[str, Any] | None, chain_id: int | None, router_address: str | None
-) -> dict[str, Any]:
-    if domain is not None:
-        return dict(domain)
-    if chain_id is None or router_address is None:
-        raise TypeError("give either domain or both chain_id and router_address")
-    return router_domain(chain_id, router_address)
+class _Envelope(TypedDict):
+    """What every router message carries besides its body: its market, the signer's nonce
+    and the signature's expiry (the router checks all three)."""
+
+    market: str
+    nonce: int
+    expiry: int
+
+
+class TypedEnvelope(_Envelope, total=False):
+    """The envelope of a typed data builder: the domain either given whole (as read from
+    the router) or built from `chain_id` and `router_address`."""
+
+    chain_id: int | None
+    router_address: str | None
+    domain: Mapping[str, Any] | None
+
+
+class SigningEnvelope(_Envelope):
+    """The envelope of a local signer, which always builds the domain itself."""
+
+    chain_id: int
+    router_address: str
 
 
 def _router_typed(
     primary: str,
     fields: list[dict[str, str]],
     body: Mapping[str, Any],
-    market: str,
-    nonce: int,
-    expiry: int,
-    domain: dict[str, Any],
+    envelope: TypedEnvelope,
 ) -> dict[str, Any]:
     """Typed data of a router message: every type names its market first and ends with the
     signer's nonce and the signature's expiry (the router checks both)."""
-    message = {"market": market, **body, "nonce": nonce, "expiry": expiry}
+    domain = envelope.get("domain")
+    chain_id, router_address = envelope.get("chain_id"), envelope.get("router_address")
+    if domain is None:
+        if chain_id is None or router_address is None:
+            raise TypeError("give either domain or both chain_id and router_address")
+        domain = router_domain(chain_id, router_address)
+    nonce, expiry = envelope["nonce"], envelope["expiry"]
+    message = {"market": envelope["market"], **body, "nonce": nonce, "expiry": expiry}
     return {
         "types": {"EIP712Domain": list(DOMAIN_TYPES), primary: list(fields)},
         "primaryType": primary,
-        "domain": domain,
+        "domain": dict(domain),
         "message": message,
     }
 
@@ -201,24 +220,11 @@ def _sign(typed: dict[str, Any], private_key: str) -> bytes:
 
 
 def job_request_typed_data(
-    request: JobRequest,
-    *,
-    market: str,
-    requester: str,
-    nonce: int,
-    expiry: int,
-    chain_id: int | None = None,
-    router_address: str | None = None,
-    domain: Mapping[str, Any] | None = None,
+    request: JobRequest, *, requester: str, **envelope: Unpack[TypedEnvelope]
 ) -> dict[str, Any]:
-    """The full EIP-712 typed data (`eth_signTypedData_v4` input) for a job request.
-
-    The domain is either given whole (as read from the router) or built from `chain_id`
-    and `router_address`.
-    """
+    """The full EIP-712 typed data (`eth_signTypedData_v4` input) for a job request."""
     body = {"requester": requester, **request.typed_message()}
-    envelope = (market, nonce, expiry, _domain(domain, chain_id, router_address))
-    return _router_typed("JobRequest", JOB_REQUEST_TYPES, body, *envelope)
+    return _router_typed("JobRequest", JOB_REQUEST_TYPES, body, envelope)
 
 
 def json_typed_data(typed: Mapping[str, Any]) -> dict[str, Any]:
@@ -240,111 +246,49 @@ def sign_job_request(
     private_key: str,
     request: JobRequest,
     *,
-    market: str,
-    nonce: int,
-    expiry: int,
-    chain_id: int,
-    router_address: str,
     requester: str | None = None,
+    **envelope: Unpack[SigningEnvelope],
 ) -> SignedJobRequest:
-    """Sign `request` for `market` with `private_key`; `requester` defaults to the key's own
-    address (another requester means the key is that requester's session signer)."""
+    """Sign `request` for the envelope's market with `private_key`; `requester` defaults to
+    the key's own address (another requester means the key is that requester's session
+    signer)."""
     requester = requester or Account.from_key(private_key).address
-    typed = job_request_typed_data(
-        request,
-        market=market,
-        requester=requester,
-        nonce=nonce,
-        expiry=expiry,
-        chain_id=chain_id,
-        router_address=router_address,
-    )
-    return SignedJobRequest(market, request, requester, nonce, expiry, _sign(typed, private_key))
+    signature = _sign(job_request_typed_data(request, requester=requester, **envelope), private_key)
+    market, nonce, expiry = envelope["market"], envelope["nonce"], envelope["expiry"]
+    return SignedJobRequest(market, request, requester, nonce, expiry, signature)
 
 
-def dispute_typed_data(
-    job_id: int,
-    job: Job,
-    *,
-    market: str,
-    nonce: int,
-    expiry: int,
-    chain_id: int | None = None,
-    router_address: str | None = None,
-    domain: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+def dispute_typed_data(job_id: int, job: Job, **envelope: Unpack[TypedEnvelope]) -> dict[str, Any]:
     """The EIP-712 typed data of a `Dispute` of `job_id` (its job named by hash)."""
     body = {"jobId": job_id, "job": job.abi_hash()}
-    envelope = (market, nonce, expiry, _domain(domain, chain_id, router_address))
-    return _router_typed("Dispute", DISPUTE_TYPES, body, *envelope)
+    return _router_typed("Dispute", DISPUTE_TYPES, body, envelope)
 
 
 def sign_dispute(
-    private_key: str,
-    job_id: int,
-    job: Job,
-    *,
-    market: str,
-    nonce: int,
-    expiry: int,
-    chain_id: int,
-    router_address: str,
+    private_key: str, job_id: int, job: Job, **envelope: Unpack[SigningEnvelope]
 ) -> SignedDispute:
     """Sign a dispute of `job_id` with the requester's key (or its session signer's)."""
-    typed = dispute_typed_data(
-        job_id,
-        job,
-        market=market,
-        nonce=nonce,
-        expiry=expiry,
-        chain_id=chain_id,
-        router_address=router_address,
-    )
-    return SignedDispute(market, job_id, job, nonce, expiry, _sign(typed, private_key))
+    signature = _sign(dispute_typed_data(job_id, job, **envelope), private_key)
+    market, nonce, expiry = envelope["market"], envelope["nonce"], envelope["expiry"]
+    return SignedDispute(market, job_id, job, nonce, expiry, signature)
 
 
 def deposit_typed_data(
-    owner: str,
-    token: str,
-    amount: int,
-    *,
-    market: str,
-    nonce: int,
-    expiry: int,
-    chain_id: int | None = None,
-    router_address: str | None = None,
-    domain: Mapping[str, Any] | None = None,
+    owner: str, token: str, amount: int, **envelope: Unpack[TypedEnvelope]
 ) -> dict[str, Any]:
     """The EIP-712 typed data of a `Deposit` of exactly `amount` of `token` from `owner`."""
     body = {"owner": owner, "token": token, "amount": amount}
-    envelope = (market, nonce, expiry, _domain(domain, chain_id, router_address))
-    return _router_typed("Deposit", DEPOSIT_TYPES, body, *envelope)
+    return _router_typed("Deposit", DEPOSIT_TYPES, body, envelope)
 
 
 def sign_deposit(
-    private_key: str,
-    token: str,
-    amount: int,
-    *,
-    market: str,
-    nonce: int,
-    expiry: int,
-    chain_id: int,
-    router_address: str,
+    private_key: str, token: str, amount: int, **envelope: Unpack[SigningEnvelope]
 ) -> SignedDeposit:
     """Sign a deposit from the key's own address (only the owner may sign a `Deposit`)."""
     owner = Account.from_key(private_key).address
-    typed = deposit_typed_data(
-        owner,
-        token,
-        amount,
-        market=market,
-        nonce=nonce,
-        expiry=expiry,
-        chain_id=chain_id,
-        router_address=router_address,
-    )
-    return SignedDeposit(market, owner, token, amount, nonce, expiry, _sign(typed, private_key))
+    signature = _sign(deposit_typed_data(owner, token, amount, **envelope), private_key)
+    market, nonce, expiry = envelope["market"], envelope["nonce"], envelope["expiry"]
+    return SignedDeposit(market, owner, token, amount, nonce, expiry, signature)
 
 
 def recover_job_request(

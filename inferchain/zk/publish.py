@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +139,22 @@ def deploy_bundle_verifier(
     return str(address)
 
 
+def publish_circuit(
+    root: Path, work: Path, connect: Callable[[], tuple[Chain, TransactionSender]]
+) -> tuple[ZkSection, str | None]:
+    """What `inferchain model publish` does to a ZK bundle before pinning it: the circuit
+    (:func:`prepare_bundle`), then its verifier unless the manifest records one, deployed
+    through ``connect()`` (called only then). Returns the manifest's zk section and the
+    address deployed now (None when the recorded one is kept)."""
+    circuit = prepare_bundle(root, work)
+    _, zk = _manifest(root)
+    if zk.verifier is not None:
+        return zk, None
+    chain, sender = connect()
+    address = deploy_bundle_verifier(root, circuit, chain, sender)
+    return _manifest(root)[1], address
+
+
 def recorded_verifier(
     root: Path, chain: Chain, manifest_sha256: str | None = None
 ) -> tuple[ZkSection, ZkCircuit, ZkVerifierRecord]:
@@ -181,6 +198,7 @@ __all__ = [
     "deploy_bundle_verifier",
     "module_contract",
     "prepare_bundle",
+    "publish_circuit",
     "recorded_verifier",
     "register_bundle_verifier",
 ]

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 from inferchain.bundle.builder import finalize_bundle
 from inferchain.bundle.bundle import Bundle
@@ -17,6 +16,7 @@ from scripts.demo_models._common import (
     fresh_dir,
     save_weights,
     seeded,
+    train_classifier,
     write_json,
 )
 
@@ -44,17 +44,8 @@ def build_digits(out: str | Path, *, epochs: int = 40, seed: int = 0, threads: i
     )
     with seeded(seed, threads) as generator:
         model = CNN(config)
-        optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
         xs, ys = torch.from_numpy(x_train), torch.from_numpy(y_train).long()
-        for _ in range(epochs):
-            order = torch.randperm(len(xs), generator=generator)
-            for start in range(0, len(xs), 64):
-                batch = order[start : start + 64]
-                loss = F.cross_entropy(model(xs[batch]), ys[batch])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-        model.eval()
+        train_classifier(model, xs, ys, epochs=epochs, learning_rate=2e-3, generator=generator)
         with torch.no_grad():
             predicted = model(torch.from_numpy(x_test)).argmax(dim=1).numpy()
     accuracy = float((predicted == y_test).mean())

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from scripts.demo_models._common import save_weights, seeded, write_json
+from scripts.demo_models._common import save_weights, seeded, train_classifier, write_json
 from scripts.demo_models.digits import LABELS, digits_split
 
 NAME = "digits-mlp"
@@ -74,16 +74,7 @@ def build_digits_mlp(
     ys = torch.from_numpy(y_train).long()
     with seeded(seed, threads) as generator:
         model = DigitsMLP()
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-        for _ in range(epochs):
-            order = torch.randperm(len(xs), generator=generator)
-            for start in range(0, len(xs), 64):
-                batch = order[start : start + 64]
-                loss = F.cross_entropy(model(xs[batch]), ys[batch])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-        model.eval()
+        train_classifier(model, xs, ys, epochs=epochs, learning_rate=1e-2, generator=generator)
         with torch.no_grad():
             predicted = model(torch.from_numpy(x_test.reshape(len(x_test), PIXELS)))
             predicted = predicted.argmax(dim=1).numpy()

@@ -6,19 +6,23 @@ closely (it is small enough to memorise); tests build a few-step model in second
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-from torch.nn import functional as F
 
 from inferchain.bundle.builder import finalize_bundle
 from inferchain.bundle.bundle import Bundle
 from inferchain.bundle.demos.corpus import load_corpus
 from inferchain.worker.runtimes.gpt import GPT, GPTConfig
-from scripts.demo_models._common import fresh_dir, save_weights, seeded, write_json
+from scripts.demo_models._common import (
+    fresh_dir,
+    save_weights,
+    seeded,
+    train_language_model,
+    write_json,
+)
 
 EOS = "<|endoftext|>"
 
@@ -73,26 +77,11 @@ def build_gpt(
         bos_token_id=eos,
         eos_token_id=eos,
     )
-    window = min(context_length, len(data) - 1)
     with seeded(seed, threads) as generator:
         model = GPT(config)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
-        warmup = max(1, min(100, steps // 10))
-        recent: list[float] = []
-        for step in range(steps):
-            lr = learning_rate * min(1.0, (step + 1) / warmup)
-            lr *= 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / max(1, steps)))
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            starts = torch.randint(len(data) - window, (batch_size,), generator=generator)
-            x = torch.stack([data[s : s + window] for s in starts.tolist()])
-            y = torch.stack([data[s + 1 : s + 1 + window] for s in starts.tolist()])
-            loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten())
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            recent = [*recent[-49:], loss.item()]
+        loss = train_language_model(
+            model, model, data, steps, batch_size, context_length, learning_rate, generator
+        )
     save_weights(model, root / "model.safetensors")
     tokenizer.save(str(root / "tokenizer.json"))
     write_json(
@@ -124,7 +113,7 @@ def build_gpt(
             "steps": steps,
             "batch_size": batch_size,
             "seed": seed,
-            "final_train_loss": round(sum(recent) / max(1, len(recent)), 4),
+            "final_train_loss": round(loss, 4),
         },
     )
 

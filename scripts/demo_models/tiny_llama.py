@@ -10,21 +10,19 @@ year), so that a chat through its template reaches text it knows.
 
 from __future__ import annotations
 
-import math
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 from tokenizers import Tokenizer, processors
-from torch.nn import functional as F
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 from transformers.utils import logging as hf_logging
 
 from inferchain.bundle.bundle import Bundle
 from inferchain.bundle.demos.corpus import Document, load_corpus
 from inferchain.bundle.hf_import import import_hf
-from scripts.demo_models._common import fresh_dir, seeded
+from scripts.demo_models._common import fresh_dir, seeded, train_language_model
 from scripts.demo_models.tiny_gpt import EOS, train_tokenizer
 
 NAME = "tiny-llama"
@@ -136,7 +134,13 @@ def build_llama(
     )
     with seeded(seed, threads) as generator:
         model = LlamaForCausalLM(config)
-        loss = _train(model, data, steps, batch_size, context_length, learning_rate, generator)
+
+        def logits(x: torch.Tensor) -> torch.Tensor:
+            return model(input_ids=x, use_cache=False).logits
+
+        loss = train_language_model(
+            model, logits, data, steps, batch_size, context_length, learning_rate, generator
+        )
     model.eval()
     model.generation_config.eos_token_id = end_ids
     model.generation_config.pad_token_id = tokenizer.pad_token_id
@@ -165,37 +169,3 @@ def build_llama(
         )
     (root / bundle.manifest.weights).chmod(0o644)  # safetensors writes 0600; bundles are public
     return bundle
-
-
-def _train(
-    model: LlamaForCausalLM,
-    data: torch.Tensor,
-    steps: int,
-    batch_size: int,
-    context_length: int,
-    learning_rate: float,
-    generator: torch.Generator,
-) -> float:
-    """AdamW on random windows, warm-up then cosine decay (as ``tiny-gpt``); the mean loss
-    of the last 50 steps."""
-    window = min(context_length, len(data) - 1)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
-    warmup = max(1, min(100, steps // 10))
-    recent: list[float] = []
-    model.train()
-    for step in range(steps):
-        lr = learning_rate * min(1.0, (step + 1) / warmup)
-        lr *= 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / max(1, steps)))
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        starts = torch.randint(len(data) - window, (batch_size,), generator=generator)
-        x = torch.stack([data[s : s + window] for s in starts.tolist()])
-        y = torch.stack([data[s + 1 : s + 1 + window] for s in starts.tolist()])
-        logits = model(input_ids=x, use_cache=False).logits
-        loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        recent = [*recent[-49:], loss.item()]
-    return sum(recent) / max(1, len(recent))

@@ -1,6 +1,7 @@
 """The demo's market on the test stack: deployed through the `local` entry into a tmp
-deployments folder, the demo models registered, an in-process worker, and the
-gateway as a TestClient with its indexer running. Shared by the end-to-end tests."""
+deployments folder, the demo models registered (and, on request, the ZK one with its
+circuit and verifier), an in-process worker that proves `zk` jobs, and the gateway as a
+TestClient with its indexer running. Shared by the end-to-end tests."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inferchain.chain import Chain
-from inferchain.demo import DEMO_MODELS, deploy, register_models
+from inferchain.demo import DEMO_MODELS, deploy, register_models, register_zk_model
 from inferchain.demo.deployment import DemoModel
+from inferchain.demo.processes import market_identity
+from inferchain.demo.user import ZK_KEY
 from inferchain.deploy import load_network
 from inferchain.ipfs import IpfsClient
 from inferchain.market import Market
+from inferchain.market.modes import ZK_MODE
 from inferchain.paths import project_root
 from inferchain.worker import Worker
 from tests.conftest import AnvilNode
@@ -42,11 +46,17 @@ def deploy_demo(
     ipfs_api_url: str,
     directory: Path,
     models: tuple[DemoModel, ...] = DEMO_MODELS,
+    zk_work: Path | None = None,
 ) -> DemoMarket:
-    """A fresh market from the `local` network entry (tmp record), demo models registered."""
+    """A fresh market from the `local` network entry (tmp record), demo models registered;
+    with ``zk_work``, the ZK demo model too (its circuit built there, as the demo does)."""
     market, _sent = deploy(chain, anvil.keys[DEPLOYER], load_network("local", NETWORKS), directory)
     with IpfsClient(ipfs_api_url, timeout=30) as ipfs:
         registered = register_models(market, ipfs, anvil.keys[PROVIDER], models)
+        if zk_work is not None:
+            identity = market_identity(market)
+            zk = register_zk_model(market, ipfs, anvil.keys[PROVIDER], zk_work, identity)
+            registered.append(zk)
     return DemoMarket(market, {r.model.key: r.model_id for r in registered}, directory)
 
 
@@ -54,9 +64,11 @@ def deploy_demo(
 def running_worker(
     anvil: AnvilNode, ipfs_api_url: str, demo: DemoMarket, state_dir: Path
 ) -> Iterator[Worker]:
-    """The demo's worker key, registered and serving every demo model, until the block ends."""
+    """The demo's worker key, registered and serving every demo model (proving `zk` jobs, as
+    the demo's worker does, when the ZK model is there), until the block ends."""
     s = worker_settings(anvil.rpc_url, ipfs_api_url, anvil.keys[WORKER], state_dir,
-                        models=sorted(demo.models.values()), max_wait_s=0.02)  # fmt: skip
+                        models=sorted(demo.models.values()), max_wait_s=0.02,
+                        zk_modes=[ZK_MODE] if ZK_KEY in demo.models else [])  # fmt: skip
     worker = Worker(s, demo.market.addresses, register=True)
     worker.start()
     try:

@@ -1,7 +1,8 @@
 """The demo's user path (what `scripts/demo.sh` runs after the stack is up), on the test
 stack: a fresh wallet submits four jobs through the gateway (the fourth a chat with the
-transformers Llama) and three through the CLI, every job finalizes, every result is verified
-and every wei is where the terms say."""
+transformers Llama), three through the CLI and a `zk`-tier one (proven by the worker, paid
+in its submission), every job finalizes, every result is verified and every wei is where
+the terms say."""
 
 from __future__ import annotations
 
@@ -11,11 +12,20 @@ from pathlib import Path
 import pytest
 
 from inferchain.chain import Chain
-from inferchain.demo import DEMO_MODELS, StepFailed, UserContext, fresh_wallet, run_user_path
+from inferchain.demo import (
+    DEMO_MODELS,
+    ZK_MODEL,
+    StepFailed,
+    UserContext,
+    fresh_wallet,
+    run_user_path,
+)
+from inferchain.demo.report import results
 from inferchain.demo.steps import Steps
 from inferchain.demo.user import FEE_ACCOUNT_ROLE
 from inferchain.ipfs import IpfsClient
 from inferchain.market import JobOutcome
+from inferchain.market.modes import ZK_MODE
 from inferchain.wallet import MarketClient
 from tests.conftest import AnvilNode
 from tests.demo.helpers import (
@@ -33,7 +43,9 @@ FEE_BPS = 250  # networks.toml, [networks.local.market]
 def test_demo_user_path_every_job_verified_and_paid_exactly(
     chain: Chain, anvil: AnvilNode, ipfs_api_url: str, tmp_path: Path
 ) -> None:
-    demo = deploy_demo(chain, anvil, ipfs_api_url, tmp_path / "deployments")
+    demo = deploy_demo(
+        chain, anvil, ipfs_api_url, tmp_path / "deployments", zk_work=tmp_path / "zk"
+    )
     wallet = fresh_wallet(chain, anvil.keys[FAUCET], tmp_path / "wallet.json", 10**18)
     lines: list[str] = []
     with (
@@ -45,28 +57,42 @@ def test_demo_user_path_every_job_verified_and_paid_exactly(
         report = run_user_path(ctx, wallet, Steps(lines.append), timeout=60)
 
     jobs = report.jobs
+    (zk,) = [j for j in jobs if j.model_id == demo.models["zk"]]
+    client = MarketClient(demo.market)
+    zk_record = client.job(zk.job_id)
+    assert zk_record.outcome is JobOutcome.PAID
+    assert zk.verification == zk_record.job.terms.verification == ZK_MODE == 1
+    assert zk.proof is not None and 400_000 < zk.proof.verifier_gas < zk.proof.submit_gas
+    assert (zk.via, zk.output["result"]["label"]) == ("cli", "3")
+    printed = "\n".join(results(jobs))
+    assert f"verification zk (mode 1): paid in the worker's submission {zk.proof.submit_tx}" in (
+        printed
+    )
+    assert f"proof check {zk.proof.verifier_gas:,} gas on-chain" in printed
     runs = {m.bundle: 1 if m.key == "chat" else 2 for m in DEMO_MODELS}  # the chat: gateway only
-    assert Counter(j.output["model"]["name"] for j in jobs) == runs
+    assert Counter(j.output["model"]["name"] for j in jobs if j is not zk) == runs
     (chat,) = [j for j in jobs if j.model_id == demo.models["chat"]]
     assert (chat.via, chat.output["runtime"]["name"]) == ("gateway", "hf-transformers")
     assert chat.output["result"]["text"] and chat.output["result"]["prompt_tokens"] > 0
-    by = {(j.via, j.task): j.output["result"] for j in jobs if j is not chat}
+    by = {(j.via, j.task): j.output["result"] for j in jobs if j not in (chat, zk)}
     assert by["gateway", "image-classification"]["label"] == "3"
     assert by["cli", "image-classification"]["label"] == "3"
     assert by["gateway", "text-classification"]["label"] == "positive"
     assert all(by[via, "text-generation"]["text"] for via in ("gateway", "cli"))
-    client = MarketClient(demo.market)
     assert all(client.job(j.job_id).outcome is JobOutcome.PAID for j in jobs)
+    assert all(j.verification == 0 and j.proof is None for j in jobs if j is not zk)
 
     # Every wei: computed here from the demo's price list, not from the job terms.
+    runs[ZK_MODEL.bundle] = 1
+    models = (*DEMO_MODELS, ZK_MODEL)
     worker_gain = provider_gain = fee_gain = 0
-    for model in DEMO_MODELS:
+    for model in models:
         royalty, fee = model.price * model.royalty_bps // 10_000, model.price * FEE_BPS // 10_000
         worker_gain += runs[model.bundle] * (model.price - royalty - fee)
         provider_gain += runs[model.bundle] * royalty
         fee_gain += runs[model.bundle] * fee
     money = report.money
-    assert money.prices == sum(runs[m.bundle] * m.price for m in DEMO_MODELS)
+    assert money.prices == sum(runs[m.bundle] * m.price for m in models)
     fee_account = next(a for a, role in money.roles.items() if role == FEE_ACCOUNT_ROLE)
     assert fee_account not in anvil.accounts  # the governor contract, not a key
     assert money.measured == {
@@ -78,9 +104,11 @@ def test_demo_user_path_every_job_verified_and_paid_exactly(
     assert money.user_wallet_change == -(money.prices + money.gas) and money.gas > 0
     assert [line for line in lines if line.startswith("[")] == [
         "[1] user: sign in to the gateway (SIWE) and submit 4 jobs through it",
-        "[2] user: submit 3 jobs with `inferchain job submit --wait`",
-        "[3] user: wait for the gateway's indexed results and download them, verified",
-        "[4] chain: pass the challenge window (local chain time jumps), worker is paid",
+        "[2] user: submit a zk-tier job with `inferchain job submit --verify zk`",
+        "[3] user: submit 3 jobs with `inferchain job submit --wait`",
+        "[4] user: the zk-tier job, proven meanwhile, is paid in its submission",
+        "[5] user: wait for the gateway's indexed results and download them, verified",
+        "[6] chain: pass the challenge window (local chain time jumps), worker is paid",
     ]
 
 

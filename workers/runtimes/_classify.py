@@ -1,14 +1,26 @@
-"""Shared by the classification runtimes: labels from config, top-k results from logits."""
+"""Shared by the classification runtimes: labels from config, top-k results from logits, and
+the batched run that joins them."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 import torch
 from torch import Tensor
 
-from inferchain.bundle import ManifestError
-from inferchain.worker.runtimes.base import round_probability
+from inferchain.bundle import InferenceFailed, ManifestError
+from inferchain.worker.runtimes.base import Output, round_probability
+
+
+class Ranked(Protocol):
+    """A prepared classification request: how many labels it wants back."""
+
+    @property
+    def top_k(self) -> int: ...
+
+
+R = TypeVar("R", bound=Ranked)
 
 
 def read_labels(config: dict[str, Any], count: int) -> tuple[str, ...]:
@@ -35,3 +47,25 @@ def top_k(logits: Tensor, labels: tuple[str, ...], ks: list[int]) -> list[dict[s
         ]
         results.append({"label": predictions[0]["label"], "predictions": predictions})
     return results
+
+
+def classify(
+    batch: Sequence[R],
+    size: int,
+    logits: Callable[[Sequence[R]], Tensor],
+    labels: tuple[str, ...],
+    output: Callable[[dict[str, Any]], Output],
+    device: torch.device,
+) -> list[Output]:
+    """``batch`` through ``logits`` at most ``size`` requests at a time, each row's labels
+    ranked to its request's ``top_k``; torch's errors become ``InferenceFailed``."""
+    outputs: list[Output] = []
+    try:
+        with torch.inference_mode():
+            for i in range(0, len(batch), size):
+                chunk = batch[i : i + size]
+                ranked = top_k(logits(chunk), labels, [r.top_k for r in chunk])
+                outputs += [output(result) for result in ranked]
+    except RuntimeError as exc:
+        raise InferenceFailed(f"classification failed on {device}: {exc}") from exc
+    return outputs

@@ -34,6 +34,7 @@ from inferchain.bundle import Bundle, InferenceFailed, InvalidInput
 from inferchain.worker.runtimes._hf_load import RUNTIME_NAME, load_hf
 from inferchain.worker.runtimes._hf_rows import unsupported, use_rows
 from inferchain.worker.runtimes._inputs import Params, parse_object
+from inferchain.worker.runtimes._streaming import settled_piece
 from inferchain.worker.runtimes.base import Output
 from inferchain.worker.runtimes.hf_scheduler import DecodeScheduler, Ticket
 
@@ -238,17 +239,7 @@ class HfGenerationRuntime:
         if state.finish_reason is not None:
             return ""
         text = self.tokenizer.decode(state.tokens, skip_special_tokens=True)
-        end = len(text.rstrip("\ufffd"))  # an incomplete UTF-8 character waits
-        held = 0  # the longest tail that could still grow into a stop string
-        for stop in request.stop:
-            for size in range(min(len(stop) - 1, end), held, -1):
-                if text[end - size : end] == stop[:size]:
-                    held = size
-                    break
-        end -= held
-        if end <= state.streamed:
-            return ""
-        piece, state.streamed = text[state.streamed : end], end
+        piece, state.streamed = settled_piece(text, request.stop, state.streamed)
         return piece
 
     def _output(self, request: HfGenerationRequest, state: _State) -> Output:

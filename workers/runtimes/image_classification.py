@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from inferchain.bundle import Bundle, InferenceFailed, InvalidInput
+from inferchain.bundle import Bundle, InvalidInput
 from inferchain.bundle.limits import ImageLimits
-from inferchain.worker.runtimes._classify import read_labels, top_k
-from inferchain.worker.runtimes._config import from_dict
+from inferchain.worker.runtimes._classify import classify, read_labels
+from inferchain.worker.runtimes._config import read_config
 from inferchain.worker.runtimes._inputs import Params, parse_object
 from inferchain.worker.runtimes._weights import load_weights
 from inferchain.worker.runtimes.base import Output, model_info, pick_device, runtime_info
@@ -43,11 +43,9 @@ class ImageClassificationRuntime:
     name: ClassVar[str] = "inferchain-cnn"
 
     def __init__(self, bundle: Bundle, device: str | torch.device | None = None) -> None:
-        config = bundle.config()
         self.bundle = bundle
         self.device = pick_device(device)
-        self.config = from_dict(CNNConfig, config.get("model"), "config.model")
-        self.limits = from_dict(ImageLimits, config.get("limits", {}), "config.limits")
+        config, self.config, self.limits = read_config(bundle, CNNConfig, ImageLimits)
         self.labels = read_labels(config, self.config.num_classes)
         self.model = load_weights(CNN(self.config), bundle, self.device)
         self._mode = "L" if self.config.in_channels == 1 else "RGB"
@@ -76,24 +74,17 @@ class ImageClassificationRuntime:
         return ImageRequest(self._decode(data), k)
 
     def run(self, batch: Sequence[ImageRequest]) -> list[Output]:
-        outputs: list[Output] = []
-        size = self.limits.max_batch_size
+        return classify(
+            batch, self.limits.max_batch_size, self._logits, self.labels, self._output, self.device
+        )
+
+    def _logits(self, chunk: Sequence[ImageRequest]) -> torch.Tensor:
         dtype = self.model.head[-1].weight.dtype
-        try:
-            with torch.inference_mode():
-                for i in range(0, len(batch), size):
-                    chunk = batch[i : i + size]
-                    pixels = torch.from_numpy(np.stack([r.pixels for r in chunk]))
-                    logits = self.model(pixels.to(device=self.device, dtype=dtype))
-                    for result in top_k(logits, self.labels, [r.top_k for r in chunk]):
-                        outputs.append(
-                            Output(
-                                "image-classification", self._model_info, result, self._runtime_info
-                            )
-                        )
-        except RuntimeError as exc:
-            raise InferenceFailed(f"classification failed on {self.device}: {exc}") from exc
-        return outputs
+        pixels = torch.from_numpy(np.stack([r.pixels for r in chunk]))
+        return self.model(pixels.to(device=self.device, dtype=dtype))
+
+    def _output(self, result: dict[str, Any]) -> Output:
+        return Output("image-classification", self._model_info, result, self._runtime_info)
 
     def _decode(self, data: bytes) -> np.ndarray:
         if len(data) > self.limits.max_input_bytes:

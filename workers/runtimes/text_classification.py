@@ -7,17 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
-from tokenizers import Tokenizer
 
-from inferchain.bundle import Bundle, InferenceFailed, InvalidInput, ManifestError
+from inferchain.bundle import Bundle, InvalidInput
 from inferchain.bundle.limits import TextLimits
-from inferchain.worker.runtimes._classify import read_labels, top_k
-from inferchain.worker.runtimes._config import from_dict
+from inferchain.worker.runtimes._classify import classify, read_labels
+from inferchain.worker.runtimes._config import read_config
 from inferchain.worker.runtimes._inputs import Params, parse_object
-from inferchain.worker.runtimes._weights import load_weights
+from inferchain.worker.runtimes._weights import load_tokenizer, load_weights
 from inferchain.worker.runtimes.base import Output, model_info, pick_device, runtime_info
 from inferchain.worker.runtimes.bow import BagOfTokens, BowConfig
 
@@ -32,17 +31,11 @@ class TextClassificationRuntime:
     name: ClassVar[str] = "inferchain-bow"
 
     def __init__(self, bundle: Bundle, device: str | torch.device | None = None) -> None:
-        config = bundle.config()
         self.bundle = bundle
         self.device = pick_device(device)
-        self.config = from_dict(BowConfig, config.get("model"), "config.model")
-        self.limits = from_dict(TextLimits, config.get("limits", {}), "config.limits")
+        config, self.config, self.limits = read_config(bundle, BowConfig, TextLimits)
         self.labels = read_labels(config, self.config.num_labels)
-        if bundle.manifest.tokenizer is None:
-            raise ManifestError("a text-classification bundle needs a tokenizer")
-        self.tokenizer = Tokenizer.from_file(str(bundle.file(bundle.manifest.tokenizer)))
-        if self.tokenizer.get_vocab_size() > self.config.vocab_size:
-            raise ManifestError("the tokenizer has more tokens than the model's vocabulary")
+        self.tokenizer = load_tokenizer(bundle, "text-classification", self.config.vocab_size)
         self.model = load_weights(BagOfTokens(self.config), bundle, self.device)
         self._model_info = model_info(bundle)
         self._runtime_info = runtime_info(self.name, self.device, bundle.manifest.dtype)
@@ -63,27 +56,20 @@ class TextClassificationRuntime:
         return TextRequest(ids, k)
 
     def run(self, batch: Sequence[TextRequest]) -> list[Output]:
-        outputs: list[Output] = []
-        size = self.limits.max_batch_size
-        try:
-            with torch.inference_mode():
-                for i in range(0, len(batch), size):
-                    chunk = batch[i : i + size]
-                    flat = [t for r in chunk for t in r.token_ids]
-                    starts, total = [], 0
-                    for r in chunk:
-                        starts.append(total)
-                        total += len(r.token_ids)
-                    logits = self.model(
-                        torch.tensor(flat, device=self.device),
-                        torch.tensor(starts, device=self.device),
-                    )
-                    for result in top_k(logits, self.labels, [r.top_k for r in chunk]):
-                        outputs.append(
-                            Output(
-                                "text-classification", self._model_info, result, self._runtime_info
-                            )
-                        )
-        except RuntimeError as exc:
-            raise InferenceFailed(f"classification failed on {self.device}: {exc}") from exc
-        return outputs
+        return classify(
+            batch, self.limits.max_batch_size, self._logits, self.labels, self._output, self.device
+        )
+
+    def _logits(self, chunk: Sequence[TextRequest]) -> torch.Tensor:
+        """One flat token list and each request's start in it (the bag-of-tokens input)."""
+        flat = [t for r in chunk for t in r.token_ids]
+        starts, total = [], 0
+        for r in chunk:
+            starts.append(total)
+            total += len(r.token_ids)
+        return self.model(
+            torch.tensor(flat, device=self.device), torch.tensor(starts, device=self.device)
+        )
+
+    def _output(self, result: dict[str, Any]) -> Output:
+        return Output("text-classification", self._model_info, result, self._runtime_info)

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
-from tokenizers import Tokenizer
 from torch import Tensor
 
-from inferchain.bundle import Bundle, InferenceFailed, InvalidInput, ManifestError
+from inferchain.bundle import Bundle, InferenceFailed, InvalidInput
 from inferchain.bundle.limits import GenerationLimits
-from inferchain.worker.runtimes._config import from_dict
+from inferchain.worker.runtimes._config import read_config
 from inferchain.worker.runtimes._inputs import Params, parse_object
-from inferchain.worker.runtimes._weights import load_weights
+from inferchain.worker.runtimes._streaming import settled_piece
+from inferchain.worker.runtimes._weights import load_tokenizer, load_weights
 from inferchain.worker.runtimes.base import Output, model_info, pick_device, runtime_info
 from inferchain.worker.runtimes.gpt import GPT, GPTConfig, KVCache
 
@@ -58,16 +58,10 @@ class TextGenerationRuntime:
     name: ClassVar[str] = "inferchain-gpt"
 
     def __init__(self, bundle: Bundle, device: str | torch.device | None = None) -> None:
-        config = bundle.config()
         self.bundle = bundle
         self.device = pick_device(device)
-        self.config = from_dict(GPTConfig, config.get("model"), "config.model")
-        self.limits = from_dict(GenerationLimits, config.get("limits", {}), "config.limits")
-        if bundle.manifest.tokenizer is None:
-            raise ManifestError("a text-generation bundle needs a tokenizer")
-        self.tokenizer = Tokenizer.from_file(str(bundle.file(bundle.manifest.tokenizer)))
-        if self.tokenizer.get_vocab_size() > self.config.vocab_size:
-            raise ManifestError("the tokenizer has more tokens than the model's vocabulary")
+        _, self.config, self.limits = read_config(bundle, GPTConfig, GenerationLimits)
+        self.tokenizer = load_tokenizer(bundle, "text-generation", self.config.vocab_size)
         self.model = load_weights(GPT(self.config), bundle, self.device)
         self._model_info = model_info(bundle)
         self._runtime_info = runtime_info(self.name, self.device, bundle.manifest.dtype)
@@ -135,17 +129,7 @@ class TextGenerationRuntime:
         if row.finish_reason is not None:
             return ""
         text = self.tokenizer.decode(row.tokens)
-        end = len(text.rstrip("\ufffd"))  # an incomplete UTF-8 character waits
-        held = 0  # the longest tail that could still grow into a stop string
-        for stop in row.request.stop:
-            for size in range(min(len(stop) - 1, end), held, -1):
-                if text[end - size : end] == stop[:size]:
-                    held = size
-                    break
-        end -= held
-        if end <= row.streamed:
-            return ""
-        piece, row.streamed = text[row.streamed : end], end
+        piece, row.streamed = settled_piece(text, row.request.stop, row.streamed)
         return piece
 
     def _generate(self, requests: Sequence[GenerationRequest], use_cache: bool) -> list[_Row]:

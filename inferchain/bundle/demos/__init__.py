@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 BUNDLES_DIR = Path(__file__).parent / "bundles"
-DEMO_NAMES = ("digits-cnn", "tiny-gpt", "sentiment-bow", "tiny-llama")
+DEMO_NAMES = ("digits-cnn", "tiny-gpt", "sentiment-bow", "tiny-llama", "digits-mlp")
 
 
 def demo_bundle_path(name: str) -> Path:
