@@ -178,6 +178,7 @@ contract WorkerRegistry is IWorkerRegistry, ReentrancyGuardTransient {
             s.stake -= uint96(slashed);
             _totalStaked[token] -= slashed;
         }
+        if (slashed == allocation) a.forceAt = 0;
         _stakes[account][token] = s;
         emit Slashed(account, token, msg.sender, slashed, s.stake);
         TokenTransfer.push(token, msg.sender, slashed);
@@ -214,12 +215,13 @@ contract WorkerRegistry is IWorkerRegistry, ReentrancyGuardTransient {
 
     /// @inheritdoc IWorkerRegistry
     function allocationOf(address account, address token, address venue) external view returns (uint256) {
-        return _allocations[account][token][venue].amount;
+        Allocation memory a = _allocations[account][token][venue];
+        return a.forceAt == 0 ? a.amount : 0;
     }
 
     /// @inheritdoc IWorkerRegistry
-    function forceAt(address account, address token, address venue) external view returns (uint40) {
-        return _allocations[account][token][venue].forceAt;
+    function allocationState(address account, address token, address venue) external view returns (Allocation memory) {
+        return _allocations[account][token][venue];
     }
 
     /// @inheritdoc IWorkerRegistry
@@ -277,6 +279,7 @@ contract WorkerRegistry is IWorkerRegistry, ReentrancyGuardTransient {
         uint256 free = s.stake - s.allocated;
         if (amount > free) revert WorkerRegistryInsufficientFreeStake(token, free, amount);
         Allocation storage a = _allocations[msg.sender][token][venue];
+        if (a.forceAt != 0) revert WorkerRegistryForcePending(venue, token, a.forceAt);
         // Safe: amount <= free, so both stay <= stake, a uint96.
         uint96 allocation;
         unchecked {
@@ -293,6 +296,8 @@ contract WorkerRegistry is IWorkerRegistry, ReentrancyGuardTransient {
             a.amount = uint96(left);
             _stakes[msg.sender][token].allocated -= uint96(amount);
         }
+        // An emptied allocation ends a pending forced deallocation: the worker may allocate anew.
+        if (left == 0) a.forceAt = 0;
         emit Deallocated(msg.sender, token, venue, amount, left);
     }
 }

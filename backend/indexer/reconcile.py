@@ -113,8 +113,8 @@ def _workers(session: Session, c: MarketContracts, report: ReconcileReport) -> N
     for allocation in session.scalars(select(WorkerAllocation)):
         report.checked += 1
         key = (allocation.worker, allocation.token, allocation.venue)
-        amount = c.chain.call(reg.allocationOf(*key), block=block)
-        force_at = c.chain.call(reg.forceAt(*key), block=block) or None
+        amount, force_at = c.chain.call(reg.allocationState(*key), block=block)
+        force_at = force_at or None
         if (allocation.amount, allocation.force_at) != (amount, force_at):
             allocation.amount, allocation.force_at = amount, force_at
             report.corrected["allocation"] += 1

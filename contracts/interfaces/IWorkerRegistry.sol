@@ -48,6 +48,9 @@ interface IWorkerRegistry {
     error WorkerRegistryAllocationLocked(address venue, address token, uint256 locked, uint256 left);
     /// @notice Thrown when a forced deallocation was not requested or is not due yet.
     error WorkerRegistryForceNotDue(address venue, address token, uint40 forceAt);
+    /// @notice Thrown when allocating to a venue whose forced deallocation is pending: empty
+    /// the allocation first ({deallocate} or {forceDeallocate}).
+    error WorkerRegistryForcePending(address venue, address token, uint40 forceAt);
     /// @notice Thrown when allocating to an address without code (it could never answer
     /// {IVenue-lockedOf}).
     error WorkerRegistryNotVenue(address venue);
@@ -125,7 +128,8 @@ interface IWorkerRegistry {
     function deallocate(address venue, address token, uint256 amount) external;
 
     /// @notice Start the FORCE_DELAY after which {forceDeallocate} frees the whole allocation
-    /// to `venue` whatever it has locked. Emits {ForcedDeallocationRequested}.
+    /// to `venue` whatever it has locked. From now on {allocationOf} is zero to the venue, so
+    /// no new claim locks against it. Emits {ForcedDeallocationRequested}.
     function requestForcedDeallocation(address venue, address token) external;
 
     /// @notice Free the whole allocation to `venue` once the forced deallocation is due.
@@ -150,11 +154,15 @@ interface IWorkerRegistry {
     /// @notice `account`'s `token` stake and how much of it is allocated.
     function stakeOf(address account, address token) external view returns (uint256 stake, uint256 allocated);
 
-    /// @notice What `account` allocated of `token` to `venue`.
+    /// @notice What `venue` may lock new collateral against of `account`'s `token`: the
+    /// allocation, or zero while a forced deallocation from `venue` is pending. A worker could otherwise
+    /// claim jobs just before `forceAt` and force out the collateral they lock; jobs claimed
+    /// before the request all end before it is due (FORCE_DELAY outlasts any job).
     function allocationOf(address account, address token, address venue) external view returns (uint256);
 
-    /// @notice When a forced deallocation from `venue` may run (zero: not requested).
-    function forceAt(address account, address token, address venue) external view returns (uint40);
+    /// @notice `account`'s allocation of `token` to `venue` as stored: the amount, and when a
+    /// requested forced deallocation may run (zero: none requested).
+    function allocationState(address account, address token, address venue) external view returns (Allocation memory);
 
     /// @notice Sum of all `token` stakes: this registry's balance of it.
     function totalStaked(address token) external view returns (uint256);

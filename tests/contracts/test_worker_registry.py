@@ -24,6 +24,7 @@ from tests.contracts.helpers import (
     cid,
     event,
     events,
+    job_tuple,
     reverts,
 )
 
@@ -239,16 +240,47 @@ def test_forced_deallocation_frees_a_broken_venue_after_the_delay(d: Deployment)
     receipt = d.tx("outsider", w.requestForcedDeallocation(venue.address, ETH))
     force_at = event(d.workers, receipt, "ForcedDeallocationRequested")["forceAt"]
     assert force_at == d.now() + FORCE_DELAY
-    assert w.forceAt(d.addr("outsider"), ETH, venue.address).call() == force_at
+    assert w.allocationState(d.addr("outsider"), ETH, venue.address).call() == (ETHER, force_at)
+    # From the request on, the venue sees no allocation to lock new collateral against.
+    assert w.allocationOf(d.addr("outsider"), ETH, venue.address).call() == 0
+    d.tx("outsider", w.stake(ETH, 1), value=1)
+    with reverts("WorkerRegistryForcePending"):
+        d.tx("outsider", w.allocate(venue.address, ETH, 1))
     with reverts("WorkerRegistryForceNotDue"):
         d.tx_at(force_at - 1, "outsider", w.forceDeallocate(venue.address, ETH))
     receipt = d.tx_at(force_at, "outsider", w.forceDeallocate(venue.address, ETH))
     assert event(d.workers, receipt, "Deallocated")["amount"] == ETHER
     assert d.allocation("outsider", ETH, venue.address) == 0
-    d.tx("outsider", w.unstake(ETH, ETHER, d.addr("outsider")))
+    d.tx("outsider", w.unstake(ETH, ETHER + 1, d.addr("outsider")))
     assert d.stake_of("outsider") == (0, 0)
     with reverts("WorkerRegistryInsufficientAllocation"):
         d.tx("outsider", w.requestForcedDeallocation(venue.address, ETH))
+
+
+def test_a_pending_forced_deallocation_stops_new_claims_against_it(d: Deployment) -> None:
+    """Attack: request a forced deallocation, claim jobs just before it is due, force the
+    collateral out and let the jobs time out unslashed. From the request on, the market sees
+    no allocation, so no claim locks collateral the forced deallocation would free."""
+    w = d.workers.functions
+    held_id, held = d.create()
+    held = d.claim(held_id, held, role="worker2")  # claimed before the request: still covered
+    d.tx("worker2", w.requestForcedDeallocation(d.market.address, ETH))
+    assert d.allocation("worker2") == 0
+    job_id, job = d.create()
+    with reverts("JobMarketAllocationExceeded"):
+        d.claim(job_id, job, role="worker2")
+    # The job claimed before the request stays slashable in full.
+    deadline = d.status(held_id)[1]
+    receipt = d.tx_at(
+        deadline + 1, "outsider", d.market.functions.timeout(held_id, job_tuple(held))
+    )
+    assert event(d.market, receipt, "JobTimedOut")["slashed"] == held["terms"]["collateral"]
+    # Emptying the allocation ends the request; the worker may allocate anew.
+    (amount, _) = w.allocationState(d.addr("worker2"), ETH, d.market.address).call()
+    d.tx("worker2", w.deallocate(d.market.address, ETH, amount))
+    assert w.allocationState(d.addr("worker2"), ETH, d.market.address).call() == (0, 0)
+    d.tx("worker2", w.allocate(d.market.address, ETH, amount))
+    d.claim(job_id, job, role="worker2")
 
 
 def test_venue_slash_capped_at_its_allocation(d: Deployment) -> None:
