@@ -14,13 +14,17 @@ from inferchain.gateway.db.models import (
     Job,
     Model,
     Worker,
+    WorkerAllocation,
     WorkerModel,
+    WorkerStake,
 )
 from inferchain.gateway.schemas.jobs import JobDetail, JobEventPublic, JobPage, JobPublic
 from inferchain.gateway.schemas.market import (
+    AllocationPublic,
     BalancePublic,
     MarketStats,
     ModelPublic,
+    StakePublic,
     WorkerPublic,
 )
 
@@ -152,17 +156,34 @@ def worker_public(db: Session, worker: Worker) -> WorkerPublic:
         .where(WorkerModel.worker == worker.address)
         .order_by(WorkerModel.model_id)
     )
+    stakes = db.scalars(
+        select(WorkerStake).where(WorkerStake.worker == worker.address).order_by(WorkerStake.token)
+    )
+    allocations = db.scalars(
+        select(WorkerAllocation)
+        .where(WorkerAllocation.worker == worker.address, WorkerAllocation.amount != 0)
+        .order_by(WorkerAllocation.token, WorkerAllocation.venue)
+    )
     return WorkerPublic(
         address=worker.address,
-        stake=worker.stake,
         registered=worker.registered,
-        unbonding_ends=worker.unbonding_ends,
         metadata_cid=worker.metadata_cid,
         models=list(models),
-        slashed_total=worker.slashed_total,
+        stakes=[
+            StakePublic(
+                token=s.token, stake=s.stake, allocated=s.allocated, slashed_total=s.slashed_total
+            )
+            for s in stakes
+        ],
+        allocations=[
+            AllocationPublic(token=a.token, venue=a.venue, amount=a.amount, force_at=a.force_at)
+            for a in allocations
+        ],
         jobs_claimed=sum(counts.values()),
         jobs_finalized=finalized,
         jobs_failed=failed,
+        jobs_reported_failed=counts["failed"],
+        jobs_timed_out=counts["timed_out"],
         success_rate=finalized / settled if settled else None,
     )
 
@@ -179,13 +200,22 @@ def market_stats(db: Session) -> MarketStats:
     volume: Counter[str] = Counter()
     for token, price in db.execute(select(Job.token, Job.price).where(Job.status == "finalized")):
         volume[token] += price
-    stakes = db.scalars(select(Worker.stake).where(Worker.registered.is_(True))).all()
+    registered = db.scalar(
+        select(func.count()).select_from(Worker).where(Worker.registered.is_(True))
+    )
+    stakes: Counter[str] = Counter()
+    for token, stake in db.execute(
+        select(WorkerStake.token, WorkerStake.stake)
+        .join(Worker, Worker.address == WorkerStake.worker)
+        .where(Worker.registered.is_(True))
+    ):
+        stakes[token] += stake
     return MarketStats(
         indexed_block=db.scalar(select(IndexerCursor.block_number).limit(1)),
         jobs_total=sum(by_status.values()),
         jobs_by_status=by_status,
         volume_by_token=dict(volume),
         models_active=db.scalar(select(func.count()).select_from(Model).where(Model.active)) or 0,
-        workers_registered=len(stakes),
-        total_stake=sum(stakes),
+        workers_registered=registered or 0,
+        stake_by_token=dict(stakes),
     )

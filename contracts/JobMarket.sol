@@ -5,6 +5,7 @@ import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IJobMarketAdmin} from "./interfaces/IJobMarketAdmin.sol";
 import {IJobMarketRouter} from "./interfaces/IJobMarketRouter.sol";
 import {IJobRouter} from "./interfaces/IJobRouter.sol";
+import {IVenue} from "./interfaces/IVenue.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IPricing} from "./interfaces/IPricing.sol";
 import {IVerifier, VerifierHooks} from "./interfaces/IVerifier.sol";
@@ -36,12 +37,24 @@ import {JobMarketRare} from "./JobMarketRare.sol";
 ///
 /// Size: the rare paths (refunds, disputes, `deliver`) run in {JobMarketRare}, created by the
 /// constructor and reached by DELEGATECALL; their entry points here only forward.
-contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRouter {
+contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRouter, IVenue {
 
     /// @dev The last model's terms, so that a batch of requests calls the registry once.
     struct ModelCache {
         uint32 modelId;
         IModelRegistry.Terms terms;
+    }
+
+    /// @dev The caller's collateral lock in one token during a transaction: the slot
+    /// (`ref`, zero until loaded), the lock and the allocation read when loaded, and the
+    /// collateral added since (`delta`, written by {_flushLock}). One registry call and one
+    /// write per token run of a batch.
+    struct Lock {
+        bytes32 ref;
+        address token;
+        uint256 locked;
+        uint256 allocation;
+        uint256 delta;
     }
 
     /// @dev The rare-path code, created with the same immutables.
@@ -82,7 +95,8 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
     }
 
 
-    /// @notice Accepts ETH only from the worker registry: slashed stake on its way to balances.
+    /// @notice Accepts ETH only from the worker registry: slashed collateral on its way to
+    /// the requester's balance.
     receive() external payable {
         if (msg.sender != address(_WORKERS)) revert JobMarketUnexpectedEth(msg.sender);
     }
@@ -124,9 +138,10 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
 
     /// @inheritdoc IJobMarket
     function claim(uint256 jobId, Job calldata job) external nonReentrant {
-        (bytes4 problem, uint256 slot) = _claim(jobId, job);
-        if (problem != 0) _raise(problem, jobId, slot, JobStatus.Open);
-        _WORKERS.acquire(msg.sender, job.modelId, 1);
+        Lock memory lock;
+        (bytes4 problem, uint256 slot) = _claim(jobId, job, lock);
+        if (problem != 0) _raiseClaim(problem, jobId, slot, JobStatus.Open, job, lock);
+        _flushLock(lock);
     }
 
 
@@ -138,19 +153,13 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
     {
         uint256 count = _checkBatch(jobIds.length);
         if (jobs.length != count) revert JobMarketLengthMismatch();
-        // The registry checks and counts a run of same-model claims in one call.
-        uint32 runModel;
-        uint32 run;
+        Lock memory lock;
         for (uint256 i; i < count; ++i) {
-            (bytes4 problem,) = _claim(jobIds[i], jobs[i]);
-            if (problem != 0) {
-                _skip(jobIds[i], problem);
-                continue;
-            }
-            done |= 1 << i;
-            (runModel, run) = _count(jobs[i].modelId, runModel, run);
+            (bytes4 problem,) = _claim(jobIds[i], jobs[i], lock);
+            if (problem != 0) _skip(jobIds[i], problem);
+            else done |= 1 << i;
         }
-        if (run != 0) _WORKERS.acquire(msg.sender, runModel, run);
+        _flushLock(lock);
     }
 
 
@@ -159,9 +168,10 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
         external
         nonReentrant
     {
-        (bytes4 problem, uint256 slot, bool claimed) = _submit(jobId, job, result);
-        if (problem != 0) _raise(problem, jobId, slot, JobStatus.Claimed);
-        if (claimed) _WORKERS.acquire(msg.sender, job.modelId, 1);
+        Lock memory lock;
+        (bytes4 problem, uint256 slot) = _submit(jobId, job, result, lock);
+        if (problem != 0) _raiseClaim(problem, jobId, slot, JobStatus.Claimed, job, lock);
+        _flushLock(lock);
     }
 
 
@@ -173,20 +183,14 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
     {
         uint256 count = _checkBatch(jobIds.length);
         if (jobs.length != count || results.length != count) revert JobMarketLengthMismatch();
-        // Open jobs are claimed here: the registry checks and counts each run of same-model
-        // claims in one call, as in {claimBatch}.
-        uint32 runModel;
-        uint32 run;
+        // Open jobs are claimed here, locking their collateral as in {claimBatch}.
+        Lock memory lock;
         for (uint256 i; i < count; ++i) {
-            (bytes4 problem,, bool claimed) = _submit(jobIds[i], jobs[i], results[i]);
-            if (problem != 0) {
-                _skip(jobIds[i], problem);
-                continue;
-            }
-            done |= 1 << i;
-            if (claimed) (runModel, run) = _count(jobs[i].modelId, runModel, run);
+            (bytes4 problem,) = _submit(jobIds[i], jobs[i], results[i], lock);
+            if (problem != 0) _skip(jobIds[i], problem);
+            else done |= 1 << i;
         }
-        if (run != 0) _WORKERS.acquire(msg.sender, runModel, run);
+        _flushLock(lock);
     }
 
 
@@ -341,62 +345,41 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
     }
 
 
-    // --- admin (governor only; the governor checks bounds) ------------------------------
+    // --- admin: forwarded to JobMarketRare (governor only; the governor checks bounds) --
 
     /// @inheritdoc IJobMarketAdmin
-    function applyConfig(Config calldata config_) external onlyGovernor {
-        _applyConfig(config_);
+    function applyConfig(Config calldata) external {
+        _delegate();
     }
 
-
     /// @inheritdoc IJobMarketAdmin
-    function registerMode(
-        uint8 id,
-        IVerifier module,
-        uint32 challengeWindow,
-        uint32 arbitrationWindow,
-        uint8 hooks
-    ) external onlyGovernor {
-        _registerMode(id, module, challengeWindow, arbitrationWindow, hooks);
+    function registerMode(uint8, IVerifier, uint32, uint32, uint8) external {
+        _delegate();
     }
 
-
     /// @inheritdoc IJobMarketAdmin
-    function registerPricing(uint8 id, IPricing module) external onlyGovernor {
-        if (address(module) == address(0)) revert JobMarketZeroAddress();
-        address current = address(_pricings[id].module);
-        // Id 0 is flat pricing, built in: it is taken by no module.
-        if (id == 0 || current != address(0)) revert JobMarketPricingTaken(id, current);
-        _pricings[id].module = module;
-        emit PricingRegistered(id, address(module));
+    function registerPricing(uint8, IPricing) external {
+        _delegate();
     }
 
-
     /// @inheritdoc IJobMarketAdmin
-    function setPricingEnabled(uint8 id, bool enabled) external onlyGovernor {
-        Pricing storage p = _pricings[id];
-        if (address(p.module) == address(0)) revert JobMarketPricingUnknown(id);
-        p.enabled = enabled;
-        emit PricingEnabled(id, enabled);
+    function setPricingEnabled(uint8, bool) external {
+        _delegate();
     }
 
-
     /// @inheritdoc IJobMarketAdmin
-    function setModeEnabled(uint8 id, bool enabled) external onlyGovernor {
-        _setModeEnabled(id, enabled);
+    function setModeEnabled(uint8, bool) external {
+        _delegate();
     }
 
-
     /// @inheritdoc IJobMarketAdmin
-    function setTokenAllowed(address token, bool allowed) external onlyGovernor {
-        _setTokenAllowed(token, allowed);
+    function setTokenAllowed(address, bool) external {
+        _delegate();
     }
 
-
     /// @inheritdoc IJobMarketAdmin
-    function setPaused(bool paused_) external onlyGovernor {
-        _hot.paused = paused_;
-        emit Paused(paused_);
+    function setPaused(bool) external {
+        _delegate();
     }
 
 
@@ -421,9 +404,15 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
     }
 
 
+    /// @inheritdoc IVenue
+    function lockedOf(address worker, address token) external view returns (uint256) {
+        return _exposure[worker][token].locked;
+    }
+
+
     /// @inheritdoc IJobMarket
-    function settledJobs(address worker) external view returns (uint256) {
-        return _settled[worker];
+    function exposureOf(address worker, address token) external view returns (Exposure memory) {
+        return _exposure[worker][token];
     }
 
 
@@ -441,7 +430,8 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
 
     /// @inheritdoc IJobMarketAdmin
     function config() external view returns (Config memory) {
-        return Config({feeBps: _hot.feeBps, disputeBondBps: _hot.disputeBondBps});
+        Hot memory hot = _hot;
+        return Config({feeBps: hot.feeBps, collateralBps: hot.collateralBps, disputeBondBps: hot.disputeBondBps});
     }
 
 
@@ -487,14 +477,61 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
     }
 
 
-    /// @dev Extends the run of same-model claims, first handing a finished run to the
-    /// registry, which checks and counts it in one call.
-    function _count(uint32 modelId, uint32 runModel, uint32 run) private returns (uint32, uint32) {
-        if (run != 0 && modelId != runModel) {
-            _WORKERS.acquire(msg.sender, runModel, run);
-            run = 0;
+    /// @dev Reverts with the error a single claim or submission reports for `problem`.
+    function _raiseClaim(
+        bytes4 problem,
+        uint256 jobId,
+        uint256 slot,
+        JobStatus expected,
+        Job calldata job,
+        Lock memory lock
+    ) private view {
+        if (problem == JobMarketAllocationExceeded.selector) {
+            revert JobMarketAllocationExceeded(
+                msg.sender, lock.token, lock.locked, job.terms.collateral, lock.allocation
+            );
         }
-        return (modelId, run + 1);
+        _raise(problem, jobId, slot, expected);
+    }
+
+
+    /// @dev Locks `collateral` of `token` for the caller if it fits in its allocation to this
+    /// market (issue 12, attack 2), in memory: {_flushLock} writes it. Switching tokens first
+    /// writes the lock of the previous one and reads the new one's.
+    function _reserve(Lock memory lock, address token, uint256 collateral) private returns (bool) {
+        if (lock.ref == 0 || lock.token != token) {
+            _flushLock(lock);
+            Exposure storage e = _exposure[msg.sender][token];
+            bytes32 ref;
+            assembly ("memory-safe") {
+                ref := e.slot
+            }
+            lock.ref = ref;
+            lock.token = token;
+            lock.locked = e.locked;
+            lock.allocation = _WORKERS.allocationOf(msg.sender, token, address(this));
+        }
+        // Safe: the lock stays within the allocation, a uint96, and collateral is a uint96.
+        unchecked {
+            uint256 locked = lock.locked + collateral;
+            if (locked > lock.allocation) return false;
+            lock.locked = locked;
+            lock.delta += collateral;
+        }
+        return true;
+    }
+
+
+    /// @dev Writes the collateral locked since the last write. A raw sum: the lock stays
+    /// within the allocation, a uint96, so it never carries into the counters.
+    function _flushLock(Lock memory lock) private {
+        uint256 delta = lock.delta;
+        if (delta == 0) return;
+        bytes32 ref = lock.ref;
+        assembly ("memory-safe") {
+            sstore(ref, add(sload(ref), delta))
+        }
+        lock.delta = 0;
     }
 
 
@@ -555,6 +592,15 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
         terms.challengeWindow = uint32(modeWord >> 160);
         // Fits: price is a uint96 and the governor keeps disputeBondBps <= 5_000.
         terms.disputeBond = uint96(uint256(terms.price) * hot.disputeBondBps / 10_000);
+        // At least 1 wei, so that every claim locks something; at most a uint96.
+        uint256 collateral;
+        // Safe: a uint96 times a uint16.
+        unchecked {
+            collateral = uint256(terms.price) * hot.collateralBps / 10_000;
+        }
+        if (collateral == 0) collateral = 1;
+        else if (collateral > type(uint96).max) collateral = type(uint96).max;
+        terms.collateral = uint96(collateral);
         terms.callback = request.callback;
         terms.callbackGas = request.callbackGas;
         terms.callbackFee = request.callbackFee;
@@ -594,14 +640,18 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
     }
 
 
-    /// @dev Claims for msg.sender, or returns the problem and changes nothing; the caller
-    /// has the registry check and count the claim.
-    function _claim(uint256 jobId, Job calldata job) private returns (bytes4 problem, uint256 slot) {
+    /// @dev Claims for msg.sender, locking the job's collateral in `lock`, or returns the
+    /// problem and changes nothing.
+    function _claim(uint256 jobId, Job calldata job, Lock memory lock) private returns (bytes4 problem, uint256 slot) {
         (problem, slot) = _check(jobId, job, JobStatus.Open);
         if (problem == 0 && block.timestamp > JobSlot.deadlineOf(slot)) {
             problem = JobMarketRequestExpired.selector;
         }
         if (problem != 0) return (problem, slot);
+        {
+            (address token, uint256 collateral) = _lockTerms(job);
+            if (!_reserve(lock, token, collateral)) return (JobMarketAllocationExceeded.selector, slot);
+        }
         uint40 claimDeadline = uint40(block.timestamp) + job.terms.workTime;
         _jobs[jobId] = JobSlot.pack(
             JobSlot.commitClaimed(job, msg.sender) | (slot & JobSlot.HOOKS), claimDeadline, JobStatus.Claimed
@@ -611,36 +661,39 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
 
 
     /// @dev Submits for msg.sender: on a job it claimed, or on an Open job, which it claims
-    /// at once (`claimed` true: the caller has the registry check and count the claim). A
-    /// problem a third party can cause is returned, changing nothing; another worker's job
-    /// reverts. With the ON_SUBMIT hook the module checks the result after the slot is
-    /// written: a rejection restores the slot and is returned as the problem; a win pays
-    /// at once.
-    function _submit(uint256 jobId, Job calldata job, Result calldata result)
+    /// at once, locking its collateral in `lock`. A problem a third party can cause (or a
+    /// collateral the allocation does not cover) is returned, changing nothing; another
+    /// worker's job reverts. With the ON_SUBMIT hook the module checks the result after the
+    /// slot is written: a rejection restores the slot (and the lock) and is returned as the
+    /// problem; a win pays at once.
+    function _submit(uint256 jobId, Job calldata job, Result calldata result, Lock memory lock)
         private
-        returns (bytes4 problem, uint256 slot, bool claimed)
+        returns (bytes4 problem, uint256 slot)
     {
         slot = _jobs[jobId];
-        JobStatus status = JobSlot.statusOf(slot);
-        claimed = status == JobStatus.Open;
-        if (!claimed && status != JobStatus.Claimed) {
-            return (JobMarketInvalidStatus.selector, slot, false);
+        bool claimed;
+        {
+            JobStatus status = JobSlot.statusOf(slot);
+            claimed = status == JobStatus.Open;
+            if (!claimed && status != JobStatus.Claimed) {
+                return (JobMarketInvalidStatus.selector, slot);
+            }
         }
         if (JobSlot.commitmentOf(slot) != JobSlot.commitCalldata(job)) {
-            return (JobMarketJobMismatch.selector, slot, false);
+            return (JobMarketJobMismatch.selector, slot);
         }
         uint40 deadline = JobSlot.deadlineOf(slot);
         if (claimed) {
             // An Open job's tuple has no worker (the commitment matched), so none is replaced.
-            if (block.timestamp > deadline) return (JobMarketRequestExpired.selector, slot, false);
+            if (block.timestamp > deadline) return (JobMarketRequestExpired.selector, slot);
+            (address token, uint256 collateral) = _lockTerms(job);
+            if (!_reserve(lock, token, collateral)) return (JobMarketAllocationExceeded.selector, slot);
         } else {
             if (msg.sender != job.worker) revert JobMarketNotWorker(jobId, msg.sender);
-            if (block.timestamp > deadline) return (JobMarketClaimExpired.selector, slot, false);
+            if (block.timestamp > deadline) return (JobMarketClaimExpired.selector, slot);
         }
         if (JobSlot.hooksOf(slot) & VerifierHooks.ON_SUBMIT != 0) {
-            problem = _record(jobId, job, result, slot);
-            if (problem != 0) claimed = false;
-            return (problem, slot, claimed);
+            return (_submitHooked(jobId, job, result, slot, lock, claimed), slot);
         }
         // No ON_SUBMIT hook (mode 0): the effects inline, with no module call.
         (uint16 codec, bytes32 digest) = Cid.parse(result.outputCid);
@@ -652,6 +705,29 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
             JobStatus.Submitted
         );
         emit ResultSubmitted(jobId, msg.sender, result.outputCid, result.outputHash, result.usage, deadline);
+    }
+
+
+    /// @dev {_record}, with the lock written first (a win pays, and unlocks, the job at once)
+    /// and taken back when the module rejects a job claimed by this submission.
+    function _submitHooked(
+        uint256 jobId,
+        Job calldata job,
+        Result calldata result,
+        uint256 slot,
+        Lock memory lock,
+        bool claimed
+    ) private returns (bytes4 problem) {
+        _flushLock(lock);
+        problem = _record(jobId, job, result, slot);
+        if (problem != 0 && claimed) {
+            uint256 collateral = job.terms.collateral;
+            bytes32 ref = lock.ref;
+            assembly ("memory-safe") {
+                sstore(ref, sub(sload(ref), collateral))
+            }
+            lock.locked -= collateral;
+        }
     }
 
 
@@ -742,45 +818,6 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
         } else {
             _pay(jobId, job, job.worker, slot, Outcome.Pay, ledger);
         }
-    }
-
-
-    function _applyConfig(Config memory config_) private {
-        _hot.feeBps = config_.feeBps;
-        _hot.disputeBondBps = config_.disputeBondBps;
-        emit ConfigUpdated(config_);
-    }
-
-
-    /// @dev A module is set once per id and never replaced, whoever governs: a job's mode
-    /// keeps deciding its disputes with the windows it was created under.
-    function _registerMode(
-        uint8 id,
-        IVerifier module,
-        uint32 challengeWindow,
-        uint32 arbitrationWindow,
-        uint8 hooks
-    ) private {
-        if (address(module) == address(0)) revert JobMarketZeroAddress();
-        address current = address(_modes[id].module);
-        if (current != address(0)) revert JobMarketModeTaken(id, current);
-        _modes[id] = Mode(module, challengeWindow, arbitrationWindow, hooks, false);
-        emit ModeRegistered(id, address(module), challengeWindow, arbitrationWindow, hooks);
-    }
-
-
-    function _setModeEnabled(uint8 id, bool enabled) private {
-        Mode storage m = _modes[id];
-        if (address(m.module) == address(0)) revert JobMarketModeUnknown(id);
-        m.enabled = enabled;
-        emit ModeEnabled(id, enabled);
-    }
-
-
-    function _setTokenAllowed(address token, bool allowed) private {
-        if (token == address(0)) revert JobMarketZeroAddress();
-        _allowedTokens[token] = allowed;
-        emit TokenAllowed(token, allowed);
     }
 
 

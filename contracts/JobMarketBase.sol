@@ -32,6 +32,7 @@ abstract contract JobMarketBase is ReentrancyGuardTransient {
         uint40 nextJobId;
         bool paused;
         uint16 feeBps;
+        uint16 collateralBps;
         uint16 disputeBondBps;
     }
 
@@ -42,27 +43,34 @@ abstract contract JobMarketBase is ReentrancyGuardTransient {
         uint256 amount;
     }
 
-    /// @dev Pending credits and settled-job count of one transaction, by role.
+    /// @dev Pending credits of one transaction, by role, and the pending change to one
+    /// worker's exposure slot in one token (`unlock` off the lock, `record` added to the
+    /// counters). `failureFee` is an input: what a {reportFailure} slashes.
     struct Ledger {
         Credit worker;
         Credit provider;
         Credit fees;
         Credit requester;
-        address settledWorker;
-        uint256 settledCount;
+        address exposedWorker;
+        address exposedToken;
+        uint256 unlock;
+        uint256 record;
+        uint256 failureFee;
     }
 
     /// @dev How a job's money is settled. A paid dispute bond (`terms.disputeBond`) goes to
     /// the worker when it won (`PayWon`), back to the requester when nobody decided
     /// (`PayUncontested`) or the worker lost (`RefundAndSlashDisputed`). `Refund` and
-    /// `RefundAndSlash` come before any submission (the verification fee goes back);
-    /// every other outcome comes after one (it goes to the mode's module).
+    /// `Fail` and `RefundAndSlash` come before any submission (the verification fee goes
+    /// back); every other outcome comes after one (it goes to the mode's module). `Fail`
+    /// slashes the failure fee, the `RefundAndSlash…` outcomes the whole collateral.
     /// `RefundAndSlashRejected`: the module's verdict at finalize went against the worker.
     enum Outcome {
         Pay,
         PayWon,
         PayUncontested,
         Refund,
+        Fail,
         RefundAndSlash,
         RefundAndSlashRejected,
         RefundAndSlashDisputed
@@ -70,13 +78,14 @@ abstract contract JobMarketBase is ReentrancyGuardTransient {
 
     IModelRegistry internal immutable _MODELS;
     IWorkerRegistry internal immutable _WORKERS;
-    address internal immutable _STAKE_TOKEN;
     address internal immutable _ROUTER;
     /// @dev The only admin, and the fee account: immutable, so settlement reads no slot for it.
     address internal immutable _GOVERNOR;
     Hot internal _hot;
     mapping(uint256 jobId => uint256 slot) internal _jobs;
-    mapping(address worker => uint256) internal _settled;
+    /// @dev Lock and record of a worker per token, one slot ({IJobMarket-Exposure}): bits
+    /// 0..95 locked, then five 32-bit counters. Written raw, as sums: see {_flushExposure}.
+    mapping(address worker => mapping(address token => IJobMarket.Exposure)) internal _exposure;
     mapping(address account => mapping(address token => uint256)) internal _balances;
     mapping(address token => bool) internal _allowedTokens;
     mapping(uint8 id => IJobMarketAdmin.Mode) internal _modes;
@@ -88,7 +97,6 @@ abstract contract JobMarketBase is ReentrancyGuardTransient {
         _GOVERNOR = governor_;
         _MODELS = models;
         _WORKERS = workers;
-        _STAKE_TOKEN = workers.stakeToken();
         _ROUTER = router_;
     }
 
@@ -245,15 +253,20 @@ abstract contract JobMarketBase is ReentrancyGuardTransient {
         internal
         returns (uint256 workerAmount, uint256 royalty, uint256 fee, uint256 extra)
     {
+        (address token,) = _lockTerms(job);
         if (worker != address(0)) {
-            // The registry's claim count minus this is what the worker still holds.
-            if (ledger.settledWorker != worker) {
-                _flushSettled(ledger);
-                ledger.settledWorker = worker;
+            // A claimed job ends: its collateral is unlocked and the outcome recorded.
+            if (ledger.exposedWorker != worker || ledger.exposedToken != token) {
+                _flushExposure(ledger);
+                ledger.exposedWorker = worker;
+                ledger.exposedToken = token;
             }
-            ledger.settledCount += 1;
+            // Safe: a batch's collateral sums stay far below 2^256, its counts below 2^32.
+            unchecked {
+                ledger.unlock += _collateralOf(job);
+                ledger.record += _recordOf(outcome);
+            }
         }
-        address token = job.terms.token;
         // One raw test keeps flat, fee-free jobs (every field checked against the commitment,
         // so clean) off both module paths: terms.pricing is word 10, terms.verifyFee word 15.
         bool modules;
@@ -289,18 +302,48 @@ abstract contract JobMarketBase is ReentrancyGuardTransient {
             _credit(ledger.provider, job.terms.provider, token, royalty);
             _credit(ledger.fees, _GOVERNOR, token, fee);
         } else {
-            if (outcome >= Outcome.RefundAndSlash) extra = _WORKERS.slash(worker);
+            if (outcome >= Outcome.Fail) {
+                // Capped by the registry at the worker's allocation here; paid to this market.
+                extra = _WORKERS.slash(
+                    worker, token, outcome == Outcome.Fail ? ledger.failureFee : _collateralOf(job)
+                );
+            }
             if (outcome == Outcome.RefundAndSlashDisputed) price += job.terms.disputeBond;
-            _credit(ledger.requester, job.requester, token, price + job.terms.callbackFee);
-            // The whole slash compensates the requester (issue 12, attack 3).
-            _credit(ledger.requester, job.requester, _STAKE_TOKEN, extra);
+            // The whole slash compensates the requester (issue 12, attacks 2 and 3).
+            _credit(ledger.requester, job.requester, token, price + job.terms.callbackFee + extra);
         }
+    }
+
+    /// @dev The job's token and collateral, read raw (terms words 0 and 9 of the tuple): every
+    /// caller checked the tuple against its commitment, made from clean values.
+    function _lockTerms(IJobMarket.Job calldata job) internal pure returns (address token, uint256 collateral) {
+        assembly ("memory-safe") {
+            token := calldataload(add(job, 128))
+            collateral := calldataload(add(job, 416))
+        }
+    }
+
+    function _collateralOf(IJobMarket.Job calldata job) internal pure returns (uint256 collateral) {
+        assembly ("memory-safe") {
+            collateral := calldataload(add(job, 416))
+        }
+    }
+
+    /// @dev The counter an outcome adds to the exposure slot (bit offsets of
+    /// {IJobMarket-Exposure}: paid 96, failed 128, timedOut 160, disputesLost 192,
+    /// disputesWon 224). A won dispute counts as paid too.
+    function _recordOf(Outcome outcome) internal pure returns (uint256 bump) {
+        if (outcome == Outcome.Pay) return 1 << 96;
+        // One byte per outcome (Pay lowest): the counter's bit offset.
+        uint256 offset = (0xc0c0a0806060e060 >> (8 * uint256(outcome))) & 0xff;
+        bump = 1 << offset;
+        if (outcome == Outcome.PayWon) bump |= 1 << 96;
     }
 
     /// @dev After a submission the mode's module earned the verification fee (it withdraws
     /// it like any balance); before one it goes back to the requester.
     function _settleVerifyFee(IJobMarket.Job calldata job, Outcome outcome) internal {
-        address to = outcome == Outcome.Refund || outcome == Outcome.RefundAndSlash
+        address to = outcome >= Outcome.Refund && outcome <= Outcome.RefundAndSlash
             ? job.requester
             : address(_modes[job.terms.verification].module);
         _balances[to][job.terms.token] += job.terms.verifyFee;
@@ -331,14 +374,24 @@ abstract contract JobMarketBase is ReentrancyGuardTransient {
         _write(ledger.provider);
         _write(ledger.fees);
         _write(ledger.requester);
-        _flushSettled(ledger);
+        _flushExposure(ledger);
     }
 
-    function _flushSettled(Ledger memory ledger) internal {
-        if (ledger.settledCount != 0) {
-            _settled[ledger.settledWorker] += ledger.settledCount;
-            ledger.settledCount = 0;
+    /// @dev Writes the pending exposure change in one SSTORE. Raw sums are exact: the lock
+    /// holds at least `unlock` (each ended job's collateral was locked at its claim, and the
+    /// lock of a claim is written before anything in the same transaction can end it), and
+    /// no counter reaches 2^32.
+    function _flushExposure(Ledger memory ledger) internal {
+        if (ledger.record == 0) return;
+        IJobMarket.Exposure storage e = _exposure[ledger.exposedWorker][ledger.exposedToken];
+        uint256 record = ledger.record;
+        uint256 unlock = ledger.unlock;
+        assembly ("memory-safe") {
+            let ref := e.slot
+            sstore(ref, sub(add(sload(ref), record), unlock))
         }
+        ledger.record = 0;
+        ledger.unlock = 0;
     }
 
     function _debit(address account, address token, uint256 amount) internal {
@@ -358,6 +411,44 @@ abstract contract JobMarketBase is ReentrancyGuardTransient {
             if (msg.value != 0) revert IJobMarket.JobMarketValueMismatch(0, msg.value);
             if (amount != 0) TokenTransfer.pull(token, from, amount);
         }
+    }
+
+    // --- admin: the constructor's and {JobMarketRare}'s -------------------------------------
+
+    function _applyConfig(IJobMarketAdmin.Config memory config_) internal {
+        _hot.feeBps = config_.feeBps;
+        _hot.collateralBps = config_.collateralBps;
+        _hot.disputeBondBps = config_.disputeBondBps;
+        emit IJobMarketAdmin.ConfigUpdated(config_);
+    }
+
+    /// @dev A module is set once per id and never replaced, whoever governs: a job's mode
+    /// keeps deciding its disputes with the windows it was created under.
+    function _registerMode(
+        uint8 id,
+        IVerifier module,
+        uint32 challengeWindow,
+        uint32 arbitrationWindow,
+        uint8 hooks
+    ) internal {
+        if (address(module) == address(0)) revert IJobMarket.JobMarketZeroAddress();
+        address current = address(_modes[id].module);
+        if (current != address(0)) revert IJobMarketAdmin.JobMarketModeTaken(id, current);
+        _modes[id] = IJobMarketAdmin.Mode(module, challengeWindow, arbitrationWindow, hooks, false);
+        emit IJobMarketAdmin.ModeRegistered(id, address(module), challengeWindow, arbitrationWindow, hooks);
+    }
+
+    function _setModeEnabled(uint8 id, bool enabled) internal {
+        IJobMarketAdmin.Mode storage m = _modes[id];
+        if (address(m.module) == address(0)) revert IJobMarketAdmin.JobMarketModeUnknown(id);
+        m.enabled = enabled;
+        emit IJobMarketAdmin.ModeEnabled(id, enabled);
+    }
+
+    function _setTokenAllowed(address token, bool allowed) internal {
+        if (token == address(0)) revert IJobMarket.JobMarketZeroAddress();
+        _allowedTokens[token] = allowed;
+        emit IJobMarketAdmin.TokenAllowed(token, allowed);
     }
 
     function _statusOf(uint256 jobId, uint256 slot) internal view returns (IJobMarket.JobStatus) {

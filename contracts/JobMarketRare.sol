@@ -3,6 +3,8 @@ pragma solidity ^0.8.28;
 
 import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
+import {IJobMarketAdmin} from "./interfaces/IJobMarketAdmin.sol";
+import {IPricing} from "./interfaces/IPricing.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IVerifier} from "./interfaces/IVerifier.sol";
 import {IWorkerRegistry} from "./interfaces/IWorkerRegistry.sol";
@@ -12,7 +14,7 @@ import {JobMarketBase} from "./JobMarketBase.sol";
 
 /// @title JobMarketRare
 /// @notice The rare paths of {JobMarket}: refunds (cancel, expire, reportFailure, timeout),
-/// disputes and callback delivery. The market creates this contract in its constructor and
+/// disputes, callback delivery and the governor's entry points. The market creates this contract in its constructor and
 /// reaches it by DELEGATECALL (docs/design/contracts-v2.md §1, the size contingency), so the
 /// code runs on the market's storage, balances and reentrancy guard, with the market's
 /// `msg.sender` and `msg.value`; see {IJobMarket} for each function. Called directly it acts
@@ -51,8 +53,16 @@ contract JobMarketRare is JobMarketBase {
         if (block.timestamp > deadline) _revertAt(IJobMarket.JobMarketClaimExpired.selector, jobId, deadline);
         Cid.parse(evidenceCid);
         delete _jobs[jobId];
-        _settleNow(job, Outcome.Refund);
-        emit IJobMarket.JobFailed(jobId, msg.sender, evidenceCid);
+        // The failure fee (issue 12, attack 2): the share of the work time held, at least 1 %,
+        // of the collateral. Claimed at deadline - workTime, so 0 <= held <= workTime.
+        uint256 workTime = job.terms.workTime;
+        uint256 bps = (block.timestamp + workTime - deadline) * 10_000 / workTime;
+        if (bps < 100) bps = 100;
+        Ledger memory ledger;
+        ledger.failureFee = uint256(job.terms.collateral) * bps / 10_000;
+        (,,, uint256 fee) = _settle(0, job, msg.sender, Outcome.Fail, ledger);
+        _flush(ledger);
+        emit IJobMarket.JobFailed(jobId, msg.sender, evidenceCid, fee);
     }
 
     /// @notice See {IJobMarket-timeout}.
@@ -137,6 +147,58 @@ contract JobMarketRare is JobMarketBase {
     {
         bond = _dispute(jobId, job, requester);
         _debit(requester, job.terms.token, bond);
+    }
+
+    // --- admin (governor only; the governor checks bounds) ---------------------------------
+
+    /// @notice See {IJobMarketAdmin-applyConfig}.
+    function applyConfig(IJobMarketAdmin.Config calldata config_) external onlyGovernor {
+        _applyConfig(config_);
+    }
+
+    /// @notice See {IJobMarketAdmin-registerMode}.
+    function registerMode(
+        uint8 id,
+        IVerifier module,
+        uint32 challengeWindow,
+        uint32 arbitrationWindow,
+        uint8 hooks
+    ) external onlyGovernor {
+        _registerMode(id, module, challengeWindow, arbitrationWindow, hooks);
+    }
+
+    /// @notice See {IJobMarketAdmin-registerPricing}.
+    function registerPricing(uint8 id, IPricing module) external onlyGovernor {
+        if (address(module) == address(0)) revert IJobMarket.JobMarketZeroAddress();
+        address current = address(_pricings[id].module);
+        // Id 0 is flat pricing, built in: it is taken by no module.
+        if (id == 0 || current != address(0)) revert IJobMarketAdmin.JobMarketPricingTaken(id, current);
+        _pricings[id].module = module;
+        emit IJobMarketAdmin.PricingRegistered(id, address(module));
+    }
+
+    /// @notice See {IJobMarketAdmin-setPricingEnabled}.
+    function setPricingEnabled(uint8 id, bool enabled) external onlyGovernor {
+        IJobMarketAdmin.Pricing storage p = _pricings[id];
+        if (address(p.module) == address(0)) revert IJobMarketAdmin.JobMarketPricingUnknown(id);
+        p.enabled = enabled;
+        emit IJobMarketAdmin.PricingEnabled(id, enabled);
+    }
+
+    /// @notice See {IJobMarketAdmin-setModeEnabled}.
+    function setModeEnabled(uint8 id, bool enabled) external onlyGovernor {
+        _setModeEnabled(id, enabled);
+    }
+
+    /// @notice See {IJobMarketAdmin-setTokenAllowed}.
+    function setTokenAllowed(address token, bool allowed) external onlyGovernor {
+        _setTokenAllowed(token, allowed);
+    }
+
+    /// @notice See {IJobMarketAdmin-setPaused}.
+    function setPaused(bool paused_) external onlyGovernor {
+        _hot.paused = paused_;
+        emit IJobMarketAdmin.Paused(paused_);
     }
 
     /// @dev Opens a dispute of `jobId` for `requester`; the caller collects the bond, which

@@ -1,111 +1,71 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
+import {IVenue} from "./interfaces/IVenue.sol";
 import {IWorkerRegistry} from "./interfaces/IWorkerRegistry.sol";
 import {Cid} from "./libraries/Cid.sol";
 import {TokenTransfer} from "./libraries/TokenTransfer.sol";
 
 /// @title WorkerRegistry
-/// @notice Worker stakes, served models and two-step exits.
-/// Caveats: the stake token (ETH or one ERC-20) is fixed at deployment. The owner tunes the
-/// minimum stake, the unbonding delay and the slash size within constant bounds, and binds
-/// the market once; it can never move a stake. Only that market can slash, by at most
-/// `slashAmount()` per failed job.
-contract WorkerRegistry is IWorkerRegistry, Ownable2Step, ReentrancyGuardTransient {
+/// @notice Worker discovery, stakes per token and their allocations to venues; see
+/// {IWorkerRegistry}. No owner and no parameters (contracts v2 §1.4, issue 12 attack 3): nobody
+/// administers it, so nobody can move a stake but its worker and, up to the worker's
+/// allocation to it, a venue's slash.
+///
+/// Caveat: a venue is trusted with what is allocated to it, and only that. Forced
+/// deallocation (after FORCE_DELAY, longer than any v2 job lives) is the way out of a venue
+/// that locks collateral for good.
+contract WorkerRegistry is IWorkerRegistry, ReentrancyGuardTransient {
     /// @notice Most model ids one call may add or remove.
     uint256 public constant MAX_MODELS_PER_CALL = 64;
-    uint40 public constant MIN_UNBONDING_DELAY = 1 hours;
-    uint40 public constant MAX_UNBONDING_DELAY = 30 days;
-    /// @notice Highest slash per failed job, in basis points of the minimum stake.
-    uint16 public constant MAX_SLASH_BPS = 10_000;
-    /// @notice Highest minimum stake the owner may require.
-    uint96 public constant MAX_MIN_STAKE = 1e27;
+    /// @notice Wait between requesting and running a forced deallocation. The longest v2 job
+    /// lives 30 + 7 + 7 + 14 = 58 days.
+    uint40 public constant FORCE_DELAY = 60 days;
 
-    /// @dev Read together on every market call: who may call, and the claim threshold.
-    struct Binding {
-        address market;
-        uint96 minStake;
+    /// @dev Discovery data of one address.
+    struct Worker {
+        bool registered;
+        uint32 generation;
+        bytes32 metadataDigest;
     }
 
-    struct Policy {
-        uint40 unbondingDelay;
-        uint16 slashBps;
-    }
-
-    address private immutable _STAKE_TOKEN;
     IModelRegistry private immutable _MODELS;
 
-    Binding private _binding;
-    Policy private _policy;
-    uint256 private _totalStaked;
     mapping(address account => Worker) private _workers;
-    mapping(address account => bytes32) private _metadata;
     /// @dev Keyed by registration generation, so a worker that left and came back starts with
     /// no models instead of the stale list of its previous life.
     mapping(address account => mapping(uint32 generation => mapping(uint32 modelId => bool))) private
         _serves;
+    mapping(address account => mapping(address token => Stake)) private _stakes;
+    mapping(address account => mapping(address token => mapping(address venue => Allocation))) private
+        _allocations;
+    mapping(address token => uint256) private _totalStaked;
 
-    modifier onlyMarket() {
-        if (msg.sender != _binding.market) revert WorkerRegistryNotMarket(msg.sender);
-        _;
-    }
-
-    constructor(
-        address initialOwner,
-        address stakeToken_,
-        IModelRegistry models,
-        uint96 minStake_,
-        uint40 unbondingDelay_,
-        uint16 slashBps_
-    ) Ownable(initialOwner) {
-        _STAKE_TOKEN = stakeToken_;
+    /// @param models The model registry that says which model ids exist.
+    constructor(IModelRegistry models) {
         _MODELS = models;
-        setMinStake(minStake_);
-        setUnbondingDelay(unbondingDelay_);
-        setSlashBps(slashBps_);
     }
 
-    // --- worker actions -------------------------------------------------------------------
+    // --- discovery --------------------------------------------------------------------------
 
     /// @inheritdoc IWorkerRegistry
-    function register(uint256 stake, bytes calldata metadataCid, uint32[] calldata modelIds)
-        external
-        payable
-        nonReentrant
-    {
+    function register(bytes calldata metadataCid, uint32[] calldata modelIds) external {
         Worker storage w = _workers[msg.sender];
         if (w.registered) revert WorkerRegistryAlreadyRegistered(msg.sender);
-        uint256 minimum = _binding.minStake;
-        if (stake < minimum) revert WorkerRegistryStakeBelowMinimum(stake, minimum);
         (, bytes32 digest) = Cid.parse(metadataCid);
         w.registered = true;
-        w.stake = _toStake(stake);
-        _metadata[msg.sender] = digest;
-        emit WorkerRegistered(msg.sender, stake, metadataCid);
+        w.metadataDigest = digest;
+        emit WorkerRegistered(msg.sender, metadataCid);
         _setServed(modelIds, true);
-        _receive(stake);
-    }
-
-    /// @inheritdoc IWorkerRegistry
-    function addStake(uint256 amount) external payable nonReentrant {
-        if (amount == 0) revert WorkerRegistryZeroAmount();
-        Worker storage w = _registered(msg.sender);
-        uint256 stake = w.stake + amount;
-        w.stake = _toStake(stake);
-        emit StakeAdded(msg.sender, amount, stake);
-        _receive(amount);
     }
 
     /// @inheritdoc IWorkerRegistry
     function updateMetadata(bytes calldata metadataCid) external {
-        _registered(msg.sender);
+        Worker storage w = _registered(msg.sender);
         (, bytes32 digest) = Cid.parse(metadataCid);
-        _metadata[msg.sender] = digest;
+        w.metadataDigest = digest;
         emit WorkerMetadataUpdated(msg.sender, metadataCid);
     }
 
@@ -122,135 +82,118 @@ contract WorkerRegistry is IWorkerRegistry, Ownable2Step, ReentrancyGuardTransie
     }
 
     /// @inheritdoc IWorkerRegistry
-    function requestExit() external {
+    function leave() external {
         Worker storage w = _registered(msg.sender);
-        if (w.unbondingEnds != 0) revert WorkerRegistryExiting(msg.sender);
-        uint40 ends = uint40(block.timestamp) + _policy.unbondingDelay;
-        w.unbondingEnds = ends;
-        emit ExitRequested(msg.sender, ends);
+        // A new generation: the served-model flags of this life become unreachable.
+        w.registered = false;
+        w.generation += 1;
+        w.metadataDigest = bytes32(0);
+        emit WorkerLeft(msg.sender);
+    }
+
+    // --- stakes -----------------------------------------------------------------------------
+
+    /// @inheritdoc IWorkerRegistry
+    function stake(address token, uint256 amount) external payable nonReentrant {
+        _stake(token, amount);
     }
 
     /// @inheritdoc IWorkerRegistry
-    function cancelExit() external {
-        Worker storage w = _registered(msg.sender);
-        if (w.unbondingEnds == 0) revert WorkerRegistryNotExiting(msg.sender);
-        w.unbondingEnds = 0;
-        emit ExitCancelled(msg.sender);
-    }
-
-    /// @inheritdoc IWorkerRegistry
-    function withdrawStake() external nonReentrant {
-        Worker memory w = _workers[msg.sender];
-        if (!w.registered) revert WorkerRegistryNotRegistered(msg.sender);
-        if (w.unbondingEnds == 0) revert WorkerRegistryNotExiting(msg.sender);
-        if (block.timestamp < w.unbondingEnds) {
-            revert WorkerRegistryUnbonding(msg.sender, w.unbondingEnds);
-        }
-        uint256 held = _activeJobs(msg.sender, w.claims);
-        if (held != 0) revert WorkerRegistryActiveJobs(msg.sender, held);
-        // Keep the claim count (the market's settled count for this address keeps growing too)
-        // and bump the generation: the served-model flags of this life become unreachable.
-        _workers[msg.sender] = Worker({
-            stake: 0,
-            claims: w.claims,
-            unbondingEnds: 0,
-            registered: false,
-            generation: w.generation + 1
-        });
-        delete _metadata[msg.sender];
-        _totalStaked -= w.stake;
-        emit StakeWithdrawn(msg.sender, w.stake);
-        TokenTransfer.push(_STAKE_TOKEN, msg.sender, w.stake);
-    }
-
-    // --- market hooks ---------------------------------------------------------------------
-
-    /// @inheritdoc IWorkerRegistry
-    function acquire(address account, uint32 modelId, uint32 count) external {
-        Binding memory b = _binding;
-        if (msg.sender != b.market) revert WorkerRegistryNotMarket(msg.sender);
-        Worker storage w = _workers[account];
-        Worker memory current = w;
-        if (!current.registered) revert WorkerRegistryNotRegistered(account);
-        if (current.unbondingEnds != 0) revert WorkerRegistryExiting(account);
-        if (current.stake < b.minStake) {
-            revert WorkerRegistryStakeBelowMinimum(current.stake, b.minStake);
-        }
-        if (!_serves[account][current.generation][modelId]) {
-            revert WorkerRegistryModelNotServed(account, modelId);
-        }
-        w.claims = current.claims + count;
-    }
-
-    /// @inheritdoc IWorkerRegistry
-    function slash(address account) external onlyMarket returns (uint256 slashed) {
-        Worker storage w = _workers[account];
-        uint256 stake = w.stake;
-        slashed = slashAmount();
-        if (slashed > stake) slashed = stake;
-        if (slashed == 0) return 0;
-        // Safe: slashed <= stake, and stake <= _totalStaked.
+    function unstake(address token, uint256 amount, address to) external nonReentrant {
+        if (to == address(0)) revert WorkerRegistryZeroAddress();
+        if (amount == 0) revert WorkerRegistryZeroAmount();
+        Stake memory s = _stakes[msg.sender][token];
+        uint256 free = s.stake - s.allocated;
+        if (amount > free) revert WorkerRegistryInsufficientFreeStake(token, free, amount);
+        // Safe: amount <= free <= stake, and every stake is counted in the total.
         unchecked {
-            w.stake = uint96(stake - slashed);
-            _totalStaked -= slashed;
+            s.stake -= uint96(amount);
+            _totalStaked[token] -= amount;
         }
-        emit WorkerSlashed(account, slashed, stake - slashed);
-        TokenTransfer.push(_STAKE_TOKEN, msg.sender, slashed);
-    }
-
-    // --- admin ----------------------------------------------------------------------------
-
-    /// @notice Bind the market that may count claims and slash workers; once only.
-    function bindMarket(address market_) external onlyOwner {
-        if (_binding.market != address(0) || market_ == address(0)) {
-            revert WorkerRegistryMarketAlreadyBound(_binding.market);
-        }
-        _binding.market = market_;
-        emit MarketBound(market_);
-    }
-
-    /// @notice Set the minimum stake to claim (at most MAX_MIN_STAKE). Emits {MinStakeUpdated}.
-    function setMinStake(uint96 minStake_) public onlyOwner {
-        if (minStake_ == 0 || minStake_ > MAX_MIN_STAKE) {
-            revert WorkerRegistryParameterOutOfBounds(minStake_, 1, MAX_MIN_STAKE);
-        }
-        _binding.minStake = minStake_;
-        emit MinStakeUpdated(minStake_);
-    }
-
-    /// @notice Set the unbonding delay for exits requested from now on.
-    /// Emits {UnbondingDelayUpdated}.
-    function setUnbondingDelay(uint40 delay) public onlyOwner {
-        if (delay < MIN_UNBONDING_DELAY || delay > MAX_UNBONDING_DELAY) {
-            revert WorkerRegistryParameterOutOfBounds(delay, MIN_UNBONDING_DELAY, MAX_UNBONDING_DELAY);
-        }
-        _policy.unbondingDelay = delay;
-        emit UnbondingDelayUpdated(delay);
-    }
-
-    /// @notice Set the slash per failed job, in basis points of the minimum stake.
-    /// Emits {SlashBpsUpdated}.
-    function setSlashBps(uint16 bps) public onlyOwner {
-        if (bps > MAX_SLASH_BPS) revert WorkerRegistryParameterOutOfBounds(bps, 0, MAX_SLASH_BPS);
-        _policy.slashBps = bps;
-        emit SlashBpsUpdated(bps);
-    }
-
-    // --- views ----------------------------------------------------------------------------
-
-    /// @inheritdoc IWorkerRegistry
-    function worker(address account) external view returns (Worker memory) {
-        return _workers[account];
+        _stakes[msg.sender][token] = s;
+        emit Unstaked(msg.sender, token, amount, to, s.stake);
+        TokenTransfer.push(token, to, amount);
     }
 
     /// @inheritdoc IWorkerRegistry
-    function activeJobs(address account) external view returns (uint256) {
-        return _activeJobs(account, _workers[account].claims);
+    function allocate(address venue, address token, uint256 amount) external {
+        _allocate(venue, token, amount);
     }
 
     /// @inheritdoc IWorkerRegistry
-    function metadataDigest(address account) external view returns (bytes32) {
-        return _metadata[account];
+    function stakeAndAllocate(address venue, address token, uint256 amount) external payable nonReentrant {
+        _stake(token, amount);
+        _allocate(venue, token, amount);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function deallocate(address venue, address token, uint256 amount) external nonReentrant {
+        if (amount == 0) revert WorkerRegistryZeroAmount();
+        Allocation storage a = _allocations[msg.sender][token][venue];
+        uint256 allocation = a.amount;
+        if (amount > allocation) {
+            revert WorkerRegistryInsufficientAllocation(venue, token, allocation, amount);
+        }
+        uint256 left;
+        // Safe: checked just above.
+        unchecked {
+            left = allocation - amount;
+        }
+        uint256 locked = IVenue(venue).lockedOf(msg.sender, token);
+        if (left < locked) revert WorkerRegistryAllocationLocked(venue, token, locked, left);
+        _release(a, venue, token, amount, left);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function requestForcedDeallocation(address venue, address token) external {
+        Allocation storage a = _allocations[msg.sender][token][venue];
+        if (a.amount == 0) revert WorkerRegistryInsufficientAllocation(venue, token, 0, 0);
+        uint40 at = uint40(block.timestamp) + FORCE_DELAY;
+        a.forceAt = at;
+        emit ForcedDeallocationRequested(msg.sender, token, venue, at);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function forceDeallocate(address venue, address token) external {
+        Allocation storage a = _allocations[msg.sender][token][venue];
+        uint40 at = a.forceAt;
+        if (at == 0 || block.timestamp < at) revert WorkerRegistryForceNotDue(venue, token, at);
+        a.forceAt = 0;
+        _release(a, venue, token, a.amount, 0);
+    }
+
+    // --- venues -----------------------------------------------------------------------------
+
+    /// @inheritdoc IWorkerRegistry
+    function slash(address account, address token, uint256 amount) external nonReentrant returns (uint256 slashed) {
+        Allocation storage a = _allocations[account][token][msg.sender];
+        uint256 allocation = a.amount;
+        slashed = amount < allocation ? amount : allocation;
+        if (slashed == 0) return 0;
+        Stake memory s = _stakes[account][token];
+        // Safe: slashed <= allocation <= allocated <= stake <= the token's total.
+        unchecked {
+            a.amount = uint96(allocation - slashed);
+            s.allocated -= uint96(slashed);
+            s.stake -= uint96(slashed);
+            _totalStaked[token] -= slashed;
+        }
+        if (slashed == allocation) a.forceAt = 0;
+        _stakes[account][token] = s;
+        emit Slashed(account, token, msg.sender, slashed, s.stake);
+        TokenTransfer.push(token, msg.sender, slashed);
+    }
+
+    // --- views ------------------------------------------------------------------------------
+
+    /// @inheritdoc IWorkerRegistry
+    function worker(address account)
+        external
+        view
+        returns (bool registered, uint32 generation, bytes32 metadataDigest_)
+    {
+        Worker storage w = _workers[account];
+        return (w.registered, w.generation, w.metadataDigest);
     }
 
     /// @inheritdoc IWorkerRegistry
@@ -260,53 +203,33 @@ contract WorkerRegistry is IWorkerRegistry, Ownable2Step, ReentrancyGuardTransie
     }
 
     /// @inheritdoc IWorkerRegistry
-    function canClaim(address account, uint32 modelId) external view returns (bool) {
-        Worker memory w = _workers[account];
-        return w.registered && w.unbondingEnds == 0 && w.stake >= _binding.minStake
-            && _serves[account][w.generation][modelId];
+    function metadataDigest(address account) external view returns (bytes32) {
+        return _workers[account].metadataDigest;
     }
 
     /// @inheritdoc IWorkerRegistry
-    function slashAmount() public view returns (uint256) {
-        return uint256(_binding.minStake) * _policy.slashBps / 10_000;
+    function stakeOf(address account, address token) external view returns (uint256 staked, uint256 allocated) {
+        Stake memory s = _stakes[account][token];
+        return (s.stake, s.allocated);
     }
 
     /// @inheritdoc IWorkerRegistry
-    function stakeToken() external view returns (address) {
-        return _STAKE_TOKEN;
+    function allocationOf(address account, address token, address venue) external view returns (uint256) {
+        Allocation memory a = _allocations[account][token][venue];
+        return a.forceAt == 0 ? a.amount : 0;
     }
 
     /// @inheritdoc IWorkerRegistry
-    function market() external view returns (address) {
-        return _binding.market;
+    function allocationState(address account, address token, address venue) external view returns (Allocation memory) {
+        return _allocations[account][token][venue];
     }
 
     /// @inheritdoc IWorkerRegistry
-    function minStake() external view returns (uint256) {
-        return _binding.minStake;
+    function totalStaked(address token) external view returns (uint256) {
+        return _totalStaked[token];
     }
 
-    /// @inheritdoc IWorkerRegistry
-    function unbondingDelay() external view returns (uint40) {
-        return _policy.unbondingDelay;
-    }
-
-    /// @inheritdoc IWorkerRegistry
-    function slashBps() external view returns (uint16) {
-        return _policy.slashBps;
-    }
-
-    /// @inheritdoc IWorkerRegistry
-    function totalStaked() external view returns (uint256) {
-        return _totalStaked;
-    }
-
-    // --- internal -------------------------------------------------------------------------
-
-    function _activeJobs(address account, uint256 claims) private view returns (uint256) {
-        if (claims == 0) return 0;
-        return claims - IJobMarket(_binding.market).settledJobs(account);
-    }
+    // --- internal ---------------------------------------------------------------------------
 
     function _registered(address account) private view returns (Worker storage w) {
         w = _workers[account];
@@ -333,20 +256,48 @@ contract WorkerRegistry is IWorkerRegistry, Ownable2Step, ReentrancyGuardTransie
     }
 
     /// @dev The one way stake comes in: ETH must match `amount` exactly; ERC-20s are measured.
-    function _receive(uint256 amount) private {
-        _totalStaked += amount;
-        if (_STAKE_TOKEN == address(0)) {
+    function _stake(address token, uint256 amount) private {
+        if (amount == 0) revert WorkerRegistryZeroAmount();
+        Stake storage s = _stakes[msg.sender][token];
+        uint256 staked = s.stake + amount;
+        if (staked > type(uint96).max) revert WorkerRegistryStakeTooLarge(staked);
+        s.stake = uint96(staked);
+        _totalStaked[token] += amount;
+        emit Staked(msg.sender, token, amount, staked);
+        if (token == address(0)) {
             if (msg.value != amount) revert WorkerRegistryValueMismatch(amount, msg.value);
         } else {
             if (msg.value != 0) revert WorkerRegistryValueMismatch(0, msg.value);
-            TokenTransfer.pull(_STAKE_TOKEN, msg.sender, amount);
+            TokenTransfer.pull(token, msg.sender, amount);
         }
     }
 
-    function _toStake(uint256 amount) private pure returns (uint96) {
-        if (amount > type(uint96).max) {
-            revert WorkerRegistryParameterOutOfBounds(amount, 0, type(uint96).max);
+    function _allocate(address venue, address token, uint256 amount) private {
+        if (amount == 0) revert WorkerRegistryZeroAmount();
+        if (venue.code.length == 0) revert WorkerRegistryNotVenue(venue);
+        Stake storage s = _stakes[msg.sender][token];
+        uint256 free = s.stake - s.allocated;
+        if (amount > free) revert WorkerRegistryInsufficientFreeStake(token, free, amount);
+        Allocation storage a = _allocations[msg.sender][token][venue];
+        if (a.forceAt != 0) revert WorkerRegistryForcePending(venue, token, a.forceAt);
+        // Safe: amount <= free, so both stay <= stake, a uint96.
+        uint96 allocation;
+        unchecked {
+            s.allocated += uint96(amount);
+            allocation = a.amount + uint96(amount);
         }
-        return uint96(amount);
+        a.amount = allocation;
+        emit Allocated(msg.sender, token, venue, amount, allocation);
+    }
+
+    function _release(Allocation storage a, address venue, address token, uint256 amount, uint256 left) private {
+        // Safe: amount <= allocation <= allocated.
+        unchecked {
+            a.amount = uint96(left);
+            _stakes[msg.sender][token].allocated -= uint96(amount);
+        }
+        // An emptied allocation ends a pending forced deallocation: the worker may allocate anew.
+        if (left == 0) a.forceAt = 0;
+        emit Deallocated(msg.sender, token, venue, amount, left);
     }
 }

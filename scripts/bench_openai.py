@@ -100,6 +100,7 @@ def _bench(
         "RPC_URL": rpc, "IPFS_API_URL": ipfs_url, "PRIVATE_KEY": keys[WORKER],
         "STATE_DIR": str(root / "worker"), "MARKET_ADDRESSES_FILE": str(addresses),
         "MODELS": "[1]", "DEVICE": "cpu", "FINALIZE": "false",
+        "STAKE": '{"eth": 10000000000000000000}',  # staked and allocated: jobs' collateral
     }  # fmt: skip
     if args.worker_poll_s is not None:
         worker_env["POLL_INTERVAL_S"] = str(args.worker_poll_s)

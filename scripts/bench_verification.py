@@ -182,7 +182,7 @@ def _market_submit_gas(chain: Chain, verifier: str, proof: Any) -> int:
     provider.transact(
         market.zk.functions.setVerifier(model, verifier, 64, 10, PIXEL_MAX, 1_000_000)
     )
-    ensure_ready(chain, market, worker, [model], register=True, stake=10**18)
+    ensure_ready(chain, market, worker, [model], register=True, stake={ETH: 10**18})
     claimed = statement(proof.instances, 64, PIXEL_MAX)
     request = JobRequest(model, Cid.for_raw_block(claimed.input_file), 10**16,
                          chain.block_timestamp() + 3_600, 600, verification=ZK_MODE)  # fmt: skip
@@ -219,7 +219,7 @@ def bench_reexec(jobs: int, work: Path) -> dict[str, float | int]:
             published = publish_bundle(ipfs, demo_bundle_path("digits-cnn"))
             bundle = Cid.parse(published.cid), bytes.fromhex(published.manifest_sha256)
             model = _register_model(chain, market, provider, *bundle)
-            ensure_ready(chain, market, worker, [model], register=True, stake=10**18)
+            ensure_ready(chain, market, worker, [model], register=True, stake={ETH: 10**18})
             params = read_params(chain, market.reexec)
             fee = params.committee_size * params.fee_per_verifier
             for key in (*keys[4:7], keys[2], keys[3]):  # verifiers, then requester and worker

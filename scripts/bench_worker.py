@@ -90,6 +90,7 @@ def run_config(
             device="cpu", fast_path_max_s=2.0 if fast_path else 0.0,
             inference_batch_size=16 if batching else 1, batch_transactions=batching,
             max_wait_s=0.02, poll_interval_s=0.02, max_in_flight=64, finalize=False,
+            stake={"eth": 10**18},  # collateral for 1,000 jobs at PRICE in flight
         )  # fmt: skip
         nodes.append(Worker(settings, market.addresses, register=True))
     for node in nodes:

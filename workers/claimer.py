@@ -4,9 +4,14 @@ Deadlines are block time. A job is worth claiming when its request deadline is s
 and its work time covers the expected processing time plus the safety margin. ``claimBatch``
 skips a job another worker took first (it reports it with ``BatchItemSkipped``) and claims the
 rest, so the jobs held are the ones its ``JobClaimed`` events name; a single ``claim`` that
-lost its race reverts and is dropped quietly. A revert saying the registry refuses this worker
-(stake below minimum, exiting) stops claiming at once and is handed back: retrying every tick
-would only repeat it.
+lost its race reverts and is dropped quietly.
+
+Every claim locks the job's collateral from the worker's allocation to the market
+(``lockedOf + collateral <= allocationOf``): ``within`` keeps to the free allocation, and a
+job the market still finds beyond it (``JobMarketAllocationExceeded``: the lock grew
+meanwhile) is skipped in a batch, or reverts a single claim, like a lost race; it stays
+open to be tried once allocation frees up. A revert that refuses every claim (a paused
+market) stops claiming at once and is handed back: retrying every tick would only repeat it.
 """
 
 from __future__ import annotations
@@ -29,12 +34,15 @@ log = logging.getLogger(__name__)
 #: A single claim's reverts that mean "someone else got there first" or "too late": normal,
 #: not alarming (a batch skips such jobs instead).
 RACE_ERRORS = frozenset(
-    {"JobMarketInvalidStatus", "JobMarketRequestExpired", "JobMarketJobMismatch"}
+    {
+        "JobMarketInvalidStatus",
+        "JobMarketRequestExpired",
+        "JobMarketJobMismatch",
+        "JobMarketAllocationExceeded",
+    }
 )
-#: Reverts that refuse the worker itself, whatever the job.
-STANDING_ERRORS = frozenset(
-    {"WorkerRegistryStakeBelowMinimum", "WorkerRegistryExiting", "WorkerRegistryNotRegistered"}
-)
+#: Reverts that refuse every claim, whatever the job.
+STANDING_ERRORS = frozenset({"JobMarketPaused"})
 
 
 class Claimer:
@@ -64,6 +72,19 @@ class Claimer:
             if record.job.terms.work_time < self._estimate(record.job.model_id) + self._margin:
                 continue  # could not submit before the claim deadline
             chosen.append(record)
+        return chosen
+
+    @staticmethod
+    def within(records: Sequence[JobRecord], free: dict[str, int]) -> list[JobRecord]:
+        """The jobs of ``records``, in order, whose collateral fits in ``free`` (wei of free
+        allocation per token), each taking its share: what one claim round may lock."""
+        left = dict(free)
+        chosen = []
+        for record in records:
+            token, collateral = record.job.terms.token, record.job.terms.collateral
+            if collateral <= left.get(token, 0):
+                left[token] -= collateral
+                chosen.append(record)
         return chosen
 
     def claim(self, records: Sequence[JobRecord]) -> tuple[list[TrackedJob], str | None]:
@@ -111,7 +132,8 @@ class Claimer:
         claimed = events.JobClaimed().process_receipt(receipt, errors=DISCARD)
         deadlines = {e["args"]["jobId"]: e["args"]["deadline"] for e in claimed}
         for skipped in events.BatchItemSkipped().process_receipt(receipt, errors=DISCARD):
-            log.debug("claim race lost", extra={"job_id": skipped["args"]["jobId"]})
+            job_id, reason = skipped["args"]["jobId"], "0x" + bytes(skipped["args"]["reason"]).hex()
+            log.debug("claim skipped", extra={"job_id": job_id, "reason": reason})
         me = self._sender.address
         return [
             TrackedJob(

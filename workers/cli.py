@@ -1,10 +1,11 @@
-"""`inferchain worker [run | status | top-up | withdraw]`: run a worker node, keep its stake
-up and take its earnings.
+"""`inferchain worker run | show | stake | allocate | deallocate | unstake | withdraw`: run a
+worker node, manage its stake and its allocation to the market, take its earnings.
 
 The worker owns its commands: ``inferchain.cli`` mounts this app and ``python -m
 inferchain.worker`` runs it alone, so the worker never imports the CLI. Imports of the
 node stay inside the commands, keeping ``inferchain --help`` free of torch.
 Settings come from INFERCHAIN_WORKER_* variables (see docs/worker.md); flags override.
+Amounts are wei; ``--token`` is an ERC-20 address, ETH (the zero address) by default.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ Addresses = typer.Option(
     help="JSON file of MarketAddresses [deployments/<chain-id>.json]",
 )
 Rpc = typer.Option(None, "--rpc-url", help="[http://127.0.0.1:8545]")
+ETH_TEXT = "eth"
 
 
 def _settings(**overrides: Any):  # type: ignore[no-untyped-def]
@@ -59,8 +61,15 @@ def run(
     keystore: Path | None = typer.Option(
         None, "--keystore", help="encrypted key; password from INFERCHAIN_KEYSTORE_PASSWORD"
     ),
-    register: bool = typer.Option(False, "--register", help="register if not yet"),
-    stake: int | None = typer.Option(None, "--stake", help="stake in wei (register/top up)"),
+    register: bool = typer.Option(
+        False, "--register", help="register, stake and allocate if not yet"
+    ),
+    stake: list[str] | None = typer.Option(
+        None, "--stake", help="stake to hold: [TOKEN=]WEI (repeat; no token: ETH)"
+    ),
+    allocation: list[str] | None = typer.Option(
+        None, "--allocation", help="allocation to this market: [TOKEN=]WEI [the stake]"
+    ),
     verify: bool | None = typer.Option(
         None, "--verify", help="also do verifier duties (reexec; `inferchain verifier join`)"
     ),
@@ -78,8 +87,9 @@ def run(
         max_in_flight=max_in_flight, device=device, state_dir=state_dir,
         metrics_port=metrics_port, keystore=keystore, stream_host=stream_host,
         stream_port=stream_port, stream_public_url=stream_public_url, verify=verify,
+        stake=stake or None, allocation=allocation or None,
     )  # fmt: skip
-    worker = Worker(settings, register=register, stake=stake)
+    worker = Worker(settings, register=register)
     worker.start()
     if worker.health_port is not None:
         logging.getLogger(__name__).info("metrics", extra={"port": worker.health_port})
@@ -106,27 +116,130 @@ def _connect(market_addresses: Path | None, rpc_url: str | None):  # type: ignor
     return chain, market, chain.sender(settings.signing_key())
 
 
+Token = typer.Option(ETH_TEXT, "--token", help="ERC-20 address, or eth [eth]")
+Amount = typer.Option(..., "--amount", help="wei", min=1)
+
+
+def _token(text: str) -> str:
+    from inferchain.worker.settings import parse_token_amounts
+
+    try:
+        return next(iter(parse_token_amounts({text: 0})))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--token") from None
+
+
+def _done(action: str, sender_address: str, token: str, amount: int, status: Any) -> None:
+    shown = status.tokens[token].to_dict()
+    typer.echo(json.dumps({action: amount, "token": token, "worker": sender_address, **shown}))
+
+
 @app.command()
-def status(market_addresses: Path | None = Addresses, rpc_url: str | None = Rpc) -> None:
-    """Stake, jobs held (in flight) and withdrawable earnings, as JSON."""
+def show(
+    market_addresses: Path | None = Addresses,
+    rpc_url: str | None = Rpc,
+    token: list[str] | None = typer.Option(
+        None, "--token", help="also show this ERC-20 (repeat); ETH always"
+    ),
+) -> None:
+    """Registration, stake, allocation to this market, locked collateral, the market's
+    record of failures and timeouts, and withdrawable earnings, as JSON."""
     from inferchain.worker.account import account_status
 
     chain, market, sender = _connect(market_addresses, rpc_url)
-    typer.echo(json.dumps(account_status(chain, market, sender.address).to_dict(), indent=2))
+    tokens = [_token(t) for t in token or []]
+    status = account_status(chain, market, sender.address, tokens)
+    typer.echo(json.dumps(status.to_dict(), indent=2))
 
 
-@app.command("top-up")
-def top_up(
+@app.command()
+def stake(
     market_addresses: Path | None = Addresses,
     rpc_url: str | None = Rpc,
-    amount: int | None = typer.Option(None, "--amount", help="wei; default what is missing"),
+    amount: int = Amount,
+    token: str = Token,
 ) -> None:
-    """Add stake (ETH) so the worker may claim again, e.g. after a slash left it short."""
-    from inferchain.worker.account import top_up as do_top_up
+    """Add to the stake in the worker registry (ERC-20: approve the registry first)."""
+    from inferchain.worker.account import account_status, stake_token
 
     chain, market, sender = _connect(market_addresses, rpc_url)
-    added = do_top_up(chain, market, sender, amount)
-    typer.echo(json.dumps({"added_wei": added, "worker": sender.address}))
+    address = _token(token)
+    _transact(lambda: stake_token(sender, market, address, amount))
+    _done("staked_wei", sender.address, address, amount,
+          account_status(chain, market, sender.address, [address]))  # fmt: skip
+
+
+@app.command()
+def allocate(
+    market_addresses: Path | None = Addresses,
+    rpc_url: str | None = Rpc,
+    amount: int = Amount,
+    token: str = Token,
+    stake_missing: bool = typer.Option(
+        False, "--stake-missing", help="stake what the free stake lacks in the same call"
+    ),
+) -> None:
+    """Allocate stake to this market: claims lock each job's collateral from it."""
+    from inferchain.worker.account import account_status, allocate_token
+
+    chain, market, sender = _connect(market_addresses, rpc_url)
+    address = _token(token)
+    free = account_status(chain, market, sender.address, [address]).tokens[address].free_stake
+    if amount > free and not stake_missing:
+        typer.secho(
+            f"free stake is {free} wei, less than {amount}: stake first or pass --stake-missing",
+            err=True,
+        )
+        raise typer.Exit(1)
+    _transact(lambda: allocate_token(sender, market, address, amount, free_stake=free))
+    _done("allocated_wei", sender.address, address, amount,
+          account_status(chain, market, sender.address, [address]))  # fmt: skip
+
+
+@app.command()
+def deallocate(
+    market_addresses: Path | None = Addresses,
+    rpc_url: str | None = Rpc,
+    amount: int = Amount,
+    token: str = Token,
+) -> None:
+    """Take allocation back from this market; what held jobs lock stays until they end."""
+    from inferchain.worker.account import account_status, deallocate_token
+
+    chain, market, sender = _connect(market_addresses, rpc_url)
+    address = _token(token)
+    _transact(lambda: deallocate_token(sender, market, address, amount))
+    _done("deallocated_wei", sender.address, address, amount,
+          account_status(chain, market, sender.address, [address]))  # fmt: skip
+
+
+@app.command()
+def unstake(
+    market_addresses: Path | None = Addresses,
+    rpc_url: str | None = Rpc,
+    amount: int = Amount,
+    token: str = Token,
+    to: str | None = typer.Option(None, "--to", help="recipient [the worker]"),
+) -> None:
+    """Take unallocated stake out of the registry (deallocate it first)."""
+    from inferchain.worker.account import account_status, unstake_token
+
+    chain, market, sender = _connect(market_addresses, rpc_url)
+    address = _token(token)
+    _transact(lambda: unstake_token(sender, market, address, amount, to))
+    _done("unstaked_wei", sender.address, address, amount,
+          account_status(chain, market, sender.address, [address]))  # fmt: skip
+
+
+def _transact(action: Any) -> None:
+    """Run a registry transaction; a revert is printed decoded, as a failed command."""
+    from inferchain.chain import ContractReverted
+
+    try:
+        action()
+    except ContractReverted as exc:
+        typer.secho(f"refused: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -134,12 +247,13 @@ def withdraw(
     market_addresses: Path | None = Addresses,
     rpc_url: str | None = Rpc,
     amount: int | None = typer.Option(None, "--amount", help="wei; default everything"),
-    token: str = typer.Option("0x0000000000000000000000000000000000000000", "--token"),
+    token: str = Token,
 ) -> None:
     """Take earnings out of the market to the worker's own address."""
     from inferchain.worker.settlement import withdraw as do_withdraw
 
     chain, market, sender = _connect(market_addresses, rpc_url)
+    token = _token(token)
     balance = int(chain.call(market.jobs.functions.balanceOf(sender.address, token)))
     amount = balance if amount is None else amount
     if amount <= 0 or amount > balance:

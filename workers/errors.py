@@ -22,7 +22,7 @@ class WorkerError(InferchainError):
 
 
 class WorkerNotReady(WorkerError, RuntimeError):
-    """The worker cannot start serving: not registered, stake below minimum, no gas."""
+    """The worker cannot start serving: not registered, no gas, a stake or allocation refused."""
 
 
 class IllegalTransition(WorkerError, RuntimeError):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from eth_account import Account
@@ -75,12 +76,11 @@ class Worker(Service):
         addresses: MarketAddresses | None = None,
         *,
         register: bool = False,
-        stake: int | None = None,
     ) -> None:
         super().__init__(settings.poll_interval_s, settings.shutdown_grace_s)
         self.settings = settings
         self._addresses = addresses
-        self._register, self._stake = register, stake
+        self._register = register
         self.metrics = WorkerMetrics()
         self.held: dict[int, TrackedJob] = {}
         self.account: AccountStatus | None = None
@@ -129,9 +129,12 @@ class Worker(Service):
         self.ipfs = IpfsClient(s.ipfs_api_url, timeout=s.ipfs_timeout_s)
         self.account = ensure_ready(
             self.chain, self.market, self.sender, s.models, register=self._register,
-            stake=self._stake, metadata=self._metadata(addresses),
+            stake=s.stake, allocation=s.allocation, metadata=self._metadata(addresses),
         )  # fmt: skip
-        self.standing = Standing(self.chain, self.market, self.sender.address)
+        self.standing = Standing(
+            self.chain, self.market, self.sender.address, [*s.stake, *s.allocation]
+        )
+        self.standing.check()
         served = set(s.models or self.account.models)
         if not served:
             raise WorkerNotReady("this worker serves no model: pass --model")
@@ -355,7 +358,8 @@ class Worker(Service):
         loadable = self._loadable({r.job.model_id for r in eligible})
         eligible = [r for r in eligible if r.job.model_id in loadable]
         self.fetcher.want(r.input_cid for r in eligible)
-        ready = [r for r in eligible if self.fetcher.get(r.input_cid) is not None][:room]
+        ready = [r for r in eligible if self.fetcher.get(r.input_cid) is not None]
+        ready = self._within_allocation(ready)[:room]
         streaming = not self.settings.fast_path_streams
         ahead = [r for r in ready if streaming and self._streams_text(r.job.model_id)]
         ahead_ids = {r.job_id for r in ahead}
@@ -389,6 +393,20 @@ class Worker(Service):
             self._save()
         if refused is not None:
             self.standing.check(refused)
+
+    def _within_allocation(self, records: list[JobRecord]) -> list[JobRecord]:
+        """The jobs of ``records`` whose collateral the free allocation covers, oldest first.
+
+        Unclaimed jobs already held (fast path, decoding ahead) lock theirs when they are
+        claimed or submitted, so it is set aside for them first."""
+        if not records:
+            return records
+        free = self.standing.free({r.job.terms.token for r in records})
+        for job in list(self.held.values()):
+            token = job.job.terms.token
+            if job.speculative and job.phase not in DONE and token in free:
+                free[token] -= job.job.terms.collateral
+        return self.claimer.within(records, free)
 
     def _start_ahead(self, records: list[JobRecord]) -> dict[int, TrackedJob]:
         """Hold ``records`` unclaimed (speculative) and start decoding them now, their streams
@@ -660,9 +678,8 @@ class Worker(Service):
         state = restore_state(self._state_path, binding, head) or WorkerState(binding, first - 1)
         me = self.sender.address
         records = own_records(market, me, state.last_block + 1, head, s.log_chunk_blocks)
-        assert self.account is not None
-        if self.account.held_jobs > len(state.held.keys() | records.keys()):
-            log.info("state behind the registry; folding the whole history")
+        if self._locks_unknown_jobs(state, records):
+            log.info("state behind the market's collateral locks; folding the whole history")
             records = own_records(market, me, first, head, s.log_chunk_blocks)
         state.held = reconcile_held(self.chain, market, state.held, records, now)
         state.open_jobs, state.last_block = self.discovery.scan(
@@ -671,6 +688,18 @@ class Worker(Service):
         state.open_jobs = self.discovery.prune(state.open_jobs)
         self._last_reconcile = time.monotonic()
         return state
+
+    def _locks_unknown_jobs(self, state: WorkerState, records: dict[int, JobRecord]) -> bool:
+        """Whether the market locks more collateral of this worker than every job the state
+        and the recent logs know of could account for: then jobs were claimed that neither
+        remembers (a stale state file)."""
+        assert self.account is not None
+        known: Counter[str] = Counter()
+        jobs = {job_id: tracked.job for job_id, tracked in state.held.items()}
+        jobs.update({job_id: record.job for job_id, record in records.items()})
+        for job in jobs.values():
+            known[job.terms.token] += job.terms.collateral
+        return any(t.locked > known[t.token] for t in self.account.tokens.values())
 
     def _save(self) -> None:
         if hasattr(self, "saved"):

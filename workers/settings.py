@@ -11,13 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from eth_utils import is_address, to_checksum_address
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from inferchain import untrusted_json
 from inferchain.deploy.records import deployments_dir, load_record
 from inferchain.errors import ConfigError
-from inferchain.market import MarketAddresses
+from inferchain.market import ETH, MarketAddresses
 from inferchain.wallet.keys import keystore_password
 from inferchain.wallet.keystore import decrypt_keystore
 
@@ -90,6 +91,12 @@ class WorkerSettings(BaseSettings):
     #: Loaded models (parameters + buffers as loaded) kept in memory; least recently used
     #: dropped first.
     model_memory_bytes: int = Field(8 << 30, gt=0)
+    #: Stake to hold in the worker registry, wei per token (ETH is the zero address; "eth"
+    #: is accepted): a target, topped up at start with --register. Env: a JSON object.
+    stake: dict[str, int] = Field(default_factory=dict)
+    #: Allocation to this market, wei per token: every claim locks the job's collateral
+    #: from it. A token with a stake and no allocation here is allocated in full.
+    allocation: dict[str, int] = Field(default_factory=dict)
     auto_withdraw_threshold: int | None = Field(None, gt=0, description="wei; None: never")
     finalize: bool = True
     metrics_host: str = "127.0.0.1"
@@ -104,6 +111,11 @@ class WorkerSettings(BaseSettings):
     stream_public_url: str | None = Field(None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
     #: /health turns 503 when the loop has had no good tick for this long.
     health_max_tick_age_s: float = Field(15.0, gt=0)
+
+    @field_validator("stake", "allocation", mode="before")
+    @classmethod
+    def _token_amounts(cls, value: object) -> object:
+        return parse_token_amounts(value) if isinstance(value, dict | list) else value
 
     @model_validator(mode="after")
     def _no_dev_key_outside_local(self) -> WorkerSettings:
@@ -129,6 +141,31 @@ class WorkerSettings(BaseSettings):
         if self.keystore is None:
             return self.private_key
         return SecretStr(decrypt_keystore(self.keystore, keystore_password(prompt=None)))
+
+
+def parse_token_amounts(value: dict[str, object] | list[str]) -> dict[str, int]:
+    """Token → wei from a mapping or from ``[TOKEN=]WEI`` strings (CLI flags; no token: ETH).
+
+    Tokens are checksummed ("eth" is the zero address); amounts are non-negative integers.
+    """
+    pairs: list[tuple[str, object]]
+    if isinstance(value, dict):
+        pairs = list(value.items())
+    else:
+        pairs = [(t if sep else ETH, a) for t, sep, a in (str(v).rpartition("=") for v in value)]
+    amounts: dict[str, int] = {}
+    for token, amount in pairs:
+        key = ETH if token.lower() == "eth" else token
+        if not is_address(key):
+            raise ValueError(f"{token!r} is not a token address (or eth)")
+        try:
+            wei = int(str(amount), 0) if isinstance(amount, str) else int(amount)  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            raise ValueError(f"{amount!r} is not an amount of wei") from None
+        if isinstance(amount, bool | float) or wei < 0:
+            raise ValueError(f"{amount!r} is not an amount of wei")
+        amounts[to_checksum_address(key)] = wei
+    return amounts
 
 
 def load_market_addresses(path: Path) -> MarketAddresses:

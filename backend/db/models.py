@@ -96,6 +96,8 @@ class Job(Base):
     output_hash: Mapped[str] = mapped_column(Hash)
     evidence_cid: Mapped[str | None] = mapped_column(String(128))
     bond: Mapped[int] = mapped_column(Uint256, default=0)
+    #: What the worker's claim locks from its allocation (the terms' snapshot).
+    collateral: Mapped[int] = mapped_column(Uint256, default=0)
     status: Mapped[str] = mapped_column(String(24), index=True)
     status_deadline: Mapped[int | None] = mapped_column(BigInteger)
     worker_amount: Mapped[int | None] = mapped_column(Uint256)
@@ -123,15 +125,43 @@ class Model(Base):
 
 
 class Worker(Base):
+    """A registered (or once registered) worker: discovery only; its money is in
+    ``worker_stakes`` and ``worker_allocations``."""
+
     __tablename__ = "workers"
 
     address: Mapped[str] = mapped_column(Address, primary_key=True)
-    stake: Mapped[int] = mapped_column(Uint256)
     metadata_cid: Mapped[str | None] = mapped_column(String(128))
     registered: Mapped[bool] = mapped_column(Boolean)
-    unbonding_ends: Mapped[int | None] = mapped_column(BigInteger)
-    slashed_total: Mapped[int] = mapped_column(Uint256, default=0)
     registered_block: Mapped[int] = mapped_column(BigInteger)
+    updated_block: Mapped[int] = mapped_column(BigInteger)
+
+
+class WorkerStake(Base):
+    """A worker's stake in one token in the shared registry, and the part allocated to any
+    venue (``stakeOf``); slashes by every venue summed."""
+
+    __tablename__ = "worker_stakes"
+
+    worker: Mapped[str] = mapped_column(Address, primary_key=True)
+    token: Mapped[str] = mapped_column(Address, primary_key=True)
+    stake: Mapped[int] = mapped_column(Uint256, default=0)
+    allocated: Mapped[int] = mapped_column(Uint256, default=0)
+    slashed_total: Mapped[int] = mapped_column(Uint256, default=0)
+    updated_block: Mapped[int] = mapped_column(BigInteger)
+
+
+class WorkerAllocation(Base):
+    """A worker's allocation of one token to one venue (``allocationOf``); ``force_at`` is
+    when a requested forced deallocation may run (None: none requested)."""
+
+    __tablename__ = "worker_allocations"
+
+    worker: Mapped[str] = mapped_column(Address, primary_key=True)
+    token: Mapped[str] = mapped_column(Address, primary_key=True)
+    venue: Mapped[str] = mapped_column(Address, primary_key=True)
+    amount: Mapped[int] = mapped_column(Uint256, default=0)
+    force_at: Mapped[int | None] = mapped_column(BigInteger)
     updated_block: Mapped[int] = mapped_column(BigInteger)
 
 

@@ -96,6 +96,7 @@ def _row(record: JobRecord, created_tx: str, created_time: int, updated_block: i
         output_hash=json_safe("outputHash", job.output_hash),
         evidence_cid=json_safe("evidenceCid", record.evidence_cid),
         bond=record.dispute_bond,
+        collateral=terms.collateral,
         status=status,
         status_deadline=None if status in TERMINAL else record.deadline,
         worker_amount=record.worker_amount,

@@ -1,4 +1,5 @@
-"""Projection handlers of registry events: ``models``, ``workers``, ``worker_models``."""
+"""Projection handlers of registry events: ``models``, ``workers``, ``worker_models``,
+``worker_stakes``, ``worker_allocations``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from inferchain.gateway.db.models import Model, Worker, WorkerModel
+from inferchain.gateway.db.models import (
+    Model,
+    Worker,
+    WorkerAllocation,
+    WorkerModel,
+    WorkerStake,
+)
 from inferchain.gateway.indexer._jobs import Handler
 from inferchain.gateway.indexer.events import DecodedLog
 
@@ -57,6 +64,10 @@ def _ascii32(value: str) -> str:
 
 
 # --- workers ------------------------------------------------------------------------------
+#
+# WorkerRegistry v2 is shared by every market: workers register for discovery, stake per
+# token and allocate to venues; the projection keeps every venue's allocation (this
+# gateway's market picks its own when it shows a worker).
 
 
 def _worker_registered(session: Session, log: DecodedLog, block_time: int) -> None:
@@ -65,11 +76,8 @@ def _worker_registered(session: Session, log: DecodedLog, block_time: int) -> No
     session.merge(
         Worker(
             address=address,
-            stake=log.args["stake"],
             metadata_cid=log.args["metadataCid"],
             registered=True,
-            unbonding_ends=None,
-            slashed_total=0,
             registered_block=log.block_number,
             updated_block=log.block_number,
         )
@@ -88,17 +96,68 @@ def _worker_update(**columns: Any) -> Callable[[Session, DecodedLog, int], None]
     return handler
 
 
-def _worker_slashed(session: Session, log: DecodedLog, block_time: int) -> None:
-    worker = session.get(Worker, log.args["worker"])
-    if worker is not None:
-        worker.stake = log.args["stake"]
-        worker.slashed_total = worker.slashed_total + log.args["amount"]
-        worker.updated_block = log.block_number
-
-
-def _stake_withdrawn(session: Session, log: DecodedLog, block_time: int) -> None:
-    _worker_update(stake=0, registered=False, unbonding_ends=None)(session, log, block_time)
+def _worker_left(session: Session, log: DecodedLog, block_time: int) -> None:
+    _worker_update(registered=False)(session, log, block_time)
     session.execute(delete(WorkerModel).where(WorkerModel.worker == log.args["worker"]))
+
+
+def _stake_row(session: Session, log: DecodedLog) -> WorkerStake:
+    a = log.args
+    row = session.get(WorkerStake, (a["worker"], a["token"]))
+    if row is None:
+        row = WorkerStake(
+            worker=a["worker"], token=a["token"], stake=0, allocated=0, slashed_total=0
+        )
+        session.add(row)
+    row.updated_block = log.block_number
+    return row
+
+
+def _allocation_row(session: Session, log: DecodedLog) -> WorkerAllocation:
+    a = log.args
+    row = session.get(WorkerAllocation, (a["worker"], a["token"], a["venue"]))
+    if row is None:
+        row = WorkerAllocation(
+            worker=a["worker"], token=a["token"], venue=a["venue"], amount=0, force_at=None
+        )
+        session.add(row)
+    row.updated_block = log.block_number
+    return row
+
+
+def _staked(session: Session, log: DecodedLog, block_time: int) -> None:
+    """``Staked`` and ``Unstaked`` carry the stake after them."""
+    _stake_row(session, log).stake = log.args["stake"]
+
+
+def _allocation_moved(sign: int) -> Callable[[Session, DecodedLog, int], None]:
+    """``Allocated`` (+1) and ``Deallocated`` (-1) carry the venue's allocation after them;
+    the token's allocated total moves by the amount."""
+
+    def handler(session: Session, log: DecodedLog, block_time: int) -> None:
+        allocation = _allocation_row(session, log)
+        allocation.amount = log.args["allocation"]
+        if allocation.amount == 0:
+            allocation.force_at = None
+        stake = _stake_row(session, log)
+        stake.allocated = max(0, stake.allocated + sign * log.args["amount"])
+
+    return handler
+
+
+def _force_requested(session: Session, log: DecodedLog, block_time: int) -> None:
+    _allocation_row(session, log).force_at = log.args["forceAt"]
+
+
+def _slashed(session: Session, log: DecodedLog, block_time: int) -> None:
+    """A venue took ``amount`` from its allocation (and so from the stake) for itself."""
+    amount = log.args["amount"]
+    stake = _stake_row(session, log)
+    stake.stake = log.args["stake"]
+    stake.allocated = max(0, stake.allocated - amount)
+    stake.slashed_total = stake.slashed_total + amount
+    allocation = _allocation_row(session, log)
+    allocation.amount = max(0, allocation.amount - amount)
 
 
 def _served(serving: bool) -> Callable[[Session, DecodedLog, int], None]:
@@ -124,12 +183,14 @@ MODEL_HANDLERS: dict[str, Handler] = {
 }
 WORKER_HANDLERS: dict[str, Handler] = {
     "WorkerRegistered": _worker_registered,
-    "StakeAdded": _worker_update(stake=Arg("stake")),
+    "WorkerLeft": _worker_left,
     "WorkerMetadataUpdated": _worker_update(metadata_cid=Arg("metadataCid")),
-    "ExitRequested": _worker_update(unbonding_ends=Arg("unbondingEnds")),
-    "ExitCancelled": _worker_update(unbonding_ends=None),
-    "WorkerSlashed": _worker_slashed,
-    "StakeWithdrawn": _stake_withdrawn,
     "ModelServed": _served(True),
     "ModelUnserved": _served(False),
+    "Staked": _staked,
+    "Unstaked": _staked,
+    "Allocated": _allocation_moved(+1),
+    "Deallocated": _allocation_moved(-1),
+    "ForcedDeallocationRequested": _force_requested,
+    "Slashed": _slashed,
 }

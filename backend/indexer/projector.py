@@ -1,4 +1,5 @@
-"""Fold decoded logs into the projection tables (jobs, models, workers, served models).
+"""Fold decoded logs into the projection tables (jobs, models, workers, served models,
+stakes and allocations).
 
 ``apply`` handles one log; ``rebuild`` replays every stored log of one entity from scratch,
 which is how a reorg rollback repairs a projection. Both return the (account, token)
@@ -10,7 +11,15 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from inferchain.gateway.db.models import ChainLog, Job, Model, Worker, WorkerModel
+from inferchain.gateway.db.models import (
+    ChainLog,
+    Job,
+    Model,
+    Worker,
+    WorkerAllocation,
+    WorkerModel,
+    WorkerStake,
+)
 from inferchain.gateway.indexer._jobs import BalanceKey, Handler, account_touch, project_job
 from inferchain.gateway.indexer._registries import MODEL_HANDLERS, WORKER_HANDLERS
 from inferchain.gateway.indexer.events import DecodedLog
@@ -42,6 +51,8 @@ def rebuild(session: Session, entity: str) -> set[BalanceKey]:
     elif kind == "worker":
         session.execute(delete(Worker).where(Worker.address == key))
         session.execute(delete(WorkerModel).where(WorkerModel.worker == key))
+        session.execute(delete(WorkerStake).where(WorkerStake.worker == key))
+        session.execute(delete(WorkerAllocation).where(WorkerAllocation.worker == key))
     session.flush()
     touched: set[BalanceKey] = set()
     rows = session.scalars(

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from inferchain.gateway.db.models import Balance, IndexerCursor, Job, Model, Worker
+from inferchain.gateway.db.models import (
+    Balance,
+    IndexerCursor,
+    Job,
+    Model,
+    Worker,
+    WorkerAllocation,
+    WorkerStake,
+)
 from inferchain.gateway.market.contracts import MarketContracts
 from inferchain.gateway.metrics import GatewayMetrics
 from inferchain.gateway.schemas.jobs import STATUS_WORDS, TERMINAL
@@ -38,7 +46,8 @@ def reconcile(
     sessions: sessionmaker[Session],
     metrics: GatewayMetrics | None = None,
 ) -> ReconcileReport | None:
-    """Check every live job, model, worker and balance at the cursor block (None: not indexed)."""
+    """Check every live job, model, worker, stake, allocation and balance at the cursor block
+    (None: not indexed)."""
     with sessions() as session, session.begin():
         cursor = session.get(IndexerCursor, contracts.market.address)
         if cursor is None:
@@ -88,19 +97,27 @@ def _models(session: Session, c: MarketContracts, report: ReconcileReport) -> No
 
 
 def _workers(session: Session, c: MarketContracts, report: ReconcileReport) -> None:
+    reg, block = c.workers.functions, report.block
     for worker in session.scalars(select(Worker)):
         report.checked += 1
-        stake, _claims, unbonding, registered, _gen = c.chain.call(
-            c.workers.functions.worker(worker.address), block=report.block
-        )
-        unbonding = unbonding or None
-        if (worker.stake, worker.registered, worker.unbonding_ends) != (
-            stake,
-            registered,
-            unbonding,
-        ):
-            worker.stake, worker.registered, worker.unbonding_ends = stake, registered, unbonding
+        registered = bool(c.chain.call(reg.worker(worker.address), block=block)[0])
+        if worker.registered != registered:
+            worker.registered = registered
             report.corrected["worker"] += 1
+    for stake in session.scalars(select(WorkerStake)):
+        report.checked += 1
+        staked, allocated = c.chain.call(reg.stakeOf(stake.worker, stake.token), block=block)
+        if (stake.stake, stake.allocated) != (staked, allocated):
+            stake.stake, stake.allocated = staked, allocated
+            report.corrected["stake"] += 1
+    for allocation in session.scalars(select(WorkerAllocation)):
+        report.checked += 1
+        key = (allocation.worker, allocation.token, allocation.venue)
+        amount, force_at = c.chain.call(reg.allocationState(*key), block=block)
+        force_at = force_at or None
+        if (allocation.amount, allocation.force_at) != (amount, force_at):
+            allocation.amount, allocation.force_at = amount, force_at
+            report.corrected["allocation"] += 1
 
 
 def _balances(session: Session, c: MarketContracts, report: ReconcileReport) -> None:

@@ -56,6 +56,7 @@ def _public(
         model_id=job.model_id,
         token=job.terms.token,
         price=job.terms.price,
+        collateral=job.terms.collateral,
         worker=None if int(job.worker, 16) == 0 else job.worker,
         input_cid=str(Cid.parse(record.input_cid)),
         output_cid=_cid(record.output_cid),

@@ -72,6 +72,7 @@ class JobPublic(BaseModel):
     model_id: int
     token: str
     price: Wei
+    collateral: Wei = Field(description="what the worker's claim locks from its allocation")
     worker: str | None
     input_cid: str
     output_cid: str | None

@@ -32,17 +32,36 @@ class TierPublic(BaseModel):
     note: str
 
 
+class StakePublic(BaseModel):
+    """A worker's stake in one token in the shared worker registry."""
+
+    token: str
+    stake: Wei
+    allocated: Wei = Field(description="allocated to venues (markets), this one or others")
+    slashed_total: Wei = Field(description="taken by venues' slashes, all time")
+
+
+class AllocationPublic(BaseModel):
+    """Stake a worker allocated to one venue: that market's claims lock collateral from it."""
+
+    token: str
+    venue: str = Field(description="the market (or other venue) it is allocated to")
+    amount: Wei
+    force_at: int | None = Field(description="when a forced deallocation may run; None: none")
+
+
 class WorkerPublic(BaseModel):
     address: str
-    stake: Wei
     registered: bool
-    unbonding_ends: int | None
     metadata_cid: str | None
     models: list[int]
-    slashed_total: Wei
+    stakes: list[StakePublic]
+    allocations: list[AllocationPublic]
     jobs_claimed: int
     jobs_finalized: int
     jobs_failed: int = Field(description="timed out or lost a dispute")
+    jobs_reported_failed: int = Field(description="failures the worker reported (a fee each)")
+    jobs_timed_out: int = Field(description="claims that timed out (collateral slashed)")
     success_rate: float | None = Field(description="finalized / settled jobs; None before any")
 
 
@@ -59,4 +78,4 @@ class MarketStats(BaseModel):
     volume_by_token: dict[str, Wei] = Field(description="sum of prices of finalized jobs")
     models_active: int
     workers_registered: int
-    total_stake: Wei
+    stake_by_token: dict[str, Wei] = Field(description="registered workers' stakes, per token")

@@ -23,6 +23,9 @@ pragma solidity ^0.8.28;
 /// - Money is never pushed during the lifecycle: every payout, refund, fee, royalty, bond and
 ///   slash is credited to a per-token balance that its owner takes out with {withdraw}.
 /// - Batches skip an item a third party made ineligible and report it ({BatchItemSkipped}).
+/// - A claim locks the job's collateral within the worker's allocation to this market in the
+///   shared worker registry ({IVenue-lockedOf}); every end of the claimed job unlocks it, and
+///   a timeout, a lost dispute or a failure report slashes (part of) it to the requester.
 /// - Signed requests, signed disputes, deposits by signature and session signers live in the
 ///   shared {IJobRouter}, which reaches the market through {IJobMarketRouter}.
 interface IJobMarket {
@@ -46,7 +49,8 @@ interface IJobMarket {
     /// `price` is the flat price, or for a metered job (`pricing` nonzero) the most it may
     /// charge, with `pricingTerms` from its pricing module's quote. `verifyFee` is the
     /// mode's QUOTE, escrowed with the price; `callbackFee` is the {deliver} bounty. The
-    /// escrow is `price + verifyFee + callbackFee`. `collateral` stays zero until slice 6.
+    /// escrow is `price + verifyFee + callbackFee`. `collateral` (`max(1, price * collateralBps /
+    /// 10_000)`) is what a claim locks of the worker's allocation to this market in `token`.
     struct JobTerms {
         address token;
         uint96 price;
@@ -84,6 +88,22 @@ interface IJobMarket {
         bytes32 outputDigest;
         bytes32 outputHash;
         bytes32 usage;
+    }
+
+    /// @notice A worker's collateral lock and public record in one token, one slot.
+    /// @param locked Collateral of its Claimed, Submitted and Disputed jobs ({IVenue-lockedOf}).
+    /// @param paid Jobs paid (finalized, dispute won or expired).
+    /// @param failed Jobs it reported failed.
+    /// @param timedOut Jobs it let time out.
+    /// @param disputesLost Disputes (or verdicts at finalize) lost.
+    /// @param disputesWon Disputes won.
+    struct Exposure {
+        uint96 locked;
+        uint32 paid;
+        uint32 failed;
+        uint32 timedOut;
+        uint32 disputesLost;
+        uint32 disputesWon;
     }
 
     /// @notice What a requester asks for.
@@ -191,6 +211,11 @@ interface IJobMarket {
     /// @notice Thrown when the job's verification module rejected a submitted result
     /// ({IVerifier-onSubmit} returned `WorkerLoses`).
     error JobMarketProofRejected(uint256 jobId);
+    /// @notice Thrown when a claim's collateral does not fit in what `worker` allocated to
+    /// this market: `locked + collateral > allocation` (a batch skips the item instead).
+    error JobMarketAllocationExceeded(
+        address worker, address token, uint256 locked, uint256 collateral, uint256 allocation
+    );
 
     // --- events -------------------------------------------------------------------------
 
@@ -220,8 +245,9 @@ interface IJobMarket {
         bytes32 usage,
         uint40 challengeDeadline
     );
-    /// @notice Emitted when the worker reported the input invalid (refunded, no slash).
-    event JobFailed(uint256 indexed jobId, address indexed worker, bytes evidenceCid);
+    /// @notice Emitted when the worker reported the input invalid: refunded, and `fee` of its
+    /// collateral slashed to the requester (1 % early, up to all of it at the deadline).
+    event JobFailed(uint256 indexed jobId, address indexed worker, bytes evidenceCid, uint256 fee);
     /// @notice Emitted when a claimed job passed its deadline (refunded; the worker slashed,
     /// all of it to the requester).
     event JobTimedOut(uint256 indexed jobId, address indexed worker, uint256 slashed);
@@ -301,7 +327,9 @@ interface IJobMarket {
         external
         returns (uint256 done);
 
-    /// @notice The worker declares the input invalid: refund, no slash. Emits {JobFailed}.
+    /// @notice The worker declares the input invalid: refund, and a failure fee of
+    /// `collateral * max(100, 10_000 * held / workTime) / 10_000` (held: seconds since the
+    /// claim) slashed to the requester. Emits {JobFailed}.
     function reportFailure(uint256 jobId, Job calldata job, bytes calldata evidenceCid) external;
 
     /// @notice Anyone refunds a claimed job past its deadline; the worker is slashed.
@@ -363,8 +391,9 @@ interface IJobMarket {
     /// @notice `account`'s withdrawable balance of `token` (address(0) for ETH).
     function balanceOf(address account, address token) external view returns (uint256);
 
-    /// @notice Jobs of `worker` settled so far (the registry subtracts it from its claims).
-    function settledJobs(address worker) external view returns (uint256);
+    /// @notice `worker`'s collateral lock in `token` and its record of claimed jobs ended
+    /// in this market, by outcome.
+    function exposureOf(address worker, address token) external view returns (Exposure memory);
 
     /// @notice The id the next job will get.
     function nextJobId() external view returns (uint256);

@@ -12,11 +12,15 @@ import {IVerifier} from "./IVerifier.sol";
 /// balances, and none changes a created job: every term a job uses is fixed at creation or
 /// by its mode, and a mode's module, once registered, is never replaced.
 interface IJobMarketAdmin {
-    /// @notice Terms the governor sets for jobs created (fee) or disputed (bond) afterwards.
+    /// @notice Terms the governor sets for jobs created afterwards.
     /// @param feeBps Protocol fee, in basis points of the price, snapshotted into each job.
-    /// @param disputeBondBps Dispute bond, in basis points of the price, read at dispute time.
+    /// @param collateralBps Collateral a claim locks, in basis points of the price,
+    /// snapshotted into each job (`max(1, price * collateralBps / 10_000)`).
+    /// @param disputeBondBps Dispute bond, in basis points of the price, snapshotted into
+    /// each job.
     struct Config {
         uint16 feeBps;
+        uint16 collateralBps;
         uint16 disputeBondBps;
     }
 

@@ -75,7 +75,7 @@ interface IReexecVerifier is IVerifier {
 
     /// @notice Thrown when the parameters are out of their bounds.
     error ReexecBadParams();
-    /// @notice Thrown when anyone but the worker registry's bound market calls a market hook.
+    /// @notice Thrown when anyone but the market this module serves calls a market hook.
     error ReexecNotMarket(address caller);
     /// @notice Thrown when a job is priced in a token: fees are in ETH, as bonds are.
     error ReexecEthOnly(address token);
@@ -207,6 +207,6 @@ interface IReexecVerifier is IVerifier {
     /// @notice The module's fixed parameters.
     function params() external view returns (Params memory);
 
-    /// @notice The market this module serves: the worker registry's bound market.
+    /// @notice The market this module serves: fixed at deployment.
     function market() external view returns (address);
 }

@@ -2,98 +2,98 @@
 pragma solidity ^0.8.28;
 
 /// @title IWorkerRegistry
-/// @notice Workers stake collateral, say which models they serve and leave in two steps.
-/// The registry holds every stake; only the bound job market may count a claim and slash.
-/// Slashed stake is sent to the market, which splits it between the harmed requester and
-/// the protocol treasury.
-///
-/// Claimed-but-unsettled jobs are counted with two monotonic counters: this registry counts
-/// claims (in the worker's slot, written at claim anyway) and the market counts settlements.
-/// Their difference is the number of jobs a worker still holds; settling a job then costs no
-/// call into this contract.
+/// @notice One registry shared by every market and verification module ("venue"), with no
+/// owner and no parameters. Workers register for discovery (metadata, served models), stake
+/// per token (ETH is `address(0)`) and allocate parts of a stake to venues. A venue may slash
+/// only what is allocated to it, and is paid what it slashes; a worker may take back at once
+/// whatever is neither allocated nor, within an allocation, locked by the venue
+/// ({IVenue-lockedOf}). A venue that stops answering is left through forced deallocation,
+/// after FORCE_DELAY.
 interface IWorkerRegistry {
-    /// @notice A worker as stored: one slot.
-    /// @param stake Collateral held, in the stake token.
-    /// @param claims Jobs ever claimed (never reset); minus the market's settled count, the
-    /// jobs still held. Exit waits until they are equal.
-    /// @param unbondingEnds Zero while active; once exit is requested, when withdrawal opens.
-    /// @param registered Whether the address is a worker at all.
-    /// @param generation How many times this address left; keys its served-model list.
-    struct Worker {
+    /// @notice A worker's stake in one token.
+    /// @param stake Held for the worker.
+    /// @param allocated Sum of its allocations to venues (<= stake).
+    struct Stake {
         uint96 stake;
-        uint32 claims;
-        uint40 unbondingEnds;
-        bool registered;
-        uint32 generation;
+        uint96 allocated;
+    }
+
+    /// @notice One allocation of a worker's stake in a token to a venue.
+    /// @param amount Slashable by the venue, and by no one else.
+    /// @param forceAt When a requested forced deallocation may run; zero when none was asked.
+    struct Allocation {
+        uint96 amount;
+        uint40 forceAt;
     }
 
     /// @notice Thrown when `worker` is not registered.
     error WorkerRegistryNotRegistered(address worker);
     /// @notice Thrown when `worker` registers twice.
     error WorkerRegistryAlreadyRegistered(address worker);
-    /// @notice Thrown when a stake is below the minimum (registration or claim).
-    error WorkerRegistryStakeBelowMinimum(uint256 stake, uint256 minStake);
-    /// @notice Thrown when `worker` claims a job for a model it does not serve.
-    error WorkerRegistryModelNotServed(address worker, uint32 modelId);
-    /// @notice Thrown when an exiting worker claims a job or asks to exit again.
-    error WorkerRegistryExiting(address worker);
-    /// @notice Thrown when a worker cancels or completes an exit it never requested.
-    error WorkerRegistryNotExiting(address worker);
-    /// @notice Thrown when a worker withdraws before its unbonding delay has passed.
-    error WorkerRegistryUnbonding(address worker, uint40 unbondingEnds);
-    /// @notice Thrown when a worker withdraws while holding claimed jobs.
-    error WorkerRegistryActiveJobs(address worker, uint256 activeJobs);
-    /// @notice Thrown when anyone but the bound market counts a claim or slashes.
-    error WorkerRegistryNotMarket(address caller);
-    /// @notice Thrown when the market is bound a second time, or bound to address(0).
-    error WorkerRegistryMarketAlreadyBound(address market);
     /// @notice Thrown when a worker lists a model the model registry does not know.
     error WorkerRegistryUnknownModel(uint32 modelId);
     /// @notice Thrown when one call lists more models than `MAX_MODELS_PER_CALL`.
     error WorkerRegistryTooManyModels(uint256 count, uint256 max);
-    /// @notice Thrown when an admin parameter is outside its constant bounds.
-    error WorkerRegistryParameterOutOfBounds(uint256 value, uint256 min, uint256 max);
     /// @notice Thrown when the ETH sent differs from the amount named (or ETH comes with a token stake).
     error WorkerRegistryValueMismatch(uint256 expected, uint256 sent);
-    /// @notice Thrown when a stake top-up is zero.
+    /// @notice Thrown when an amount is zero.
     error WorkerRegistryZeroAmount();
+    /// @notice Thrown when a stake would pass 2^96 - 1.
+    error WorkerRegistryStakeTooLarge(uint256 stake);
+    /// @notice Thrown when unstaking or allocating more than the unallocated stake.
+    error WorkerRegistryInsufficientFreeStake(address token, uint256 free, uint256 amount);
+    /// @notice Thrown when deallocating more than the allocation.
+    error WorkerRegistryInsufficientAllocation(address venue, address token, uint256 allocation, uint256 amount);
+    /// @notice Thrown when a deallocation would leave less than what the venue has locked.
+    error WorkerRegistryAllocationLocked(address venue, address token, uint256 locked, uint256 left);
+    /// @notice Thrown when a forced deallocation was not requested or is not due yet.
+    error WorkerRegistryForceNotDue(address venue, address token, uint40 forceAt);
+    /// @notice Thrown when allocating to a venue whose forced deallocation is pending: empty
+    /// the allocation first ({deallocate} or {forceDeallocate}).
+    error WorkerRegistryForcePending(address venue, address token, uint40 forceAt);
+    /// @notice Thrown when allocating to an address without code (it could never answer
+    /// {IVenue-lockedOf}).
+    error WorkerRegistryNotVenue(address venue);
+    /// @notice Thrown when unstaking to address(0).
+    error WorkerRegistryZeroAddress();
 
-    /// @notice Emitted when `worker` joined with `stake` and a metadata CID.
-    event WorkerRegistered(address indexed worker, uint256 stake, bytes metadataCid);
-    /// @notice Emitted when `worker` added `amount`; `stake` is the new total.
-    event StakeAdded(address indexed worker, uint256 amount, uint256 stake);
+    /// @notice Emitted when `worker` joined with a metadata CID.
+    event WorkerRegistered(address indexed worker, bytes metadataCid);
+    /// @notice Emitted when `worker` unregistered (its stake and allocations are untouched).
+    event WorkerLeft(address indexed worker);
     /// @notice Emitted when `worker` published new metadata.
     event WorkerMetadataUpdated(address indexed worker, bytes metadataCid);
     /// @notice Emitted when `worker` started serving `modelId`.
     event ModelServed(address indexed worker, uint32 indexed modelId);
     /// @notice Emitted when `worker` stopped serving `modelId`.
     event ModelUnserved(address indexed worker, uint32 indexed modelId);
-    /// @notice Emitted when `worker` asked to leave; withdrawal opens at `unbondingEnds`.
-    event ExitRequested(address indexed worker, uint40 unbondingEnds);
-    /// @notice Emitted when `worker` took back its exit request.
-    event ExitCancelled(address indexed worker);
-    /// @notice Emitted when `worker` left with `amount`.
-    event StakeWithdrawn(address indexed worker, uint256 amount);
-    /// @notice Emitted when `worker` lost `amount` of stake; `stake` is what is left.
-    event WorkerSlashed(address indexed worker, uint256 amount, uint256 stake);
-    /// @notice Emitted once, when the market that may count claims and slash was bound.
-    event MarketBound(address indexed market);
-    /// @notice Emitted when the owner changed the minimum stake.
-    event MinStakeUpdated(uint256 minStake);
-    /// @notice Emitted when the owner changed the unbonding delay (future exits only).
-    event UnbondingDelayUpdated(uint40 unbondingDelay);
-    /// @notice Emitted when the owner changed the slash, in basis points of the minimum stake.
-    event SlashBpsUpdated(uint16 slashBps);
+    /// @notice Emitted when `worker` staked `amount` of `token`; `stake` is the new total.
+    event Staked(address indexed worker, address indexed token, uint256 amount, uint256 stake);
+    /// @notice Emitted when `worker` took `amount` of `token` out to `to`; `stake` is what is left.
+    event Unstaked(address indexed worker, address indexed token, uint256 amount, address to, uint256 stake);
+    /// @notice Emitted when `worker` allocated `amount` more to `venue`; `allocation` is the new total.
+    event Allocated(
+        address indexed worker, address indexed token, address indexed venue, uint256 amount, uint256 allocation
+    );
+    /// @notice Emitted when `amount` was taken off `worker`'s allocation to `venue` (by the
+    /// worker, or forced); `allocation` is what is left.
+    event Deallocated(
+        address indexed worker, address indexed token, address indexed venue, uint256 amount, uint256 allocation
+    );
+    /// @notice Emitted when `worker` asked to leave `venue` without its consent, at `forceAt`.
+    event ForcedDeallocationRequested(
+        address indexed worker, address indexed token, address indexed venue, uint40 forceAt
+    );
+    /// @notice Emitted when `venue` slashed `amount` of `worker`'s `token` stake (paid to the
+    /// venue); `stake` is what is left.
+    event Slashed(
+        address indexed worker, address indexed token, address indexed venue, uint256 amount, uint256 stake
+    );
 
-    /// @notice Join with `stake` (ETH: send it as value) serving `modelIds`.
-    /// Requirements: not registered; stake >= minStake; known models; at most
-    /// MAX_MODELS_PER_CALL ids. Emits {WorkerRegistered} and one {ModelServed} per model.
-    function register(uint256 stake, bytes calldata metadataCid, uint32[] calldata modelIds)
-        external
-        payable;
-
-    /// @notice Add `amount` to the caller's stake (also while exiting). Emits {StakeAdded}.
-    function addStake(uint256 amount) external payable;
+    /// @notice Join serving `modelIds` (discovery only: claims do not check them).
+    /// Requirements: not registered; known models; at most MAX_MODELS_PER_CALL ids.
+    /// Emits {WorkerRegistered} and one {ModelServed} per model.
+    function register(bytes calldata metadataCid, uint32[] calldata modelIds) external;
 
     /// @notice Publish a new metadata CID. Emits {WorkerMetadataUpdated}.
     function updateMetadata(bytes calldata metadataCid) external;
@@ -104,55 +104,66 @@ interface IWorkerRegistry {
     /// @notice Stop serving models; claimed jobs stay claimed. Emits {ModelUnserved} per model.
     function removeModels(uint32[] calldata modelIds) external;
 
-    /// @notice Stop claiming and start the unbonding delay. Emits {ExitRequested}.
-    function requestExit() external;
+    /// @notice Unregister: the served models are forgotten, the stake and allocations stay.
+    /// Emits {WorkerLeft}.
+    function leave() external;
 
-    /// @notice Come back before withdrawing. Emits {ExitCancelled}.
-    function cancelExit() external;
+    /// @notice Add `amount` of `token` to the caller's stake (ETH: send it as value; an
+    /// ERC-20: approve it, no value). Registration is not required. Emits {Staked}.
+    function stake(address token, uint256 amount) external payable;
 
-    /// @notice Leave with the whole stake once unbonded and no claimed job is left.
-    /// Emits {StakeWithdrawn}.
-    function withdrawStake() external;
+    /// @notice Send `amount` of the caller's unallocated `token` stake to `to`, at once.
+    /// Emits {Unstaked}.
+    function unstake(address token, uint256 amount, address to) external;
 
-    /// @notice Market only: check that `account` may claim `count` jobs of `modelId` and count
-    /// them. No event of its own: the market's {IJobMarket-JobClaimed} says it.
-    function acquire(address account, uint32 modelId, uint32 count) external;
+    /// @notice Make `amount` of the caller's unallocated `token` stake slashable by `venue`
+    /// (a contract). Emits {Allocated}.
+    function allocate(address venue, address token, uint256 amount) external;
 
-    /// @notice Market only: take the slash for one failed job from `account`'s stake (capped
-    /// at the stake), send it to the market and return the amount.
-    /// Emits {WorkerSlashed} when something was taken.
-    function slash(address account) external returns (uint256 slashed);
+    /// @notice {stake} then {allocate} the same amount. Emits {Staked} and {Allocated}.
+    function stakeAndAllocate(address venue, address token, uint256 amount) external payable;
 
-    /// @notice Jobs `account` claimed and the market has not settled yet.
-    function activeJobs(address account) external view returns (uint256);
+    /// @notice Take `amount` back from `venue`; what is left must cover what the venue has
+    /// locked ({IVenue-lockedOf}). Emits {Deallocated}.
+    function deallocate(address venue, address token, uint256 amount) external;
 
-    /// @notice The stored worker.
-    function worker(address account) external view returns (Worker memory);
+    /// @notice Start the FORCE_DELAY after which {forceDeallocate} frees the whole allocation
+    /// to `venue` whatever it has locked. From now on {allocationOf} is zero to the venue, so
+    /// no new claim locks against it. Emits {ForcedDeallocationRequested}.
+    function requestForcedDeallocation(address venue, address token) external;
+
+    /// @notice Free the whole allocation to `venue` once the forced deallocation is due.
+    /// Emits {Deallocated}.
+    function forceDeallocate(address venue, address token) external;
+
+    /// @notice Venue (msg.sender) only in effect: take up to `amount` of `worker`'s `token`
+    /// stake allocated to the caller, pay it to the caller and return it. Capped at the
+    /// allocation; zero when nothing is allocated. Emits {Slashed} when something was taken.
+    function slash(address worker, address token, uint256 amount) external returns (uint256 slashed);
+
+    /// @notice Whether `account` is registered, its generation (times it left) and the
+    /// sha2-256 digest of its metadata CID (full CID in events).
+    function worker(address account) external view returns (bool registered, uint32 generation, bytes32 metadataDigest);
+
+    /// @notice Whether `account` is registered and serves `modelId`.
+    function serves(address account, uint32 modelId) external view returns (bool);
 
     /// @notice sha2-256 digest of the worker's metadata CID (full CID in events).
     function metadataDigest(address account) external view returns (bytes32);
 
-    /// @notice Whether `account` serves `modelId`.
-    function serves(address account, uint32 modelId) external view returns (bool);
+    /// @notice `account`'s `token` stake and how much of it is allocated.
+    function stakeOf(address account, address token) external view returns (uint256 stake, uint256 allocated);
 
-    /// @notice Whether `account` could claim a `modelId` job now.
-    function canClaim(address account, uint32 modelId) external view returns (bool);
+    /// @notice What `venue` may lock new collateral against of `account`'s `token`: the
+    /// allocation, or zero while a forced deallocation from `venue` is pending. A worker could otherwise
+    /// claim jobs just before `forceAt` and force out the collateral they lock; jobs claimed
+    /// before the request all end before it is due (FORCE_DELAY outlasts any job).
+    function allocationOf(address account, address token, address venue) external view returns (uint256);
 
-    /// @notice The slash one failed job costs now (before capping at the worker's stake).
-    function slashAmount() external view returns (uint256);
+    /// @notice `account`'s allocation of `token` to `venue` as stored: the amount, and when a
+    /// requested forced deallocation may run (zero: none requested).
+    function allocationState(address account, address token, address venue) external view returns (Allocation memory);
 
-    /// @notice Token staked: address(0) for ETH.
-    function stakeToken() external view returns (address);
-
-    /// @notice The market allowed to count claims and slash; zero until bound.
-    function market() external view returns (address);
-
-    function minStake() external view returns (uint256);
-
-    function unbondingDelay() external view returns (uint40);
-
-    function slashBps() external view returns (uint16);
-
-    /// @notice Sum of all stakes held (this contract's balance of the stake token).
-    function totalStaked() external view returns (uint256);
+    /// @notice Sum of all `token` stakes: this registry's balance of it.
+    function totalStaked(address token) external view returns (uint256);
 }

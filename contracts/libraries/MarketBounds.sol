@@ -12,6 +12,8 @@ import {IVerifier, VerifierHooks} from "../interfaces/IVerifier.sol";
 /// runtime bytes.
 library MarketBounds {
     uint16 internal constant MAX_FEE_BPS = 1_000;
+    uint16 internal constant MIN_COLLATERAL_BPS = 5_000;
+    uint16 internal constant MAX_COLLATERAL_BPS = 30_000;
     uint16 internal constant MIN_DISPUTE_BOND_BPS = 500;
     uint16 internal constant MAX_DISPUTE_BOND_BPS = 5_000;
     uint32 internal constant MIN_CHALLENGE_WINDOW = 10 minutes;
@@ -19,9 +21,10 @@ library MarketBounds {
     uint32 internal constant MIN_ARBITRATION_WINDOW = 1 days;
     uint32 internal constant MAX_ARBITRATION_WINDOW = 14 days;
 
-    /// @notice Reverts unless the fee and the dispute bond are within bounds.
+    /// @notice Reverts unless the fee, the collateral and the dispute bond are within bounds.
     function checkConfig(IJobMarketAdmin.Config memory config) internal pure {
         check(config.feeBps, 0, MAX_FEE_BPS);
+        check(config.collateralBps, MIN_COLLATERAL_BPS, MAX_COLLATERAL_BPS);
         check(config.disputeBondBps, MIN_DISPUTE_BOND_BPS, MAX_DISPUTE_BOND_BPS);
     }
 

@@ -6,7 +6,7 @@ import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
 
 /// @title ReentrantReceiver
 /// @notice Test account whose receive() tries to take its money twice: it reenters the
-/// market's withdraw (or the registry's withdrawStake) while being paid. With `bubble` it
+/// market's withdraw (or the registry's unstake) while being paid. With `bubble` it
 /// reverts when the reentry fails, otherwise it swallows the failure and keeps what it got.
 contract ReentrantReceiver {
     IJobMarket public immutable MARKET;
@@ -29,16 +29,12 @@ contract ReentrantReceiver {
         MARKET.withdraw(address(0), address(this), amount);
     }
 
-    function registerWorker(bytes calldata metadataCid, uint32[] calldata modelIds) external payable {
-        REGISTRY.register{value: msg.value}(msg.value, metadataCid, modelIds);
+    function stakeWorker() external payable {
+        REGISTRY.stake{value: msg.value}(address(0), msg.value);
     }
 
-    function requestExit() external {
-        REGISTRY.requestExit();
-    }
-
-    function withdrawStake() external {
-        REGISTRY.withdrawStake();
+    function unstake(uint256 amount) external {
+        REGISTRY.unstake(address(0), amount, address(this));
     }
 
     receive() external payable {
@@ -50,7 +46,9 @@ contract ReentrantReceiver {
                 abi.encodeCall(IJobMarket.withdraw, (address(0), address(this), msg.value))
             );
         } else {
-            (ok,) = address(REGISTRY).call(abi.encodeCall(IWorkerRegistry.withdrawStake, ()));
+            (ok,) = address(REGISTRY).call(
+                abi.encodeCall(IWorkerRegistry.unstake, (address(0), msg.value, address(this)))
+            );
         }
         if (ok) reentrySuccesses += 1;
         else if (bubble) revert("reentry refused");

@@ -5,7 +5,6 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IReexecVerifier} from "../interfaces/IReexecVerifier.sol";
 import {IVerifier, VerifierHooks} from "../interfaces/IVerifier.sol";
-import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
 import {MarketBounds} from "../libraries/MarketBounds.sol";
 import {TokenTransfer} from "../libraries/TokenTransfer.sol";
 
@@ -15,7 +14,7 @@ import {TokenTransfer} from "../libraries/TokenTransfer.sol";
 /// ({IReexecVerifier} for the schedule). Caveats a user must know:
 /// - Self-contained: verifiers bond here, in ETH, not in the registry v2 "venue" (not built
 ///   yet); fees are ETH only ({quote} refuses a token-priced job).
-/// - One market: the worker registry's bound market, the only caller of the market hooks
+/// - One market: the market given at deployment, the only caller of the market hooks
 ///   and the only source of ETH besides bonds.
 /// - The committee is drawn from the hash of the block after the submission's, so neither the
 ///   worker nor the requester knows it when the result is submitted, and both are excluded.
@@ -38,7 +37,8 @@ contract ReexecVerifier is IReexecVerifier, ReentrancyGuardTransient {
     bytes32 private constant AGREED = bytes32(uint256(1));
     bytes32 private constant DISAGREED = bytes32(uint256(2));
 
-    IWorkerRegistry private immutable _WORKERS;
+    /// @dev The one market this module serves, given at deployment.
+    address private immutable _MARKET;
     uint8 private immutable _K;
     uint96 private immutable _MIN_BOND;
     uint96 private immutable _FEE_PER_VERIFIER;
@@ -57,11 +57,12 @@ contract ReexecVerifier is IReexecVerifier, ReentrancyGuardTransient {
     mapping(uint256 jobId => address[]) private _committees;
     mapping(uint256 jobId => mapping(address verifier => bytes32)) private _votes;
 
-    /// @param workers The worker registry: its bound market is the one this module serves.
+    /// @param market_ The one market this module serves (deployed just after it: its address
+    /// is predicted, as the market's constructor reads this module's windows and hooks).
     /// @param p The fixed parameters; the challenge window must cover the draw, commit and
     /// reveal windows, and the windows must be within the governor's bounds (10 min..7 days,
     /// 1..14 days).
-    constructor(IWorkerRegistry workers, Params memory p) {
+    constructor(address market_, Params memory p) {
         MarketBounds.check(p.challengeWindow, MarketBounds.MIN_CHALLENGE_WINDOW, MarketBounds.MAX_CHALLENGE_WINDOW);
         MarketBounds.check(
             p.arbitrationWindow, MarketBounds.MIN_ARBITRATION_WINDOW, MarketBounds.MAX_ARBITRATION_WINDOW
@@ -71,7 +72,8 @@ contract ReexecVerifier is IReexecVerifier, ReentrancyGuardTransient {
                 || p.drawWindow == 0 || p.commitWindow == 0 || p.revealWindow == 0
                 || uint256(p.drawWindow) + p.commitWindow + p.revealWindow > p.challengeWindow
         ) revert ReexecBadParams();
-        _WORKERS = workers;
+        if (market_ == address(0)) revert ReexecBadParams();
+        _MARKET = market_;
         _K = p.committeeSize;
         _MIN_BOND = p.minBond;
         _FEE_PER_VERIFIER = p.feePerVerifier;
@@ -292,7 +294,7 @@ contract ReexecVerifier is IReexecVerifier, ReentrancyGuardTransient {
             stage == Stage.Drawn ? _payCommittee(jobId, r, fee) : (0, 0, fee);
         _credit(r.requester, toRequester);
         emit RoundSettled(jobId, winners, paid, toRequester);
-        // The market is trusted (the registry's bound one); its ETH lands in {receive}.
+        // The market is trusted (given at deployment); its ETH lands in {receive}.
         if (fee != 0) jobs.withdraw(address(0), address(this), fee);
     }
 
@@ -355,7 +357,7 @@ contract ReexecVerifier is IReexecVerifier, ReentrancyGuardTransient {
 
     /// @inheritdoc IReexecVerifier
     function market() public view returns (address) {
-        return _WORKERS.market();
+        return _MARKET;
     }
 
     /// @inheritdoc IVerifier

@@ -85,35 +85,41 @@ def open_guardian(target: Target) -> Governance:
 # -- propose -----------------------------------------------------------------------------
 
 
+#: The market config's fields (IJobMarketAdmin.Config order) and their options.
+CONFIG_OPTIONS = ("--fee-bps", "--collateral-bps", "--dispute-bond-bps")
+
+
 @propose_app.command("set-config")
 @market_options()
 def set_config(
     fee_bps: int | None = typer.Option(None, "--fee-bps", min=0, max=65_535, help="Protocol fee."),
+    collateral_bps: int | None = typer.Option(
+        None, "--collateral-bps", min=0, max=65_535, help="Collateral a claim locks."
+    ),
     bond_bps: int | None = typer.Option(
         None, "--dispute-bond-bps", min=0, max=65_535, help="Dispute bond."
     ),
     target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
-    """Change the fee and/or the dispute bond (basis points of the price) of new jobs."""
-    if fee_bps is None and bond_bps is None:
-        raise typer.BadParameter("give --fee-bps, --dispute-bond-bps or both")
+    """Change the fee, the collateral a claim locks and/or the dispute bond (basis points of
+    the price) of new jobs."""
+    given = (fee_bps, collateral_bps, bond_bps)
+    if all(v is None for v in given):
+        raise typer.BadParameter("give --fee-bps, --collateral-bps, --dispute-bond-bps or some")
     gov = open_proposer(target)
     current = tuple(gov.read(gov.jobs.functions.config()))
-    wanted = (
-        current[0] if fee_bps is None else fee_bps,
-        current[1] if bond_bps is None else bond_bps,
-    )
+    wanted = tuple(c if v is None else v for c, v in zip(current, given, strict=True))
     if wanted == current:
-        raise OperationStateError(f"already done: the config is {current} (fee, bond bps)")
+        raise OperationStateError(
+            f"already done: the config is {current} (fee, collateral, bond bps)"
+        )
     g, market = gov.governor.functions, gov.jobs.address
     # One value at a time against the contract's bounds, so the error names the option.
-    if fee_bps is not None:
-        gov.simulate_as_owner(g.setConfig(market, (fee_bps, current[1])), f"--fee-bps {fee_bps}")
-    if bond_bps is not None:
-        gov.simulate_as_owner(
-            g.setConfig(market, (current[0], bond_bps)), f"--dispute-bond-bps {bond_bps}"
-        )
+    for index, (option, value) in enumerate(zip(CONFIG_OPTIONS, given, strict=True)):
+        if value is not None:
+            one = tuple(value if i == index else c for i, c in enumerate(current))
+            gov.simulate_as_owner(g.setConfig(market, one), f"{option} {value}")
     change = Change("MarketGovernor.setConfig", current, wanted, g.setConfig(market, wanted))
     _propose(gov, change, "set-config", as_json)
 

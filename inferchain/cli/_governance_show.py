@@ -22,7 +22,7 @@ def snapshot(gov: Governance) -> dict[str, Any]:
     """Everything `show` prints, read at the latest block."""
     jobs, g, t = gov.jobs.functions, gov.governor.functions, gov.timelock.functions
     since = gov.market.addresses.deployed_block
-    fee_bps, bond_bps = gov.read(jobs.config())
+    fee_bps, collateral_bps, bond_bps = gov.read(jobs.config())
     mode_ids = sorted(
         {int(e["args"]["id"]) for e in gov.jobs.events.ModeRegistered().get_logs(from_block=since)}
     )
@@ -47,7 +47,11 @@ def snapshot(gov: Governance) -> dict[str, Any]:
         "anyone_executes": bool(gov.read(t.hasRole(executor, ETH))),
         "guardian": gov.read(g.guardian()),
         "market": gov.jobs.address,
-        "config": {"fee_bps": fee_bps, "dispute_bond_bps": bond_bps},
+        "config": {
+            "fee_bps": fee_bps,
+            "collateral_bps": collateral_bps,
+            "dispute_bond_bps": bond_bps,
+        },
         "paused": bool(gov.read(jobs.paused())),
         "modes": modes,
         "tokens": tokens,
@@ -66,7 +70,8 @@ def human(data: dict[str, Any]) -> str:
         f"{', '.join(data['proposers']) or 'none'}; executes: "
         f"{'anyone' if data['anyone_executes'] else 'executors only'}",
         f"guardian   {data['guardian']}",
-        f"market     {data['market']}: fee {data['config']['fee_bps']} bps, dispute bond "
+        f"market     {data['market']}: fee {data['config']['fee_bps']} bps, collateral "
+        f"{data['config']['collateral_bps']} bps, dispute bond "
         f"{data['config']['dispute_bond_bps']} bps{', PAUSED' if data['paused'] else ''}",
     ]
     if data["pending_owner"] != ETH:

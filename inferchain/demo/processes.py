@@ -61,8 +61,8 @@ def market_identity(market: Market) -> str:
 def start_worker(
     stack: DevStack, market: Market, ends: Endpoints, key: str, model_ids: list[int], stake: int
 ) -> RunningService:
-    """`inferchain worker run` for the demo models, registered and staked on first start;
-    it proves the `zk` tier's jobs."""
+    """`inferchain worker run` for the demo models, registered, staked and allocated to the
+    market (``stake`` wei of ETH) on first start; it proves the `zk` tier's jobs."""
     home = _fresh_home(stack, WORKER, market)
     addresses = home / "market.json"
     addresses.write_text(json.dumps(market.addresses.to_dict()))

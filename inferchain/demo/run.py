@@ -23,6 +23,9 @@ from inferchain.settings import DevStackSettings
 #: Anvil dev accounts and their roles in the demo.
 DEPLOYER, PROVIDER, WORKER_KEY, RELAYER, FAUCET = 0, 1, 2, 3, 9
 USER_FUNDS = 10**18
+#: What the demo worker stakes and allocates to the market (ETH): each claim locks its job's
+#: collateral (the price, by default) from it, far more than the demo's jobs need at once.
+WORKER_STAKE = 10**18
 
 
 @dataclass(frozen=True)
@@ -61,12 +64,12 @@ def demo_up(settings: DevStackSettings, say: Say = print) -> DemoResult:
                 f"({'reused' if r.reused else 'registered'}; bundle {r.bundle_cid})")  # fmt: skip
     model_ids = {r.model.key: r.model_id for r in registered}
     worker_log = processes.log_path(stack, processes.WORKER)
-    with steps.step(f"start a worker (stakes, serves the {len(model_ids)} models)", log=worker_log):
+    serves = f"stakes and allocates {report.eth(WORKER_STAKE)}, serves the {len(model_ids)} models"
+    with steps.step(f"start a worker ({serves})", log=worker_log):
         worker = processes.reusable(stack, processes.WORKER, market)
         if worker is None:
-            stake = int(chain.call(market.workers.functions.minStake()))
             worker = processes.start_worker(
-                stack, market, ends, keys[WORKER_KEY], sorted(model_ids.values()), stake
+                stack, market, ends, keys[WORKER_KEY], sorted(model_ids.values()), WORKER_STAKE
             )
         say(f"    worker pid {worker.pid}, metrics {worker.url}/metrics")
     gateway_log = processes.log_path(stack, processes.GATEWAY)

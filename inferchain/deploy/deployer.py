@@ -4,13 +4,13 @@ The contracts, their order and constructor arguments come from `inferchain.marke
 (`market_contracts`, `constructor_args`), as for `deploy_market`; here ZkVerifier and
 ReexecVerifier are always deployed, and each step is skipped when the chain already holds
 its result: a recorded contract is reused when its artifact is unchanged and its runtime
-code hash still matches, and every wiring call first reads the state it would set. A
-re-run therefore sends nothing. `ModelRegistry` is reused on its own, and `JobRouter` (shared,
-ownerless) whenever the registry is; the worker registry, timelock, governor, arbiter and
-market name each other in constructors (and the v1 registry's one-shot `bindMarket`), so
-they are reused or redeployed together.
+code hash still matches. A re-run therefore sends nothing. `ModelRegistry` is reused on its
+own, and `JobRouter` and `WorkerRegistry` (shared, ownerless, without parameters) whenever
+the registry is; the timelock, governor, arbiter and market name each other in
+constructors, so they are reused or redeployed together. Nothing is wired after the
+constructors: workers stake and allocate to the market themselves.
 
-A changed fee, bond, token list, guardian or delay in the networks file is never applied
+A changed fee, collateral, bond, token list, guardian or delay in the networks file is never applied
 with a setter: the market's terms belong to the timelock. The rerun schedules the timelock
 operation (when the deployer is a proposer; otherwise it prints it for the proposer), and a
 rerun after the delay executes it (see `inferchain.deploy.governance`).
@@ -34,7 +34,7 @@ from web3.utils.address import get_create_address
 
 from inferchain.artifacts import load_artifact
 from inferchain.chain import Chain, TransactionSender, TransactionTimeout, decode_revert
-from inferchain.deploy.errors import DeployError, DeployerUnderfunded, DeploymentConflict
+from inferchain.deploy.errors import DeployError, DeployerUnderfunded
 from inferchain.deploy.governance import (
     Proposal,
     ProposalState,
@@ -51,8 +51,8 @@ from inferchain.deploy.records import (
     read_record,
     write_record,
 )
-from inferchain.market import ZERO_ADDRESS, MarketConfig
-from inferchain.market.deploy import constructor_args, market_contracts
+from inferchain.market import MarketConfig
+from inferchain.market.deploy import constructor_args, create_address, market_contracts
 from inferchain.market.metering import METERED_PRICING
 from inferchain.solidity.config import SOLC_VERSION, compiler_settings
 
@@ -63,7 +63,6 @@ UNSIMULATED_CALL_GAS = 80_000
 #: not exist yet (reading its windows needs its immutables, which a code override lacks).
 UNSIMULATED_MODE_GAS = 80_000
 _BOUND_TOGETHER = (
-    "WorkerRegistry",
     "InferchainTimelock",
     "MarketGovernor",
     "ManualArbiter",
@@ -123,18 +122,6 @@ class DeployReport:
             "proposals": [p.to_dict() for p in self.proposals],
             "notes": self.notes,
         }
-
-
-@dataclass(frozen=True)
-class _Wire:
-    """A wiring or parameter call: `needed` reads the state it would set."""
-
-    name: str
-    target: str
-    needed: Callable[[Contract], bool]
-    call: Callable[[Contract], Any]
-    #: Whether a freshly deployed target needs it (for dry runs, which cannot read it).
-    on_fresh: bool
 
 
 def deploy_network(
@@ -215,21 +202,16 @@ class _Deployment:
 
     def _reusable(self) -> set[str]:
         reused: set[str] = set()
-        for shared in ("ModelRegistry", "JobRouter"):
+        for shared in ("ModelRegistry", "JobRouter", "WorkerRegistry"):
             if not self._matches(shared):
                 return reused
             reused.add(shared)
         if self._matches("ZkVerifier"):  # it names the model registry only
             reused.add("ZkVerifier")
         if all(self._matches(n) for n in _BOUND_TOGETHER):
-            workers = self._bind("WorkerRegistry")
-            token = self.chain.call(workers.functions.stakeToken())
-            if Web3.to_checksum_address(token) == self.config.stake_token:
-                reused.update(_BOUND_TOGETHER)
-            else:
-                self.progress("WorkerRegistry: stake token changed; redeploying")
-        # ReexecVerifier names only the worker registry (it serves the registry's market).
-        if "WorkerRegistry" in reused and self._matches("ReexecVerifier"):
+            reused.update(_BOUND_TOGETHER)
+        # ReexecVerifier names the one market it serves: reused only with that market.
+        if "JobMarket" in reused and self._matches("ReexecVerifier"):
             reused.add("ReexecVerifier")
         # The pricing module names only the model registry; a new market registers it again.
         if self._matches("TokenMeteredPricing"):
@@ -239,8 +221,8 @@ class _Deployment:
     def _plan(self, reused: set[str], report: DeployReport) -> None:
         """Dry run: estimate each missing step, predicting the addresses of new contracts.
 
-        A constructor may read an earlier contract (JobMarket asks the worker registry for
-        its stake token), so each estimate runs with the runtime code of the contracts
+        A constructor may read an earlier contract (JobMarket reads its modes' windows), so
+        each estimate runs with the runtime code of the contracts
         planned before it placed at their predicted addresses (an eth_estimateGas state
         override, which Anvil, geth and the major providers support).
         """
@@ -251,6 +233,8 @@ class _Deployment:
             if name in reused:
                 continue
             address = get_create_address(self.sender.address, nonce)  # type: ignore[arg-type]
+            if name == "ReexecVerifier" and "JobMarket" not in reused:
+                deployed["JobMarket"] = create_address(self.sender.address, nonce + 1)
             args = constructor_args(name, self.sender.address, self.config, deployed)
             if overrides:  # the deployer's nonce as it will be, else CREATE hits a planned address
                 overrides[self.sender.address] = {"nonce": hex(nonce)}
@@ -268,14 +252,6 @@ class _Deployment:
             nonce += 1
             deployed[name] = address
             overrides[address] = {"code": load_artifact(name).deployed_bytecode}
-        for wire in self._wires(deployed):
-            if wire.target not in reused:
-                if wire.on_fresh:
-                    report.steps.append(Step(wire.name, UNSIMULATED_CALL_GAS, simulated=False))
-                continue
-            contract = self._bind(wire.target, deployed[wire.target])
-            if wire.needed(contract):
-                report.steps.append(Step(wire.name, self._estimate(wire.call(contract))))
         if "JobMarket" in reused:
             self._plan_governance(deployed, report)
         elif self.config.metered_pricing and self._proposes():
@@ -326,9 +302,18 @@ class _Deployment:
         for name in market_contracts(self.config):
             if name in reused:
                 continue
+            if name == "ReexecVerifier" and "JobMarket" not in reused:
+                # It names the market, deployed next: its address follows from the nonce.
+                nonce = self.w3.eth.get_transaction_count(self.sender.address, "pending")
+                deployed["JobMarket"] = create_address(self.sender.address, nonce + 1)
             args = constructor_args(name, self.sender.address, self.config, deployed)
             self.progress(f"deploying {name}…")
             record, gas_used = self._deploy(name, args)
+            if deployed.get(name, record.address) != record.address:
+                raise DeployError(
+                    f"{name} landed at {record.address}, not at {deployed[name]} where "
+                    "ReexecVerifier expects it (another transaction from the deployer?)"
+                )
             deployed[name] = record.address
             self.record.contracts[name] = record
             self.record.compiler = {"version": SOLC_VERSION, "settings": compiler_settings()}
@@ -337,16 +322,6 @@ class _Deployment:
                 Step(f"deploy {name}", gas_used, tx_hash=record.tx_hash, block=record.block)
             )
             self.progress(f"  {name} at {record.address} (tx {record.tx_hash})")
-        for wire in self._wires(deployed):
-            contract = self._bind(wire.target, deployed[wire.target])
-            if not wire.needed(contract):
-                continue
-            self.progress(f"{wire.name}…")
-            receipt = self._send(wire.call(contract))
-            tx_hash, block = receipt["transactionHash"].to_0x_hex(), receipt["blockNumber"]
-            self.record.transactions.append(StepRecord(wire.name, tx_hash, block))
-            self._save()
-            report.steps.append(Step(wire.name, receipt["gasUsed"], tx_hash=tx_hash, block=block))
         self._apply_governance(deployed, report)
 
     def _deploy(self, name: str, args: tuple[Any, ...]) -> tuple[ContractRecord, int]:
@@ -389,53 +364,6 @@ class _Deployment:
 
     def _save(self) -> None:
         write_record(self.directory, self.record)
-
-    # -- wiring ----------------------------------------------------------------------
-
-    def _wires(self, deployed: dict[str, str]) -> list[_Wire]:
-        c = self.config
-        jobs_at = deployed["JobMarket"]
-        call = self.chain.call
-
-        def bound_market(w: Contract) -> bool:
-            current = call(w.functions.market())
-            if current == ZERO_ADDRESS:
-                return True
-            if current != jobs_at:
-                raise DeploymentConflict(
-                    f"WorkerRegistry {w.address} is bound to market {current}, not {jobs_at}"
-                )
-            return False
-
-        wires = [
-            _Wire(
-                "WorkerRegistry.bindMarket",
-                "WorkerRegistry",
-                bound_market,
-                lambda w: w.functions.bindMarket(jobs_at),
-                True,
-            )
-        ]
-        # The v1 registry's owner is still the deployer (slice 6 makes it ownerless).
-        specs: list[tuple[str, str, Any, Callable[[Contract], Any]]] = [
-            ("minStake", "setMinStake", c.min_stake,
-             lambda w: w.functions.setMinStake(c.min_stake)),
-            ("unbondingDelay", "setUnbondingDelay", c.unbonding_delay,
-             lambda w: w.functions.setUnbondingDelay(c.unbonding_delay)),
-            ("slashBps", "setSlashBps", c.slash_bps,
-             lambda w: w.functions.setSlashBps(c.slash_bps)),
-        ]  # fmt: skip
-        wires += [
-            _Wire(
-                f"WorkerRegistry.{setter}",
-                "WorkerRegistry",
-                lambda k, g=getter, v=want: _normalise(call(k.functions[g]())) != _normalise(v),
-                fn,
-                False,
-            )
-            for getter, setter, want, fn in specs
-        ]
-        return wires
 
     # -- governance ------------------------------------------------------------------
 
@@ -517,14 +445,6 @@ class _Deployment:
     def _code_hash(self, address: str) -> str:
         code = self.w3.eth.get_code(Web3.to_checksum_address(address))
         return Web3.keccak(code).to_0x_hex() if code else ""
-
-
-def _normalise(value: Any) -> Any:
-    if isinstance(value, str) and Web3.is_address(value):
-        return Web3.to_checksum_address(value)
-    if isinstance(value, list | tuple):
-        return tuple(_normalise(v) for v in value)
-    return value
 
 
 def encode_constructor_args(name: str, args: tuple[Any, ...]) -> str:

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from web3 import Web3
 
 from inferchain.deploy.errors import NetworkConfigError
-from inferchain.market import ETH, MarketConfig
+from inferchain.market import MarketConfig
 from inferchain.market.deploy import DAY, DEFAULT_TIMELOCK_DELAY
 from inferchain.paths import project_root
 
@@ -39,9 +39,10 @@ OptionalAddress = Annotated[str | None, AfterValidator(_address)]
 
 
 class MarketParams(BaseModel):
-    """Fees, windows and delays, each within the governor's bounds (which the contracts check
-    again). Fee and bond are the market's config; the windows are the ManualArbiter's, fixed
-    at its deployment; the delay is the timelock's."""
+    """Fees, collateral, windows and delays, each within the governor's bounds (which the
+    contracts check again). Fee, collateral and bond are the market's config; the windows are
+    the ManualArbiter's, fixed at its deployment; the delay is the timelock's. The worker
+    registry has no parameters: workers stake and allocate what they choose."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -50,10 +51,8 @@ class MarketParams(BaseModel):
     timelock_delay: int = Field(DEFAULT_TIMELOCK_DELAY, ge=0)
     challenge_window: int = Field(3_600, ge=600, le=7 * DAY)
     arbitration_window: int = Field(DAY, ge=DAY, le=14 * DAY)
-    stake_token: Address = ETH
-    min_stake_wei: int = Field(10**18, ge=0)
-    unbonding_delay: int = Field(86_400, ge=0)
-    slash_bps: int = Field(5_000, ge=0, le=10_000)
+    #: Collateral a claim locks from the worker's allocation, in bps of the job's price.
+    collateral_bps: int = Field(10_000, ge=5_000, le=30_000)
     #: Deploy TokenMeteredPricing and register it as pricing id 1 through the timelock.
     metered_pricing: bool = True
 
@@ -123,10 +122,7 @@ class Network(BaseModel):
             arbiter_owner=arbiter,
             challenge_window=m.challenge_window,
             arbitration_window=m.arbitration_window,
-            stake_token=m.stake_token,
-            min_stake=m.min_stake_wei,
-            unbonding_delay=m.unbonding_delay,
-            slash_bps=m.slash_bps,
+            collateral_bps=m.collateral_bps,
             allowed_tokens=tuple(self.allowed_tokens),
             metered_pricing=m.metered_pricing,
         )

@@ -8,7 +8,9 @@ deploys a fresh set in one go (the tests, the benchmarks), and `inferchain deplo
 step by step, reuses what a network already holds and records it. The order is the
 design's (§1.7): registries and router, then the timelock, the governor it owns, the
 arbiter, and the market, whose constructor takes its config, its modes and its tokens, so
-the only wiring call left is the v1 worker registry's `bindMarket`. Last comes
+no wiring call is left: the worker registry v2 has no owner and serves every market (a
+worker allocates stake to each). ReexecVerifier, deployed just before the market, is given
+the market's predicted address (`create_address`). Last comes
 `TokenMeteredPricing`, which the timelock registers as pricing id `METERED_PRICING` and
 enables (issue 16).
 """
@@ -20,12 +22,13 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
+from eth_utils import keccak, to_checksum_address
 from pydantic import SecretStr
 from web3.contract import Contract
 
 from inferchain.chain import Chain
 from inferchain.market.governance import Operation
-from inferchain.market.jobs import ETH, ZERO_ADDRESS
+from inferchain.market.jobs import ZERO_ADDRESS
 from inferchain.market.metering import METERED_PRICING
 from inferchain.market.modes import MANUAL_MODE, REEXEC_MODE, ZK_MODE, read_mode, read_pricing
 
@@ -77,12 +80,14 @@ class ReexecConfig:
 
 @dataclass(frozen=True)
 class MarketConfig:
-    """Deployment parameters. The market's constructor checks the fee and the bond against
-    the governor's bounds, and the arbiter's windows against the mode bounds; every later
-    change goes through the timelock."""
+    """Deployment parameters. The market's constructor checks the fee, the collateral and
+    the bond against the governor's bounds, and the arbiter's windows against the mode
+    bounds; every later change goes through the timelock. The worker registry has none."""
 
     #: Protocol fee (0..1,000 bps of the price), credited to the governor's account.
     fee_bps: int = 250
+    #: Collateral a claim locks of the worker's allocation (5,000..30,000 bps of the price).
+    collateral_bps: int = 10_000
     #: Dispute bond (500..5,000 bps of the price).
     dispute_bond_bps: int = 1_000
     #: Seconds between scheduling a governance operation and executing it.
@@ -96,20 +101,15 @@ class MarketConfig:
     #: The ManualArbiter's windows (10 min..7 days; 1..14 days), fixed for good.
     challenge_window: int = 3_600
     arbitration_window: int = DAY
-    #: The v1 worker registry's settings (slice 6 replaces the registry).
-    stake_token: str = ETH
-    min_stake: int = 1 * ETHER
-    unbonding_delay: int = DAY
-    slash_bps: int = 5_000
     allowed_tokens: tuple[str, ...] = ()
     #: Register TokenMeteredPricing as pricing id `METERED_PRICING` through the timelock.
     metered_pricing: bool = True
     #: ReexecVerifier's parameters (mode `REEXEC_MODE`).
     reexec: ReexecConfig = field(default_factory=ReexecConfig)
 
-    def market_config(self) -> tuple[int, int]:
-        """IJobMarketAdmin.Config as the ABI tuple."""
-        return (self.fee_bps, self.dispute_bond_bps)
+    def market_config(self) -> tuple[int, int, int]:
+        """IJobMarketAdmin.Config as the ABI tuple (fee, collateral, bond)."""
+        return (self.fee_bps, self.collateral_bps, self.dispute_bond_bps)
 
 
 #: The contracts every deployment has, by the `MarketAddresses` field holding each.
@@ -274,14 +274,7 @@ def constructor_args(
         case "ModelRegistry":
             return ()
         case "WorkerRegistry":
-            return (
-                deployer,
-                config.stake_token,
-                deployed["ModelRegistry"],
-                config.min_stake,
-                config.unbonding_delay,
-                config.slash_bps,
-            )
+            return (deployed["ModelRegistry"],)
         case "JobRouter":
             return (deployed["ModelRegistry"],)
         case "InferchainTimelock":
@@ -299,8 +292,9 @@ def constructor_args(
             # Its windows only matter for disputes, which a proven job never reaches.
             return (deployed["ModelRegistry"], config.challenge_window, config.arbitration_window)
         case "ReexecVerifier":
-            # It serves the worker registry's bound market, so it needs no market address.
-            return (deployed["WorkerRegistry"], config.reexec.params())
+            # The one market it serves, deployed next: `deployed` holds its predicted address
+            # (`create_address(deployer, nonce + 1)`, this deployment's nonce being `nonce`).
+            return (deployed["JobMarket"], config.reexec.params())
         case "JobMarket":
             modes = [(MANUAL_MODE, deployed["ManualArbiter"])]
             if "ZkVerifier" in deployed:
@@ -321,6 +315,21 @@ def constructor_args(
     raise ValueError(f"{name} is not a market contract")
 
 
+def create_address(deployer: str, nonce: int) -> str:
+    """The address a contract created by `deployer`'s transaction number `nonce` gets
+    (CREATE: the last 20 bytes of keccak(rlp([deployer, nonce])))."""
+    sender = bytes.fromhex(deployer.removeprefix("0x"))
+    if nonce == 0:
+        encoded_nonce = b"\x80"
+    elif nonce < 0x80:
+        encoded_nonce = bytes([nonce])
+    else:
+        raw = nonce.to_bytes((nonce.bit_length() + 7) // 8, "big")
+        encoded_nonce = bytes([0x80 + len(raw)]) + raw
+    payload = b"\x94" + sender + encoded_nonce
+    return to_checksum_address(keccak(bytes([0xC0 + len(payload)]) + payload)[12:])
+
+
 def metered_pricing_calls(governor: Contract, market: str, module: str) -> list[Any]:
     """The two governor calls that offer `module` as pricing id `METERED_PRICING` on `market`
     (register for good, then enable), each a timelock operation."""
@@ -339,8 +348,7 @@ def deploy_market(
     zk: bool = False,
     reexec: bool = False,
 ) -> Market:
-    """Deploy a fresh set from `owner_key` in the order of `market_contracts`, bind the worker
-    registry to the market (the one wiring call left until the registry's v2) and register
+    """Deploy a fresh set from `owner_key` in the order of `market_contracts` and register
     the metered pricing through the timelock.
 
     The timelock starts with no delay so that the registration runs at once, as its own
@@ -356,10 +364,14 @@ def deploy_market(
     deployed: dict[str, str] = {}
     bootstrap = replace(config, timelock_delay=0)
     for name in market_contracts(config, zk=zk, reexec=reexec):
+        if name == "ReexecVerifier":
+            nonce = chain.w3.eth.get_transaction_count(owner.address, "pending")
+            deployed["JobMarket"] = create_address(owner.address, nonce + 1)
         args = constructor_args(name, owner.address, bootstrap, deployed)
-        deployed[name] = owner.deploy(name, *args).address
-    workers = chain.contract("WorkerRegistry", deployed["WorkerRegistry"])
-    owner.transact(workers.functions.bindMarket(deployed["JobMarket"]))
+        address = owner.deploy(name, *args).address
+        if name == "JobMarket" and deployed.get("JobMarket", address) != address:
+            raise RuntimeError(f"JobMarket deployed at {address}, not {deployed['JobMarket']}")
+        deployed[name] = address
     timelock = chain.contract("InferchainTimelock", deployed["InferchainTimelock"])
     calls = []
     if config.metered_pricing:

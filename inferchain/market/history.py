@@ -55,7 +55,8 @@ class JobRecord:
     #: Set by `JobDisputed`: the bond the disputer posted and when arbitration ends.
     dispute_bond: int = 0
     arbitration_deadline: int | None = None
-    #: The worker's stake slashed (`JobTimedOut`, `DisputeResolved`); None: never slashed.
+    #: The worker's stake slashed (`JobTimedOut`, `DisputeResolved`, the fee of `JobFailed`);
+    #: None: never slashed.
     slashed: int | None = None
     #: What `JobFinalized` paid the worker.
     worker_amount: int | None = None
@@ -126,11 +127,12 @@ class JobRecord:
                 return replace(self, status=settled, outcome=JobOutcome.CANCELLED)
             case "JobExpired":
                 return replace(self, status=settled, outcome=JobOutcome.EXPIRED)
-            case "JobFailed":
+            case "JobFailed":  # the failure fee is slashed from the worker's collateral
                 evidence = bytes(args["evidenceCid"])
                 return replace(
-                    self, status=settled, outcome=JobOutcome.FAILED, evidence_cid=evidence
-                )
+                    self, status=settled, outcome=JobOutcome.FAILED, evidence_cid=evidence,
+                    slashed=int(args["fee"]),
+                )  # fmt: skip
             case "JobTimedOut":
                 slashed = int(args["slashed"])
                 return replace(self, status=settled, outcome=JobOutcome.TIMED_OUT, slashed=slashed)

@@ -90,10 +90,10 @@ def test_propose_then_execute_too_early_refused_then_after_the_delay_config_chan
     assert op["state"] == "scheduled" and op["ready_at"] == now + DAY
     assert op["call"] == "MarketGovernor.setConfig"
     assert (
-        op["args"]["config"] == {"feeBps": 300, "disputeBondBps": 1_000}
+        op["args"]["config"] == {"feeBps": 300, "collateralBps": 10_000, "disputeBondBps": 1_000}
         and op["args"]["market"] == market.jobs.address
     )
-    assert (op["current"], op["wanted"]) == ([250, 1_000], [300, 1_000])
+    assert (op["current"], op["wanted"]) == ([250, 10_000, 1_000], [300, 10_000, 1_000])
 
     listed = gov(STRANGER, "pending").json()["operations"]
     assert [(o["operation_id"], o["state"], o["call"]) for o in listed] == [
@@ -104,14 +104,14 @@ def test_propose_then_execute_too_early_refused_then_after_the_delay_config_chan
 
     early = gov(STRANGER, "execute", op["operation_id"])
     assert early.code == 1 and "too early" in early.error and f"in {DAY} s" in early.error
-    assert chain.call(market.jobs.functions.config()) == (250, 1_000)
+    assert chain.call(market.jobs.functions.config()) == (250, 10_000, 1_000)
 
     chain.increase_time(DAY)
     assert gov(STRANGER, "pending").json()["operations"][0]["state"] == "ready"
     done = gov(STRANGER, "execute", op["operation_id"][:10])  # a unique prefix will do
     assert done.code == 0, done.error
     assert done.json()["state"] == "done" and done.json()["tx"].startswith("0x")
-    assert chain.call(market.jobs.functions.config()) == (300, 1_000)
+    assert chain.call(market.jobs.functions.config()) == (300, 10_000, 1_000)
     assert gov(STRANGER, "pending").json()["operations"] == []
 
     twice = gov(STRANGER, "execute", op["operation_id"])
@@ -180,6 +180,9 @@ def test_out_of_bounds_refused_without_a_transaction(
     assert (
         bond.code == 1 and "--dispute-bond-bps 499: 499 is out of bounds (500..5000)" in bond.error
     )
+    collateral = gov(PROPOSER, "propose", "set-config", "--collateral-bps", "30001")
+    assert collateral.code == 1
+    assert "--collateral-bps 30001: 30001 is out of bounds (5000..30000)" in collateral.error
     short = chain.sender(anvil.keys[PROPOSER]).deploy("ManualArbiter", proposer, 60, DAY)
     nonce += 1
     windows = gov(PROPOSER, "propose", "register-mode", "3", short.address)
@@ -243,7 +246,7 @@ def test_tokens_modes_fees_and_show(
     assert shown["governor"] == governor and shown["owner"] == market.timelock.address
     assert shown["delay"] == DAY and shown["proposers"] == [anvil.accounts[PROPOSER]]
     assert shown["guardian"] == anvil.accounts[GUARDIAN] and shown["anyone_executes"] is True
-    assert shown["config"] == {"fee_bps": 250, "dispute_bond_bps": 1_000}
+    assert shown["config"] == {"fee_bps": 250, "collateral_bps": 10_000, "dispute_bond_bps": 1_000}
     assert [(m["id"], m["module"], m["enabled"]) for m in shown["modes"]] == [
         (0, market.arbiter.address, True),
         (1, market.zk.address, True),  # ZkVerifier, set up by the deployment

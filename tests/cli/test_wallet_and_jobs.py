@@ -18,12 +18,14 @@ from inferchain.market import ETH, Job, Market, created_job_id
 from inferchain.market.modes import REEXEC_MODE
 from inferchain.paths import project_root
 from inferchain.wallet import PASSWORD_ENV, PRIVATE_KEY_ENV, decrypt_keystore
+from inferchain.worker.account import ensure_ready
 from tests.cli.runner import Cli
 from tests.conftest import AnvilNode
 
 PRICE = 10**15
 PASSWORD = "hunter2-but-longer"
 OWNER, PROVIDER, WORKER, OTHER = 0, 1, 2, 3
+WORKER_STAKE = 10**18  # staked and allocated: collateral for the jobs it claims
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +35,9 @@ def deployed(anvil: AnvilNode, chain: Chain, tmp_path_factory: pytest.TempPathFa
     network = load_network("local", project_root() / "networks.toml")
     deploy_network(chain, chain.sender(anvil.keys[OWNER]), network, directory)
     market = Market.connect(chain, load_record(directory, chain.chain_id).market_addresses())
-    stake = chain.call(market.workers.functions.minStake())
     return {
         "dir": directory,
         "market": market,
-        "stake": stake,
         "base": [
             "--network",
             "local",
@@ -76,18 +76,11 @@ def _register_model(cli: Cli, deployed: dict, anvil: AnvilNode, bundle: tuple[st
 def _serving_worker(
     chain: Chain, anvil: AnvilNode, deployed: dict, model_id: int
 ) -> TransactionSender:
-    """The WORKER account, registered (once per module) and serving `model_id`."""
+    """The WORKER account, registered, staked and allocated (once per module) and serving
+    `model_id`."""
     market: Market = deployed["market"]
     worker = chain.sender(anvil.keys[WORKER])
-    if not chain.call(market.workers.functions.worker(worker.address))[0]:
-        worker.transact(
-            market.workers.functions.register(
-                deployed["stake"], Cid.for_raw_block(b"m").to_bytes(), [model_id]
-            ),
-            value=deployed["stake"],
-        )
-    else:
-        worker.transact(market.workers.functions.addModels([model_id]))
+    ensure_ready(chain, market, worker, [model_id], register=True, stake={ETH: WORKER_STAKE})
     return worker
 
 

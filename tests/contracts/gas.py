@@ -253,7 +253,6 @@ def calls(d: Deployment) -> dict[str, int]:
     job = d.claim(job_id, job)
     d.chain.increase_time(job["terms"]["workTime"] + 1)
     out["timeout"] = _gas(d.tx("outsider", d.market.functions.timeout(job_id, job_tuple(job))))
-    d.tx("worker", d.workers.functions.addStake(10**18), value=10**18)
     # Disputes: worker wins, worker loses, nobody decides.
     for label, wins in (
         ("resolve(workerWins)", True),
@@ -278,8 +277,6 @@ def calls(d: Deployment) -> dict[str, int]:
                     d.arbiter.functions.rule(d.market.address, job_id, job_tuple(job), wins),
                 )
             )
-        if wins is False:
-            d.tx("worker", d.workers.functions.addStake(10**18), value=10**18)
     # Callback job through the example consumer.
     consumer = d.chain.sender(d.actors.owner).deploy("ExampleConsumer", d.market.address)
     r = d.tx(
@@ -326,11 +323,11 @@ def calls(d: Deployment) -> dict[str, int]:
     out["updateTerms"] = _gas(
         d.tx("provider", d.models.functions.updateTerms(d.eth_model, ETH_PRICE, 900))
     )
-    r = d.tx(
-        "outsider", d.workers.functions.register(10**18, cid("meta 2"), [d.eth_model]), value=10**18
-    )
+    w = d.workers.functions
+    r = d.tx("outsider", w.register(cid("meta 2"), [d.eth_model]))
     out["registerWorker(1 model)"] = _gas(r)
-    out["requestExit"] = _gas(d.tx("outsider", d.workers.functions.requestExit()))
-    d.chain.increase_time(d.workers.functions.unbondingDelay().call() + 1)
-    out["withdrawStake"] = _gas(d.tx("outsider", d.workers.functions.withdrawStake()))
+    stake = w.stakeAndAllocate(d.market.address, ETH, 10**18)
+    out["stakeAndAllocate(eth)"] = _gas(d.tx("outsider", stake, value=10**18))
+    out["deallocate"] = _gas(d.tx("outsider", w.deallocate(d.market.address, ETH, 10**18)))
+    out["unstake(eth)"] = _gas(d.tx("outsider", w.unstake(ETH, 10**18, d.addr("outsider"))))
     return out

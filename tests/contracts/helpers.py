@@ -45,10 +45,12 @@ RAW_CODEC = 0x55
 DAG_PB_CODEC = 0x70
 
 # Defaults of the test deployment (see `deploy`).
-MIN_STAKE = 1 * ETHER
-UNBONDING_DELAY = 86_400
-SLASH_BPS = 5_000
+#: ETH `worker2` stakes and allocates to the market (`worker`: twice that).
+STAKE = 1 * ETHER
+#: Tokens each worker stakes and allocates to the market: collateral for 100 token jobs.
+TOKEN_STAKE = 10_000 * ETHER
 FEE_BPS = 250
+COLLATERAL_BPS = 10_000
 CHALLENGE_WINDOW = 3_600
 ARBITRATION_WINDOW = 86_400
 DISPUTE_BOND_BPS = 1_000
@@ -339,7 +341,7 @@ class Deployment:
             self.router.address,
             self.models.address,
             workers or self.workers.address,
-            self.market.functions.config().call(),
+            tuple(self.market.functions.config().call()),
             [(0, self.arbiter.address)],
             [self.token.address],
         )
@@ -407,8 +409,15 @@ class Deployment:
         created = event(self.market, receipt, "JobCreated")
         return created["jobId"], job_from_created(created)
 
-    def claim(self, job_id: int, job: dict[str, Any], role: str = "worker") -> dict[str, Any]:
-        self.tx(role, self.market.functions.claim(job_id, job_tuple(job)))
+    def claim(
+        self,
+        job_id: int,
+        job: dict[str, Any],
+        role: str = "worker",
+        *,
+        market: Contract | None = None,
+    ) -> dict[str, Any]:
+        self.tx(role, (market or self.market).functions.claim(job_id, job_tuple(job)))
         return {**job, "worker": self.addr(role)}
 
     def submit(
@@ -418,10 +427,12 @@ class Deployment:
         role: str = "worker",
         output: bytes | None = None,
         output_hash: bytes = b"\x11" * 32,
+        *,
+        market: Contract | None = None,
     ) -> dict[str, Any]:
         """Submit as `role`: on its claimed job, or on an Open job (claim and submit at once)."""
         output = output or cid(f"output {job_id}")
-        call = self.market.functions.submitResult(
+        call = (market or self.market).functions.submitResult(
             job_id, job_tuple(job), result_tuple(output, output_hash)
         )
         self.tx(role, call)
@@ -434,25 +445,40 @@ class Deployment:
             "outputHash": output_hash,
         }
 
-    def dispute(self, job_id: int, job: dict[str, Any], role: str = "requester") -> dict[str, Any]:
+    def dispute(
+        self,
+        job_id: int,
+        job: dict[str, Any],
+        role: str = "requester",
+        *,
+        market: Contract | None = None,
+    ) -> dict[str, Any]:
+        market = market or self.market
         bond = job["terms"]["disputeBond"]
         value = bond if job["terms"]["token"] == ETH else 0
         if job["terms"]["token"] != ETH:
-            allowance = self.token.functions.allowance(self.addr(role), self.market.address).call()
+            allowance = self.token.functions.allowance(self.addr(role), market.address).call()
             if allowance < bond:
-                self.tx(role, self.token.functions.approve(self.market.address, allowance + bond))
-        receipt = self.tx(role, self.market.functions.dispute(job_id, job_tuple(job)), value=value)
-        assert event(self.market, receipt, "JobDisputed")["bond"] == bond
+                self.tx(role, self.token.functions.approve(market.address, allowance + bond))
+        receipt = self.tx(role, market.functions.dispute(job_id, job_tuple(job)), value=value)
+        assert event(market, receipt, "JobDisputed")["bond"] == bond
         return job
 
-    def finalize(self, job_id: int, job: dict[str, Any], role: str = "outsider") -> TxReceipt:
-        return self.tx(role, self.market.functions.finalize(job_id, job_tuple(job)))
+    def finalize(
+        self,
+        job_id: int,
+        job: dict[str, Any],
+        role: str = "outsider",
+        *,
+        market: Contract | None = None,
+    ) -> TxReceipt:
+        return self.tx(role, (market or self.market).functions.finalize(job_id, job_tuple(job)))
 
     def deliver(self, job_id: int, job: dict[str, Any], role: str = "outsider") -> TxReceipt:
         return self.tx(role, self.market.functions.deliver(job_id, job_tuple(job)))
 
-    def status(self, job_id: int) -> tuple[int, int]:
-        status, deadline = self.market.functions.jobStatus(job_id).call()
+    def status(self, job_id: int, market: Contract | None = None) -> tuple[int, int]:
+        status, deadline = (market or self.market).functions.jobStatus(job_id).call()
         return status, deadline
 
     def balance(self, role_or_address: str, token: str = ETH) -> int:
@@ -462,12 +488,53 @@ class Deployment:
         return self.market.functions.balanceOf(account, token).call()
 
     def register_worker(
-        self, role: str = "worker", stake: int = MIN_STAKE, models: list[int] | None = None
+        self,
+        role: str = "worker",
+        stake: int = STAKE,
+        models: list[int] | None = None,
+        *,
+        token_stake: int = TOKEN_STAKE,
+        venue: str | None = None,
     ) -> None:
+        """Register `role` serving `models`, then stake and allocate `stake` ETH and
+        `token_stake` tokens to `venue` (the market by default); zero skips that token."""
         models = [self.eth_model, self.token_model] if models is None else models
-        self.tx(
-            role, self.workers.functions.register(stake, cid(f"meta {role}"), models), value=stake
-        )
+        self.tx(role, self.workers.functions.register(cid(f"meta {role}"), models))
+        self.stake_and_allocate(role, ETH, stake, venue=venue)
+        self.stake_and_allocate(role, self.token.address, token_stake, venue=venue)
+
+    def stake_and_allocate(
+        self, role: str, token: str, amount: int, *, venue: str | None = None
+    ) -> None:
+        """`role` stakes `amount` of `token` and allocates it to `venue` (the market by
+        default), approving the registry first for an ERC-20; zero does nothing."""
+        if amount == 0:
+            return
+        venue = venue or self.market.address
+        if token != ETH:
+            self.tx(role, self.token.functions.approve(self.workers.address, amount))
+        call = self.workers.functions.stakeAndAllocate(venue, token, amount)
+        self.tx(role, call, value=amount if token == ETH else 0)
+
+    def stake_of(self, role: str, token: str = ETH) -> tuple[int, int]:
+        """(stake, allocated) of `role` in `token`."""
+        staked, allocated = self.workers.functions.stakeOf(self.addr(role), token).call()
+        return staked, allocated
+
+    def allocation(self, role: str, token: str = ETH, venue: str | None = None) -> int:
+        venue = venue or self.market.address
+        return self.workers.functions.allocationOf(self.addr(role), token, venue).call()
+
+    def locked(self, role: str, token: str = ETH, market: Contract | None = None) -> int:
+        return (market or self.market).functions.lockedOf(self.addr(role), token).call()
+
+    def exposure(
+        self, role: str, token: str = ETH, market: Contract | None = None
+    ) -> dict[str, int]:
+        """IJobMarket.Exposure of `role` in `token`, by field name."""
+        values = (market or self.market).functions.exposureOf(self.addr(role), token).call()
+        names = ("locked", "paid", "failed", "timedOut", "disputesLost", "disputesWon")
+        return dict(zip(names, values, strict=True))
 
 
 # Job statuses as the contract numbers them.
@@ -485,14 +552,15 @@ def deploy(
 ) -> Deployment:
     """Deploy a permit token, then registries, router, timelock, governor, arbiter and market
     (the token allowed from the start); register two models (ETH and token priced) and, with
-    `workers`, two workers serving both (`worker` staking twice the minimum, `worker2` exactly
-    the minimum). `bundle` (CID, manifest sha-256) is the models' bundle, for tests that read
-    it; by default a CID nobody serves."""
+    `workers`, two workers serving both, each with stake allocated to the market: `worker`
+    2 ETH, `worker2` 1 ETH, both TOKEN_STAKE tokens. `bundle` (CID, manifest sha-256) is the
+    models' bundle, for tests that read it; by default a CID nobody serves."""
     actors = Actors.from_keys(keys)
     owner = chain.sender(actors.owner)
     token = owner.deploy("MockERC20Permit", "Mock Dollar", "MUSD")
     config = MarketConfig(
         fee_bps=FEE_BPS,
+        collateral_bps=COLLATERAL_BPS,
         dispute_bond_bps=DISPUTE_BOND_BPS,
         timelock_delay=TIMELOCK_DELAY,
         proposer=actors.address("owner"),
@@ -500,10 +568,6 @@ def deploy(
         arbiter_owner=actors.address("arbiter"),
         challenge_window=CHALLENGE_WINDOW,
         arbitration_window=ARBITRATION_WINDOW,
-        stake_token=ETH,
-        min_stake=MIN_STAKE,
-        unbonding_delay=UNBONDING_DELAY,
-        slash_bps=SLASH_BPS,
         allowed_tokens=(token.address,),
     )
     m = deploy_market(chain, actors.owner, config)
@@ -529,8 +593,8 @@ def deploy(
     for role in ("requester", "requester2", "worker", "worker2"):
         deployment.tx("owner", token.functions.mint(deployment.addr(role), 10**6 * ETHER))
     if workers:
-        deployment.register_worker("worker", stake=2 * MIN_STAKE)
-        deployment.register_worker("worker2", stake=MIN_STAKE)
+        deployment.register_worker("worker", stake=2 * STAKE)
+        deployment.register_worker("worker2", stake=STAKE)
     return deployment
 
 

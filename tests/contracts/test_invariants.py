@@ -1,13 +1,17 @@
-"""Stateful property test: random lifecycles across several actors and both payment kinds.
+"""Stateful property test: random lifecycles across several actors, both payment kinds and
+two markets sharing one worker registry and one router.
 
 Rules create jobs (paid directly or from a deposit by signed request, in ETH or the token),
 move a random live job along a random edge of the state machine (claim, submit, report
 failure, timeout, cancel, expire, dispute, resolve either way, expire a dispute, finalize,
-and the too-early variants that must revert), withdraw balances, and move workers through
-exit, withdrawal, return and top-up. After every step, for each token: what the market
-holds == escrowed prices + dispute bonds + owed balances; what the registry holds == stakes;
-and the balances, stakes, active-job counts and job statuses the model predicts are the
-chain's. CI runs >= 300 steps (seeded); a longer, random run:
+and the too-early variants that must revert), withdraw balances, and move workers' stakes
+(stake and allocate, deallocate, unstake, leave and return). After every step, for each
+token and each market: what the market holds == escrowed prices + dispute bonds + owed
+balances; what the registry holds == the sum of stakes == totalStaked; each worker's
+allocations <= its stake, and its `lockedOf` in each market == the collateral of its
+Claimed, Submitted and Disputed jobs there <= its allocation to that market; and the
+balances, stakes, allocations, locks, records and job statuses the model
+predicts are the chain's. CI runs >= 300 steps (seeded); a longer, random run:
 
     INFERCHAIN_PROPERTY_EXAMPLES=100 INFERCHAIN_PROPERTY_STEPS=100 \\
         .venv/bin/pytest tests/contracts/test_invariants.py
@@ -29,6 +33,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from web3.contract import Contract
 from web3.types import TxReceipt
 
 from inferchain.chain import ContractReverted
@@ -37,12 +42,11 @@ from tests.contracts.helpers import (
     DISPUTE_BOND_BPS,
     DISPUTED,
     ETH,
-    MIN_STAKE,
     OPEN,
     SETTLED,
-    SLASH_BPS,
+    STAKE,
     SUBMITTED,
-    UNBONDING_DELAY,
+    TOKEN_STAKE,
     Deployment,
     cid,
     event,
@@ -72,6 +76,7 @@ EDGES = {
 
 @dataclass
 class ModelJob:
+    market: Contract
     job_id: int
     job: dict[str, Any]
     status: int
@@ -79,24 +84,45 @@ class ModelJob:
     requester: str
     worker: str | None = None
 
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.market.address, self.job_id
+
+
+@dataclass
+class ModelStake:
+    """A worker's stake in one token, its allocation to each market and what is locked in
+    each (both keyed by the market's address)."""
+
+    stake: int
+    allocations: dict[str, int]
+    locked: dict[str, int]
+
+    @property
+    def allocated(self) -> int:
+        return sum(self.allocations.values())
+
 
 @dataclass
 class ModelWorker:
-    stake: int
+    stakes: dict[str, ModelStake]
     registered: bool = True
-    exit_ends: int = 0
-    active: int = 0
+    #: Exposure counters by market: paid, failed, timedOut, disputesLost, disputesWon (all
+    #: tokens together).
+    records: dict[str, Counter[str]] = field(default_factory=dict)
 
 
 @dataclass
 class Model:
-    jobs: dict[int, ModelJob] = field(default_factory=dict)
-    owed: dict[tuple[str, str], int] = field(default_factory=dict)
+    jobs: dict[tuple[str, int], ModelJob] = field(default_factory=dict)
+    #: Balances by (market, account, token).
+    owed: dict[tuple[str, str, str], int] = field(default_factory=dict)
     workers: dict[str, ModelWorker] = field(default_factory=dict)
 
 
 class MarketMachine(RuleBasedStateMachine):
     d: Deployment  # set by the test before running
+    second: Contract  # the second market on the same registry and router, likewise
     seen: ClassVar[Counter[str]] = Counter()  # edges taken over the whole run
 
     def __init__(self) -> None:
@@ -104,19 +130,31 @@ class MarketMachine(RuleBasedStateMachine):
         d = self.d
         self.snapshot = d.chain.snapshot()
         self.model = Model()
-        self.model.workers = {
-            "worker": ModelWorker(2 * MIN_STAKE),
-            "worker2": ModelWorker(MIN_STAKE),
-        }
-        self.touched_accounts: set[tuple[str, str]] = set()
-        self.touched_jobs: set[int] = set()
+        self.markets = (d.market, self.second)
+        token, m1, m2 = d.token.address, d.market.address, self.second.address
+        # Deployed with its stakes allocated to the first market; it allocates to the second
+        # here, the same again.
+        self.model.workers = {}
+        for role, eth in (("worker", 2 * STAKE), ("worker2", STAKE)):
+            d.stake_and_allocate(role, ETH, eth, venue=m2)
+            d.stake_and_allocate(role, token, TOKEN_STAKE, venue=m2)
+            self.model.workers[role] = ModelWorker(
+                {
+                    t: ModelStake(2 * amount, {m1: amount, m2: amount}, {m1: 0, m2: 0})
+                    for t, amount in ((ETH, eth), (token, TOKEN_STAKE))
+                },
+                records={m1: Counter(), m2: Counter()},
+            )
+        self.touched_accounts: set[tuple[str, str, str]] = set()
+        self.touched_jobs: set[tuple[str, int]] = set()
         self.nonce = 0
         for role in REQUESTERS:
-            d.tx(role, d.token.functions.approve(d.market.address, 2**255))
+            for market in self.markets:
+                d.tx(role, d.token.functions.approve(market.address, 2**255))
 
     def teardown(self) -> None:
-        for job_id in self.model.jobs:
-            self._check_job(job_id)
+        for key in self.model.jobs:
+            self._check_job(key)
         self.d.chain.revert(self.snapshot)
 
     # -- creation ----------------------------------------------------------------------
@@ -135,31 +173,38 @@ class MarketMachine(RuleBasedStateMachine):
         if operation == "create":
             rnd = self.rnd
             self.create(
-                rnd.choice(REQUESTERS), rnd.random() < 0.5, rnd.random() < 0.5, rnd.randint(0, 3)
+                rnd.choice(self.markets),
+                rnd.choice(REQUESTERS),
+                rnd.random() < 0.5,
+                rnd.random() < 0.5,
+                rnd.randint(0, 3),
             )
         elif operation == "advance":
             self.advance(data)
         elif operation == "withdraw":
             roles = (*REQUESTERS, *WORKERS, "provider")
             self.withdraw(
-                self.rnd.choice(roles), self.rnd.random() < 0.5, self.rnd.choice((1, 2, 10))
+                self.rnd.choice(self.markets),
+                self.rnd.choice(roles),
+                self.rnd.random() < 0.5,
+                self.rnd.choice((1, 2, 10)),
             )
         elif operation == "worker":
-            actions = ("top_up", "exit", "cancel_exit", "leave_or_return")
+            actions = ("stake", "deallocate", "unstake", "leave_or_return")
             self.worker_churn(self.rnd.choice(WORKERS), self.rnd.choice(actions))
         elif self.rnd.random() < 0.1:
             self.govern_fee(self.rnd.choice((0, 100, 1_000)))
         else:
             self.d.chain.increase_time(self.rnd.choice((5, 120, 900)))
 
-    def create(self, requester: str, token_job: bool, signed: bool, excess: int) -> None:
+    def create(
+        self, market: Contract, requester: str, token_job: bool, signed: bool, excess: int
+    ) -> None:
         d = self.d
         request = d.request(model=d.token_model) if token_job else d.request()
         token, price = (d.token.address if token_job else ETH), request["maxPrice"]
         if signed:  # paid from a deposit, relayed by someone else
-            d.tx(
-                requester, d.market.functions.deposit(token, price), value=0 if token_job else price
-            )
+            d.tx(requester, market.functions.deposit(token, price), value=0 if token_job else price)
             self.nonce += 1
             signed_request = sign_request(
                 d,
@@ -167,31 +212,40 @@ class MarketMachine(RuleBasedStateMachine):
                 request,
                 nonce=self.nonce,
                 expiry=d.now() + 600,
+                market=market.address,
             )
             if self.rnd.random() < 0.3:
-                receipt = self._relay_batch(requester, request, signed_request)
+                receipt = self._relay_batch(market, requester, request, signed_request)
             else:
                 receipt = d.tx("relayer", d.router.functions.createJobFor(signed_request))
                 self.seen["createJobFor"] += 1
         else:
             if not token_job:
                 request["maxPrice"] = price + excess
-                self._credit(d.addr(requester), ETH, excess)
+                self._credit(market, d.addr(requester), ETH, excess)
             value = 0 if token_job else price + excess
             receipt = d.tx(
                 requester,
-                d.market.functions.createJob(d.addr(requester), request_tuple(request)),
+                market.functions.createJob(d.addr(requester), request_tuple(request)),
                 value=value,
             )
             self.seen["createJob"] += 1
-        created = event(d.market, receipt, "JobCreated")
+        created = event(market, receipt, "JobCreated")
         job = ModelJob(
-            created["jobId"], job_from_created(created), OPEN, created["requestDeadline"], requester
+            market,
+            created["jobId"],
+            job_from_created(created),
+            OPEN,
+            created["requestDeadline"],
+            requester,
         )
-        self.model.jobs[job.job_id] = job
-        self.touched_jobs.add(job.job_id)
+        self.model.jobs[job.key] = job
+        self.touched_jobs.add(job.key)
+        self.seen[f"created in market {self.markets.index(market) + 1}"] += 1
 
-    def _relay_batch(self, requester: str, request: dict, signed_request: tuple) -> TxReceipt:
+    def _relay_batch(
+        self, market: Contract, requester: str, request: dict, signed_request: tuple
+    ) -> TxReceipt:
         """Relay `signed_request` in a batch beside two stale items, which must be skipped
         without moving a wei: itself again (its nonce used by then) and a request priced
         under the model's price."""
@@ -203,6 +257,7 @@ class MarketMachine(RuleBasedStateMachine):
             {**request, "maxPrice": request["maxPrice"] - 1},
             nonce=self.nonce,
             expiry=d.now() + 600,
+            market=market.address,
         )
         batch = [signed_request, signed_request, too_cheap]
         receipt = d.tx("relayer", d.router.functions.createJobsFor(batch))
@@ -217,7 +272,7 @@ class MarketMachine(RuleBasedStateMachine):
     # -- one step of one job -----------------------------------------------------------
 
     def advance(self, data: st.DataObject) -> None:
-        live = sorted(j for j, m in self.model.jobs.items() if m.status != SETTLED)
+        live = sorted(k for k, m in self.model.jobs.items() if m.status != SETTLED)
         m = self.model.jobs[self.rnd.choice(live)]
         edge = self.rnd.choice(EDGES[m.status])
         phase = self._phase(m.deadline)
@@ -234,7 +289,7 @@ class MarketMachine(RuleBasedStateMachine):
         self.seen[edge] += 1
 
     def _early(self, m: ModelJob, edge: str) -> None:
-        fns, t = self.d.market.functions, job_tuple(m.job)
+        fns, t = m.market.functions, job_tuple(m.job)
         call, error = {
             "early_expire": (fns.expire(m.job_id, t), "JobMarketRequestNotExpired"),
             "early_timeout": (fns.timeout(m.job_id, t), "JobMarketClaimNotExpired"),
@@ -247,79 +302,94 @@ class MarketMachine(RuleBasedStateMachine):
 
     def _claim(self, m: ModelJob, data: st.DataObject) -> None:
         d = self.d
-        call = d.market.functions.claim(m.job_id, job_tuple(m.job))
-        eligible = [w for w in WORKERS if self._eligible(w)]
-        if not eligible:  # nobody may claim now: the registry says why
-            with pytest.raises(ContractReverted, match="WorkerRegistry"):
+        call = m.market.functions.claim(m.job_id, job_tuple(m.job))
+        eligible = [w for w in WORKERS if self._eligible(w, m)]
+        if not eligible:  # no allocation covers the collateral now
+            with pytest.raises(ContractReverted, match="JobMarketAllocationExceeded"):
                 d.tx(self.rnd.choice(WORKERS), call)
+            self.seen["claim refused"] += 1
             return
         worker = self.rnd.choice(eligible)
         receipt = d.tx(worker, call)
         m.status, m.worker = CLAIMED, worker
-        m.deadline = event(d.market, receipt, "JobClaimed")["deadline"]
+        m.deadline = event(m.market, receipt, "JobClaimed")["deadline"]
         m.job = {**m.job, "worker": d.addr(worker)}
-        self.model.workers[worker].active += 1
-        self.touched_jobs.add(m.job_id)
+        self._lock(m, 1)
+        self.touched_jobs.add(m.key)
 
     def _submit_open(self, m: ModelJob, data: st.DataObject) -> None:
         """Claim and submit an Open job in one transaction."""
         d = self.d
-        eligible = [w for w in WORKERS if self._eligible(w)]
-        if not eligible:  # nobody may claim now: the registry says why
-            call = d.market.functions.submitResult(
+        eligible = [w for w in WORKERS if self._eligible(w, m)]
+        if not eligible:  # no allocation covers the collateral now
+            call = m.market.functions.submitResult(
                 m.job_id, job_tuple(m.job), result_tuple(cid(f"out {m.job_id}"))
             )
-            with pytest.raises(ContractReverted, match="WorkerRegistry"):
+            with pytest.raises(ContractReverted, match="JobMarketAllocationExceeded"):
                 d.tx(self.rnd.choice(WORKERS), call)
+            self.seen["claim refused"] += 1
             return
         worker = self.rnd.choice(eligible)
-        m.job = d.submit(m.job_id, m.job, worker, output=cid(f"out {m.job_id}"))
+        m.job = d.submit(m.job_id, m.job, worker, output=cid(f"out {m.job_id}"), market=m.market)
         m.status, m.worker = SUBMITTED, worker
-        m.deadline = d.status(m.job_id)[1]
-        self.model.workers[worker].active += 1
-        self.touched_jobs.add(m.job_id)
+        m.deadline = d.status(m.job_id, m.market)[1]
+        self._lock(m, 1)
+        self.touched_jobs.add(m.key)
 
     def _cancel(self, m: ModelJob, data: st.DataObject) -> None:
-        self.d.tx(m.requester, self.d.market.functions.cancel(m.job_id, job_tuple(m.job)))
+        self.d.tx(m.requester, m.market.functions.cancel(m.job_id, job_tuple(m.job)))
         self._settle(m, pay=False)
 
     def _expire(self, m: ModelJob, data: st.DataObject) -> None:
-        self.d.tx("outsider", self.d.market.functions.expire(m.job_id, job_tuple(m.job)))
+        self.d.tx("outsider", m.market.functions.expire(m.job_id, job_tuple(m.job)))
         self._settle(m, pay=False)
 
     def _submit(self, m: ModelJob, data: st.DataObject) -> None:
         d = self.d
-        m.job = d.submit(m.job_id, m.job, m.worker, output=cid(f"out {m.job_id}"))
-        m.status, m.deadline = SUBMITTED, d.status(m.job_id)[1]
-        self.touched_jobs.add(m.job_id)
+        output = cid(f"out {m.job_id}")
+        m.job = d.submit(m.job_id, m.job, m.worker, output=output, market=m.market)
+        m.status, m.deadline = SUBMITTED, d.status(m.job_id, m.market)[1]
+        self.touched_jobs.add(m.key)
 
     def _report_failure(self, m: ModelJob, data: st.DataObject) -> None:
-        fn = self.d.market.functions.reportFailure(m.job_id, job_tuple(m.job), cid("bad input"))
-        self.d.tx(m.worker, fn)
-        self._settle(m, pay=False)
+        d = self.d
+        fn = m.market.functions.reportFailure(m.job_id, job_tuple(m.job), cid("bad input"))
+        receipt = d.tx(m.worker, fn)
+        # The fee: the share of the work time held (at least 1 %) of the collateral.
+        terms = m.job["terms"]
+        now = d.chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
+        held = now - (m.deadline - terms["workTime"])
+        bps = max(100, held * 10_000 // terms["workTime"])
+        fee = terms["collateral"] * bps // 10_000
+        assert event(m.market, receipt, "JobFailed")["fee"] == fee
+        self._settle(m, pay=False, slash=fee, outcome="failed")
 
     def _timeout(self, m: ModelJob, data: st.DataObject) -> None:
-        self.d.tx("outsider", self.d.market.functions.timeout(m.job_id, job_tuple(m.job)))
-        self._settle(m, pay=False, slash=True)
+        self.d.tx("outsider", m.market.functions.timeout(m.job_id, job_tuple(m.job)))
+        self._settle(m, pay=False, slash=m.job["terms"]["collateral"], outcome="timedOut")
 
     def _finalize(self, m: ModelJob, data: st.DataObject) -> None:
-        self.d.finalize(m.job_id, m.job)
-        self._settle(m, pay=True)
+        self.d.finalize(m.job_id, m.job, market=m.market)
+        self._settle(m, pay=True, outcome="paid")
 
     def _dispute(self, m: ModelJob, data: st.DataObject) -> None:
         d = self.d
-        m.job = d.dispute(m.job_id, m.job, m.requester)
+        m.job = d.dispute(m.job_id, m.job, m.requester, market=m.market)
         assert m.job["terms"]["disputeBond"] == m.job["terms"]["price"] * DISPUTE_BOND_BPS // 10_000
-        m.status, m.deadline = DISPUTED, d.status(m.job_id)[1]
-        self.touched_jobs.add(m.job_id)
+        m.status, m.deadline = DISPUTED, d.status(m.job_id, m.market)[1]
+        self.touched_jobs.add(m.key)
 
     def _resolve(self, m: ModelJob, worker_wins: bool) -> None:
         d = self.d
         d.tx(
             "arbiter",
-            d.arbiter.functions.rule(d.market.address, m.job_id, job_tuple(m.job), worker_wins),
+            d.arbiter.functions.rule(m.market.address, m.job_id, job_tuple(m.job), worker_wins),
         )
-        self._settle(m, pay=worker_wins, slash=not worker_wins)
+        if worker_wins:
+            self._settle(m, pay=True, outcome="disputesWon")
+        else:
+            slash = m.job["terms"]["collateral"]
+            self._settle(m, pay=False, slash=slash, outcome="disputesLost")
 
     def _resolve_win(self, m: ModelJob, data: st.DataObject) -> None:
         self._resolve(m, True)
@@ -328,54 +398,68 @@ class MarketMachine(RuleBasedStateMachine):
         self._resolve(m, False)
 
     def _expire_dispute(self, m: ModelJob, data: st.DataObject) -> None:
-        self.d.tx("outsider", self.d.market.functions.expireDispute(m.job_id, job_tuple(m.job)))
-        self._settle(m, pay=True, bond_to_requester=True)  # attack 1: the result stands
+        self.d.tx("outsider", m.market.functions.expireDispute(m.job_id, job_tuple(m.job)))
+        # Attack 1: the result stands.
+        self._settle(m, pay=True, bond_to_requester=True, outcome="paid")
 
     # -- balances, workers, time -------------------------------------------------------
 
     def govern_fee(self, fee_bps: int) -> None:
         """A config change through the timelock (2 days pass): new jobs only, which the
-        model sees through each job's snapshotted `feeBps`."""
+        model sees through each job's snapshotted `feeBps` and `collateral`."""
         d = self.d
-        d.govern(d.governor.functions.setConfig(d.market.address, (fee_bps, DISPUTE_BOND_BPS)))
+        collateral_bps = self.rnd.choice((5_000, 10_000, 30_000))
+        config = (fee_bps, collateral_bps, DISPUTE_BOND_BPS)
+        market = self.rnd.choice(self.markets)
+        d.govern(d.governor.functions.setConfig(market.address, config))
         self.seen["config changes"] += 1
 
-    def withdraw(self, role: str, token_kind: bool, fraction: int) -> None:
+    def withdraw(self, market: Contract, role: str, token_kind: bool, fraction: int) -> None:
         d = self.d
         token = d.token.address if token_kind else ETH
-        amount = self.model.owed.get((d.addr(role), token), 0) // fraction
+        amount = self.model.owed.get((market.address, d.addr(role), token), 0) // fraction
         if amount == 0:
             return
-        d.tx(role, d.market.functions.withdraw(token, d.addr(role), amount))
-        self._credit(d.addr(role), token, -amount)
+        d.tx(role, market.functions.withdraw(token, d.addr(role), amount))
+        self._credit(market, d.addr(role), token, -amount)
         self.seen["withdraw"] += 1
 
     def worker_churn(self, worker: str, action: str) -> None:
-        """One step of a worker's life; each action is tried only where it applies."""
+        """One step of a worker's stake in a random token, with a random market; each action
+        is tried only where it applies, and deallocating into locked collateral must
+        revert."""
         d, w = self.d, self.model.workers[worker]
-        if action == "top_up" and w.registered:
-            amount = max(MIN_STAKE - w.stake, 1)
-            d.tx(worker, d.workers.functions.addStake(amount), value=amount)
-            w.stake += amount
-        elif action == "exit" and w.registered and not w.exit_ends:
-            d.tx(worker, d.workers.functions.requestExit())
-            w.exit_ends = d.now() + UNBONDING_DELAY
-        elif action == "cancel_exit" and w.exit_ends:
-            d.tx(worker, d.workers.functions.cancelExit())
-            w.exit_ends = 0
-        elif action == "leave_or_return" and not w.registered:
-            d.register_worker(worker, stake=MIN_STAKE)
-            self.model.workers[worker] = ModelWorker(MIN_STAKE)
-        elif action == "leave_or_return" and w.exit_ends:
-            if w.active:
-                with pytest.raises(ContractReverted, match=r"WorkerRegistryActiveJobs|Unbonding"):
-                    d.tx(worker, d.workers.functions.withdrawStake())
+        token = self.rnd.choice((ETH, d.token.address))
+        venue = self.rnd.choice(self.markets).address
+        s = w.stakes[token]
+        unit = STAKE if token == ETH else TOKEN_STAKE
+        if action == "stake":
+            amount = self.rnd.choice((unit // 100, unit // 10, unit))
+            d.stake_and_allocate(worker, token, amount, venue=venue)
+            s.stake += amount
+            s.allocations[venue] += amount
+        elif action == "deallocate" and s.allocations[venue]:
+            free = s.allocations[venue] - s.locked[venue]
+            if s.locked[venue] and self.rnd.random() < 0.3:
+                with pytest.raises(ContractReverted, match="WorkerRegistryAllocationLocked"):
+                    d.tx(worker, d.workers.functions.deallocate(venue, token, free + 1))
+                self.seen["deallocate refused"] += 1
                 return
-            if d.now() < w.exit_ends:
-                d.chain.increase_time(w.exit_ends - d.now())
-            d.tx(worker, d.workers.functions.withdrawStake())
-            self.model.workers[worker] = ModelWorker(0, registered=False)
-            self.seen["withdrawStake"] += 1
+            amount = free // self.rnd.choice((1, 2, 10))
+            if amount == 0:
+                return
+            d.tx(worker, d.workers.functions.deallocate(venue, token, amount))
+            s.allocations[venue] -= amount
+        elif action == "unstake" and s.stake > s.allocated:
+            amount = s.stake - s.allocated
+            d.tx(worker, d.workers.functions.unstake(token, amount, d.addr(worker)))
+            s.stake -= amount
+        elif action == "leave_or_return":
+            if w.registered:
+                d.tx(worker, d.workers.functions.leave())
+            else:
+                d.tx(worker, d.workers.functions.register(cid(f"back {worker}"), []))
+            w.registered = not w.registered
         else:
             return
         self.seen[f"worker {action}"] += 1
@@ -390,18 +474,36 @@ class MarketMachine(RuleBasedStateMachine):
             return "after"
         return "before" if now + MARGIN < deadline else "near"
 
-    def _eligible(self, role: str) -> bool:
-        w = self.model.workers[role]
-        return w.registered and w.exit_ends == 0 and w.stake >= MIN_STAKE
+    def _eligible(self, role: str, m: ModelJob) -> bool:
+        """Whether `role`'s allocation covers `m`'s collateral on top of its lock (served
+        models and registration do not matter: discovery only)."""
+        terms, venue = m.job["terms"], m.market.address
+        s = self.model.workers[role].stakes[terms["token"]]
+        return s.locked[venue] + terms["collateral"] <= s.allocations[venue]
 
-    def _credit(self, account: str, token: str, amount: int) -> None:
+    def _lock(self, m: ModelJob, sign: int) -> None:
+        terms = m.job["terms"]
+        stake = self.model.workers[m.worker].stakes[terms["token"]]
+        stake.locked[m.market.address] += sign * terms["collateral"]
+
+    def _credit(self, market: Contract, account: str, token: str, amount: int) -> None:
         if amount:
-            self.model.owed[(account, token)] = self.model.owed.get((account, token), 0) + amount
-            self.touched_accounts.add((account, token))
+            key = (market.address, account, token)
+            self.model.owed[key] = self.model.owed.get(key, 0) + amount
+            self.touched_accounts.add(key)
 
     def _settle(
-        self, m: ModelJob, *, pay: bool, slash: bool = False, bond_to_requester: bool = False
+        self,
+        m: ModelJob,
+        *,
+        pay: bool,
+        slash: int = 0,
+        bond_to_requester: bool = False,
+        outcome: str = "",
     ) -> None:
+        """Credit a job's outcome; a claimed job's collateral is unlocked, `slash` of it taken
+        from the worker's allocation (and stake) and credited to the requester in the job's
+        token, and `outcome` counted in the worker's record."""
         d, terms = self.d, m.job["terms"]
         token, price = terms["token"], terms["price"]
         bond = terms["disputeBond"] if m.status == DISPUTED else 0
@@ -409,22 +511,26 @@ class MarketMachine(RuleBasedStateMachine):
             royalty = price * terms["royaltyBps"] // 10_000
             fee = price * terms["feeBps"] // 10_000
             if bond_to_requester:
-                self._credit(d.addr(m.requester), token, bond)
+                self._credit(m.market, d.addr(m.requester), token, bond)
                 bond = 0
-            self._credit(d.addr(m.worker), token, price - royalty - fee + bond)
-            self._credit(terms["provider"], token, royalty)
-            self._credit(d.fees, token, fee)
+            self._credit(m.market, d.addr(m.worker), token, price - royalty - fee + bond)
+            self._credit(m.market, terms["provider"], token, royalty)
+            self._credit(m.market, d.fees, token, fee)
         else:
-            self._credit(d.addr(m.requester), token, price + bond)
+            self._credit(m.market, d.addr(m.requester), token, price + bond)
         if m.worker:
-            w = self.model.workers[m.worker]
-            w.active -= 1
-            if slash:
-                slashed = min(w.stake, MIN_STAKE * SLASH_BPS // 10_000)
-                w.stake -= slashed
-                self._credit(d.addr(m.requester), ETH, slashed)  # all of it
+            w, venue = self.model.workers[m.worker], m.market.address
+            self._lock(m, -1)
+            w.records[venue][outcome] += 1
+            if outcome == "disputesWon":
+                w.records[venue]["paid"] += 1
+            s = w.stakes[token]
+            slashed = min(slash, s.allocations[venue])
+            s.stake -= slashed
+            s.allocations[venue] -= slashed
+            self._credit(m.market, d.addr(m.requester), token, slashed)  # all of it
         m.status, m.deadline = SETTLED, 0
-        self.touched_jobs.add(m.job_id)
+        self.touched_jobs.add(m.key)
 
     # -- invariants --------------------------------------------------------------------
 
@@ -433,42 +539,75 @@ class MarketMachine(RuleBasedStateMachine):
         d, model = self.d, self.model
         self.seen["steps checked"] += 1
         live = [m for m in model.jobs.values() if m.status != SETTLED]
-        for token in (ETH, d.token.address):
-            mine = [m for m in live if m.job["terms"]["token"] == token]
-            escrow = sum(m.job["terms"]["price"] for m in mine)
-            bonds = sum(m.job["terms"]["disputeBond"] for m in mine if m.status == DISPUTED)
-            owed = sum(v for (_, t), v in model.owed.items() if t == token)
-            if token == ETH:
-                held = d.chain.balance(d.market.address)
-            else:
-                held = d.token.functions.balanceOf(d.market.address).call()
-            assert held == escrow + bonds + owed, (token, held, escrow, bonds, owed)
+        for market in self.markets:
+            for token in (ETH, d.token.address):
+                mine = [m for m in live if m.market == market and m.job["terms"]["token"] == token]
+                escrow = sum(m.job["terms"]["price"] for m in mine)
+                bonds = sum(m.job["terms"]["disputeBond"] for m in mine if m.status == DISPUTED)
+                owed = sum(
+                    v for (a, _, t), v in model.owed.items() if a == market.address and t == token
+                )
+                if token == ETH:
+                    held = d.chain.balance(market.address)
+                else:
+                    held = d.token.functions.balanceOf(market.address).call()
+                assert held == escrow + bonds + owed, (market.address, token, held, escrow, owed)
         # The router never holds money.
         assert d.chain.balance(d.router.address) == 0
         assert d.token.functions.balanceOf(d.router.address).call() == 0
-        stakes = sum(w.stake for w in model.workers.values())
-        assert (
-            d.chain.balance(d.workers.address) == stakes == d.workers.functions.totalStaked().call()
-        )
-        for account, token in self.touched_accounts:
-            expected = model.owed.get((account, token), 0)
-            assert d.market.functions.balanceOf(account, token).call() == expected, (account, token)
+        for token in (ETH, d.token.address):
+            stakes = sum(w.stakes[token].stake for w in model.workers.values())
+            if token == ETH:
+                held = d.chain.balance(d.workers.address)
+            else:
+                held = d.token.functions.balanceOf(d.workers.address).call()
+            assert held == stakes == d.workers.functions.totalStaked(token).call(), token
+        for address, account, token in self.touched_accounts:
+            expected = model.owed.get((address, account, token), 0)
+            market = next(m for m in self.markets if m.address == address)
+            on_chain = market.functions.balanceOf(account, token).call()
+            assert on_chain == expected, (address, account, token)
+        names = ("paid", "failed", "timedOut", "disputesLost", "disputesWon")
         for role, w in model.workers.items():
-            on_chain = d.workers.functions.worker(d.addr(role)).call()
-            assert (on_chain[0], on_chain[3]) == (w.stake, w.registered), role
-            assert d.workers.functions.activeJobs(d.addr(role)).call() == w.active, role
-        for job_id in self.touched_jobs:
-            self._check_job(job_id)
+            assert d.workers.functions.worker(d.addr(role)).call()[0] == w.registered, role
+            records = {market.address: Counter() for market in self.markets}
+            for token, s in w.stakes.items():
+                assert s.allocated <= s.stake, (role, token)
+                assert d.stake_of(role, token) == (s.stake, s.allocated), (role, token)
+                for market in self.markets:
+                    venue = market.address
+                    live_collateral = sum(
+                        m.job["terms"]["collateral"]
+                        for m in model.jobs.values()
+                        if m.worker == role
+                        and m.market == market
+                        and m.job["terms"]["token"] == token
+                        and m.status in (CLAIMED, SUBMITTED, DISPUTED)
+                    )
+                    assert s.locked[venue] == live_collateral <= s.allocations[venue], (
+                        role,
+                        token,
+                        venue,
+                    )
+                    assert d.allocation(role, token, venue) == s.allocations[venue]
+                    exposure = d.exposure(role, token, market)
+                    assert exposure["locked"] == s.locked[venue], (role, token, venue)
+                    records[venue].update({n: exposure[n] for n in names})
+            for venue, record in records.items():
+                assert +record == +w.records[venue], (role, venue)
+        for key in self.touched_jobs:
+            self._check_job(key)
         self.touched_accounts.clear()
         self.touched_jobs.clear()
 
-    def _check_job(self, job_id: int) -> None:
-        m = self.model.jobs[job_id]
-        assert self.d.status(job_id) == (m.status, m.deadline), job_id
+    def _check_job(self, key: tuple[str, int]) -> None:
+        m = self.model.jobs[key]
+        assert self.d.status(m.job_id, m.market) == (m.status, m.deadline), key
 
 
 def test_books_always_balance(deployed: Deployment, chain_snapshot: object) -> None:
     MarketMachine.d = deployed
+    MarketMachine.second = deployed.another_market()
     MarketMachine.seen = Counter()
     run_state_machine_as_test(
         MarketMachine,

@@ -13,6 +13,7 @@ from web3 import Web3
 from tests.contracts.helpers import (
     ARBITRATION_WINDOW,
     CHALLENGE_WINDOW,
+    COLLATERAL_BPS,
     DISPUTE_BOND_BPS,
     ETH,
     ETH_PRICE,
@@ -27,7 +28,7 @@ from tests.contracts.helpers import (
 )
 
 DAY = 86_400
-CONFIG = (FEE_BPS, DISPUTE_BOND_BPS)
+CONFIG = (FEE_BPS, COLLATERAL_BPS, DISPUTE_BOND_BPS)
 
 
 def _arbiter(d: Deployment, challenge: int = CHALLENGE_WINDOW, arbitration: int = DAY) -> str:
@@ -67,7 +68,7 @@ def test_views_report_the_deployment(d: Deployment) -> None:
 def test_admin_entry_points_are_governor_only(d: Deployment) -> None:
     m = d.market.functions
     for call in (
-        m.applyConfig((0, 500)),
+        m.applyConfig((0, 5_000, 500)),
         m.registerMode(1, d.addr("outsider"), CHALLENGE_WINDOW, DAY, 0),
         m.setModeEnabled(0, False),
         m.registerPricing(1, d.addr("outsider")),
@@ -83,7 +84,7 @@ def test_admin_entry_points_are_governor_only(d: Deployment) -> None:
 
 def test_owner_actions_wait_for_the_delay(d: Deployment) -> None:
     g = d.governor.functions
-    new = (1_000, 5_000)
+    new = (1_000, 30_000, 5_000)
     # The proposer itself cannot skip the timelock.
     with reverts("OwnableUnauthorizedAccount"):
         d.tx("owner", g.setConfig(d.market.address, new))
@@ -113,10 +114,16 @@ def test_owner_actions_wait_for_the_delay(d: Deployment) -> None:
 
 @pytest.mark.parametrize(
     ("config", "bounds"),
-    [((1_001, 1_000), (0, 1_000)), ((250, 499), (500, 5_000)), ((250, 5_001), (500, 5_000))],
+    [
+        ((1_001, 10_000, 1_000), (0, 1_000)),
+        ((250, 4_999, 1_000), (5_000, 30_000)),
+        ((250, 30_001, 1_000), (5_000, 30_000)),
+        ((250, 10_000, 499), (500, 5_000)),
+        ((250, 10_000, 5_001), (500, 5_000)),
+    ],
 )
 def test_governor_bounds_the_config(
-    d: Deployment, config: tuple[int, int], bounds: tuple[int, int]
+    d: Deployment, config: tuple[int, int, int], bounds: tuple[int, int]
 ) -> None:
     with reverts("MarketGovernorParameterOutOfBounds") as caught:
         d.govern(d.governor.functions.setConfig(d.market.address, config))
@@ -143,7 +150,7 @@ def test_governor_bounds_a_modes_windows(
 
 def test_governor_bounds_accept_the_edges(d: Deployment) -> None:
     g = d.governor.functions
-    for config in ((0, 500), (1_000, 5_000)):
+    for config in ((0, 5_000, 500), (1_000, 30_000, 5_000)):
         d.govern(g.setConfig(d.market.address, config))
         assert d.market.functions.config().call() == config
     for mode, windows in ((1, (600, DAY)), (2, (7 * DAY, 14 * DAY))):
@@ -268,10 +275,18 @@ def test_fees_leave_only_through_the_timelock(d: Deployment) -> None:
 
 def test_terms_change_new_jobs_only(d: Deployment) -> None:
     old_id, old = d.create(requestDeadline=d.now() + 3 * DAY)  # still open after the delay
-    d.govern(d.governor.functions.setConfig(d.market.address, (1_000, DISPUTE_BOND_BPS)))
+    d.govern(d.governor.functions.setConfig(d.market.address, (1_000, 20_000, 2_000)))
     _, new = d.create()
-    assert (old["terms"]["feeBps"], new["terms"]["feeBps"]) == (FEE_BPS, 1_000)
-    old = d.submit(old_id, d.claim(old_id, old))
+    assert [
+        (j["terms"]["feeBps"], j["terms"]["collateral"], j["terms"]["disputeBond"])
+        for j in (old, new)
+    ] == [
+        (FEE_BPS, ETH_PRICE * COLLATERAL_BPS // 10_000, ETH_PRICE * DISPUTE_BOND_BPS // 10_000),
+        (1_000, 2 * ETH_PRICE, ETH_PRICE // 5),
+    ]
+    old = d.claim(old_id, old)
+    assert d.locked("worker") == old["terms"]["collateral"]  # the old job's, as created
+    old = d.submit(old_id, old)
     assert d.status(old_id)[1] == d.now() + CHALLENGE_WINDOW  # the mode's window, as created
     d.chain.increase_time(CHALLENGE_WINDOW + 1)
     finalized = event(d.market, d.finalize(old_id, old), "JobFinalized")
@@ -326,9 +341,11 @@ def test_constructor_checks_initial_values(d: Deployment) -> None:
     with reverts("JobMarketZeroAddress"):
         deploy(router=ETH)
     with reverts("MarketGovernorParameterOutOfBounds"):
-        deploy(config=(1_001, DISPUTE_BOND_BPS))
+        deploy(config=(1_001, COLLATERAL_BPS, DISPUTE_BOND_BPS))
     with reverts("MarketGovernorParameterOutOfBounds"):
-        deploy(config=(FEE_BPS, 0))
+        deploy(config=(FEE_BPS, 0, DISPUTE_BOND_BPS))
+    with reverts("MarketGovernorParameterOutOfBounds"):
+        deploy(config=(FEE_BPS, COLLATERAL_BPS, 0))
     with reverts("MarketGovernorParameterOutOfBounds"):
         deploy(modes=[(0, _arbiter(d, 1, DAY))])
     with reverts("JobMarketModeTaken"):

@@ -8,6 +8,7 @@ from eth_utils import function_abi_to_4byte_selector
 from tests.contracts.helpers import (
     CHALLENGE_WINDOW,
     CLAIMED,
+    ETH,
     ETH_PRICE,
     ETH_ROYALTY_BPS,
     FEE_BPS,
@@ -15,6 +16,7 @@ from tests.contracts.helpers import (
     SUBMITTED,
     TOKEN_PRICE,
     TOKEN_ROYALTY_BPS,
+    TOKEN_STAKE,
     WORK_TIME,
     Deployment,
     cid,
@@ -24,6 +26,9 @@ from tests.contracts.helpers import (
     result_tuple,
     reverts,
 )
+
+#: An exposure with nothing locked and nothing recorded.
+RECORD = {"locked": 0, "paid": 0, "failed": 0, "timedOut": 0, "disputesLost": 0, "disputesWon": 0}
 
 
 def _open_jobs(d: Deployment, models: list[int]) -> tuple[list[int], list[dict]]:
@@ -46,7 +51,8 @@ def test_mixed_batch_settles_like_single_jobs(d: Deployment) -> None:
     receipt = d.tx("worker", d.market.functions.claimBatch(ids, [job_tuple(j) for j in jobs]))
     assert [c["jobId"] for c in events(d.market, receipt, "JobClaimed")] == ids
     assert all(d.status(i)[0] == CLAIMED for i in ids)
-    assert d.workers.functions.activeJobs(d.addr("worker")).call() == 6
+    token = d.token.address
+    assert (d.locked("worker"), d.locked("worker", token)) == (3 * ETH_PRICE, 3 * TOKEN_PRICE)
     jobs = [{**j, "worker": d.addr("worker")} for j in jobs]
     outputs = [cid(f"out {i}") for i in ids]
     hashes = [bytes([i]) * 32 for i in ids]
@@ -67,8 +73,8 @@ def test_mixed_batch_settles_like_single_jobs(d: Deployment) -> None:
     )
     assert d.balance("provider") == eth_jobs * (ETH_PRICE * ETH_ROYALTY_BPS // 10_000)
     assert d.balance(d.fees, d.token.address) == token_jobs * (TOKEN_PRICE * FEE_BPS // 10_000)
-    assert d.workers.functions.activeJobs(d.addr("worker")).call() == 0
-    assert d.market.functions.settledJobs(d.addr("worker")).call() == 6
+    for token in (ETH, d.token.address):
+        assert d.exposure("worker", token) == {**RECORD, "paid": 3}
 
 
 def test_finalize_batch_across_workers_counts_each(d: Deployment) -> None:
@@ -81,8 +87,7 @@ def test_finalize_batch_across_workers_counts_each(d: Deployment) -> None:
     share = _worker_share(ETH_PRICE, ETH_ROYALTY_BPS)
     assert (d.balance("worker"), d.balance("worker2")) == (2 * share, 2 * share)
     for role in ("worker", "worker2"):
-        assert d.market.functions.settledJobs(d.addr(role)).call() == 2
-        assert d.workers.functions.activeJobs(d.addr(role)).call() == 0
+        assert d.exposure(role) == {**RECORD, "paid": 2}
 
 
 def _selector(d: Deployment, error: str) -> bytes:
@@ -102,15 +107,14 @@ def test_claim_batch_skips_a_taken_job_and_claims_the_rest(d: Deployment) -> Non
     receipt = d.tx("worker", call)
     assert _skipped(d, receipt) == [(ids[1], _selector(d, "JobMarketInvalidStatus"))]
     assert [c["jobId"] for c in events(d.market, receipt, "JobClaimed")] == [ids[0], ids[2]]
-    assert d.workers.functions.activeJobs(d.addr("worker")).call() == 2
-    assert d.workers.functions.activeJobs(d.addr("worker2")).call() == 1
+    assert (d.locked("worker"), d.locked("worker2")) == (2 * ETH_PRICE, ETH_PRICE)
     # A single claim still reverts with the typed error.
     with reverts("JobMarketInvalidStatus") as caught:
         d.tx("worker", d.market.functions.claim(ids[1], job_tuple(jobs[1])))
     assert (caught.args["current"], caught.args["expected"]) == (CLAIMED, 1)
 
 
-def test_claim_batch_of_only_skipped_jobs_calls_no_registry(d: Deployment) -> None:
+def test_claim_batch_of_only_skipped_jobs_locks_nothing(d: Deployment) -> None:
     ids, jobs = _open_jobs(d, [d.eth_model] * 2)
     stale = [{**j, "requester": d.addr("outsider")} for j in jobs]
     call = d.market.functions.claimBatch(ids, [job_tuple(j) for j in stale])
@@ -118,7 +122,7 @@ def test_claim_batch_of_only_skipped_jobs_calls_no_registry(d: Deployment) -> No
     receipt = d.tx("worker", call)
     mismatch = _selector(d, "JobMarketJobMismatch")
     assert _skipped(d, receipt) == [(i, mismatch) for i in ids]
-    assert d.workers.functions.activeJobs(d.addr("worker")).call() == 0
+    assert d.exposure("worker") == RECORD
 
 
 def test_submit_batch_skips_lost_and_late_jobs_but_refuses_another_workers_job(
@@ -167,11 +171,32 @@ def test_finalize_batch_skips_a_job_whose_window_is_open(d: Deployment) -> None:
     assert caught.args == {"jobId": ids[1], "deadline": d.status(ids[1])[1]}
 
 
-def test_batch_claim_checks_each_model(d: Deployment) -> None:
+def test_batch_claim_skips_what_the_allocation_does_not_cover(d: Deployment) -> None:
+    """Each token's collateral is checked against that token's allocation, read once per
+    run of one token; an item that does not fit is skipped, the rest claimed. Served models
+    are discovery only."""
     d.tx("worker2", d.workers.functions.removeModels([d.token_model]))
-    ids, jobs = _open_jobs(d, [d.eth_model, d.token_model])
-    with reverts("WorkerRegistryModelNotServed"):
-        d.tx("worker2", d.market.functions.claimBatch(ids, [job_tuple(j) for j in jobs]))
+    token = d.token.address
+    d.tx(
+        "worker2",
+        d.workers.functions.deallocate(d.market.address, token, TOKEN_STAKE - 150 * 10**18),
+    )
+    e, t = d.eth_model, d.token_model
+    ids, jobs = _open_jobs(d, [e, t, t, e])
+    call = d.market.functions.claimBatch(ids, [job_tuple(j) for j in jobs])
+    assert call.call({"from": d.addr("worker2")}) == 0b1011
+    receipt = d.tx("worker2", call)
+    assert _skipped(d, receipt) == [(ids[2], _selector(d, "JobMarketAllocationExceeded"))]
+    assert (d.locked("worker2"), d.locked("worker2", token)) == (2 * ETH_PRICE, TOKEN_PRICE)
+    with reverts("JobMarketAllocationExceeded") as caught:
+        d.tx("worker2", d.market.functions.claim(ids[2], job_tuple(jobs[2])))
+    assert caught.args == {
+        "worker": d.addr("worker2"),
+        "token": token,
+        "locked": TOKEN_PRICE,
+        "collateral": TOKEN_PRICE,
+        "allocation": 150 * 10**18,
+    }
 
 
 def test_batch_arrays_must_match_and_be_bounded(d: Deployment) -> None:
@@ -199,8 +224,8 @@ def test_batch_arrays_must_match_and_be_bounded(d: Deployment) -> None:
 
 
 def test_submit_batch_claims_open_jobs_and_submits_claimed_ones(d: Deployment) -> None:
-    """Open jobs in a submitBatch are claimed by the caller in the same call (one registry
-    call per run of one model); jobs it had claimed are submitted as before."""
+    """Open jobs in a submitBatch are claimed by the caller in the same call, locking their
+    collateral; jobs it had claimed are submitted as before."""
     e, t = d.eth_model, d.token_model
     ids, jobs = _open_jobs(d, [e, e, t, e])
     d.tx("worker", d.market.functions.claim(ids[1], job_tuple(jobs[1])))
@@ -214,4 +239,4 @@ def test_submit_batch_claims_open_jobs_and_submits_claimed_ones(d: Deployment) -
     assert {s["worker"] for s in submitted} == {d.addr("worker")}
     assert events(d.market, receipt, "JobClaimed") == []
     assert all(d.status(i)[0] == SUBMITTED for i in ids)
-    assert d.workers.functions.activeJobs(d.addr("worker")).call() == 4
+    assert (d.locked("worker"), d.locked("worker", d.token.address)) == (3 * ETH_PRICE, TOKEN_PRICE)

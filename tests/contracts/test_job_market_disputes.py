@@ -5,15 +5,14 @@ from __future__ import annotations
 from inferchain.market import decode_logs
 from tests.contracts.helpers import (
     ARBITRATION_WINDOW,
+    COLLATERAL_BPS,
     DISPUTE_BOND_BPS,
     DISPUTED,
     ETH_PRICE,
     ETH_ROYALTY_BPS,
     FEE_BPS,
-    MIN_STAKE,
     PENDING,
     SETTLED,
-    SLASH_BPS,
     TOKEN_PRICE,
     TOKEN_ROYALTY_BPS,
     WORKER_LOSES,
@@ -100,24 +99,27 @@ def test_worker_wins_gets_paid_and_the_bond(d: Deployment) -> None:
         0,
     )
     assert d.status(job_id) == (SETTLED, 0)
+    record = d.exposure("worker")
+    assert (record["locked"], record["paid"], record["disputesWon"]) == (0, 1, 1)
     assert d.arbiter.functions.rulingOf(d.market.address, job_id).call() == WORKER_WINS
 
 
 def test_worker_loses_refund_bond_back_and_slash(d: Deployment) -> None:
     job_id, job = _submitted(d)
     job = d.dispute(job_id, job)
-    stake = d.workers.functions.worker(d.addr("worker")).call()[0]
+    stake = d.stake_of("worker")[0]
     receipt = d.tx(
         "arbiter", d.arbiter.functions.rule(d.market.address, job_id, job_tuple(job), False)
     )
-    slash = MIN_STAKE * SLASH_BPS // 10_000
+    slash = job["terms"]["collateral"]
     resolved = event(d.market, receipt, "DisputeResolved")
     assert (resolved["workerWins"], resolved["slashed"]) == (False, slash)
     assert events(d.market, receipt, "JobFinalized") == []
     assert d.balance("requester") == ETH_PRICE + BOND + slash  # the whole slash
     assert d.balance(d.fees) == 0
     assert d.balance("worker") == 0
-    assert d.workers.functions.worker(d.addr("worker")).call()[0] == stake - slash
+    assert d.stake_of("worker")[0] == stake - slash
+    assert d.exposure("worker")["locked"] == 0 and d.exposure("worker")["disputesLost"] == 1
     assert d.arbiter.functions.rulingOf(d.market.address, job_id).call() == WORKER_LOSES
     with reverts("ManualArbiterAlreadyRuled"):
         d.tx("arbiter", d.arbiter.functions.rule(d.market.address, job_id, job_tuple(job), True))
@@ -150,7 +152,7 @@ def test_expire_dispute_edge_pays_as_finalize_and_returns_the_bond(d: Deployment
     job_id, job = _submitted(d)
     job = d.dispute(job_id, job)
     deadline = d.status(job_id)[1]
-    stake = d.workers.functions.worker(d.addr("worker")).call()[0]
+    stake = d.stake_of("worker")[0]
     with reverts("JobMarketArbitrationOpen"):
         d.tx_at(deadline, "outsider", d.market.functions.expireDispute(job_id, job_tuple(job)))
     receipt = d.tx_at(
@@ -175,8 +177,8 @@ def test_expire_dispute_edge_pays_as_finalize_and_returns_the_bond(d: Deployment
         fee,
     )
     assert d.balance("requester") == BOND  # only the bond comes back
-    assert d.workers.functions.worker(d.addr("worker")).call()[0] == stake
-    assert d.workers.functions.activeJobs(d.addr("worker")).call() == 0
+    assert d.stake_of("worker")[0] == stake
+    assert d.exposure("worker")["locked"] == 0 and d.exposure("worker")["paid"] == 1
     assert d.status(job_id) == (SETTLED, 0)
 
 
@@ -198,7 +200,7 @@ def test_dispute_bond_is_snapshotted_at_creation(d: Deployment) -> None:
     """A config change reaches only later jobs: a job created before it keeps its bond."""
     before_id, before = d.create(requestDeadline=d.now() + 3 * 86_400)
     assert before["terms"]["disputeBond"] == BOND
-    d.govern(d.governor.functions.setConfig(d.market.address, (FEE_BPS, 500)))
+    d.govern(d.governor.functions.setConfig(d.market.address, (FEE_BPS, COLLATERAL_BPS, 500)))
     _, after = d.create()
     assert after["terms"]["disputeBond"] == ETH_PRICE * 500 // 10_000
     before = d.submit(before_id, before)

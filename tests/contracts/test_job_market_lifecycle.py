@@ -7,19 +7,19 @@ import pytest
 from tests.contracts.helpers import (
     CHALLENGE_WINDOW,
     CLAIMED,
+    COLLATERAL_BPS,
     DAG_PB_CODEC,
     DISPUTE_BOND_BPS,
     ETH,
     ETH_PRICE,
     ETH_ROYALTY_BPS,
+    ETHER,
     FEE_BPS,
-    MIN_STAKE,
     NONE,
     OPEN,
     RAW_CODEC,
     REQUEST_TTL,
     SETTLED,
-    SLASH_BPS,
     SUBMITTED,
     WORK_TIME,
     Deployment,
@@ -66,13 +66,24 @@ def test_create_escrows_the_price_and_opens_the_job(d: Deployment) -> None:
         FEE_BPS,
         CHALLENGE_WINDOW,
     )
-    # Snapshotted at creation: the dispute bond; kept zero until later slices give them logic.
+    # Snapshotted at creation: the dispute bond and the collateral a claim will lock.
     assert terms["disputeBond"] == ETH_PRICE * DISPUTE_BOND_BPS // 10_000
-    zero = ("pricing", "collateral", "verifyFee", "callbackFee")
-    assert [terms[k] for k in zero] == [0] * 4 and terms["pricingTerms"] == b"\0" * 32
+    assert terms["collateral"] == ETH_PRICE * COLLATERAL_BPS // 10_000
+    zero = ("pricing", "verifyFee", "callbackFee")
+    assert [terms[k] for k in zero] == [0] * 3 and terms["pricingTerms"] == b"\0" * 32
     assert d.chain.balance(d.market.address) == before + ETH_PRICE
     assert d.status(created["jobId"]) == (OPEN, request["requestDeadline"])
     assert d.market.functions.nextJobId().call() == created["jobId"] + 1
+
+
+def test_collateral_is_at_least_one_wei(d: Deployment) -> None:
+    """`max(1, price * collateralBps / 10_000)`: a claim always locks something."""
+    d.govern(d.governor.functions.setConfig(d.market.address, (FEE_BPS, 5_000, DISPUTE_BOND_BPS)))
+    d.tx("provider", d.models.functions.updateTerms(d.eth_model, 1, ETH_ROYALTY_BPS))
+    job_id, job = d.create(maxPrice=1, value=1)
+    assert job["terms"]["collateral"] == 1
+    d.claim(job_id, job)
+    assert d.locked("worker") == 1
 
 
 def test_create_credits_excess_eth_to_the_requester(d: Deployment) -> None:
@@ -250,7 +261,8 @@ def test_claim_sets_worker_and_deadline(d: Deployment) -> None:
     assert claimed["worker"] == d.addr("worker")
     assert claimed["deadline"] == d.now() + WORK_TIME
     assert d.status(job_id) == (CLAIMED, claimed["deadline"])
-    assert d.workers.functions.activeJobs(d.addr("worker")).call() == 1
+    assert job["terms"]["collateral"] == ETH_PRICE  # 1x the price by default
+    assert d.locked("worker") == ETH_PRICE
     with reverts("JobMarketInvalidStatus"):
         d.tx("worker2", d.market.functions.claim(job_id, job_tuple(job)))
 
@@ -331,7 +343,7 @@ def test_submit_on_open_claims_and_submits_at_once(d: Deployment) -> None:
         usage,
     )
     assert d.status(job_id) == (SUBMITTED, d.now() + CHALLENGE_WINDOW)
-    assert d.workers.functions.activeJobs(d.addr("worker")).call() == 1
+    assert d.locked("worker") == job["terms"]["collateral"]
     # The commitment now names the worker, the output and the usage.
     codec, digest = cid_parts(output)
     job = {**job, "worker": d.addr("worker"), "outputCodec": codec, "outputDigest": digest}
@@ -341,16 +353,16 @@ def test_submit_on_open_claims_and_submits_at_once(d: Deployment) -> None:
     d.chain.increase_time(CHALLENGE_WINDOW + 1)
     d.finalize(job_id, job)
     assert d.balance("worker") == _split(ETH_PRICE)[0]
-    assert d.workers.functions.activeJobs(d.addr("worker")).call() == 0
+    assert d.exposure("worker")["locked"] == 0 and d.exposure("worker")["paid"] == 1
 
 
 def test_submit_on_open_edges(d: Deployment) -> None:
-    """Only until the request deadline, only by an eligible worker."""
+    """Only until the request deadline, only by a worker whose allocation covers it."""
     (first, job1), (second, job2) = d.create(), d.create()
     fns = d.market.functions
     submit1 = fns.submitResult(first, job_tuple(job1), result_tuple(cid("x")))
     submit2 = fns.submitResult(second, job_tuple(job2), result_tuple(cid("y")))
-    with reverts("WorkerRegistryNotRegistered"):
+    with reverts("JobMarketAllocationExceeded"):
         d.tx("outsider", submit1)
     d.tx_at(d.status(first)[1], "worker", submit1)
     assert d.status(first)[0] == SUBMITTED
@@ -372,7 +384,9 @@ def test_submit_one_second_after_the_claim_deadline_is_refused(d: Deployment) ->
         )
 
 
-def test_report_failure_refunds_without_slash(d: Deployment) -> None:
+def test_report_failure_refunds_and_charges_the_failure_fee(d: Deployment) -> None:
+    """At the deadline the worker held the job for its whole work time: the fee is the
+    whole collateral, slashed to the requester (attack 2 checks the 1 % floor)."""
     job_id, job = d.create()
     job = d.claim(job_id, job)
     deadline = d.status(job_id)[1]
@@ -381,15 +395,20 @@ def test_report_failure_refunds_without_slash(d: Deployment) -> None:
         d.tx("requester", d.market.functions.reportFailure(job_id, job_tuple(job), evidence))
     with reverts("CidUnsupported"):
         d.tx("worker", d.market.functions.reportFailure(job_id, job_tuple(job), b"x"))
-    stake = d.workers.functions.worker(d.addr("worker")).call()[0]
+    stake = d.stake_of("worker")[0]
     receipt = d.tx_at(
         deadline, "worker", d.market.functions.reportFailure(job_id, job_tuple(job), evidence)
     )
     failed = event(d.market, receipt, "JobFailed")
-    assert (failed["worker"], failed["evidenceCid"]) == (d.addr("worker"), evidence)
-    assert d.balance("requester") == ETH_PRICE
-    assert d.workers.functions.worker(d.addr("worker")).call()[0] == stake
-    assert d.workers.functions.activeJobs(d.addr("worker")).call() == 0
+    fee = job["terms"]["collateral"]
+    assert (failed["worker"], failed["evidenceCid"], failed["fee"]) == (
+        d.addr("worker"),
+        evidence,
+        fee,
+    )
+    assert d.balance("requester") == ETH_PRICE + fee
+    assert d.stake_of("worker")[0] == stake - fee
+    assert d.exposure("worker")["locked"] == 0 and d.exposure("worker")["failed"] == 1
     assert d.status(job_id) == (SETTLED, 0)
 
 
@@ -413,14 +432,15 @@ def test_timeout_edge_refunds_and_slashes(d: Deployment) -> None:
         d.tx_at(deadline, "outsider", d.market.functions.timeout(job_id, job_tuple(job)))
     registry_before = d.chain.balance(d.workers.address)
     receipt = d.tx_at(deadline + 1, "outsider", d.market.functions.timeout(job_id, job_tuple(job)))
-    slash = MIN_STAKE * SLASH_BPS // 10_000
+    slash = job["terms"]["collateral"]
     timed_out = event(d.market, receipt, "JobTimedOut")
     assert (timed_out["worker"], timed_out["slashed"]) == (d.addr("worker"), slash)
     # The whole slash goes to the requester; the fee account gets none of it.
     assert d.balance("requester") == ETH_PRICE + slash
     assert d.balance(d.fees) == 0
     assert d.chain.balance(d.workers.address) == registry_before - slash
-    assert d.workers.functions.activeJobs(d.addr("worker")).call() == 0
+    assert d.exposure("worker")["locked"] == 0 and d.exposure("worker")["timedOut"] == 1
+    assert d.allocation("worker") == 2 * ETHER - slash
 
 
 # --- finalize -----------------------------------------------------------------------------
@@ -449,8 +469,14 @@ def test_finalize_edge_pays_worker_provider_and_fee_account(d: Deployment) -> No
     )
     assert events(d.market, receipt, "CallbackDelivered") == []
     assert d.status(job_id) == (SETTLED, 0)
-    assert d.workers.functions.activeJobs(d.addr("worker")).call() == 0
-    assert d.market.functions.settledJobs(d.addr("worker")).call() == 1
+    assert d.exposure("worker") == {
+        "locked": 0,
+        "paid": 1,
+        "failed": 0,
+        "timedOut": 0,
+        "disputesLost": 0,
+        "disputesWon": 0,
+    }
     with reverts("JobMarketInvalidStatus"):
         d.finalize(job_id, job)
 

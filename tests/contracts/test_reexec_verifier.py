@@ -16,6 +16,7 @@ from eth_abi import encode
 from eth_account import Account
 from web3 import Web3
 
+from inferchain.market import MarketConfig, deploy_market
 from tests.contracts.helpers import (
     ARBITRATION_WINDOW,
     ETH_PRICE,
@@ -107,7 +108,7 @@ def _fund(d: Deployment, address: str) -> None:
 
 @pytest.fixture
 def r(d: Deployment) -> Reexec:
-    module = d.chain.sender(d.actors.owner).deploy("ReexecVerifier", d.workers.address, PARAMS)
+    module = d.chain.sender(d.actors.owner).deploy("ReexecVerifier", d.market.address, PARAMS)
     d.govern(d.governor.functions.registerMode(d.market.address, MODE, module.address))
     d.govern(d.governor.functions.setModeEnabled(d.market.address, MODE, True))
     keys = {Account.from_key(_key(i)).address: _key(i) for i in range(5)}
@@ -133,7 +134,7 @@ def test_params_hooks_and_quote(r: Reexec, d: Deployment) -> None:
     # The challenge window must cover draw + commit + reveal.
     short = (*PARAMS[:7], DRAW_WINDOW + COMMIT_WINDOW + REVEAL_WINDOW - 1, *PARAMS[8:])
     with reverts("ReexecBadParams"):
-        d.chain.sender(d.actors.owner).deploy("ReexecVerifier", d.workers.address, short)
+        d.chain.sender(d.actors.owner).deploy("ReexecVerifier", d.market.address, short)
     # Only the market records submissions.
     with reverts("ReexecNotMarket"):
         d.tx("outsider", f.onSubmit(job_id, job_tuple(job), b""))
@@ -480,3 +481,12 @@ def test_module_refuses_eth_from_anyone_but_the_market(r: Reexec, d: Deployment)
         d.chain.sender(d.actors.outsider).send_value(r.module.address, 1)
     assert d.chain.w3.eth.get_balance(r.module.address) == held
     r.conserved()
+
+
+def test_deploy_gives_the_module_its_market_by_prediction(d: Deployment) -> None:
+    """`deploy_market` deploys ReexecVerifier just before the market, with the market's
+    predicted address: the module serves exactly that market, registered as mode 2."""
+    m = deploy_market(d.chain, d.actors.outsider, MarketConfig(metered_pricing=False), reexec=True)
+    assert m.reexec is not None
+    assert m.reexec.functions.market().call() == m.jobs.address
+    assert m.jobs.functions.modeOf(2).call()[0] == m.reexec.address

@@ -1,385 +1,351 @@
-"""WorkerRegistry: stake, models, two-step exit, market-only hooks, bounds; reverts by name."""
+"""WorkerRegistry v2: discovery, per-token stakes, allocations to venues, locked collateral,
+forced deallocation, venue slashes capped at their allocation, no admin; reverts by name."""
 
 from __future__ import annotations
 
 import pytest
+from web3.contract import Contract
 
+from inferchain.market.stakes import (
+    Exposure,
+    Stake,
+    free_allocation,
+    read_allocation,
+    read_exposure,
+    read_stake,
+)
 from tests.contracts.helpers import (
+    CHALLENGE_WINDOW,
     ETH,
     ETHER,
-    MIN_STAKE,
-    SLASH_BPS,
-    UNBONDING_DELAY,
+    STAKE,
+    TOKEN_STAKE,
     Deployment,
     cid,
     event,
     events,
-    job_from_created,
     job_tuple,
-    request_tuple,
     reverts,
 )
 
-
-def _worker(d: Deployment, role: str) -> dict:
-    stake, claims, unbonding_ends, registered, generation = d.workers.functions.worker(
-        d.addr(role)
-    ).call()
-    return {
-        "stake": stake,
-        "claims": claims,
-        "unbondingEnds": unbonding_ends,
-        "registered": registered,
-        "generation": generation,
-    }
+FORCE_DELAY = 60 * 86_400
 
 
-def test_register_stakes_and_serves_models(d: Deployment) -> None:
+def _venue(d: Deployment) -> Contract:
+    return d.chain.sender(d.actors.owner).deploy("MockVenue", d.workers.address)
+
+
+def _registered(d: Deployment, role: str) -> tuple[bool, int, bytes]:
+    registered, generation, digest = d.workers.functions.worker(d.addr(role)).call()
+    return registered, generation, digest
+
+
+def test_register_serves_models_without_staking(d: Deployment) -> None:
     meta = cid("outsider hardware")
-    receipt = d.tx(
-        "outsider", d.workers.functions.register(MIN_STAKE, meta, [d.eth_model]), value=MIN_STAKE
-    )
-    registered = event(d.workers, receipt, "WorkerRegistered")
-    assert (registered["stake"], registered["metadataCid"]) == (MIN_STAKE, meta)
+    receipt = d.tx("outsider", d.workers.functions.register(meta, [d.eth_model]))
+    assert event(d.workers, receipt, "WorkerRegistered")["metadataCid"] == meta
     assert [e["modelId"] for e in events(d.workers, receipt, "ModelServed")] == [d.eth_model]
-    assert _worker(d, "outsider")["registered"] and _worker(d, "outsider")["stake"] == MIN_STAKE
+    assert _registered(d, "outsider") == (True, 0, meta[-32:])
     assert d.workers.functions.metadataDigest(d.addr("outsider")).call() == meta[-32:]
     assert d.workers.functions.serves(d.addr("outsider"), d.eth_model).call()
     assert not d.workers.functions.serves(d.addr("outsider"), d.token_model).call()
-    assert d.workers.functions.canClaim(d.addr("outsider"), d.eth_model).call()
-    assert d.workers.functions.totalStaked().call() == 4 * MIN_STAKE
-    assert d.chain.balance(d.workers.address) == 4 * MIN_STAKE
+    assert d.stake_of("outsider") == (0, 0)
 
 
 @pytest.mark.parametrize(
-    ("stake", "value", "models", "error"),
+    ("metadata", "models", "error"),
     [
-        (MIN_STAKE - 1, MIN_STAKE - 1, [1], "WorkerRegistryStakeBelowMinimum"),
-        (MIN_STAKE, MIN_STAKE - 1, [1], "WorkerRegistryValueMismatch"),
-        (MIN_STAKE, MIN_STAKE, [99], "WorkerRegistryUnknownModel"),
-        (MIN_STAKE, MIN_STAKE, [1] * 65, "WorkerRegistryTooManyModels"),
+        (cid("m"), [99], "WorkerRegistryUnknownModel"),
+        (cid("m"), [1] * 65, "WorkerRegistryTooManyModels"),
+        (b"not a cid", [], "CidUnsupported"),
     ],
 )
 def test_register_rejects_bad_input(
-    d: Deployment, stake: int, value: int, models: list[int], error: str
+    d: Deployment, metadata: bytes, models: list[int], error: str
 ) -> None:
     with reverts(error):
-        d.tx("outsider", d.workers.functions.register(stake, cid("m"), models), value=value)
+        d.tx("outsider", d.workers.functions.register(metadata, models))
 
 
-def test_register_rejects_bad_metadata_cid_and_double_registration(d: Deployment) -> None:
-    with reverts("CidUnsupported"):
-        d.tx("outsider", d.workers.functions.register(MIN_STAKE, b"not a cid", []), value=MIN_STAKE)
+def test_register_twice_is_refused(d: Deployment) -> None:
     with reverts("WorkerRegistryAlreadyRegistered"):
-        d.tx("worker", d.workers.functions.register(MIN_STAKE, cid("m"), []), value=MIN_STAKE)
+        d.tx("worker", d.workers.functions.register(cid("m"), []))
 
 
-def test_add_stake_and_update_metadata(d: Deployment) -> None:
-    receipt = d.tx("worker2", d.workers.functions.addStake(ETHER), value=ETHER)
-    assert event(d.workers, receipt, "StakeAdded")["stake"] == MIN_STAKE + ETHER
+def test_update_metadata_and_models(d: Deployment) -> None:
     meta = cid("new region")
     receipt = d.tx("worker2", d.workers.functions.updateMetadata(meta))
     assert event(d.workers, receipt, "WorkerMetadataUpdated")["metadataCid"] == meta
     assert d.workers.functions.metadataDigest(d.addr("worker2")).call() == meta[-32:]
-    with reverts("WorkerRegistryZeroAmount"):
-        d.tx("worker2", d.workers.functions.addStake(0))
-    with reverts("WorkerRegistryValueMismatch"):
-        d.tx("worker2", d.workers.functions.addStake(ETHER), value=ETHER - 1)
-    with reverts("CidUnsupported"):
-        d.tx("worker2", d.workers.functions.updateMetadata(b"\x01"))
+    receipt = d.tx("worker2", d.workers.functions.removeModels([d.token_model]))
+    assert event(d.workers, receipt, "ModelUnserved")["modelId"] == d.token_model
+    assert not d.workers.functions.serves(d.addr("worker2"), d.token_model).call()
+    d.tx("worker2", d.workers.functions.addModels([d.token_model]))
+    assert d.workers.functions.serves(d.addr("worker2"), d.token_model).call()
 
 
-def test_unregistered_accounts_are_refused(d: Deployment) -> None:
-    for call, value in (
-        (d.workers.functions.addStake(ETHER), ETHER),
-        (d.workers.functions.updateMetadata(cid("m")), 0),
-        (d.workers.functions.addModels([1]), 0),
-        (d.workers.functions.removeModels([1]), 0),
-        (d.workers.functions.requestExit(), 0),
-        (d.workers.functions.cancelExit(), 0),
-        (d.workers.functions.withdrawStake(), 0),
-    ):
-        with reverts("WorkerRegistryNotRegistered"):
-            d.tx("outsider", call, value=value)
-
-
-def test_removed_model_cannot_be_claimed_until_added_again(d: Deployment) -> None:
-    receipt = d.tx("worker2", d.workers.functions.removeModels([d.eth_model]))
-    assert event(d.workers, receipt, "ModelUnserved")["modelId"] == d.eth_model
-    job_id, job = d.create()
-    with reverts("WorkerRegistryModelNotServed") as caught:
-        d.claim(job_id, job, "worker2")
-    assert caught.args == {"worker": d.addr("worker2"), "modelId": d.eth_model}
-    d.tx("worker2", d.workers.functions.addModels([d.eth_model]))
-    d.claim(job_id, job, "worker2")
-    with reverts("WorkerRegistryTooManyModels"):
-        d.tx("worker2", d.workers.functions.removeModels([1] * 65))
-    with reverts("WorkerRegistryUnknownModel"):
-        d.tx("worker2", d.workers.functions.addModels([42]))
-
-
-def test_unregistered_worker_cannot_claim(d: Deployment) -> None:
-    job_id, job = d.create()
+@pytest.mark.parametrize(
+    "call",
+    ["updateMetadata", "addModels", "removeModels", "leave"],
+)
+def test_unregistered_accounts_are_refused(d: Deployment, call: str) -> None:
+    args = {"updateMetadata": (cid("m"),), "addModels": ([1],), "removeModels": ([1],)}
     with reverts("WorkerRegistryNotRegistered"):
-        d.claim(job_id, job, "outsider")
+        d.tx("outsider", getattr(d.workers.functions, call)(*args.get(call, ())))
 
 
-def test_exit_stops_claims_and_cancel_restores_them(d: Deployment) -> None:
-    receipt = d.tx("worker2", d.workers.functions.requestExit())
-    ends = event(d.workers, receipt, "ExitRequested")["unbondingEnds"]
-    assert ends == d.now() + UNBONDING_DELAY
-    assert not d.workers.functions.canClaim(d.addr("worker2"), d.eth_model).call()
-    job_id, job = d.create()
-    with reverts("WorkerRegistryExiting"):
-        d.claim(job_id, job, "worker2")
-    with reverts("WorkerRegistryExiting"):
-        d.tx("worker2", d.workers.functions.requestExit())
-    d.tx("worker2", d.workers.functions.cancelExit())
-    assert _worker(d, "worker2")["unbondingEnds"] == 0
-    with reverts("WorkerRegistryNotExiting"):
-        d.tx("worker2", d.workers.functions.cancelExit())
-    d.claim(job_id, job, "worker2")
-
-
-def test_withdraw_stake_waits_for_unbonding_edge(d: Deployment) -> None:
-    with reverts("WorkerRegistryNotExiting"):
-        d.tx("worker2", d.workers.functions.withdrawStake())
-    d.tx("worker2", d.workers.functions.requestExit())
-    ends = _worker(d, "worker2")["unbondingEnds"]
-    with reverts("WorkerRegistryUnbonding") as caught:
-        d.tx_at(ends - 1, "worker2", d.workers.functions.withdrawStake())
-    assert caught.args["unbondingEnds"] == ends
-    before = d.chain.balance(d.addr("worker2"))
-    receipt = d.tx_at(ends, "worker2", d.workers.functions.withdrawStake())  # exactly at the end
-    assert event(d.workers, receipt, "StakeWithdrawn")["amount"] == MIN_STAKE
-    fee = receipt["gasUsed"] * receipt["effectiveGasPrice"]
-    assert d.chain.balance(d.addr("worker2")) == before + MIN_STAKE - fee
-    assert _worker(d, "worker2") == {
-        "stake": 0,
-        "claims": 0,
-        "unbondingEnds": 0,
-        "registered": False,
-        "generation": 1,
-    }
-    assert d.workers.functions.totalStaked().call() == 2 * MIN_STAKE
-
-
-def test_withdraw_stake_refused_while_holding_claimed_jobs(d: Deployment) -> None:
-    job_id, job = d.create()
-    job = d.claim(job_id, job, "worker2")
-    assert d.workers.functions.activeJobs(d.addr("worker2")).call() == 1
-    d.tx("worker2", d.workers.functions.requestExit())
-    d.chain.increase_time(UNBONDING_DELAY)
-    with reverts("WorkerRegistryActiveJobs") as caught:
-        d.tx("worker2", d.workers.functions.withdrawStake())
-    assert caught.args["activeJobs"] == 1
-    # Anyone settling the job (here a timeout, which slashes) frees what is left.
-    d.tx("outsider", d.market.functions.timeout(job_id, job_tuple(job)))
-    assert d.workers.functions.activeJobs(d.addr("worker2")).call() == 0
-    receipt = d.tx("worker2", d.workers.functions.withdrawStake())
-    assert (
-        event(d.workers, receipt, "StakeWithdrawn")["amount"]
-        == MIN_STAKE * (10_000 - SLASH_BPS) // 10_000
-    )
-
-
-def test_reregistration_starts_with_no_models(d: Deployment) -> None:
-    d.tx("worker2", d.workers.functions.requestExit())
-    d.chain.increase_time(UNBONDING_DELAY)
-    d.tx("worker2", d.workers.functions.withdrawStake())
+def test_leave_forgets_models_but_keeps_the_stake(d: Deployment) -> None:
+    stake = d.stake_of("worker2")
+    receipt = d.tx("worker2", d.workers.functions.leave())
+    assert event(d.workers, receipt, "WorkerLeft")["worker"] == d.addr("worker2")
+    assert _registered(d, "worker2") == (False, 1, b"\x00" * 32)
     assert not d.workers.functions.serves(d.addr("worker2"), d.eth_model).call()
-    d.tx("worker2", d.workers.functions.register(MIN_STAKE, cid("back"), []), value=MIN_STAKE)
+    assert d.stake_of("worker2") == stake
+    # Served models are discovery only: a worker that left still claims with its allocation.
+    d.claim(*d.create(), role="worker2")
+    # Coming back starts a new generation with no models.
+    d.tx("worker2", d.workers.functions.register(cid("back"), []))
+    assert _registered(d, "worker2")[:2] == (True, 1)
     assert not d.workers.functions.serves(d.addr("worker2"), d.eth_model).call()
-    job_id, job = d.create()
-    with reverts("WorkerRegistryModelNotServed"):
-        d.claim(job_id, job, "worker2")
 
 
-def test_slashed_below_minimum_cannot_claim_until_topped_up(d: Deployment) -> None:
-    job_id, job = d.create()
-    job = d.claim(job_id, job, "worker2")
-    d.chain.increase_time(job["terms"]["workTime"] + 1)
-    receipt = d.tx("outsider", d.market.functions.timeout(job_id, job_tuple(job)))
-    slashed = event(d.workers, receipt, "WorkerSlashed")
-    assert slashed["amount"] == MIN_STAKE * SLASH_BPS // 10_000
-    assert slashed["stake"] == MIN_STAKE - slashed["amount"]
-    job_id, job = d.create()
-    with reverts("WorkerRegistryStakeBelowMinimum"):
-        d.claim(job_id, job, "worker2")
-    d.tx("worker2", d.workers.functions.addStake(slashed["amount"]), value=slashed["amount"])
-    d.claim(job_id, job, "worker2")
-
-
-def test_slash_is_capped_at_the_remaining_stake(d: Deployment) -> None:
-    d.tx("owner", d.workers.functions.setSlashBps(10_000))
-    d.tx("owner", d.workers.functions.setMinStake(2 * MIN_STAKE))
-    job_id, job = d.create()
-    job = d.claim(job_id, job, "worker")  # stakes 2 * MIN_STAKE
-    d.tx("owner", d.workers.functions.setMinStake(3 * MIN_STAKE))  # slash would be 3 ETH
-    d.chain.increase_time(job["terms"]["workTime"] + 1)
-    receipt = d.tx("outsider", d.market.functions.timeout(job_id, job_tuple(job)))
-    assert event(d.market, receipt, "JobTimedOut")["slashed"] == 2 * MIN_STAKE
-    assert _worker(d, "worker")["stake"] == 0
-    # A second timeout finds nothing left to take: no slash event, nothing sent.
-    d.tx("owner", d.workers.functions.setMinStake(MIN_STAKE))
-    d.tx("worker", d.workers.functions.addStake(MIN_STAKE), value=MIN_STAKE)
-    d.tx("owner", d.workers.functions.setSlashBps(0))
-    job_id, job = d.create()
-    job = d.claim(job_id, job, "worker")
-    d.chain.increase_time(job["terms"]["workTime"] + 1)
-    receipt = d.tx("outsider", d.market.functions.timeout(job_id, job_tuple(job)))
-    assert events(d.workers, receipt, "WorkerSlashed") == []
-    assert event(d.market, receipt, "JobTimedOut")["slashed"] == 0
-
-
-def test_market_hooks_refuse_everyone_else(d: Deployment) -> None:
-    with reverts("WorkerRegistryNotMarket"):
-        d.tx("worker", d.workers.functions.acquire(d.addr("worker"), d.eth_model, 1))
-    with reverts("WorkerRegistryNotMarket"):
-        d.tx("owner", d.workers.functions.slash(d.addr("worker")))
-
-
-def test_market_binds_once(d: Deployment) -> None:
-    assert d.workers.functions.market().call() == d.market.address
-    with reverts("WorkerRegistryMarketAlreadyBound"):
-        d.tx("owner", d.workers.functions.bindMarket(d.addr("outsider")))
-    fresh = d.chain.sender(d.actors.owner).deploy(
-        "WorkerRegistry", d.addr("owner"), ETH, d.models.address, MIN_STAKE, UNBONDING_DELAY, 0
-    )
-    with reverts("WorkerRegistryMarketAlreadyBound"):
-        d.tx("owner", fresh.functions.bindMarket(ETH))
-    with reverts("OwnableUnauthorizedAccount"):
-        d.tx("outsider", fresh.functions.bindMarket(d.addr("outsider")))
-    # Unbound: nothing was ever claimed, so nothing is active.
-    assert fresh.functions.activeJobs(d.addr("worker")).call() == 0
+def test_stake_in_eth_and_tokens_is_counted_per_token(d: Deployment) -> None:
+    eth_total = d.workers.functions.totalStaked(ETH).call()
+    assert eth_total == 3 * STAKE == d.chain.balance(d.workers.address)
+    token_total = d.workers.functions.totalStaked(d.token.address).call()
+    assert token_total == 2 * TOKEN_STAKE == d.token.functions.balanceOf(d.workers.address).call()
+    receipt = d.tx("outsider", d.workers.functions.stake(ETH, ETHER), value=ETHER)
+    staked = event(d.workers, receipt, "Staked")
+    assert (staked["token"], staked["amount"], staked["stake"]) == (ETH, ETHER, ETHER)
+    assert d.stake_of("outsider") == (ETHER, 0)
+    assert d.workers.functions.totalStaked(ETH).call() == eth_total + ETHER
 
 
 @pytest.mark.parametrize(
-    ("setter", "value"),
+    ("token", "amount", "value", "error"),
     [
-        ("setMinStake", 0),
-        ("setMinStake", 10**27 + 1),
-        ("setUnbondingDelay", 3_599),
-        ("setUnbondingDelay", 30 * 86_400 + 1),
-        ("setSlashBps", 10_001),
+        ("eth", ETHER, ETHER - 1, "WorkerRegistryValueMismatch"),
+        ("token", ETHER, 1, "WorkerRegistryValueMismatch"),
+        ("eth", 0, 0, "WorkerRegistryZeroAmount"),
+        ("eth", 2**96, 2**96, "WorkerRegistryStakeTooLarge"),
     ],
 )
-def test_parameters_are_bounded(d: Deployment, setter: str, value: int) -> None:
-    with reverts("WorkerRegistryParameterOutOfBounds"):
-        d.tx("owner", getattr(d.workers.functions, setter)(value))
-
-
-@pytest.mark.parametrize(
-    ("setter", "value", "event_name", "getter"),
-    [
-        ("setMinStake", 2 * ETHER, "MinStakeUpdated", "minStake"),
-        ("setUnbondingDelay", 3_600, "UnbondingDelayUpdated", "unbondingDelay"),
-        ("setSlashBps", 10_000, "SlashBpsUpdated", "slashBps"),
-    ],
-)
-def test_owner_sets_parameters(
-    d: Deployment, setter: str, value: int, event_name: str, getter: str
+def test_stake_rejects_bad_input(
+    d: Deployment, token: str, amount: int, value: int, error: str
 ) -> None:
-    with reverts("OwnableUnauthorizedAccount"):
-        d.tx("outsider", getattr(d.workers.functions, setter)(value))
-    receipt = d.tx("owner", getattr(d.workers.functions, setter)(value))
-    assert list(event(d.workers, receipt, event_name).values()) == [value]
-    assert getattr(d.workers.functions, getter)().call() == value
+    address = ETH if token == "eth" else d.token.address
+    d.tx("worker", d.token.functions.approve(d.workers.address, amount))
+    d.chain._rpc("anvil_setBalance", d.addr("worker"), hex(2**97))
+    with reverts(error):
+        d.tx("worker", d.workers.functions.stake(address, amount), value=value)
 
 
-def test_exit_uses_the_delay_in_force_when_requested(d: Deployment) -> None:
-    d.tx("worker2", d.workers.functions.requestExit())
-    ends = _worker(d, "worker2")["unbondingEnds"]
-    d.tx("owner", d.workers.functions.setUnbondingDelay(30 * 86_400))
-    assert _worker(d, "worker2")["unbondingEnds"] == ends
-
-
-def test_erc20_stake_is_pulled_exactly(d: Deployment) -> None:
-    owner = d.chain.sender(d.actors.owner)
-    registry = owner.deploy(
-        "WorkerRegistry", owner.address, d.token.address, d.models.address, MIN_STAKE, 3_600, 0
+def test_erc20_stake_is_pulled_exactly_and_unstaked_to_anyone(d: Deployment) -> None:
+    token = d.token.address
+    d.tx("worker", d.token.functions.approve(d.workers.address, ETHER))
+    d.tx("worker", d.workers.functions.stake(token, ETHER))
+    assert d.stake_of("worker", token) == (TOKEN_STAKE + ETHER, TOKEN_STAKE)
+    before = d.token.functions.balanceOf(d.addr("outsider")).call()
+    receipt = d.tx("worker", d.workers.functions.unstake(token, ETHER, d.addr("outsider")))
+    unstaked = event(d.workers, receipt, "Unstaked")
+    assert (unstaked["amount"], unstaked["to"], unstaked["stake"]) == (
+        ETHER,
+        d.addr("outsider"),
+        TOKEN_STAKE,
     )
-    d.tx("worker", d.token.functions.approve(registry.address, MIN_STAKE))
-    with reverts("WorkerRegistryValueMismatch"):
-        d.tx("worker", registry.functions.register(MIN_STAKE, cid("m"), []), value=1)
-    d.tx("worker", registry.functions.register(MIN_STAKE, cid("m"), []))
-    assert d.token.functions.balanceOf(registry.address).call() == MIN_STAKE
-    assert registry.functions.stakeToken().call() == d.token.address
-    d.tx("worker", registry.functions.requestExit())
-    d.chain.increase_time(3_600)
-    before = d.token.functions.balanceOf(d.addr("worker")).call()
-    d.tx("worker", registry.functions.withdrawStake())
-    assert d.token.functions.balanceOf(d.addr("worker")).call() == before + MIN_STAKE
-    assert d.token.functions.balanceOf(registry.address).call() == 0
+    assert d.token.functions.balanceOf(d.addr("outsider")).call() == before + ETHER
+    assert d.token.functions.balanceOf(d.workers.address).call() == 2 * TOKEN_STAKE
 
 
-def test_fee_on_transfer_stake_token_is_refused(d: Deployment) -> None:
-    owner = d.chain.sender(d.actors.owner)
-    fot = owner.deploy("FeeOnTransferToken")
-    registry = owner.deploy(
-        "WorkerRegistry", owner.address, fot.address, d.models.address, MIN_STAKE, 3_600, 0
-    )
-    d.tx("owner", fot.functions.mint(d.addr("worker"), 10 * MIN_STAKE))
-    d.tx("worker", fot.functions.approve(registry.address, 10 * MIN_STAKE))
+def test_fee_on_transfer_stake_is_refused(d: Deployment) -> None:
+    fot = d.chain.sender(d.actors.owner).deploy("FeeOnTransferToken")
+    d.tx("owner", fot.functions.mint(d.addr("worker"), 10 * ETHER))
+    d.tx("worker", fot.functions.approve(d.workers.address, 10 * ETHER))
     with reverts("TokenTransferAmountMismatch") as caught:
-        d.tx("worker", registry.functions.register(MIN_STAKE, cid("m"), []))
-    assert caught.args == {"expected": MIN_STAKE, "received": MIN_STAKE * 99 // 100}
-    assert fot.functions.balanceOf(registry.address).call() == 0
+        d.tx("worker", d.workers.functions.stake(fot.address, ETHER))
+    assert caught.args == {"expected": ETHER, "received": ETHER * 99 // 100}
+    assert fot.functions.balanceOf(d.workers.address).call() == 0
+
+
+def test_unstake_takes_only_unallocated_stake(d: Deployment) -> None:
+    d.tx("worker2", d.workers.functions.stake(ETH, ETHER), value=ETHER)
+    with reverts("WorkerRegistryInsufficientFreeStake") as caught:
+        d.tx("worker2", d.workers.functions.unstake(ETH, ETHER + 1, d.addr("worker2")))
+    assert caught.args == {"token": ETH, "free": ETHER, "amount": ETHER + 1}
+    with reverts("WorkerRegistryZeroAddress"):
+        d.tx("worker2", d.workers.functions.unstake(ETH, ETHER, ETH))
+    with reverts("WorkerRegistryZeroAmount"):
+        d.tx("worker2", d.workers.functions.unstake(ETH, 0, d.addr("worker2")))
+    before = d.chain.balance(d.addr("outsider"))
+    d.tx("worker2", d.workers.functions.unstake(ETH, ETHER, d.addr("outsider")))
+    assert d.chain.balance(d.addr("outsider")) == before + ETHER
+    assert d.stake_of("worker2") == (STAKE, STAKE)
+    assert d.chain.balance(d.workers.address) == d.workers.functions.totalStaked(ETH).call()
+
+
+def test_allocate_needs_free_stake_and_a_contract(d: Deployment) -> None:
+    venue = _venue(d)
+    with reverts("WorkerRegistryInsufficientFreeStake"):
+        d.tx("worker2", d.workers.functions.allocate(venue.address, ETH, 1))
+    d.tx("worker2", d.workers.functions.stake(ETH, ETHER), value=ETHER)
+    with reverts("WorkerRegistryNotVenue"):
+        d.tx("worker2", d.workers.functions.allocate(d.addr("outsider"), ETH, ETHER))
+    receipt = d.tx("worker2", d.workers.functions.allocate(venue.address, ETH, ETHER))
+    allocated = event(d.workers, receipt, "Allocated")
+    assert (allocated["venue"], allocated["amount"], allocated["allocation"]) == (
+        venue.address,
+        ETHER,
+        ETHER,
+    )
+    assert d.allocation("worker2", ETH, venue.address) == ETHER
+    assert d.stake_of("worker2") == (STAKE + ETHER, STAKE + ETHER)
+
+
+def test_deallocate_refuses_locked_collateral(d: Deployment) -> None:
+    job_id, job = d.create()
+    d.claim(job_id, job, role="worker2")
+    collateral = job["terms"]["collateral"]
+    assert d.locked("worker2") == collateral
+    w = d.workers.functions
+    with reverts("WorkerRegistryAllocationLocked") as caught:
+        d.tx("worker2", w.deallocate(d.market.address, ETH, STAKE - collateral + 1))
+    assert caught.args == {
+        "venue": d.market.address,
+        "token": ETH,
+        "locked": collateral,
+        "left": collateral - 1,
+    }
+    with reverts("WorkerRegistryInsufficientAllocation"):
+        d.tx("worker2", w.deallocate(d.market.address, ETH, STAKE + 1))
+    receipt = d.tx("worker2", w.deallocate(d.market.address, ETH, STAKE - collateral))
+    assert event(d.workers, receipt, "Deallocated")["allocation"] == collateral
+    assert d.stake_of("worker2") == (STAKE, collateral)
+    d.tx("worker2", w.unstake(ETH, STAKE - collateral, d.addr("worker2")))
+    # The collateral left is locked until the job ends; then it can leave too.
+    job = d.submit(job_id, {**job, "worker": d.addr("worker2")}, role="worker2")
+    d.chain.increase_time(CHALLENGE_WINDOW + 1)
+    d.finalize(job_id, job)
+    assert d.locked("worker2") == 0
+    d.tx("worker2", w.deallocate(d.market.address, ETH, collateral))
+
+
+def test_forced_deallocation_frees_a_broken_venue_after_the_delay(d: Deployment) -> None:
+    venue = _venue(d)
+    w = d.workers.functions
+    d.stake_and_allocate("outsider", ETH, ETHER, venue=venue.address)
+    d.tx("outsider", venue.functions.setLocked(d.addr("outsider"), ETH, ETHER))
+    d.tx("outsider", venue.functions.setBroken(True))
+    with reverts("WorkerRegistryForceNotDue"):
+        d.tx("outsider", w.forceDeallocate(venue.address, ETH))
+    receipt = d.tx("outsider", w.requestForcedDeallocation(venue.address, ETH))
+    force_at = event(d.workers, receipt, "ForcedDeallocationRequested")["forceAt"]
+    assert force_at == d.now() + FORCE_DELAY
+    assert w.allocationState(d.addr("outsider"), ETH, venue.address).call() == (ETHER, force_at)
+    # From the request on, the venue sees no allocation to lock new collateral against.
+    assert w.allocationOf(d.addr("outsider"), ETH, venue.address).call() == 0
+    d.tx("outsider", w.stake(ETH, 1), value=1)
+    with reverts("WorkerRegistryForcePending"):
+        d.tx("outsider", w.allocate(venue.address, ETH, 1))
+    with reverts("WorkerRegistryForceNotDue"):
+        d.tx_at(force_at - 1, "outsider", w.forceDeallocate(venue.address, ETH))
+    receipt = d.tx_at(force_at, "outsider", w.forceDeallocate(venue.address, ETH))
+    assert event(d.workers, receipt, "Deallocated")["amount"] == ETHER
+    assert d.allocation("outsider", ETH, venue.address) == 0
+    d.tx("outsider", w.unstake(ETH, ETHER + 1, d.addr("outsider")))
+    assert d.stake_of("outsider") == (0, 0)
+    with reverts("WorkerRegistryInsufficientAllocation"):
+        d.tx("outsider", w.requestForcedDeallocation(venue.address, ETH))
+
+
+def test_a_pending_forced_deallocation_stops_new_claims_against_it(d: Deployment) -> None:
+    """Attack: request a forced deallocation, claim jobs just before it is due, force the
+    collateral out and let the jobs time out unslashed. From the request on, the market sees
+    no allocation, so no claim locks collateral the forced deallocation would free."""
+    w = d.workers.functions
+    held_id, held = d.create()
+    held = d.claim(held_id, held, role="worker2")  # claimed before the request: still covered
+    d.tx("worker2", w.requestForcedDeallocation(d.market.address, ETH))
+    assert d.allocation("worker2") == 0
+    job_id, job = d.create()
+    with reverts("JobMarketAllocationExceeded"):
+        d.claim(job_id, job, role="worker2")
+    # The job claimed before the request stays slashable in full.
+    deadline = d.status(held_id)[1]
+    receipt = d.tx_at(
+        deadline + 1, "outsider", d.market.functions.timeout(held_id, job_tuple(held))
+    )
+    assert event(d.market, receipt, "JobTimedOut")["slashed"] == held["terms"]["collateral"]
+    # Emptying the allocation ends the request; the worker may allocate anew.
+    (amount, _) = w.allocationState(d.addr("worker2"), ETH, d.market.address).call()
+    d.tx("worker2", w.deallocate(d.market.address, ETH, amount))
+    assert w.allocationState(d.addr("worker2"), ETH, d.market.address).call() == (0, 0)
+    d.tx("worker2", w.allocate(d.market.address, ETH, amount))
+    d.claim(job_id, job, role="worker2")
+
+
+def test_venue_slash_capped_at_its_allocation(d: Deployment) -> None:
+    venue, other = _venue(d), _venue(d)
+    d.tx("outsider", d.workers.functions.stake(ETH, 3 * ETHER), value=3 * ETHER)
+    d.tx("outsider", d.workers.functions.allocate(venue.address, ETH, ETHER))
+    d.tx("outsider", d.workers.functions.allocate(other.address, ETH, ETHER))
+    total = d.workers.functions.totalStaked(ETH).call()
+    receipt = d.tx("owner", venue.functions.slash(d.addr("outsider"), ETH, 5 * ETHER))
+    slashed = event(d.workers, receipt, "Slashed")
+    assert (slashed["venue"], slashed["amount"], slashed["stake"]) == (
+        venue.address,
+        ETHER,
+        2 * ETHER,
+    )
+    assert d.chain.balance(venue.address) == ETHER
+    assert d.allocation("outsider", ETH, venue.address) == 0
+    assert d.allocation("outsider", ETH, other.address) == ETHER
+    assert d.stake_of("outsider") == (2 * ETHER, ETHER)
+    assert d.workers.functions.totalStaked(ETH).call() == total - ETHER
+    # Nothing allocated to the caller: nothing taken, no event.
+    receipt = d.tx("owner", venue.functions.slash(d.addr("outsider"), ETH, ETHER))
+    assert events(d.workers, receipt, "Slashed") == []
+    receipt = d.tx("outsider", d.workers.functions.slash(d.addr("worker"), ETH, ETHER))
+    assert events(d.workers, receipt, "Slashed") == []
+    assert d.stake_of("worker") == (2 * STAKE, 2 * STAKE)
+
+
+def test_registry_has_no_admin(d: Deployment) -> None:
+    names = {item.get("name") for item in d.workers.abi}
+    assert not names & {"owner", "transferOwnership", "renounceOwnership", "bindMarket"}
+    assert not [n for n in names if n and n.startswith("set")]
+    constructor = next(item for item in d.workers.abi if item["type"] == "constructor")
+    assert [i["type"] for i in constructor["inputs"]] == ["address"]  # the model registry
 
 
 @pytest.mark.parametrize("bubble", [False, True])
-def test_reentrant_worker_cannot_withdraw_stake_twice(d: Deployment, bubble: bool) -> None:
+def test_reentrant_worker_cannot_unstake_twice(d: Deployment, bubble: bool) -> None:
     attacker = d.chain.sender(d.actors.owner).deploy(
         "ReentrantReceiver", d.market.address, d.workers.address, bubble
     )
-    d.tx("outsider", attacker.functions.registerWorker(cid("m"), []), value=MIN_STAKE)
-    d.tx("outsider", attacker.functions.requestExit())
-    d.chain.increase_time(UNBONDING_DELAY)
-    staked_before = d.workers.functions.totalStaked().call()
+    d.tx("outsider", attacker.functions.stakeWorker(), value=ETHER)
+    staked_before = d.workers.functions.totalStaked(ETH).call()
     if bubble:
         with reverts("TokenTransferEthFailed"):
-            d.tx("outsider", attacker.functions.withdrawStake())
+            d.tx("outsider", attacker.functions.unstake(ETHER))
         assert d.chain.balance(attacker.address) == 0
-        assert d.workers.functions.totalStaked().call() == staked_before
+        assert d.workers.functions.totalStaked(ETH).call() == staked_before
     else:
-        d.tx("outsider", attacker.functions.withdrawStake())
+        d.tx("outsider", attacker.functions.unstake(ETHER // 2))
         assert attacker.functions.reentryAttempts().call() == 1
         assert attacker.functions.reentrySuccesses().call() == 0
-        assert d.chain.balance(attacker.address) == MIN_STAKE
-        assert d.workers.functions.totalStaked().call() == staked_before - MIN_STAKE
-    assert d.chain.balance(d.workers.address) == d.workers.functions.totalStaked().call()
+        assert d.chain.balance(attacker.address) == ETHER // 2
+        assert d.workers.functions.totalStaked(ETH).call() == staked_before - ETHER // 2
+    assert d.chain.balance(d.workers.address) == d.workers.functions.totalStaked(ETH).call()
 
 
-def test_erc20_stake_slash_reaches_the_market_in_the_token(d: Deployment) -> None:
-    owner = d.chain.sender(d.actors.owner)
-    registry = owner.deploy(
-        "WorkerRegistry",
-        owner.address,
-        d.token.address,
-        d.models.address,
-        MIN_STAKE,
-        3_600,
-        SLASH_BPS,
-    )
-    market = d.another_market(workers=registry.address)
-    d.tx("owner", registry.functions.bindMarket(market.address))
-    d.tx("worker", d.token.functions.approve(registry.address, MIN_STAKE))
-    d.tx("worker", registry.functions.register(MIN_STAKE, cid("m"), [d.eth_model]))
-    request = {**d.request(), "workTime": 60}
-    receipt = d.tx(
-        "requester",
-        market.functions.createJob(d.addr("requester"), request_tuple(request)),
-        value=request["maxPrice"],
-    )
-    created = event(market, receipt, "JobCreated")
-    job = job_from_created(created)
-    d.tx("worker", market.functions.claim(created["jobId"], job_tuple(job)))
-    job = {**job, "worker": d.addr("worker")}
-    d.chain.increase_time(61)
-    d.tx("outsider", market.functions.timeout(created["jobId"], job_tuple(job)))
-    slash = MIN_STAKE * SLASH_BPS // 10_000
-    # The whole slash goes to the harmed requester; the fee account gets none of it.
-    assert market.functions.balanceOf(d.addr("requester"), d.token.address).call() == slash
-    assert market.functions.balanceOf(d.fees, d.token.address).call() == 0
-    assert d.token.functions.balanceOf(market.address).call() == slash
-    assert d.token.functions.balanceOf(registry.address).call() == MIN_STAKE - slash
+def test_typed_views_read_stake_allocation_and_exposure(d: Deployment) -> None:
+    worker = d.addr("worker")
+    job_id, job = d.create()
+    d.claim(job_id, job)
+    collateral = job["terms"]["collateral"]
+    assert read_stake(d.chain, d.workers, worker, ETH) == Stake(2 * STAKE, 2 * STAKE)
+    assert read_stake(d.chain, d.workers, worker, ETH).unallocated == 0
+    assert read_allocation(d.chain, d.workers, worker, ETH, d.market.address) == 2 * STAKE
+    assert read_exposure(d.chain, d.market, worker, ETH) == Exposure(collateral, 0, 0, 0, 0, 0)
+    free = free_allocation(d.chain, d.workers, d.market, worker, ETH)
+    assert free == 2 * STAKE - collateral

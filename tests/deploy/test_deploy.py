@@ -10,7 +10,7 @@ import pytest
 from inferchain.chain import Chain
 from inferchain.deploy import load_networks, load_record
 from inferchain.devstack import dev_private_keys
-from inferchain.market import Market
+from inferchain.market import ETH, Market
 from inferchain.market.deploy import ReexecConfig
 from inferchain.market.modes import ON_FINALIZE, ON_SUBMIT, QUOTE, REEXEC_MODE
 from inferchain.paths import project_root
@@ -74,7 +74,8 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     first = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore)
     assert first.code == 0, first.error
     report = first.json()
-    assert report["chain_id"] == SEPOLIA_CHAIN_ID and report["transactions"] == 13
+    # 10 contracts and the 2 pricing operations scheduled: no wiring call
+    assert report["chain_id"] == SEPOLIA_CHAIN_ID and report["transactions"] == 12
     record = load_record(tmp_path, SEPOLIA_CHAIN_ID)
     assert record.network == "sepolia" and record.deployer == DEPLOYER
     assert record.compiler["version"] == SOLC_VERSION and "optimizer" in record.compiler["settings"]
@@ -90,10 +91,10 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
         "JobMarket",
         "TokenMeteredPricing",
     }
-    # The market's constructor took its config, modes and tokens: one wiring call is left, and
-    # the metered pricing waits in the timelock like any governance change (issue 16).
+    # The market's constructor took its config, modes and tokens; the shared worker registry
+    # needs no wiring (workers allocate to the market themselves), and the metered pricing
+    # waits in the timelock like any governance change (issue 16).
     assert [t.step for t in record.transactions] == [
-        "WorkerRegistry.bindMarket",
         f"schedule {REGISTER_PRICING}",
         f"schedule {ENABLE_PRICING}",
     ]
@@ -108,7 +109,6 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     market = Market.connect(chain, record.market_addresses())
     a, jobs = market.addresses, market.jobs.functions
     assert chain.call(jobs.modelRegistry()) == a.model_registry
-    assert chain.call(market.workers.functions.market()) == a.job_market
     assert chain.call(jobs.modeOf(0))[:2] == (a.arbiter, 3_600)
     assert a.zk_verifier == record.contracts["ZkVerifier"].address
     assert chain.call(jobs.modeOf(1)) == (a.zk_verifier, 3_600, 86_400, ON_SUBMIT, True)
@@ -123,12 +123,15 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     assert tuple(chain.call(market.reexec.functions.params())) == reexec.params()
     assert chain.call(jobs.router()) == a.router
     assert chain.call(jobs.governor()) == a.governor
-    assert chain.call(jobs.config()) == (250, 1_000)
+    assert chain.call(jobs.config()) == (250, 10_000, 1_000)
     assert chain.call(market.governor.functions.owner()) == a.timelock
     assert chain.call(market.timelock.functions.getMinDelay()) == TWO_DAYS
     assert chain.call(market.arbiter.functions.owner()) == ARBITER
     assert chain.call(market.router.functions.modelRegistry()) == a.model_registry
-    assert chain.call(market.workers.functions.minStake()) == 10**16  # the sepolia entry's
+    # The worker registry is ownerless and has no parameters: nothing of it to configure.
+    registry_functions = {i["name"] for i in market.workers.abi if i.get("type") == "function"}
+    assert not registry_functions & {"owner", "minStake", "bindMarket", "market"}
+    assert chain.call(market.workers.functions.totalStaked(ETH)) == 0
 
     nonce = chain.w3.eth.get_transaction_count(DEPLOYER)
     before = (tmp_path / f"{SEPOLIA_CHAIN_ID}.json").read_text()
@@ -148,10 +151,10 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     assert [p["state"] for p in pricing] == ["waiting", "waiting"]
     assert (proposal["state"], proposal["current"], proposal["wanted"]) == (
         "scheduled",
-        [250, 1_000],
-        [300, 1_000],
+        [250, 10_000, 1_000],
+        [300, 10_000, 1_000],
     )
-    assert chain.call(jobs.config()) == (250, 1_000)
+    assert chain.call(jobs.config()) == (250, 10_000, 1_000)
     # ...a rerun before the delay sends nothing and says when it will be ready...
     waiting = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore, networks=changed)
     assert waiting.code == 0, waiting.error
@@ -168,7 +171,7 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
         f"execute {REGISTER_PRICING}",
         f"execute {ENABLE_PRICING}",
     ]
-    assert chain.call(jobs.config()) == (300, 1_000)
+    assert chain.call(jobs.config()) == (300, 10_000, 1_000)
     assert chain.call(jobs.pricingOf(1)) == (record.contracts["TokenMeteredPricing"].address, True)
     assert load_record(tmp_path, SEPOLIA_CHAIN_ID).contracts == record.contracts
 
@@ -204,7 +207,9 @@ def test_rerun_prints_the_operation_when_the_deployer_is_not_the_proposer(
         env=_env(sepolia_rpc),
     )  # fmt: skip
     assert again.code == 0, again.error
-    assert "MarketGovernor.setConfig (250, 1000) -> (250, 2000): for proposer" in again.stdout
+    assert "MarketGovernor.setConfig (250, 10000, 1000) -> (250, 10000, 2000): for proposer" in (
+        again.stdout
+    )
     assert "the proposer must schedule target" in again.stdout
 
 
@@ -216,14 +221,14 @@ def test_dry_run_estimates_without_sending(
     out = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore, "--dry-run")
     assert out.code == 0, out.error
     report = out.json()
-    assert report["dry_run"] and report["transactions"] == 13
+    assert report["dry_run"] and report["transactions"] == 12
     assert (
         report["total_gas"] > 5_000_000
         and report["cost_wei"] == report["total_gas"] * report["gas_price_wei"]
     )
     # The market's modes need their modules' immutables, which a dry run cannot simulate.
     # So do the metered pricing's registration and enabling, on a market not deployed yet.
-    assert [s["simulated"] for s in report["steps"]] == [True] * 8 + [False] + [True] + [False] * 3
+    assert [s["simulated"] for s in report["steps"]] == [True] * 8 + [False] + [True] + [False] * 2
     assert chain.w3.eth.get_transaction_count(DEPLOYER) == nonce
     assert not (tmp_path / f"{SEPOLIA_CHAIN_ID}.json").exists()
 

@@ -1,6 +1,6 @@
 """Mode 2 (`reexec`, ReexecVerifier) on a market deployed before it existed: a rerun of
-`inferchain deploy` deploys it against the reused worker registry and registers and enables
-it through the timelock (local: no delay, so in one run)."""
+`inferchain deploy` deploys it for the reused market (which it names) and registers and
+enables it through the timelock (local: no delay, so in one run)."""
 
 from __future__ import annotations
 
@@ -45,11 +45,12 @@ def test_rerun_registers_and_enables_the_reexec_mode_through_the_timelock(
     reexec = after.market_addresses().reexec_verifier
     assert reexec == after.contracts["ReexecVerifier"].address
     assert after.contracts["WorkerRegistry"] == before.contracts["WorkerRegistry"]  # reused
+    assert after.contracts["JobMarket"] == before.contracts["JobMarket"]
     mode = read_mode(chain, market.jobs, REEXEC_MODE)
     all_hooks = QUOTE | ON_SUBMIT | ON_FINALIZE
     assert (mode.module, mode.hooks, mode.enabled) == (reexec, all_hooks, True)
     assert mode.challenge_window == ReexecConfig().challenge_window
-    # It serves the reused market, found through the worker registry it names.
+    # It serves the reused market, the one it was given.
     bound = Market.at(chain, market.jobs.address)
     assert bound.reexec is not None and bound.addresses.reexec_verifier == reexec
     assert chain.call(bound.reexec.functions.market()) == market.jobs.address

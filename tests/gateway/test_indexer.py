@@ -16,14 +16,14 @@ from inferchain.gateway.db.models import (
     Job,
     Model,
     Worker,
+    WorkerAllocation,
     WorkerModel,
+    WorkerStake,
 )
 from inferchain.gateway.indexer import projector, reconcile
 from tests.contracts.helpers import (
     CHALLENGE_WINDOW,
     ETH,
-    MIN_STAKE,
-    SLASH_BPS,
     Deployment,
     job_tuple,
 )
@@ -64,7 +64,13 @@ def test_index_job_lifecycle_projects_job_model_worker_and_balances(
         assert model is not None and model.task_kind == "text-generation" and model.active
         worker = s.get(Worker, d.addr("worker"))
         assert worker is not None and worker.registered
-        assert worker.stake == d.workers.functions.worker(worker.address).call()[0] > 0
+        stake = s.get(WorkerStake, (worker.address, ETH))
+        staked, allocated = d.workers.functions.stakeOf(worker.address, ETH).call()
+        assert stake is not None and (stake.stake, stake.allocated) == (staked, allocated)
+        assert staked > 0 and stake.slashed_total == 0
+        allocation = s.get(WorkerAllocation, (worker.address, ETH, d.market.address))
+        venue = d.workers.functions.allocationOf(worker.address, ETH, d.market.address).call()
+        assert allocation is not None and allocation.amount == venue > 0
         served = set(
             s.scalars(select(WorkerModel.model_id).where(WorkerModel.worker == worker.address))
         )
@@ -101,19 +107,36 @@ def test_disputes_and_timeouts_project_bond_slash_payout_and_deadlines(
     timeout = d.market.functions.timeout(late, job_tuple(job))
     d.tx_at(d.status(late)[1] + 1, "outsider", timeout)
     indexer.sync()
-    slash = MIN_STAKE * SLASH_BPS // 10_000
+    slash = lost_job["terms"]["collateral"]  # the whole collateral, to the requester
+    assert slash == job["terms"]["collateral"] > 0
+    worker = d.addr("worker")
     with sessions() as s:
         rows = {job_id: _columns(s.get(Job, job_id)) for job_id in (lost, won, late)}
+        stake = s.get(WorkerStake, (worker, ETH))
+        allocation = s.get(WorkerAllocation, (worker, ETH, d.market.address))
+        assert stake is not None and allocation is not None
+        projected = (stake.stake, stake.allocated, stake.slashed_total, allocation.amount)
     assert (rows[lost]["status"], rows[lost]["slashed"]) == ("refunded", slash)
     assert rows[won]["status"] == "finalized" and rows[won]["worker_amount"] > 0
     assert (rows[late]["status"], rows[late]["slashed"]) == ("timed_out", slash)
+    assert rows[lost]["collateral"] == rows[late]["collateral"] == slash
     assert all(r["status_deadline"] is None for r in rows.values())
+    # Both slashes came out of the allocation to this market, and so out of the stake.
+    staked, allocated = d.workers.functions.stakeOf(worker, ETH).call()
+    on_market = d.workers.functions.allocationOf(worker, ETH, d.market.address).call()
+    assert projected == (staked, allocated, 2 * slash, on_market)
     # A reorg's rebuild replays the stored logs into the same rows.
     with sessions() as s, s.begin():
         for job_id in rows:
             projector.rebuild(s, f"job:{job_id}")
+        projector.rebuild(s, f"worker:{worker}")
     with sessions() as s:
         assert {job_id: _columns(s.get(Job, job_id)) for job_id in rows} == rows
+        stake = s.get(WorkerStake, (worker, ETH))
+        allocation = s.get(WorkerAllocation, (worker, ETH, d.market.address))
+        assert stake is not None and allocation is not None
+        again = (stake.stake, stake.allocated, stake.slashed_total, allocation.amount)
+        assert again == projected
 
 
 def test_restart_resumes_without_duplicates(market: Market, make_indexer, sessions) -> None:
@@ -197,14 +220,20 @@ def test_reconcile_corrects_rows_that_disagree_with_contract_state(
     indexer = make_indexer()
     indexer.sync()
     with sessions() as s, s.begin():  # as if events had been missed
+        stakes = s.scalar(select(func.count()).select_from(WorkerStake))
+        allocations = s.scalar(select(func.count()).select_from(WorkerAllocation))
         s.execute(update(Model).where(Model.model_id == d.eth_model).values(price=1, active=False))
         s.execute(update(Job).where(Job.job_id == job_id).values(status="claimed"))
-        s.execute(update(Worker).values(stake=5))
+        s.execute(update(Worker).values(registered=False))
+        s.execute(update(WorkerStake).values(stake=5))
+        s.execute(update(WorkerAllocation).values(amount=3))
         s.execute(update(Balance).values(amount=7))
     report = reconcile(market.contracts, sessions, indexer.metrics)
     assert report is not None
     assert report.corrected["model"] == 1 and report.corrected["job"] == 1
     assert report.corrected["worker"] == 2 and report.corrected["balance"] >= 1
+    assert stakes and allocations  # every worker's, in every token it staked
+    assert report.corrected["stake"] == stakes and report.corrected["allocation"] == allocations
     with sessions() as s:
         assert s.get(Job, job_id).status == "open"  # type: ignore[union-attr]
         assert s.get(Model, d.eth_model).active  # type: ignore[union-attr]

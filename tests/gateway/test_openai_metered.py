@@ -124,7 +124,8 @@ def test_a_requester_understating_its_prompt_gets_the_job_refused_and_refunded(
     metered: tuple[TestClient, int], chain: Chain, anvil: AnvilNode, ipfs_api_url: str
 ) -> None:
     """pricingData says 1 prompt token; the prompt is longer. The worker refuses the job before
-    decoding (reportFailure, reason over_limits): no text, nothing charged, the escrow back."""
+    decoding (reportFailure, reason over_limits): no text, nothing charged, the escrow back
+    with the failure fee (1 % of the collateral for so early a report)."""
     client, model_id = metered
     key, wallet = anvil.keys[REQUESTER], anvil.accounts[REQUESTER]
     market = client.app.state.services.contracts().market
@@ -147,7 +148,9 @@ def test_a_requester_understating_its_prompt_gets_the_job_refused_and_refunded(
     with IpfsClient(ipfs_api_url, timeout=10) as ipfs:
         evidence = json.loads(ipfs.cat(Cid.parse(bytes(events["JobFailed"]["evidenceCid"]))))
     assert evidence["reason"] == "over_limits" and "at most 1 and 4" in evidence["message"]
-    assert int(chain.call(market.functions.balanceOf(wallet, ETH))) == before + most
+    fee = events["JobFailed"]["fee"]
+    assert most // 100 <= fee < most // 10  # of the collateral: the escrowed most, by default
+    assert int(chain.call(market.functions.balanceOf(wallet, ETH))) == before + most + fee
 
 
 def _stream_a_story(metered: tuple[TestClient, int], chain: Chain, anvil: AnvilNode):  # type: ignore[no-untyped-def]

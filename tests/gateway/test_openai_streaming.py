@@ -36,6 +36,7 @@ from tests.worker.helpers import (
     PROVIDER,
     REQUESTER,
     ROYALTY_BPS,
+    STAKE,
     WORKER_KEYS,
     WorkerProcess,
     events_named,
@@ -208,6 +209,7 @@ def test_worker_killed_mid_stream_ends_it_with_an_error_and_the_job_is_refunded(
         "INFERCHAIN_WORKER_STATE_DIR": str(tmp_path / "state"),
         "INFERCHAIN_WORKER_MARKET_ADDRESSES_FILE": str(addresses),
         "INFERCHAIN_WORKER_MODELS": f"[{model_id}]", "INFERCHAIN_WORKER_POLL_INTERVAL_S": "0.05",
+        "INFERCHAIN_WORKER_STAKE": json.dumps({ETH: STAKE}),
     }  # fmt: skip
     worker = WorkerProcess(env, tmp_path / "worker.log")
     me = Account.from_key(worker_key).address
@@ -258,7 +260,7 @@ def test_worker_killed_mid_stream_ends_it_with_an_error_and_the_job_is_refunded(
     (timed_out,) = events_named(market, "JobTimedOut")
     assert timed_out["jobId"] == job_id and timed_out["slashed"] > 0
     refunded = chain.call(market.jobs.functions.balanceOf(anvil.accounts[REQUESTER], ETH))
-    assert PRICE < refunded <= PRICE + timed_out["slashed"]  # the price, and a slash share
+    assert PRICE < refunded <= PRICE + timed_out["slashed"]  # the price, and the slash
 
 
 @pytest.fixture

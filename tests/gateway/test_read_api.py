@@ -229,13 +229,30 @@ def test_models_workers_and_stats(client, market: Market) -> None:
     assert client.get("/models/77").status_code == 404
     worker = client.get(f"/workers/{d.addr('worker').lower()}").json()
     assert worker["jobs_finalized"] == 1 and worker["success_rate"] == 1.0
+    assert worker["jobs_timed_out"] == worker["jobs_reported_failed"] == 0
     assert worker["models"] == [d.eth_model, d.token_model]
+    reg = d.workers.functions
+    stake, allocated = reg.stakeOf(d.addr("worker"), ETH).call()
+    eth_stakes = [s for s in worker["stakes"] if s["token"] == ETH]
+    assert stake > 0 and eth_stakes == [
+        {"token": ETH, "stake": str(stake), "allocated": str(allocated), "slashed_total": "0"}
+    ]
+    allocation = reg.allocationOf(d.addr("worker"), ETH, d.market.address).call()
+    eth_allocations = [a for a in worker["allocations"] if a["token"] == ETH]
+    assert allocation > 0 and eth_allocations == [
+        {"token": ETH, "venue": d.market.address, "amount": str(allocation), "force_at": None}
+    ]
+    token = bearer(sign_in(client, d.actors.requester))
+    detail = client.get(f"/jobs/{job_id}", headers=token).json()
+    assert detail["collateral"] == str(job["terms"]["collateral"]) and detail["collateral"] != "0"
     assert client.get("/workers/0x" + "00" * 20).status_code == 404
     assert client.get("/workers/not-an-address").status_code == 422
     assert len(client.get("/workers", params={"model_id": d.eth_model}).json()) == 2
     stats = client.get("/stats").json()
     assert stats["jobs_by_status"] == {"finalized": 1, "open": 1} and stats["jobs_total"] == 2
     assert stats["volume_by_token"] == {ETH: str(ETH_PRICE)} and stats["workers_registered"] == 2
+    stakes = sum(reg.stakeOf(d.addr(w), ETH).call()[0] for w in ("worker", "worker2"))
+    assert stats["stake_by_token"][ETH] == str(stakes)
 
 
 def test_model_tiers_quote_each_modes_fee_and_settlement(client, market: Market) -> None:

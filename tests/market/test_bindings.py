@@ -26,6 +26,7 @@ from inferchain.market import (
     fold_events,
     sign_job_request,
 )
+from inferchain.worker.account import ensure_ready
 from tests.conftest import AnvilNode
 
 PRICE = 10**16
@@ -44,10 +45,8 @@ def market(chain: Chain, anvil: AnvilNode) -> Market:
     chain.sender(anvil.keys[PROVIDER]).transact(
         market.models.functions.registerModel(spec.as_abi())
     )
-    stake = config.min_stake
-    chain.sender(anvil.keys[WORKER]).transact(
-        market.workers.functions.register(stake, raw_cid(b"meta").to_bytes(), [1]), value=stake
-    )
+    worker = chain.sender(anvil.keys[WORKER])
+    ensure_ready(chain, market, worker, [1], register=True, stake={ETH: 10**18})
     return market
 
 
@@ -216,7 +215,8 @@ def test_connect_binds_the_same_contracts(chain: Chain, market: Market, anvil: A
     again = Market.connect(chain, market.addresses)
     assert again.jobs.address == market.jobs.address
     assert isinstance(again.models, Contract)
-    assert again.workers.functions.market().call() == market.jobs.address
+    assert again.workers.address == market.workers.address == market.addresses.worker_registry
+    assert again.jobs.functions.workerRegistry().call() == market.workers.address
 
 
 def test_market_address_alone_finds_every_contract_of_the_deployment(

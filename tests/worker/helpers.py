@@ -21,6 +21,7 @@ from inferchain.chain import Chain
 from inferchain.devstack import free_port
 from inferchain.ipfs import Cid, IpfsClient
 from inferchain.market import (
+    ETH,
     JobRecord,
     JobRequest,
     Market,
@@ -38,6 +39,8 @@ PRICE = 10**16
 ROYALTY_BPS = 1_000
 FEE_BPS = 250
 CHALLENGE_S = 600  # the shortest challenge window a mode may have
+#: What a test worker stakes and allocates (ETH): collateral for 100 jobs at PRICE.
+STAKE = 10**18
 DIGITS_INPUT = json.dumps({"array": [[0.0] * 8 for _ in range(8)]}).encode()
 SENTIMENT_INPUT = json.dumps({"text": "a wonderful, moving film"}).encode()
 
@@ -128,11 +131,18 @@ def create_jobs_in_one_block(
 def settings(
     rpc_url: str, ipfs_url: str, key: str, state_dir: Path, **extra: object
 ) -> WorkerSettings:
-    values: dict[str, object] = {"device": "cpu", "ipfs_timeout_s": 2.0, "poll_interval_s": 0.05}
+    values: dict[str, object] = {
+        "device": "cpu", "ipfs_timeout_s": 2.0, "poll_interval_s": 0.05, "stake": {ETH: STAKE},
+    }  # fmt: skip
     values.update(extra)
     return WorkerSettings(
         rpc_url=rpc_url, ipfs_api_url=ipfs_url, private_key=key, state_dir=state_dir, **values
     )
+
+
+def stake_of(chain: Chain, market: Market, address: str, token: str = ETH) -> int:
+    """``address``'s stake in ``token`` in the worker registry."""
+    return int(chain.call(market.workers.functions.stakeOf(address, token))[0])
 
 
 def records(market: Market) -> dict[int, JobRecord]:
@@ -225,6 +235,7 @@ def worker_env(
         "market_addresses_file": str(deployed.write_addresses(tmp_path)),
         "device": "cpu",
         "poll_interval_s": "0.05",
+        "stake": json.dumps({ETH: STAKE}),
         **overrides,
     }
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -17,13 +17,14 @@ import httpx
 
 from inferchain.chain import Chain
 from inferchain.ipfs import Cid, IpfsClient
-from inferchain.market import JobRequest
+from inferchain.market import ETH, JobRequest
 from inferchain.worker import Worker
 from inferchain.worker.account import ensure_ready
 from tests.conftest import AnvilNode
 from tests.worker.helpers import (
     PRICE,
     REQUESTER,
+    STAKE,
     WORKER_KEYS,
     Deployed,
     events_named,
@@ -120,7 +121,7 @@ def test_claim_lost_to_a_rival_stops_the_job_and_shows_readers_no_text(
     worker, model_id = served
     market = deployed.market
     rival = chain.sender(anvil.keys[WORKER_KEYS[1]])
-    ensure_ready(chain, market, rival, [model_id], register=True)
+    ensure_ready(chain, market, rival, [model_id], register=True, stake={ETH: STAKE})
     with _manual_mining(chain):
         job_id = _job_whose_claim_is_pending(worker, chain, anvil, ipfs, deployed, model_id)
         url = _template(chain, deployed, ipfs, worker.sender.address)

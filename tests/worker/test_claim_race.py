@@ -4,7 +4,7 @@ receipts they return. tests/worker/test_batch_skips.py runs the same races on An
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eth_abi import encode
@@ -122,10 +122,33 @@ def test_single_claim_lost_to_a_rival_is_dropped_and_the_next_batch_still_claims
     assert [(j.job_id, j.claim_deadline) for j in won] == [(2, 900)]
 
 
-def test_registry_refusal_stops_claiming_but_keeps_the_jobs_already_won() -> None:
-    refused = ContractReverted("WorkerRegistryStakeBelowMinimum", {"stake": 0}, "0x")
+def test_a_paused_market_stops_claiming_but_keeps_the_jobs_already_won() -> None:
+    refused = ContractReverted("JobMarketPaused", {}, "0x")
     sender = FakeSender({1: 500}, refused, {3: 700})
     won, refusal = _claimer(sender, batch=1).claim([_open(1), _open(2), _open(3)])
-    assert refusal is not None and refusal.startswith("WorkerRegistryStakeBelowMinimum")
+    assert refusal is not None and refusal.startswith("JobMarketPaused")
     assert len(sender.sent) == 2  # job 3 was never sent
     assert [j.job_id for j in won] == [1]
+
+
+def test_a_single_claim_beyond_the_allocation_is_skipped_quietly_and_claiming_goes_on() -> None:
+    exceeded = ContractReverted("JobMarketAllocationExceeded", {}, "0x")
+    sender = FakeSender(exceeded, {2: 900})
+    won, refusal = _claimer(sender, batch=1).claim([_open(1), _open(2)])
+    assert refusal is None and [j.job_id for j in won] == [2]
+
+
+def test_within_takes_jobs_oldest_first_while_their_token_has_free_allocation() -> None:
+    """Each job takes its collateral from its own token's free allocation; a job that does
+    not fit is passed over (a smaller later one may still fit); a token with none, none."""
+    token = "0x" + "ab" * 20
+
+    def record(job_id: int, collateral: int, in_token: str = JOB.terms.token) -> JobRecord:
+        terms = replace(JOB.terms, token=in_token, collateral=collateral)
+        return replace(_open(job_id), job=Job(JOB.requester, JOB.model_id, terms))
+
+    other = "0x" + "cd" * 20
+    jobs = [record(1, 60), record(2, 50), record(3, 40), record(4, 5, token), record(5, 1, other)]
+    chosen = Claimer.within(jobs, {JOB.terms.token: 100, token: 5})
+    assert [r.job_id for r in chosen] == [1, 3, 4]
+    assert Claimer.within(jobs, {}) == []

@@ -20,6 +20,7 @@ from tests.worker.helpers import (
     PROVIDER,
     REQUESTER,
     SENTIMENT_INPUT,
+    STAKE,
     WORKER_KEYS,
     Deployed,
     create_job,
@@ -27,6 +28,7 @@ from tests.worker.helpers import (
     events_named,
     records,
     settings,
+    stake_of,
     wait_until,
 )
 
@@ -75,10 +77,13 @@ def test_invalid_inputs_are_refunded_with_evidence(
     assert reasons == {"not json": "undecodable", "unknown field": "invalid_param",
                        "oversize": "oversize"}  # fmt: skip
     assert events_named(market, "ResultSubmitted")[0]["jobId"] == good_id
-    # refunded to the requester's market balance; the worker keeps its whole stake
-    assert chain.call(market.jobs.functions.balanceOf(requester, ETH)) == len(bad) * PRICE
-    stake = chain.call(market.workers.functions.worker(anvil.accounts[WORKER_KEYS[0]]))[0]
-    assert stake == chain.call(market.workers.functions.minStake())
+    # refunded to the requester's market balance with the failure fees, taken from the stake:
+    # an early report costs 1 % of the collateral (the price), and these came early
+    fees = [event["fee"] for event in failed.values()]
+    assert all(PRICE // 100 <= fee < PRICE // 10 for fee in fees), fees
+    paid_back = len(bad) * PRICE + sum(fees)
+    assert chain.call(market.jobs.functions.balanceOf(requester, ETH)) == paid_back
+    assert stake_of(chain, market, anvil.accounts[WORKER_KEYS[0]]) == STAKE - sum(fees)
     assert worker.metrics.failed._value.get() == len(bad)
 
 
@@ -123,9 +128,10 @@ def test_unfetchable_inputs_never_get_the_worker_slashed_nor_stall_good_jobs(
     job = records(market)[missing_id].job
     with pytest.raises(ContractReverted, match="JobMarketInvalidStatus"):
         chain.call(market.jobs.functions.timeout(missing_id, job.as_abi()))
-    assert chain.call(market.jobs.functions.balanceOf(requester, ETH)) == PRICE  # refunded
-    stake = chain.call(market.workers.functions.worker(me))[0]
-    assert stake == chain.call(market.workers.functions.minStake())
+    # the directory job refunded with its failure fee, which is all the stake lost
+    refunded = chain.call(market.jobs.functions.balanceOf(requester, ETH))
+    assert refunded == PRICE + failed["fee"] and PRICE // 100 <= failed["fee"] < PRICE // 10
+    assert stake_of(chain, market, me) == STAKE - failed["fee"]
     assert worker.failure is None
 
 
@@ -193,6 +199,5 @@ def test_jobs_of_a_model_whose_bundle_cannot_load_are_never_claimed(
     assert [e["jobId"] for e in events_named(market, "JobClaimed")] == [good_id]
     status, _ = chain.call(market.jobs.functions.jobStatus(broken_id))
     assert status == JobStatus.OPEN  # the requester can cancel; no one can be slashed
-    stake = chain.call(market.workers.functions.worker(me))[0]
-    assert stake == chain.call(market.workers.functions.minStake())
+    assert stake_of(chain, market, me) == STAKE
     assert worker.failure is None

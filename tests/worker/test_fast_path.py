@@ -7,13 +7,16 @@ from pathlib import Path
 
 from inferchain.chain import Chain
 from inferchain.ipfs import Cid, IpfsClient
+from inferchain.market import ETH
 from inferchain.worker import Phase, TrackedJob, Worker
+from inferchain.worker.account import ensure_ready
 from inferchain.worker.reconcile import own_records, reconcile_held
 from tests.conftest import AnvilNode
 from tests.worker.helpers import (
     CHALLENGE_S,
     REQUESTER,
     SENTIMENT_INPUT,
+    STAKE,
     WORKER_KEYS,
     Deployed,
     create_job,
@@ -137,12 +140,8 @@ def test_restart_adopts_its_own_submission_on_open_and_drops_a_rivals(
     worker) and drops the second: nothing was owed on it."""
     market = deployed.market
     me, rival = (chain.sender(anvil.keys[k]) for k in WORKER_KEYS[:2])
-    stake = int(chain.call(market.workers.functions.minStake()))
-    meta = ipfs.add_bytes(b"meta").to_bytes()
-    for worker in (me, rival):
-        worker.transact(
-            market.workers.functions.register(stake, meta, [deployed.sentiment]), value=stake
-        )
+    for worker in (me, rival):  # submitting on Open locks collateral from the allocation
+        ensure_ready(chain, market, worker, [deployed.sentiment], register=True, stake={ETH: STAKE})
     cid = ipfs.add_bytes(SENTIMENT_INPUT)
     first = chain.w3.eth.block_number
     ids = [create_job(chain, market, anvil.keys[REQUESTER], deployed.sentiment, cid)[0]

@@ -1,4 +1,4 @@
-"""/health says when the worker cannot work, and why: IPFS down, RPC frozen, stake too low."""
+"""/health says when the worker cannot work, and why: IPFS down, RPC frozen, no allocation."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from typer.testing import CliRunner
 from inferchain.chain import Chain
 from inferchain.devstack import free_port
 from inferchain.ipfs import IpfsClient
+from inferchain.market import ETH
 from inferchain.worker import Worker
+from inferchain.worker.account import no_allocation
 from inferchain.worker.cli import app
 from tests.conftest import AnvilNode
 from tests.worker.helpers import (
-    OWNER,
     REQUESTER,
     SENTIMENT_INPUT,
     WORKER_KEYS,
@@ -83,7 +84,7 @@ def test_health_is_unhealthy_once_a_frozen_rpc_stalls_the_loop(
     assert noticed < 5
 
 
-def test_stake_below_minimum_stops_claims_with_one_warning_until_topped_up(
+def test_no_allocation_stops_claims_with_one_warning_until_allocated(
     chain: Chain,
     anvil: AnvilNode,
     ipfs: IpfsClient,
@@ -92,15 +93,15 @@ def test_stake_below_minimum_stops_claims_with_one_warning_until_topped_up(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """Registered with nothing allocated to the market, every claim would fail: the worker
+    says so once, in /health too, until `inferchain worker allocate` gives it collateral."""
     caplog.set_level(logging.INFO, logger="inferchain.worker")
     market, key = deployed.market, WORKER_KEYS[2]
-    s = settings(anvil.rpc_url, ipfs_api_url, anvil.keys[key], tmp_path,
+    s = settings(anvil.rpc_url, ipfs_api_url, anvil.keys[key], tmp_path, stake={},
                  models=[deployed.sentiment], metrics_port=0, reconcile_every_s=0.3)  # fmt: skip
-    worker = Worker(s, market.addresses, register=True, stake=ETHER)
+    worker = Worker(s, market.addresses, register=True)
     worker.start()
     try:
-        # the registry now asks for more than this worker staked (as after a slash)
-        chain.sender(anvil.keys[OWNER]).transact(market.workers.functions.setMinStake(2 * ETHER))
         job_id, _ = create_job(chain, market, anvil.keys[REQUESTER], deployed.sentiment,
                                ipfs.add_bytes(SENTIMENT_INPUT))  # fmt: skip
         wait_until(lambda: _health(worker)[1]["status"] == "cannot_claim", 10, "cannot_claim")
@@ -108,23 +109,26 @@ def test_stake_below_minimum_stops_claims_with_one_warning_until_topped_up(
         code, doc = _health(worker)
         warnings = [r for r in caplog.records if r.getMessage().startswith("cannot claim")]
         assert not events_named(market, "JobClaimed")
+        assert not events_named(market, "ResultSubmitted")
         env = {"INFERCHAIN_WORKER_RPC_URL": anvil.rpc_url,
                "INFERCHAIN_WORKER_PRIVATE_KEY": anvil.keys[key]}  # fmt: skip
         addresses = ["--market-addresses", str(deployed.write_addresses(tmp_path))]
-        topped = CliRunner().invoke(app, ["top-up", *addresses], env=env)
-        assert topped.exit_code == 0, topped.output
-        assert json.loads(topped.output)["added_wei"] == ETHER
+        allocate = ["allocate", *addresses, "--amount", str(ETHER)]
+        refused = CliRunner().invoke(app, allocate, env=env)  # nothing staked yet
+        allocated = CliRunner().invoke(app, [*allocate, "--stake-missing"], env=env)
+        assert allocated.exit_code == 0, allocated.output
         wait_until(lambda: len(events_named(market, "ResultSubmitted")) == 1, 30, "result")
         assert _health(worker)[1]["status"] == "ok"
     finally:
         worker.stop()
+    assert refused.exit_code == 1 and "free stake is 0 wei" in refused.output
+    shown = json.loads(allocated.output)
+    assert shown["allocated_wei"] == ETHER and shown["allocation_wei"] == ETHER
+    assert shown["stake_wei"] == ETHER and shown["locked_wei"] == 0
     assert code == 503 and doc["ok"] is False
     (reason,) = doc["reasons"]
-    assert reason == (
-        f"cannot claim: stake below minimum: have {ETHER} wei, need {2 * ETHER} wei; "
-        f"top up with `inferchain worker top-up` (adds the missing {ETHER} wei)"
-    )
+    assert reason == "cannot claim: " + no_allocation(anvil.accounts[key], [ETH])
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
-    assert "inferchain worker top-up" in warnings[0].getMessage()
+    assert "inferchain worker allocate" in warnings[0].getMessage()
     assert events_named(market, "ResultSubmitted")[0]["jobId"] == job_id
     assert worker.failure is None

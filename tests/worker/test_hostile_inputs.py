@@ -3,7 +3,7 @@ that claimed it (``json.loads`` segfaults under eth-account's recursion limit); 
 worker resumed the job, died again and was slashed at the deadline.
 
 Now a real worker process (real Anvil, IPFS and torch) reports it with ``reportFailure``: the
-requester is refunded, the worker keeps its whole stake, stays up and serves the next job.
+requester is refunded with the early-report fee, the worker stays up and serves the next job.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from tests.worker.helpers import (
     DIGITS_INPUT,
     PRICE,
     REQUESTER,
+    STAKE,
     WORKER_KEYS,
     Deployed,
     WorkerProcess,
     create_job,
     events_named,
+    stake_of,
     wait_until,
     worker_env,
 )
@@ -49,9 +51,7 @@ def test_deeply_nested_input_is_reported_and_the_worker_serves_the_next_job(
         tmp_path / "w.log",
     )  # fmt: skip
     try:
-        stake = lambda: chain.call(market.workers.functions.worker(me))[0]  # noqa: E731
-        wait_until(lambda: stake() > 0, 60, "the worker registered")
-        staked = stake()
+        wait_until(lambda: stake_of(chain, market, me) > 0, 60, "the worker staked")
 
         bad, _ = create_job(chain, market, anvil.keys[REQUESTER], deployed.digits,
                             ipfs.add_bytes(DEEP))  # fmt: skip
@@ -83,7 +83,9 @@ def test_deeply_nested_input_is_reported_and_the_worker_serves_the_next_job(
     assert evidence["reason"] == "undecodable" and "too_deep" in evidence["message"]
     (result,) = events_named(market, "ResultSubmitted")
     assert result["worker"] == me and result["jobId"] == good
-    # refunded to the requester's market balance; no timeout, no slash: the stake is whole
-    assert chain.call(market.jobs.functions.balanceOf(requester, ETH)) == PRICE
+    # refunded to the requester's market balance with the early-report fee (1 % of the
+    # collateral, the price); no timeout: the stake lost that fee only
+    assert PRICE // 100 <= failed["fee"] < PRICE // 10
+    assert chain.call(market.jobs.functions.balanceOf(requester, ETH)) == PRICE + failed["fee"]
     assert not events_named(market, "JobTimedOut")
-    assert chain.call(market.workers.functions.worker(me))[0] == staked
+    assert stake_of(chain, market, me) == STAKE - failed["fee"]

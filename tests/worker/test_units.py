@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from pydantic import ValidationError
+from web3 import Web3
 
 from inferchain.bundle import InvalidInput
 from inferchain.deploy.errors import DeploymentMissing
@@ -37,6 +39,7 @@ from inferchain.worker.fetcher import InputFetcher
 from inferchain.worker.lock import KeyLock
 from inferchain.worker.logs import JsonFormatter
 from inferchain.worker.metrics import health_doc
+from inferchain.worker.settings import parse_token_amounts
 from inferchain.worker.state import (
     ChainBinding,
     WorkerState,
@@ -451,9 +454,9 @@ def test_health_doc_names_each_problem() -> None:
     ]
     stuck = health_doc(now - 20, 15)
     assert "stuck (chain RPC not answering?)" in stuck["reasons"][0]  # type: ignore[index]
-    short = health_doc(now, 15, cannot_claim="stake below minimum")
+    short = health_doc(now, 15, cannot_claim="no allocation to this market")
     assert short["status"] == "cannot_claim" and short["ok"] is False
-    assert short["reasons"] == ["cannot claim: stake below minimum"]
+    assert short["reasons"] == ["cannot claim: no allocation to this market"]
 
 
 def test_key_lock_refuses_a_second_holder_until_released(tmp_path: Path) -> None:
@@ -465,3 +468,16 @@ def test_key_lock_refuses_a_second_holder_until_released(tmp_path: Path) -> None
     first.release()
     second.acquire()
     second.release()
+
+
+def test_stake_and_allocation_settings_are_wei_per_checksummed_token() -> None:
+    token = "0x" + "ab" * 20
+    parsed = parse_token_amounts(["100", f"{token}=7", "eth=5"])
+    assert parsed == {ETH: 5, Web3.to_checksum_address(token): 7}  # later flags win
+    s = WorkerSettings(stake={"eth": 10**18}, allocation={"0x" + "AB" * 20: 1})
+    assert s.stake == {ETH: 10**18} and s.allocation == {Web3.to_checksum_address(token): 1}
+    for bad in (["nowhere=1"], ["-1"], ["1.5"], {"eth": True}, {"eth": 0.5}):
+        with pytest.raises(ValueError, match="is not"):
+            parse_token_amounts(bad)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        WorkerSettings(allocation={"eth": -1})

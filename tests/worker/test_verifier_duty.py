@@ -15,12 +15,21 @@ import pytest
 
 from inferchain.bundle import BundleCache, ipfs_fetcher
 from inferchain.chain import Chain
-from inferchain.ipfs import Cid, IpfsClient
-from inferchain.market import JobRequest, JobStatus, Market, MarketConfig, ModelSpec, deploy_market
+from inferchain.ipfs import IpfsClient
+from inferchain.market import (
+    ETH,
+    JobRequest,
+    JobStatus,
+    Market,
+    MarketConfig,
+    ModelSpec,
+    deploy_market,
+)
 from inferchain.market.jobs import Result
 from inferchain.market.modes import REEXEC_MODE
 from inferchain.market.reexec import Stage, read_params, read_round
 from inferchain.worker import Worker
+from inferchain.worker.account import ensure_ready
 from inferchain.worker.runner import ModelRunner
 from inferchain.worker.runtimes import RuntimePool
 from inferchain.worker.verifying import VerifierDuty
@@ -34,9 +43,11 @@ from tests.worker.helpers import (
     PROVIDER,
     REQUESTER,
     ROYALTY_BPS,
+    STAKE,
     events_named,
     records,
     settings,
+    stake_of,
     wait_until,
 )
 
@@ -64,9 +75,8 @@ def _market(chain: Chain, anvil: AnvilNode, bundles: dict) -> tuple[Market, int,
     chain.sender(anvil.keys[PROVIDER]).transact(
         market.models.functions.registerModel(spec.as_abi())
     )
-    stake = int(chain.call(market.workers.functions.minStake()))
-    register = market.workers.functions.register(stake, Cid.for_raw_block(b"m").to_bytes(), [model])
-    chain.sender(anvil.keys[WORKER]).transact(register, value=stake)
+    worker = chain.sender(anvil.keys[WORKER])
+    ensure_ready(chain, market, worker, [model], register=True, stake={ETH: STAKE})
     bond = read_params(chain, market.reexec).min_bond
     for index in (*VERIFIERS, WORKER, REQUESTER):
         chain.sender(anvil.keys[index]).transact(market.reexec.functions.join(), value=bond)
@@ -150,7 +160,7 @@ def test_verifier_workers_catch_a_wrong_output_and_confirm_a_right_one(
         top = doc["result"]["predictions"]
         top[0]["index"] = (top[0]["index"] + 1) % 10
         output = json.dumps(doc).encode()
-    stake_before = int(chain.call(market.workers.functions.worker(anvil.accounts[WORKER]))[0])
+    stake_before = stake_of(chain, market, anvil.accounts[WORKER])
     job_id = _submit(chain, anvil, market, ipfs, model, output)
     _run_until_settled(chain, market, duties, job_id)
 
@@ -162,7 +172,7 @@ def test_verifier_workers_catch_a_wrong_output_and_confirm_a_right_one(
     for member in committee:  # each paid its share; nobody slashed
         assert int(chain.call(market.reexec.functions.balanceOf(member))) == fee_share
     assert JobStatus(chain.call(market.jobs.functions.jobStatus(job_id))[0]) == JobStatus.SETTLED
-    stake_after = int(chain.call(market.workers.functions.worker(anvil.accounts[WORKER]))[0])
+    stake_after = stake_of(chain, market, anvil.accounts[WORKER])
     if honest:
         paid = events_named(market, "JobFinalized")
         assert [e["jobId"] for e in paid] == [job_id] and paid[0]["workerAmount"] > 0

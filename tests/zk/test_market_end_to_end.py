@@ -142,7 +142,7 @@ def test_zk_job_cheats_refused_idle_worker_skips_honest_worker_paid_at_submissio
 
     # A staked worker cheating through the market: every submission reverts, job stays Open.
     cheat = chain.sender(anvil.keys[CHEAT])
-    ensure_ready(chain, market, cheat, [zk.model], register=True, stake=10**18)
+    ensure_ready(chain, market, cheat, [zk.model], register=True, stake={ETH: 10**18})
     other_proof, other = prove(circuit, digit_inputs[1][0], PIXEL_MAX)
     tampered = bytearray(claimed.output_file)
     tampered[31] ^= 1  # the first logit, one unit off

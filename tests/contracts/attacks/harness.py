@@ -106,6 +106,48 @@ def frontrun_into_same_block(
     return victim_receipt, _expected(_trace(d, hashes[1]), refusals, victim)
 
 
+def same_block(d: Deployment, moves: list[Move], *, gas: int = 300_000) -> list[TxReceipt]:
+    """Mine `moves` in one block, in order (rising nonces of their senders), each with a fixed
+    `gas`: a move that is only valid after an earlier one in the block cannot be estimated
+    beforehand. A move that reverts is a broken step."""
+    chain = d.chain
+    nonces: dict[str, int] = {}
+    signed = []
+    for move in moves:
+        key = getattr(d.actors, move.role)
+        sender = Account.from_key(key).address
+        nonce = nonces.get(sender, chain.w3.eth.get_transaction_count(sender, "pending"))
+        nonces[sender] = nonce + 1
+        base_fee = d.chain.w3.eth.get_block("latest")["baseFeePerGas"]
+        tx = move.call.build_transaction(
+            {
+                "from": sender,
+                "value": move.value,
+                "gas": gas,
+                "nonce": nonce,
+                "maxPriorityFeePerGas": _VICTIM_TIP,
+                "maxFeePerGas": 2 * base_fee + _VICTIM_TIP,
+                "chainId": chain.chain_id,
+            }
+        )
+        signed.append(bytes(Account.sign_transaction(tx, key).raw_transaction))
+    chain._rpc("evm_setAutomine", False)
+    try:
+        hashes = [chain.w3.eth.send_raw_transaction(raw) for raw in signed]
+        chain.mine()
+    finally:
+        chain._rpc("evm_setAutomine", True)
+        for move in moves:
+            chain.sender(getattr(d.actors, move.role)).reset_nonce()
+    receipts = [chain.w3.eth.get_transaction_receipt(h) for h in hashes]
+    if len({r["blockNumber"] for r in receipts}) != 1:
+        raise AttackStepFailed("the moves did not land in one block")
+    for move, receipt, tx_hash in zip(moves, receipts, hashes, strict=True):
+        if receipt["status"] != 1:
+            raise AttackStepFailed(f"{move.role} {move.call.fn_name}: {_trace(d, tx_hash)}")
+    return receipts
+
+
 def session_request(
     d: Deployment, nonce: int, *, model: int | None = None, requester: str = "requester"
 ) -> tuple[Any, ...]:
@@ -150,15 +192,14 @@ def submit_all(d: Deployment, ids: list[int], jobs: list[dict[str, Any]]) -> lis
 
 
 def dispute_move(d: Deployment, job_id: int, job: dict[str, Any], role: str = "requester") -> Move:
-    """`role` disputes submitted ETH job `job_id`, sending the bond (v1: price times the
-    market's bond bps, read at dispute time)."""
-    bond = job["terms"]["price"] * d.market.functions.config().call()[1] // 10_000
+    """`role` disputes submitted ETH job `job_id`, sending the bond fixed at creation."""
+    bond = job["terms"]["disputeBond"]
     return Move(role, d.market.functions.dispute(job_id, job_tuple(job)), bond)
 
 
 def stake_of(d: Deployment, role: str) -> int:
-    """`role`'s stake in the worker registry."""
-    return d.workers.functions.worker(d.addr(role)).call()[0]
+    """`role`'s ETH stake in the worker registry."""
+    return d.stake_of(role)[0]
 
 
 @contextmanager

@@ -1,23 +1,26 @@
 """Issue 12, attack 2: a worker hoards jobs it cannot cover.
 
-On v1 a claim needs only `stake >= minStake`, whatever the worker already holds: one minimum
-stake holds any number of jobs and locks honest workers out. A `reportFailure` with junk
-evidence just before each deadline costs nothing, and timeouts slash `minStake * slashBps`
-per job only until the one stake is gone. The hoarder is `worker2`, staked exactly the
-minimum (1 ETH); `worker` is the honest worker.
+On v1 a claim needed only `stake >= minStake`, whatever the worker already held: one minimum
+stake held any number of jobs and locked honest workers out, a junk `reportFailure` just before
+each deadline cost nothing, and timeouts slashed one stake in total. Since slice 6 a claim
+locks the job's collateral (1x its price by default) within the worker's allocation to the
+market (`JobMarketAllocationExceeded` otherwise, a skip in a batch), a timeout slashes the whole
+collateral to the requester, and a failure report costs `collateral * max(1 %, held / workTime)`
+(docs/design/contracts-v2.md §2.2). The hoarder is `worker2`, with 1 ETH allocated; `worker`
+is the honest worker.
 """
 
 from __future__ import annotations
 
-import pytest
+from eth_utils import function_abi_to_4byte_selector
 
 from inferchain.market.deploy import ETHER
 from tests.contracts.attacks.harness import attack_steps, stake_of
 from tests.contracts.helpers import (
     ETH,
     ETH_ROYALTY_BPS,
-    MIN_STAKE,
     OPEN,
+    STAKE,
     Deployment,
     cid,
     events,
@@ -27,9 +30,8 @@ from tests.contracts.helpers import (
 )
 
 HOARDER, HONEST = "worker2", "worker"
-#: The hoarded jobs' price: the hoarder's 1 ETH covers two of them.
+#: The hoarded jobs' price (and collateral): the hoarder's 1 ETH covers two of them.
 PRICE = ETHER // 2
-#: The most items a v1 batch takes.
 MAX_BATCH = 50
 JUNK = cid("junk evidence")
 
@@ -57,16 +59,28 @@ def _open_jobs(d: Deployment, count: int) -> tuple[list[int], list[dict]]:
     return [c["jobId"] for c in created], [job_from_created(c) for c in created]
 
 
-def _claim_all(d: Deployment, role: str, ids: list[int], jobs: list[dict]) -> dict[int, dict]:
-    """`role` claims `ids` in batches; the jobs it got, by id, as claimed."""
+def _claim_all(
+    d: Deployment, role: str, ids: list[int], jobs: list[dict]
+) -> tuple[dict[int, dict], int]:
+    """`role` claims `ids` in batches: the jobs it got, by id, as claimed, and how many items
+    were skipped because their collateral did not fit in its allocation."""
+    exceeded = _selector(d, "JobMarketAllocationExceeded")
     got: list[int] = []
+    skipped = 0
     for start in range(0, len(ids), MAX_BATCH):
         batch = slice(start, start + MAX_BATCH)
         tuples = [job_tuple(j) for j in jobs[batch]]
         receipt = d.tx(role, d.market.functions.claimBatch(ids[batch], tuples))
         got += [c["jobId"] for c in events(d.market, receipt, "JobClaimed")]
+        reasons = [s["reason"] for s in events(d.market, receipt, "BatchItemSkipped")]
+        skipped += sum(1 for r in reasons if r == exceeded)
     by_id = dict(zip(ids, jobs, strict=True))
-    return {i: {**by_id[i], "worker": d.addr(role)} for i in got}
+    return {i: {**by_id[i], "worker": d.addr(role)} for i in got}, skipped
+
+
+def _selector(d: Deployment, error: str) -> bytes:
+    item = next(i for i in d.market.abi if i["type"] == "error" and i["name"] == error)
+    return function_abi_to_4byte_selector(item)
 
 
 def _stake_lost(d: Deployment, at: int, call: object, *, role: str = HOARDER) -> int:
@@ -76,64 +90,80 @@ def _stake_lost(d: Deployment, at: int, call: object, *, role: str = HOARDER) ->
     return before - stake_of(d, HOARDER)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 12 attack 2 works on contracts v1: one minimum stake claims any number of jobs",
-)
 def test_attack2_one_stake_cannot_hold_more_jobs_than_it_covers(d: Deployment) -> None:
     with attack_steps():
+        # The honest worker covers what it means to take.
+        d.stake_and_allocate(HONEST, ETH, 49 * ETHER)
         ids, jobs = _open_jobs(d, 100)
-        hoarded = _claim_all(d, HOARDER, ids, jobs)
+        hoarded, refused = _claim_all(d, HOARDER, ids, jobs)
         # The honest worker, in the next block, claims whatever is still open.
         left = [(i, j) for i, j in zip(ids, jobs, strict=True) if d.status(i)[0] == OPEN]
-        honest = _claim_all(d, HONEST, [i for i, _ in left], [j for _, j in left])
-    covered = MIN_STAKE // PRICE
-    assert (len(hoarded), len(honest)) == (covered, len(ids) - covered), (
-        f"a stake of {MIN_STAKE} held {len(hoarded)} of {len(ids)} jobs of {PRICE}; "
-        f"the honest worker got {len(honest)}"
+        honest, _ = _claim_all(d, HONEST, [i for i, _ in left], [j for _, j in left])
+        d.chain.increase_time(jobs[0]["terms"]["workTime"] + 1)
+        registry_before = d.chain.balance(d.workers.address)
+        compensation = []
+        for job_id, job in hoarded.items():
+            before = d.balance("requester")
+            d.tx("outsider", d.market.functions.timeout(job_id, job_tuple(job)))
+            compensation.append(d.balance("requester") - before)
+        registry_lost = registry_before - d.chain.balance(d.workers.address)
+    covered = STAKE // PRICE
+    assert (len(hoarded), refused, len(honest), compensation, registry_lost) == (
+        covered,
+        len(ids) - covered,
+        len(ids) - covered,
+        [PRICE + PRICE] * covered,
+        STAKE,
+    ), (
+        f"an allocation of {STAKE} held {len(hoarded)} of {len(ids)} jobs of {PRICE} "
+        f"({refused} refused); the honest worker got {len(honest)}; the timed-out requesters "
+        f"got {compensation}; the registry lost {registry_lost}"
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 12 attack 2 works on contracts v1: timeouts slash one minimum stake in total",
-)
 def test_attack2_every_timeout_compensates_its_requester(d: Deployment) -> None:
     with attack_steps():
         ids, jobs = _open_jobs(d, 4)
-        hoarded = _claim_all(d, HOARDER, ids, jobs)
+        hoarded, _ = _claim_all(d, HOARDER, ids, jobs)
         d.chain.increase_time(jobs[0]["terms"]["workTime"] + 1)
         compensation = []
         for job_id, job in hoarded.items():
             before = d.balance("requester")
             d.tx("outsider", d.market.functions.timeout(job_id, job_tuple(job)))
             compensation.append(d.balance("requester") - before - PRICE)
-    assert compensation == [PRICE] * len(hoarded), (
-        f"{len(hoarded)} jobs of {PRICE} held on a stake of {MIN_STAKE} timed out; "
-        f"their requesters were compensated {compensation}"
+        record = d.exposure(HOARDER)
+    assert (compensation, record["timedOut"], record["locked"]) == ([PRICE] * 2, 2, 0), (
+        f"{len(hoarded)} jobs of {PRICE} held on an allocation of {STAKE} timed out; their "
+        f"requesters were compensated {compensation}; the hoarder's record: {record}"
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 12 attack 2 works on contracts v1: a junk failure report costs nothing",
-)
 def test_attack2_junk_failure_reports_cost_the_worker(d: Deployment) -> None:
     with attack_steps():
         created = [d.create() for _ in range(3)]
-        held = _claim_all(d, HOARDER, [i for i, _ in created], [j for _, j in created])
+        held, _ = _claim_all(d, HOARDER, [i for i, _ in created], [j for _, j in created])
         (early_id, early), (late_id, late), (lapsed_id, lapsed) = held.items()
+        collateral = late["terms"]["collateral"]
         deadline = d.status(late_id)[1]
-        claimed_at = deadline - late["terms"]["workTime"]
+        work_time = late["terms"]["workTime"]
+        claimed_at = deadline - work_time
         report = d.market.functions.reportFailure
         early_cost = _stake_lost(d, claimed_at + 1, report(early_id, job_tuple(early), JUNK))
+        requester_before = d.balance("requester")
         late_cost = _stake_lost(d, deadline - 1, report(late_id, job_tuple(late), JUNK))
+        late_requester = d.balance("requester") - requester_before
         timeout = d.market.functions.timeout(lapsed_id, job_tuple(lapsed))
         timeout_cost = _stake_lost(d, deadline + 1, timeout, role="outsider")
-    assert early_cost > 0 and late_cost * 100 >= timeout_cost * 99, (
+        record = d.exposure(HOARDER)
+    late_fee = collateral * ((work_time - 1) * 10_000 // work_time) // 10_000
+    assert (early_cost, late_cost, late_requester, timeout_cost, record["failed"]) == (
+        collateral // 100,
+        late_fee,
+        late["terms"]["price"] + late_fee,
+        collateral,
+        2,
+    ) and late_cost * 1_000 >= timeout_cost * 998, (
         f"junk failure reports cost the hoarder {early_cost} just after its claim and "
-        f"{late_cost} one second before its deadline; a timeout cost it {timeout_cost}"
+        f"{late_cost} one second before its deadline (its requester got {late_requester}); "
+        f"a timeout cost it {timeout_cost}; its record: {record}"
     )
