@@ -129,9 +129,21 @@ def _token(text: str) -> str:
         raise typer.BadParameter(str(exc), param_hint="--token") from None
 
 
-def _done(action: str, sender_address: str, token: str, amount: int, status: Any) -> None:
-    shown = status.tokens[token].to_dict()
-    typer.echo(json.dumps({action: amount, "token": token, "worker": sender_address, **shown}))
+def _move(
+    action: str, chain: Any, market: Any, sender: Any, token: str, amount: int, send: Any
+) -> None:
+    """Send one registry transaction, then print the token's standing after it as JSON; a
+    revert is printed decoded, as a failed command."""
+    from inferchain.chain import ContractReverted
+    from inferchain.worker.account import account_status
+
+    try:
+        send()
+    except ContractReverted as exc:
+        typer.secho(f"refused: {exc}", err=True)
+        raise typer.Exit(1) from None
+    shown = account_status(chain, market, sender.address, [token]).tokens[token].to_dict()
+    typer.echo(json.dumps({action: amount, "token": token, "worker": sender.address, **shown}))
 
 
 @app.command()
@@ -160,13 +172,19 @@ def stake(
     token: str = Token,
 ) -> None:
     """Add to the stake in the worker registry (ERC-20: approve the registry first)."""
-    from inferchain.worker.account import account_status, stake_token
+    from inferchain.worker.account import stake_token
 
     chain, market, sender = _connect(market_addresses, rpc_url)
     address = _token(token)
-    _transact(lambda: stake_token(sender, market, address, amount))
-    _done("staked_wei", sender.address, address, amount,
-          account_status(chain, market, sender.address, [address]))  # fmt: skip
+    _move(
+        "staked_wei",
+        chain,
+        market,
+        sender,
+        address,
+        amount,
+        lambda: stake_token(sender, market, address, amount),
+    )
 
 
 @app.command()
@@ -191,9 +209,15 @@ def allocate(
             err=True,
         )
         raise typer.Exit(1)
-    _transact(lambda: allocate_token(sender, market, address, amount, free_stake=free))
-    _done("allocated_wei", sender.address, address, amount,
-          account_status(chain, market, sender.address, [address]))  # fmt: skip
+    _move(
+        "allocated_wei",
+        chain,
+        market,
+        sender,
+        address,
+        amount,
+        lambda: allocate_token(sender, market, address, amount, free_stake=free),
+    )
 
 
 @app.command()
@@ -204,13 +228,19 @@ def deallocate(
     token: str = Token,
 ) -> None:
     """Take allocation back from this market; what held jobs lock stays until they end."""
-    from inferchain.worker.account import account_status, deallocate_token
+    from inferchain.worker.account import deallocate_token
 
     chain, market, sender = _connect(market_addresses, rpc_url)
     address = _token(token)
-    _transact(lambda: deallocate_token(sender, market, address, amount))
-    _done("deallocated_wei", sender.address, address, amount,
-          account_status(chain, market, sender.address, [address]))  # fmt: skip
+    _move(
+        "deallocated_wei",
+        chain,
+        market,
+        sender,
+        address,
+        amount,
+        lambda: deallocate_token(sender, market, address, amount),
+    )
 
 
 @app.command()
@@ -222,24 +252,19 @@ def unstake(
     to: str | None = typer.Option(None, "--to", help="recipient [the worker]"),
 ) -> None:
     """Take unallocated stake out of the registry (deallocate it first)."""
-    from inferchain.worker.account import account_status, unstake_token
+    from inferchain.worker.account import unstake_token
 
     chain, market, sender = _connect(market_addresses, rpc_url)
     address = _token(token)
-    _transact(lambda: unstake_token(sender, market, address, amount, to))
-    _done("unstaked_wei", sender.address, address, amount,
-          account_status(chain, market, sender.address, [address]))  # fmt: skip
-
-
-def _transact(action: Any) -> None:
-    """Run a registry transaction; a revert is printed decoded, as a failed command."""
-    from inferchain.chain import ContractReverted
-
-    try:
-        action()
-    except ContractReverted as exc:
-        typer.secho(f"refused: {exc}", err=True)
-        raise typer.Exit(1) from None
+    _move(
+        "unstaked_wei",
+        chain,
+        market,
+        sender,
+        address,
+        amount,
+        lambda: unstake_token(sender, market, address, amount, to),
+    )
 
 
 @app.command()
