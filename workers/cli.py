@@ -71,11 +71,15 @@ def run(
         None, "--allocation", help="allocation to this market: [TOKEN=]WEI [the stake]"
     ),
     verify: bool | None = typer.Option(
-        None, "--verify", help="also do verifier duties (reexec; `inferchain verifier join`)"
+        None, "--verify", help="also do verifier duties (reexec); joins the pool if not in it"
+    ),
+    verify_bond: str | None = typer.Option(
+        None, "--verify-bond", help="bond to post when --verify joins the pool [its minimum]"
     ),
     json_logs: bool = typer.Option(True, "--json-logs/--text-logs"),
 ) -> None:
     """Run the worker until SIGTERM/SIGINT; then stop claiming and finish in-flight work."""
+    from inferchain.cli._network import parse_amount
     from inferchain.worker import Worker
     from inferchain.worker.logs import use_json_logs
 
@@ -87,6 +91,7 @@ def run(
         max_in_flight=max_in_flight, device=device, state_dir=state_dir,
         metrics_port=metrics_port, keystore=keystore, stream_host=stream_host,
         stream_port=stream_port, stream_public_url=stream_public_url, verify=verify,
+        verify_bond=parse_amount(verify_bond) if verify_bond is not None else None,
         stake=stake or None, allocation=allocation or None,
     )  # fmt: skip
     worker = Worker(settings, register=register)

@@ -58,7 +58,7 @@ from inferchain.worker.stream_server import StreamServer, bind_stream_server
 from inferchain.worker.streams import StreamHub
 from inferchain.worker.submitter import Submitter
 from inferchain.worker.tracked import AWAITING_INPUT, DONE, IN_FLIGHT, Phase, TrackedJob
-from inferchain.worker.verifying import VerifierDuty
+from inferchain.worker.verifying import VerifierDuty, ensure_member
 
 log = logging.getLogger(__name__)
 
@@ -194,10 +194,12 @@ class Worker(Service):
     def _verifier_duty(self, addresses: MarketAddresses, key: SecretStr) -> VerifierDuty:
         """The `reexec` verifier duty, in its own thread with its own connection and models
         (a re-execution never waits on, or stalls, the job path); transactions share the
-        loop's sender, whose lock keeps the key's nonces in order."""
+        loop's sender, whose lock keeps the key's nonces in order. A key not in the pool
+        joins it first (`ensure_member`), so `--verify` alone makes a verifier."""
         s = self.settings
         if self.market.reexec is None:
             raise WorkerNotReady("--verify: this market has no reexec mode (ReexecVerifier)")
+        ensure_member(self.chain, self.market.reexec, self.sender, s.verify_bond)
         chain = Chain(s.rpc_url, expected_chain_id=s.chain_id)
         market = Market.connect(chain, addresses)
         cache = BundleCache(s.state_dir / "verify-bundles", s.bundle_cache_bytes,

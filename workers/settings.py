@@ -81,10 +81,12 @@ class WorkerSettings(BaseSettings):
     #: child processes, off the job path (``proving.py``).
     zk_modes: list[int] = Field(default_factory=list)
     zk_provers: int = Field(1, ge=1, le=64)
-    #: Verifier duty (`reexec`): re-run the jobs of committees this worker is drawn onto
-    #: (after `inferchain verifier join`), vote, and draw and settle rounds, in a thread of
-    #: its own (``verifying.py``).
+    #: Verifier duty (`reexec`): re-run the jobs of committees this worker is drawn onto,
+    #: vote, and draw and settle rounds, in a thread of its own (``verifying.py``). A worker
+    #: not in the verifier pool joins it at start, posting `verify_bond`.
     verify: bool = False
+    #: Bond (wei) to post when `verify` joins the pool; None: the pool's minimum bond.
+    verify_bond: int | None = Field(None, gt=0)
     # --- state, money, observability ---------------------------------------------------
     state_dir: Path = Path(".inferchain/worker")
     bundle_cache_bytes: int = Field(2 << 30, gt=0)

@@ -26,15 +26,24 @@ from dataclasses import dataclass
 
 from eth_account import Account
 from web3 import Web3
+from web3.contract import Contract
 
 from inferchain.bundle import BundleError, InvalidInput
-from inferchain.chain import ChainError, TransactionSender
+from inferchain.chain import Chain, ChainError, TransactionSender
 from inferchain.ipfs import Cid, IpfsClient, IpfsError
 from inferchain.market import JobStatus, Market
 from inferchain.market.history import JobRecord
-from inferchain.market.reexec import PoolParams, Round, Stage, read_params, read_round
+from inferchain.market.reexec import (
+    PoolParams,
+    Round,
+    Stage,
+    read_member,
+    read_params,
+    read_round,
+)
 from inferchain.wallet.client import MarketClient
-from inferchain.worker.errors import TransientFailure
+from inferchain.wallet.reverts import explained_reverts
+from inferchain.worker.errors import TransientFailure, WorkerNotReady
 from inferchain.worker.runner import ModelRunner
 from inferchain.worker.runtimes import Output, infer
 from inferchain.worker.runtimes.verify import outputs_agree
@@ -44,6 +53,41 @@ log = logging.getLogger(__name__)
 PENDING = 0  # IVerifier.Verdict.Pending
 #: Seconds before the commit deadline at which an unreadable output gets a `disagree`.
 COMMIT_MARGIN_S = 30
+
+
+def ensure_member(chain: Chain, module: Contract, sender: TransactionSender,
+                  bond: int | None = None) -> int:  # fmt: skip
+    """Join ReexecVerifier's pool when `sender` is not a member, posting `bond` (default: the
+    pool's minimum), so that `--verify` alone makes a worker a verifier; a member is left
+    alone (`inferchain verifier join` adds to a bond). Returns the bond posted (0: none)."""
+    member = read_member(chain, module, sender.address)
+    params = read_params(chain, module)
+    if member.member:
+        log.info("verifier pool: already a member",
+                 extra={"bond": member.bond, "leave_at": member.leave_at})  # fmt: skip
+        if member.bond < params.min_bond or member.leave_at:
+            log.warning("verifier pool: this member is not drawn (bond below the minimum or "
+                        "leaving); `inferchain verifier join` adds to the bond")  # fmt: skip
+        return 0
+    value = params.min_bond if bond is None else bond
+    if value < params.min_bond:
+        raise WorkerNotReady(
+            f"--verify-bond is {value} wei, below the verifier pool's minimum bond "
+            f"{params.min_bond} wei"
+        )
+    balance = chain.balance(sender.address)
+    if balance <= value:
+        raise WorkerNotReady(
+            f"--verify: {sender.address} is not in the verifier pool and cannot pay its bond: "
+            f"it holds {balance} wei, the bond is {value} wei plus gas; fund it, or lower "
+            f"--verify-bond (the pool's minimum is {params.min_bond} wei)"
+        )
+    with explained_reverts():
+        receipt = sender.transact(module.functions.join(), value=value)
+    log.info("joined the verifier pool", extra={
+        "address": sender.address, "bond": value, "tx": receipt["transactionHash"].to_0x_hex(),
+    })  # fmt: skip
+    return value
 
 
 @dataclass

@@ -8,7 +8,10 @@ code hash still matches. A re-run therefore sends nothing. `ModelRegistry` is re
 own, and `JobRouter` and `WorkerRegistry` (shared, ownerless, without parameters) whenever
 the registry is; the timelock, governor, arbiter and market name each other in
 constructors, so they are reused or redeployed together. Nothing is wired after the
-constructors: workers stake and allocate to the market themselves.
+constructors: workers stake and allocate to the market themselves. ReexecVerifier is reused
+with its market only, and only when its immutable parameters are the networks file's
+`[networks.NAME.reexec]`: otherwise the run stops before sending (`DeploymentConflict`,
+naming each differing field), as a new module would need a new mode id through the timelock.
 
 A changed fee, collateral, bond, token list, guardian or delay in the networks file is never applied
 with a setter: the market's terms belong to the timelock. The rerun schedules the timelock
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +37,7 @@ from web3.utils.address import get_create_address
 
 from inferchain.artifacts import load_artifact
 from inferchain.chain import Chain, TransactionSender, TransactionTimeout, decode_revert
-from inferchain.deploy.errors import DeployError, DeployerUnderfunded
+from inferchain.deploy.errors import DeployError, DeployerUnderfunded, DeploymentConflict
 from inferchain.deploy.governance import (
     Proposal,
     ProposalState,
@@ -54,6 +57,7 @@ from inferchain.deploy.records import (
 from inferchain.market import MarketConfig
 from inferchain.market.deploy import constructor_args, create_address, market_contracts
 from inferchain.market.metering import METERED_PRICING
+from inferchain.market.reexec import read_params
 from inferchain.solidity.config import SOLC_VERSION, compiler_settings
 
 #: Gas allowed in a dry run for a call on a contract that does not exist yet (measured
@@ -168,6 +172,8 @@ class _Deployment:
             self.network.name, self.chain.chain_id, self.sender.address, True, gas_price
         )
         reused = self._reusable()
+        if "ReexecVerifier" in reused:
+            self._check_reexec_params()
         self._plan(reused, report)
         if dry_run or not report.steps:
             report.addresses = {n: self.record.contracts[n].address for n in reused}
@@ -217,6 +223,24 @@ class _Deployment:
         if self._matches("TokenMeteredPricing"):
             reused.add("TokenMeteredPricing")
         return reused
+
+    def _check_reexec_params(self) -> None:
+        """Refuse to reuse a ReexecVerifier deployed with other parameters than the networks
+        file's: they are immutable, and the module is its market's mode 2 for good (a new
+        one would need a new mode id), so neither reuse nor redeploy is right silently."""
+        address = self.record.contracts["ReexecVerifier"].address
+        deployed = asdict(read_params(self.chain, self._bind("ReexecVerifier", address)))
+        wanted = asdict(self.config.reexec)
+        differing = [f"{k}: deployed {deployed[k]}, configured {v}"
+                     for k, v in wanted.items() if deployed[k] != v]  # fmt: skip
+        if differing:
+            raise DeploymentConflict(
+                f"ReexecVerifier {address} on {self.network.name} was deployed with other "
+                f"parameters than [networks.{self.network.name}.reexec] ({'; '.join(differing)}). "
+                f"They are fixed: set them back to the deployed values to keep this module, or "
+                f"deploy a new ReexecVerifier for the market and register it under a free mode "
+                f"id through the timelock (MarketGovernor.registerMode, then setModeEnabled)"
+            )
 
     def _plan(self, reused: set[str], report: DeployReport) -> None:
         """Dry run: estimate each missing step, predicting the addresses of new contracts.

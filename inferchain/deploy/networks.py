@@ -11,12 +11,19 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from web3 import Web3
 
 from inferchain.deploy.errors import NetworkConfigError
 from inferchain.market import MarketConfig
-from inferchain.market.deploy import DAY, DEFAULT_TIMELOCK_DELAY
+from inferchain.market.deploy import DAY, DEFAULT_TIMELOCK_DELAY, ReexecConfig
 from inferchain.paths import project_root
 
 NETWORKS_FILE_ENV = "INFERCHAIN_NETWORKS_FILE"
@@ -57,6 +64,48 @@ class MarketParams(BaseModel):
     metered_pricing: bool = True
 
 
+_REEXEC = ReexecConfig()
+
+
+class ReexecParams(BaseModel):
+    """ReexecVerifier's parameters (mode 2), fixed at its deployment: the bounds are its
+    constructor's (`ReexecBadParams`, the governor's window bounds), checked here first so a
+    bad entry is named before anything is sent. Defaults are `ReexecConfig`'s."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Members drawn per job (ReexecVerifier.MAX_COMMITTEE is 15).
+    committee_size: int = Field(_REEXEC.committee_size, ge=1, le=15)
+    #: Least bond (wei) to join the pool and be drawn.
+    min_bond: int = Field(_REEXEC.min_bond, gt=0, lt=2**96)
+    #: Wei per committee seat; a job escrows `committee_size` times this.
+    fee_per_verifier: int = Field(_REEXEC.fee_per_verifier, ge=0, lt=2**96)
+    #: Part of its bond a silent or outvoted member loses.
+    slash_bps: int = Field(_REEXEC.slash_bps, ge=0, le=10_000)
+    draw_window: int = Field(_REEXEC.draw_window, gt=0, lt=2**32)
+    commit_window: int = Field(_REEXEC.commit_window, gt=0, lt=2**32)
+    reveal_window: int = Field(_REEXEC.reveal_window, gt=0, lt=2**32)
+    #: The market's window for this mode: covers the three windows above.
+    challenge_window: int = Field(_REEXEC.challenge_window, ge=600, le=7 * DAY)
+    arbitration_window: int = Field(_REEXEC.arbitration_window, ge=DAY, le=14 * DAY)
+    #: Seconds between asking to leave and leaving.
+    leave_delay: int = Field(_REEXEC.leave_delay, ge=0, lt=2**32)
+
+    @model_validator(mode="after")
+    def _windows_fit(self) -> ReexecParams:
+        rounds = self.draw_window + self.commit_window + self.reveal_window
+        if rounds > self.challenge_window:
+            raise ValueError(
+                f"draw_window + commit_window + reveal_window is {rounds}s, more than "
+                f"challenge_window {self.challenge_window}s: a round must end inside it"
+            )
+        return self
+
+    def config(self) -> ReexecConfig:
+        """As the deployment's `ReexecConfig`."""
+        return ReexecConfig(**self.model_dump())
+
+
 class Network(BaseModel):
     """One `[networks.NAME]` entry."""
 
@@ -80,6 +129,8 @@ class Network(BaseModel):
     allowed_tokens: list[Address] = Field(default_factory=list)
     explorer_url: str | None = None
     market: MarketParams = Field(default_factory=MarketParams)
+    #: The reexec tier's module (mode 2), `[networks.NAME.reexec]`.
+    reexec: ReexecParams = Field(default_factory=ReexecParams)
 
     def rpc_url(self) -> str:
         """The RPC URL from the env var this entry names (its default for local chains)."""
@@ -125,6 +176,7 @@ class Network(BaseModel):
             collateral_bps=m.collateral_bps,
             allowed_tokens=tuple(self.allowed_tokens),
             metered_pricing=m.metered_pricing,
+            reexec=self.reexec.config(),
         )
 
 

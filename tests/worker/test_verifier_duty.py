@@ -2,12 +2,14 @@
 (one a worker node run with `verify`, its duty in its own thread; two duties ticked here)
 re-run a `reexec` job from its input CID and the model's bundle, commit, reveal, finalize and
 settle. A wrong output loses (the worker is slashed, the verifiers paid); a right one is
-confirmed (the worker paid, the verifiers too)."""
+confirmed (the worker paid, the verifiers too). A node whose key is not in the pool joins
+it by itself at start."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -27,12 +29,13 @@ from inferchain.market import (
 )
 from inferchain.market.jobs import Result
 from inferchain.market.modes import REEXEC_MODE
-from inferchain.market.reexec import Stage, read_params, read_round
+from inferchain.market.reexec import Stage, read_member, read_params, read_round
 from inferchain.worker import Worker
 from inferchain.worker.account import ensure_ready
+from inferchain.worker.errors import WorkerNotReady
 from inferchain.worker.runner import ModelRunner
 from inferchain.worker.runtimes import RuntimePool
-from inferchain.worker.verifying import VerifierDuty
+from inferchain.worker.verifying import VerifierDuty, ensure_member
 from tests.conftest import AnvilNode
 from tests.worker.helpers import (
     CHALLENGE_S,
@@ -55,10 +58,13 @@ VERIFIERS = (4, 5, 6)
 WORKER = 7
 
 
-def _market(chain: Chain, anvil: AnvilNode, bundles: dict) -> tuple[Market, int, int]:
+def _market(
+    chain: Chain, anvil: AnvilNode, bundles: dict,
+    members: tuple[int, ...] = (*VERIFIERS, WORKER, REQUESTER),
+) -> tuple[Market, int, int]:  # fmt: skip
     """A market with ReexecVerifier as mode 2 (the local defaults: k = 3), the digits model,
-    a registered worker, and a pool of five: the three verifiers, the worker and the requester
-    (the draw must skip the last two)."""
+    a registered worker, and a pool of `members` (by default five: the three verifiers, the
+    worker and the requester, whom the draw must skip)."""
     market = deploy_market(
         chain, anvil.keys[OWNER], MarketConfig(fee_bps=FEE_BPS, challenge_window=CHALLENGE_S),
         reexec=True,
@@ -78,7 +84,7 @@ def _market(chain: Chain, anvil: AnvilNode, bundles: dict) -> tuple[Market, int,
     worker = chain.sender(anvil.keys[WORKER])
     ensure_ready(chain, market, worker, [model], register=True, stake={ETH: STAKE})
     bond = read_params(chain, market.reexec).min_bond
-    for index in (*VERIFIERS, WORKER, REQUESTER):
+    for index in members:
         chain.sender(anvil.keys[index]).transact(market.reexec.functions.join(), value=bond)
     return market, model, model + 1
 
@@ -140,20 +146,33 @@ def _honest_output(runner: ModelRunner, model: int) -> bytes:
     return out.to_bytes()  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("honest", [False, True], ids=["wrong-output", "right-output"])
+@pytest.mark.parametrize(
+    ("honest", "fresh"), [(False, False), (True, True)],
+    ids=["wrong-output-member-node", "right-output-fresh-node-joins"],
+)  # fmt: skip
 def test_verifier_workers_catch_a_wrong_output_and_confirm_a_right_one(
     chain: Chain, anvil: AnvilNode, ipfs: IpfsClient, ipfs_api_url: str, demo_bundles: dict,
-    tmp_path: Path, request: pytest.FixtureRequest, honest: bool,
+    tmp_path: Path, request: pytest.FixtureRequest, honest: bool, fresh: bool,
 ) -> None:  # fmt: skip
-    market, model, other_model = _market(chain, anvil, demo_bundles)
+    """`fresh`: the node's key is not in the pool; `--verify` joins it with the configured
+    bond, and it is drawn and votes. Otherwise it is a member, left alone (no second bond)."""
+    members = (*VERIFIERS[1:], WORKER, REQUESTER) if fresh else (*VERIFIERS, WORKER, REQUESTER)
+    market, model, other_model = _market(chain, anvil, demo_bundles, members)
     assert market.reexec is not None
+    min_bond = read_params(chain, market.reexec).min_bond
+    node_address = anvil.accounts[VERIFIERS[0]]
+    assert read_member(chain, market.reexec, node_address).member is not fresh
     duties = _duties(chain, anvil, market, ipfs, tmp_path)
+    bond = 2 * min_bond if fresh else None
     node_settings = settings(anvil.rpc_url, ipfs_api_url, anvil.keys[VERIFIERS[0]],
-                             tmp_path / "node", models=[other_model], verify=True)  # fmt: skip
+                             tmp_path / "node", models=[other_model], verify=True,
+                             verify_bond=bond)  # fmt: skip
     node = Worker(node_settings, market.addresses, register=True)
     node.start()
     request.addfinalizer(node.stop)
     wait_until(lambda: node.verifier is not None, 60, "the node's verifier duty")
+    member = read_member(chain, market.reexec, node_address)
+    assert member.member and member.bond == (bond or min_bond)
     output = _honest_output(duties[0].runner, model)
     if not honest:  # the same document, another label on top
         doc = json.loads(output)
@@ -181,6 +200,27 @@ def test_verifier_workers_catch_a_wrong_output_and_confirm_a_right_one(
         (resolved,) = events_named(market, "DisputeResolved")
         assert resolved["jobId"] == job_id and resolved["workerWins"] is False
         assert resolved["slashed"] > 0 and stake_after == stake_before - resolved["slashed"]
+
+
+def test_verify_refuses_clearly_a_bond_the_wallet_cannot_pay_or_below_the_minimum(
+    chain: Chain, anvil: AnvilNode, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    market = deploy_market(chain, anvil.keys[OWNER], MarketConfig(), reexec=True)
+    assert market.reexec is not None
+    sender = chain.sender(anvil.keys[VERIFIERS[0]])
+    balance = chain.balance(sender.address)
+    with pytest.raises(WorkerNotReady, match=f"cannot pay its bond: it holds {balance} wei"):
+        ensure_member(chain, market.reexec, sender, balance)
+    min_bond = read_params(chain, market.reexec).min_bond
+    with pytest.raises(WorkerNotReady, match=f"minimum bond {min_bond} wei"):
+        ensure_member(chain, market.reexec, sender, min_bond - 1)
+    assert not read_member(chain, market.reexec, sender.address).member
+    assert ensure_member(chain, market.reexec, sender) == min_bond  # default: the minimum
+    joined = [r for r in caplog.records if r.getMessage() == "joined the verifier pool"]
+    assert [r.bond for r in joined] == [min_bond]  # type: ignore[attr-defined]
+    assert ensure_member(chain, market.reexec, sender) == 0  # a member is left alone
+    assert read_member(chain, market.reexec, sender.address).bond == min_bond
 
 
 def test_a_round_nobody_drew_in_time_is_settled_by_a_verifier_and_the_fee_refunded(
