@@ -79,10 +79,14 @@ def run(
     json_logs: bool = typer.Option(True, "--json-logs/--text-logs"),
 ) -> None:
     """Run the worker until SIGTERM/SIGINT; then stop claiming and finish in-flight work."""
-    from inferchain.cli._network import parse_amount
+    from inferchain.chain.units import parse_amount
     from inferchain.worker import Worker
     from inferchain.worker.logs import use_json_logs
 
+    try:
+        bond = parse_amount(verify_bond) if verify_bond is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--verify-bond") from None
     if json_logs:
         use_json_logs(logging.getLogger().level or logging.INFO)
     settings = _settings(
@@ -91,7 +95,7 @@ def run(
         max_in_flight=max_in_flight, device=device, state_dir=state_dir,
         metrics_port=metrics_port, keystore=keystore, stream_host=stream_host,
         stream_port=stream_port, stream_public_url=stream_public_url, verify=verify,
-        verify_bond=parse_amount(verify_bond) if verify_bond is not None else None,
+        verify_bond=bond,
         stake=stake or None, allocation=allocation or None,
     )  # fmt: skip
     worker = Worker(settings, register=register)

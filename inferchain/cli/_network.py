@@ -133,22 +133,12 @@ def market_client(
 
 def parse_amount(text: str) -> int:
     """`1000` (wei or token units), `0.5eth`, `2gwei` → integer smallest units."""
-    from decimal import Decimal, InvalidOperation
+    from inferchain.chain.units import parse_amount as parse
 
-    raw = text.strip().lower().replace("_", "").replace(" ", "")
-    units = {"ether": 10**18, "eth": 10**18, "gwei": 10**9, "wei": 1}
-    scale = 1
-    for suffix, factor in units.items():
-        if raw.endswith(suffix):
-            raw, scale = raw[: -len(suffix)], factor
-            break
     try:
-        value = Decimal(raw) * scale
-    except InvalidOperation as exc:
-        raise typer.BadParameter(f"{text!r} is not an amount (e.g. 1000, 0.01eth, 5gwei)") from exc
-    if value < 0 or value != value.to_integral_value():
-        raise typer.BadParameter(f"{text!r} is not a whole number of wei/units")
-    return int(value)
+        return parse(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def format_eth(wei: int) -> str:
