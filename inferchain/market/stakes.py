@@ -48,7 +48,9 @@ def read_stake(chain: Chain, workers: Contract, worker: str, token: str) -> Stak
 
 
 def read_allocation(chain: Chain, workers: Contract, worker: str, token: str, venue: str) -> int:
-    """What `worker` allocated of `token` to `venue` (a market): what the venue may slash."""
+    """What `venue` (a market) may lock `worker`'s new claims against in `token`: the
+    allocation, or 0 while a forced deallocation from it is pending (`allocationState` holds
+    the stored amount, which is what the venue may still slash)."""
     return int(chain.call(workers.functions.allocationOf(worker, token, venue)))
 
 
