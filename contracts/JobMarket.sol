@@ -397,6 +397,12 @@ contract JobMarket is JobMarketBase, IJobMarket, IJobMarketAdmin, IJobMarketRout
         return bytes24(bytes32(JobSlot.commitCalldata(job)));
     }
 
+    /// @inheritdoc IJobMarket
+    function isJob(uint256 jobId, Job calldata job) external view returns (bool) {
+        uint256 slot = _jobs[jobId];
+        return slot != 0 && JobSlot.commitmentOf(slot) == JobSlot.commitCalldata(job);
+    }
+
 
     /// @inheritdoc IJobMarket
     function balanceOf(address account, address token) external view returns (uint256) {

@@ -388,6 +388,10 @@ interface IJobMarket {
     /// @notice The commitment a job tuple must match (the top 192 bits of its hash).
     function jobCommitment(Job calldata job) external pure returns (bytes24);
 
+    /// @notice Whether `job` is the tuple the market holds for the live job `jobId`, so a
+    /// module (the committee court) can trust a tuple a caller hands it.
+    function isJob(uint256 jobId, Job calldata job) external view returns (bool);
+
     /// @notice `account`'s withdrawable balance of `token` (address(0) for ETH).
     function balanceOf(address account, address token) external view returns (uint256);
 

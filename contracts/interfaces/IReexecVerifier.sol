@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IJobMarket} from "./IJobMarket.sol";
 import {IVerifier} from "./IVerifier.sol";
 
 /// @title IReexecVerifier
@@ -15,6 +16,11 @@ import {IVerifier} from "./IVerifier.sol";
 /// reveal deadline, at most the challenge window). {settle} after the reveal deadline (or once
 /// every member revealed) and after the market settled the job. Anyone may call {draw} and
 /// {settle}, so no deadline waits on one party.
+///
+/// The same pool is the court of mode 0 ({CommitteeArbiter}): once a requester disputed a
+/// mode-0 job, anyone may {openDispute} it, paying {disputeFee}. That round runs the same
+/// schedule from the time it was opened and its majority is the dispute's verdict
+/// ({disputeVerdict}); its fee was paid here, not escrowed in the market.
 interface IReexecVerifier is IVerifier {
     /// @notice Where a job is in this module.
     enum Stage {
@@ -24,7 +30,8 @@ interface IReexecVerifier is IVerifier {
         Settled
     }
 
-    /// @notice What the module recorded about a job at its submission.
+    /// @notice What the module recorded about a job at its submission (or, for a dispute
+    /// round, when the round was opened: `submittedAt` and `submitBlock` are then the opening's).
     struct Round {
         address worker;
         uint40 submittedAt;
@@ -35,6 +42,7 @@ interface IReexecVerifier is IVerifier {
         uint8 commits;
         uint8 agrees;
         uint8 disagrees;
+        bool dispute;
     }
 
     /// @notice A pool member: its bond, when it may leave (0: it has not asked), and how many
@@ -114,6 +122,18 @@ interface IReexecVerifier is IVerifier {
     error ReexecNothingToWithdraw(address account);
     /// @notice Thrown when ETH comes from anyone but the market.
     error ReexecUnexpectedEth(address from);
+    /// @notice Thrown when a dispute round is opened for a tuple that is not the market's job.
+    error ReexecJobMismatch(uint256 jobId);
+    /// @notice Thrown when a dispute round is opened for a job that is not disputed.
+    error ReexecNotDisputed(uint256 jobId);
+    /// @notice Thrown when a dispute round is opened for a job whose mode's disputes this
+    /// module does not judge (its module is not a {CommitteeArbiter} naming this module).
+    error ReexecNotCourtOf(uint256 jobId, address module);
+    /// @notice Thrown when a dispute round is opened with another amount than {disputeFee}.
+    error ReexecWrongFee(uint256 sent, uint256 fee);
+    /// @notice Thrown when a dispute round opened now could not end before the market's
+    /// arbitration deadline: it had to be opened by `latest`.
+    error ReexecDisputeTooLate(uint256 jobId, uint256 latest);
 
     // --- events -------------------------------------------------------------------------
 
@@ -127,6 +147,9 @@ interface IReexecVerifier is IVerifier {
     event SubmissionRecorded(
         uint256 indexed jobId, address indexed worker, address requester, uint96 fee, uint256 seedBlock
     );
+    /// @notice `opener` paid `fee` to have `jobId`'s dispute judged; its committee is drawn
+    /// from `seedBlock`'s hash.
+    event DisputeRoundOpened(uint256 indexed jobId, address indexed opener, uint96 fee, uint256 seedBlock);
     /// @notice A job's committee was drawn from `seedBlock`'s hash.
     event CommitteeDrawn(uint256 indexed jobId, address[] committee, uint256 seedBlock);
     /// @notice A member committed to its vote.
@@ -173,8 +196,18 @@ interface IReexecVerifier is IVerifier {
     /// @notice Reveal the committed vote. Emits {VoteRevealed}.
     function reveal(uint256 jobId, bool agrees, bytes32 salt) external;
 
-    /// @notice Pay the round out (anyone): pulls the job's fee from the market and credits it
-    /// and the slashes. Emits {RoundSettled}, and {MemberPenalised} per losing member.
+    /// @notice Open the dispute round of `jobId` (anyone, typically its requester), a
+    /// disputed job of the market whose mode's module is a {CommitteeArbiter} naming this
+    /// module's mode. msg.value must be {disputeFee}. The worker and the requester are left
+    /// out of the committee. Requirements: no round for `jobId` yet; `job` is the market's
+    /// tuple; the pool can seat a committee; the round can end (draw, commit and reveal
+    /// windows, then one more reveal window to resolve the dispute) before the market's
+    /// arbitration deadline. Emits {DisputeRoundOpened}.
+    function openDispute(uint256 jobId, IJobMarket.Job calldata job) external payable;
+
+    /// @notice Pay the round out (anyone): pulls the job's fee from the market (a dispute
+    /// round's was paid here) and credits it and the slashes. Emits {RoundSettled}, and
+    /// {MemberPenalised} per losing member.
     function settle(uint256 jobId) external;
 
     // --- reads --------------------------------------------------------------------------
@@ -209,4 +242,11 @@ interface IReexecVerifier is IVerifier {
 
     /// @notice The market this module serves: fixed at deployment.
     function market() external view returns (address);
+
+    /// @notice What opening a dispute round costs (ETH): k times `feePerVerifier`.
+    function disputeFee() external view returns (uint96);
+
+    /// @notice The verdict of `jobId`'s dispute round: the majority of the whole committee,
+    /// `Pending` without one (or when `jobId` has no dispute round).
+    function disputeVerdict(uint256 jobId) external view returns (Verdict);
 }

@@ -2,7 +2,9 @@
 pragma solidity ^0.8.28;
 
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ICommitteeArbiter} from "../interfaces/ICommitteeArbiter.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {IJobMarketAdmin} from "../interfaces/IJobMarketAdmin.sol";
 import {IReexecVerifier} from "../interfaces/IReexecVerifier.sol";
 import {IVerifier, VerifierHooks} from "../interfaces/IVerifier.sol";
 import {MarketBounds} from "../libraries/MarketBounds.sol";
@@ -28,6 +30,8 @@ import {TokenTransfer} from "../libraries/TokenTransfer.sol";
 ///   share and `slashBps` of their bond to the members who voted with it (to the requester
 ///   when none did). A member whose bond falls below `minBond` is no longer drawn.
 /// - Majority is of revealed votes for the pay, of the whole committee for the verdict.
+/// - The court of mode 0: the same pool judges the disputes of a {CommitteeArbiter}'s jobs in
+///   dispute rounds ({openDispute}), paid by their opener rather than escrowed in the market.
 contract ReexecVerifier is IReexecVerifier, ReentrancyGuardTransient {
     /// @notice Most pool members: every draw walks at most this many.
     uint256 public constant MAX_POOL = 64;
@@ -155,7 +159,7 @@ contract ReexecVerifier is IReexecVerifier, ReentrancyGuardTransient {
     function quote(address, uint32, address token, uint96) external view returns (uint96) {
         if (token != address(0)) revert ReexecEthOnly(token);
         if (_pool.length < uint256(_K) + 2) revert ReexecPoolTooSmall(_pool.length, uint256(_K) + 2);
-        return uint96(_K) * _FEE_PER_VERIFIER;
+        return disputeFee();
     }
 
     /// @inheritdoc IVerifier
@@ -182,12 +186,39 @@ contract ReexecVerifier is IReexecVerifier, ReentrancyGuardTransient {
     /// deadline); anything less is `Pending`, which the market reads as the worker's.
     function verdict(uint256 jobId, IJobMarket.Job calldata) external view returns (Verdict) {
         Round storage r = _rounds[jobId];
-        if (uint256(r.disagrees) * 2 > _K) return Verdict.WorkerLoses;
-        if (uint256(r.agrees) * 2 > _K) return Verdict.WorkerWins;
-        return Verdict.Pending;
+        return r.dispute ? Verdict.Pending : _majority(r);
     }
 
     // --- rounds -----------------------------------------------------------------------------
+
+    /// @inheritdoc IReexecVerifier
+    /// @dev The round is a submission's in all but its source: the same schedule, counted from
+    /// now, and the same draw, which leaves out the job's worker and requester.
+    function openDispute(uint256 jobId, IJobMarket.Job calldata job) external payable nonReentrant {
+        Round storage r = _rounds[jobId];
+        if (r.stage != Stage.None) revert ReexecWrongStage(jobId, r.stage);
+        uint96 fee = disputeFee();
+        if (msg.value != fee) revert ReexecWrongFee(msg.value, fee);
+        IJobMarket jobs = IJobMarket(market());
+        if (!jobs.isJob(jobId, job)) revert ReexecJobMismatch(jobId);
+        (IJobMarket.JobStatus status, uint40 arbitrationDeadline) = jobs.jobStatus(jobId);
+        if (status != IJobMarket.JobStatus.Disputed) revert ReexecNotDisputed(jobId);
+        address module = address(IJobMarketAdmin(address(jobs)).modeOf(job.terms.verification).module);
+        if (!_isCourtOf(module)) revert ReexecNotCourtOf(jobId, module);
+        // The round's windows, and one more reveal window for anyone to resolve the dispute
+        // once its votes are in: a majority formed at the market's deadline would be lost.
+        uint256 latest = uint256(arbitrationDeadline) - _DRAW_WINDOW - _COMMIT_WINDOW - 2 * uint256(_REVEAL_WINDOW);
+        if (block.timestamp > latest) revert ReexecDisputeTooLate(jobId, latest);
+        if (_pool.length < uint256(_K) + 2) revert ReexecPoolTooSmall(_pool.length, uint256(_K) + 2);
+        r.worker = job.worker;
+        r.submittedAt = uint40(block.timestamp);
+        r.submitBlock = uint48(block.number);
+        r.stage = Stage.Submitted;
+        r.requester = job.requester;
+        r.fee = fee;
+        r.dispute = true;
+        emit DisputeRoundOpened(jobId, msg.sender, fee, block.number + 1);
+    }
 
     /// @inheritdoc IReexecVerifier
     /// @dev Fisher–Yates over the pool's positions, seeded by the block after the submission,
@@ -294,8 +325,9 @@ contract ReexecVerifier is IReexecVerifier, ReentrancyGuardTransient {
             stage == Stage.Drawn ? _payCommittee(jobId, r, fee) : (0, 0, fee);
         _credit(r.requester, toRequester);
         emit RoundSettled(jobId, winners, paid, toRequester);
-        // The market is trusted (given at deployment); its ETH lands in {receive}.
-        if (fee != 0) jobs.withdraw(address(0), address(this), fee);
+        // The market is trusted (given at deployment); its ETH lands in {receive}. A dispute
+        // round's fee was paid here when it was opened.
+        if (fee != 0 && !r.dispute) jobs.withdraw(address(0), address(this), fee);
     }
 
     // --- reads ------------------------------------------------------------------------------
@@ -360,6 +392,17 @@ contract ReexecVerifier is IReexecVerifier, ReentrancyGuardTransient {
         return _MARKET;
     }
 
+    /// @inheritdoc IReexecVerifier
+    function disputeFee() public view returns (uint96) {
+        return uint96(_K) * _FEE_PER_VERIFIER;
+    }
+
+    /// @inheritdoc IReexecVerifier
+    function disputeVerdict(uint256 jobId) external view returns (Verdict) {
+        Round storage r = _rounds[jobId];
+        return r.dispute ? _majority(r) : Verdict.Pending;
+    }
+
     /// @inheritdoc IVerifier
     function challengeWindow() external view returns (uint32) {
         return _CHALLENGE_WINDOW;
@@ -420,6 +463,23 @@ contract ReexecVerifier is IReexecVerifier, ReentrancyGuardTransient {
         m.bond -= slashed;
         emit MemberPenalised(jobId, member, slashed);
         return (false, share + slashed);
+    }
+
+    /// @dev A majority of the whole committee, else `Pending`.
+    function _majority(Round storage r) private view returns (Verdict) {
+        if (uint256(r.disagrees) * 2 > _K) return Verdict.WorkerLoses;
+        if (uint256(r.agrees) * 2 > _K) return Verdict.WorkerWins;
+        return Verdict.Pending;
+    }
+
+    /// @dev Whether `module` (a job's mode module) is a {CommitteeArbiter} whose court, in
+    /// this module's market, is this module. A module without `courtMode` is not.
+    function _isCourtOf(address module) private view returns (bool) {
+        (bool ok, bytes memory answer) = module.staticcall(abi.encodeCall(ICommitteeArbiter.courtMode, ()));
+        if (!ok || answer.length != 32) return false;
+        uint256 mode = abi.decode(answer, (uint256));
+        if (mode > type(uint8).max) return false;
+        return address(IJobMarketAdmin(market()).modeOf(uint8(mode)).module) == address(this);
     }
 
     function _credit(address account, uint256 amount) private {

@@ -32,6 +32,7 @@ from tests.contracts.helpers import (
 
 MODE = 2  # 0 is the ManualArbiter; 1 is kept for ZkVerifier
 PENDING, WORKER_WINS, WORKER_LOSES = range(3)
+SETTLED_STAGE = 3  # IReexecVerifier.Stage.Settled
 K = 3
 MIN_BOND = 10**18
 FEE_PER_VERIFIER = 10**14
@@ -62,13 +63,17 @@ class Reexec:
     def tx(self, address: str, call: Any, *, value: int = 0, block: str = "latest") -> Any:
         return self.d.chain.sender(self.keys[address]).transact(call, value=value, block=block)
 
-    def conserved(self) -> None:
-        """The module's ETH is exactly its members' bonds plus the balances it credited."""
+    def conserved(self, dispute_rounds: tuple[int, ...] = ()) -> None:
+        """The module's ETH is exactly its members' bonds plus the balances it credited, plus
+        the fees of `dispute_rounds` not yet settled (paid in when opened; a submission
+        round's fee waits in the market instead)."""
         f = self.module.functions
         accounts = set(self.keys) | {self.d.addr(r) for r in ("requester", "worker", "outsider")}
         bonds = sum(f.memberOf(a).call()[0] for a in f.pool().call())
         credited = sum(f.balanceOf(a).call() for a in accounts)
-        assert self.d.chain.w3.eth.get_balance(self.module.address) == bonds + credited
+        rounds = [f.roundOf(job_id).call() for job_id in dispute_rounds]
+        held = sum(rnd[5] for rnd in rounds if rnd[9] and rnd[3] != SETTLED_STAGE)
+        assert self.d.chain.w3.eth.get_balance(self.module.address) == bonds + credited + held
 
     def create(self, **overrides: Any) -> tuple[int, dict]:
         return self.d.create(verification=MODE, maxPrice=ETH_PRICE + VERIFY_FEE, **overrides)
@@ -108,6 +113,12 @@ def _fund(d: Deployment, address: str) -> None:
 
 @pytest.fixture
 def r(d: Deployment) -> Reexec:
+    return bonded_pool(d)
+
+
+def bonded_pool(d: Deployment) -> Reexec:
+    """ReexecVerifier registered as mode MODE, its pool the five verifiers plus the worker and
+    the requester, each bonded MIN_BOND."""
     module = d.chain.sender(d.actors.owner).deploy("ReexecVerifier", d.market.address, PARAMS)
     d.govern(d.governor.functions.registerMode(d.market.address, MODE, module.address))
     d.govern(d.governor.functions.setModeEnabled(d.market.address, MODE, True))
