@@ -86,7 +86,7 @@ def _bench(
     keys = dev_private_keys(6)
     accounts = [Account.from_key(k).address for k in keys]
     chain = Chain(rpc)
-    market = deploy_market(chain, keys[OWNER], MarketConfig())
+    market = deploy_market(chain, keys[OWNER], MarketConfig(disputes="manual"))
     with IpfsClient(ipfs_url) as ipfs:
         published = publish_bundle(ipfs, demo_bundle_path("tiny-gpt"))
     spec = ModelSpec(

@@ -176,7 +176,7 @@ def _market_submit_gas(chain: Chain, verifier: str, proof: Any) -> int:
 
     keys = list(dev_private_keys())
     provider, requester, worker = (chain.sender(k) for k in keys[1:4])
-    market = deploy_market(chain, keys[0], MarketConfig(), zk=True)
+    market = deploy_market(chain, keys[0], MarketConfig(disputes="manual"), zk=True)
     model = _register_model(chain, market, provider, Cid.from_digest32(bytes(32), 0x70), bytes(32))
     assert market.zk is not None
     provider.transact(

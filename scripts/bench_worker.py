@@ -79,7 +79,7 @@ def run_config(
     fast_path: bool = True,
 ) -> dict[str, float]:  # fmt: skip
     keys = dev_private_keys(4 + workers)
-    market = deploy_market(chain, keys[OWNER], MarketConfig())
+    market = deploy_market(chain, keys[OWNER], MarketConfig(disputes="manual"))
     spec = ModelSpec(bundle[0], bundle[1], "text-classification", PRICE, 500)
     chain.sender(keys[PROVIDER]).transact(market.models.functions.registerModel(spec.as_abi()))
     nodes = []

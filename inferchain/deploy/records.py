@@ -18,7 +18,7 @@ from inferchain import untrusted_json
 from inferchain.artifacts import load_artifact
 from inferchain.deploy.errors import DeploymentMissing
 from inferchain.market import MarketAddresses
-from inferchain.market.deploy import ADDRESS_FIELDS
+from inferchain.market.deploy import ADDRESS_FIELDS, ARBITERS
 from inferchain.paths import project_root
 
 DEPLOYMENTS_DIR_ENV = "INFERCHAIN_DEPLOYMENTS_DIR"
@@ -78,6 +78,8 @@ class DeploymentRecord:
 
     def market_addresses(self) -> MarketAddresses:
         missing = [name for name in ADDRESS_FIELDS if name not in self.contracts]
+        if not any(name in self.contracts for name in ARBITERS.values()):
+            missing.append(" or ".join(ARBITERS.values()))
         if missing:
             raise DeploymentMissing(
                 f"the deployment on chain {self.chain_id} lacks {', '.join(missing)}; "

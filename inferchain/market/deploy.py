@@ -1,32 +1,33 @@
-"""The market's deployment: which contracts, in which order, with which constructor
-arguments, and the binding to a deployed set by address.
+"""The market's deployment: which contracts, in which order, with which constructor arguments,
+and the binding to a deployed set by address.
 
 Two callers deploy, and both take the order and arguments from here (`market_contracts`,
 `constructor_args`, `metered_pricing_calls`, `MarketAddresses.of`): `deploy_market`, which
 deploys a fresh set in one go (the tests, the benchmarks), and `inferchain deploy`
-(`inferchain.deploy.deploy_network`, also used by `inferchain demo up`), which deploys
-step by step, reuses what a network already holds and records it. The order is the
-design's (§1.7): registries and router, then the timelock, the governor it owns, the
-arbiter, and the market, whose constructor takes its config, its modes and its tokens, so
-no wiring call is left: the worker registry v2 has no owner and serves every market (a
-worker allocates stake to each). ReexecVerifier, deployed just before the market, is given
-the market's predicted address (`create_address`). Last comes
-`TokenMeteredPricing`, which the timelock registers as pricing id `METERED_PRICING` and
-enables (issue 16).
-"""
+(`inferchain.deploy.deploy_network`, also used by `inferchain demo up`), which deploys step
+by step, reuses what a network already holds and records it. The order is the design's
+(§1.7): registries and router, then the timelock, the governor it owns, the arbiter of mode
+0 (`CommitteeArbiter` by default, whose disputes the ReexecVerifier pool judges;
+`ManualArbiter`, one key, with `disputes="manual"`), and the market, whose constructor takes
+its config, its modes and its tokens, so no wiring call is left: the worker registry v2 has
+no owner and serves every market (a worker allocates stake to each). ReexecVerifier,
+deployed just before the market, is given the market's predicted address (`create_address`).
+Last comes `TokenMeteredPricing`, which the timelock registers as pricing id
+`METERED_PRICING` and enables (issue 16)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from eth_utils import keccak, to_checksum_address
 from pydantic import SecretStr
 from web3.contract import Contract
+from web3.exceptions import BadFunctionCallOutput
 
-from inferchain.chain import Chain
+from inferchain.chain import Chain, ChainError
 from inferchain.market.governance import Operation
 from inferchain.market.jobs import ZERO_ADDRESS
 from inferchain.market.metering import METERED_PRICING
@@ -96,9 +97,14 @@ class MarketConfig:
     proposer: str | None = None
     #: Who may pause and disable at once; None means the deployer.
     guardian: str | None = None
+    #: Who judges mode 0's disputes: "committee" (CommitteeArbiter: a committee drawn from
+    #: the ReexecVerifier pool, which the deployment must then have) or "manual"
+    #: (ManualArbiter: its owner's key rules, as the contract tests need).
+    disputes: Literal["committee", "manual"] = "committee"
     #: Who rules disputes on the ManualArbiter (its owner); None means the deployer.
     arbiter_owner: str | None = None
-    #: The ManualArbiter's windows (10 min..7 days; 1..14 days), fixed for good.
+    #: Mode 0's arbiter's windows (10 min..7 days; 1..14 days), fixed for good. With the
+    #: committee, the arbitration window must fit a dispute round (`check_dispute_round`).
     challenge_window: int = 3_600
     arbitration_window: int = DAY
     allowed_tokens: tuple[str, ...] = ()
@@ -111,13 +117,35 @@ class MarketConfig:
         """IJobMarketAdmin.Config as the ABI tuple (fee, collateral, bond)."""
         return (self.fee_bps, self.collateral_bps, self.dispute_bond_bps)
 
+    @property
+    def arbiter(self) -> str:
+        """The contract name of mode 0's arbiter."""
+        return ARBITERS[self.disputes]
+
+    def check_dispute_round(self) -> None:
+        """With the committee, a dispute round opened at once must end (draw, commit and
+        reveal windows, then one more reveal window to resolve it) within the arbitration
+        window, or no dispute could ever be judged (ReexecVerifier.openDispute refuses it)."""
+        if self.disputes != "committee":
+            return
+        r = self.reexec
+        need = r.draw_window + r.commit_window + 2 * r.reveal_window
+        if self.arbitration_window < need:
+            raise ValueError(
+                f"arbitration_window {self.arbitration_window}s cannot fit a dispute round: the "
+                f"committee needs draw + commit + 2 x reveal = {need}s"
+            )
+
+
+#: Mode 0's arbiter by `MarketConfig.disputes`; `MarketAddresses.arbiter` holds either.
+ARBITERS = {"committee": "CommitteeArbiter", "manual": "ManualArbiter"}
+
 
 #: The contracts every deployment has, by the `MarketAddresses` field holding each.
 ADDRESS_FIELDS = {
     "ModelRegistry": "model_registry",
     "WorkerRegistry": "worker_registry",
     "JobMarket": "job_market",
-    "ManualArbiter": "arbiter",
     "JobRouter": "router",
     "MarketGovernor": "governor",
     "InferchainTimelock": "timelock",
@@ -148,9 +176,11 @@ class MarketAddresses:
     @classmethod
     def of(cls, deployed: Mapping[str, str], deployed_block: int) -> MarketAddresses:
         """The addresses of a deployment given as contract name -> address (every name of
-        `ADDRESS_FIELDS` present; the verifiers and the optional modules where deployed)."""
+        `ADDRESS_FIELDS` present, and one of `ARBITERS`; the verifiers and the optional
+        modules where deployed)."""
         return cls(
             **{f: deployed[name] for name, f in ADDRESS_FIELDS.items()},
+            arbiter=arbiter_of(deployed),
             deployed_block=deployed_block,
             zk_verifier=deployed.get("ZkVerifier"),
             reexec_verifier=deployed.get("ReexecVerifier"),
@@ -187,7 +217,7 @@ class Market:
             models=chain.contract("ModelRegistry", addresses.model_registry),
             workers=chain.contract("WorkerRegistry", addresses.worker_registry),
             jobs=chain.contract("JobMarket", addresses.job_market),
-            arbiter=chain.contract("ManualArbiter", addresses.arbiter),
+            arbiter=chain.contract(arbiter_kind(chain, addresses.arbiter), addresses.arbiter),
             router=chain.contract("JobRouter", addresses.router),
             governor=chain.contract("MarketGovernor", addresses.governor),
             timelock=chain.contract("InferchainTimelock", addresses.timelock),
@@ -203,7 +233,7 @@ class Market:
     def at(cls, chain: Chain, market_address: str, *, deployed_block: int = 0) -> Market:
         """Bind the market at `market_address` and every contract it names, read on-chain:
         the registries, the router, the governor and the governor's owner (the timelock), mode
-        0's module (the ManualArbiter), mode 1's (ZkVerifier), mode 2's (ReexecVerifier) and
+        0's module (its arbiter), mode 1's (ZkVerifier), mode 2's (ReexecVerifier) and
         the metered pricing module.
         The deployment block is not on-chain: pass it when a caller needs it (0: unknown)."""
         jobs = chain.contract("JobMarket", market_address)
@@ -231,6 +261,25 @@ class Market:
         return int(self.chain.call(self.jobs.functions.MAX_BATCH()))
 
 
+def arbiter_of(deployed: Mapping[str, str]) -> str:
+    """The address of mode 0's arbiter among `deployed` (contract name -> address)."""
+    for name in ARBITERS.values():
+        if name in deployed:
+            return deployed[name]
+    raise KeyError(" or ".join(ARBITERS.values()))
+
+
+def arbiter_kind(chain: Chain, address: str) -> str:
+    """Which of `ARBITERS` the contract at `address` is: a CommitteeArbiter answers
+    `courtMode()`, a ManualArbiter has no such function."""
+    committee = chain.contract("CommitteeArbiter", address)
+    try:
+        chain.call(committee.functions.courtMode())
+    except (ChainError, BadFunctionCallOutput):
+        return "ManualArbiter"
+    return "CommitteeArbiter"
+
+
 def _optional_modules(chain: Chain, jobs: Contract) -> dict[str, str]:
     """The optional modules a deployment registers, as `MarketAddresses.extra` names them."""
     metered = read_pricing(chain, jobs, METERED_PRICING)
@@ -244,6 +293,7 @@ CONTRACTS = (
     "JobRouter",
     "InferchainTimelock",
     "MarketGovernor",
+    "CommitteeArbiter",
     "ManualArbiter",
     "ZkVerifier",
     "ReexecVerifier",
@@ -255,10 +305,17 @@ CONTRACTS = (
 def market_contracts(
     config: MarketConfig, *, zk: bool = True, reexec: bool = True
 ) -> tuple[str, ...]:
-    """What a deployment with `config` holds, in the order of `CONTRACTS`: the metered
-    pricing only where configured, ZkVerifier only with `zk`, ReexecVerifier only with
-    `reexec`."""
-    left_out = {"TokenMeteredPricing"} if not config.metered_pricing else set()
+    """What a deployment with `config` holds, in the order of `CONTRACTS`: the arbiter of
+    `config.disputes`, the metered pricing only where configured, ZkVerifier only with `zk`,
+    ReexecVerifier only with `reexec` (which the committee needs)."""
+    if config.disputes == "committee" and not reexec:
+        raise ValueError(
+            "disputes='committee' needs the reexec mode, whose pool judges them: deploy "
+            "ReexecVerifier too, or choose disputes='manual'"
+        )
+    left_out = {name for name in ARBITERS.values() if name != config.arbiter}
+    if not config.metered_pricing:
+        left_out.add("TokenMeteredPricing")
     if not zk:
         left_out.add("ZkVerifier")
     if not reexec:
@@ -288,6 +345,10 @@ def constructor_args(
                 config.challenge_window,
                 config.arbitration_window,
             )
+        case "CommitteeArbiter":
+            # Its court, the pool of mode REEXEC_MODE, is read from the market it serves.
+            config.check_dispute_round()
+            return (REEXEC_MODE, config.challenge_window, config.arbitration_window)
         case "ZkVerifier":
             # Its windows only matter for disputes, which a proven job never reaches.
             return (deployed["ModelRegistry"], config.challenge_window, config.arbitration_window)
@@ -296,7 +357,7 @@ def constructor_args(
             # (`create_address(deployer, nonce + 1)`, this deployment's nonce being `nonce`).
             return (deployed["JobMarket"], config.reexec.params())
         case "JobMarket":
-            modes = [(MANUAL_MODE, deployed["ManualArbiter"])]
+            modes = [(MANUAL_MODE, arbiter_of(deployed))]
             if "ZkVerifier" in deployed:
                 modes.append((ZK_MODE, deployed["ZkVerifier"]))
             if "ReexecVerifier" in deployed:

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from inferchain.market import Market, MarketConfig, deploy_market
+from inferchain.market.deploy import ReexecConfig
 from tests.contracts.helpers import (
     ARBITRATION_WINDOW,
     CHALLENGE_WINDOW,
@@ -312,3 +314,23 @@ def test_the_arbiter_answers_only_for_its_own_court(c: Court, d: Deployment) -> 
     with reverts("MarketGovernorParameterOutOfBounds"):
         d.chain.sender(d.actors.owner).deploy("CommitteeArbiter", COURT_MODE, CHALLENGE_WINDOW, 60)
     c.conserved()
+
+
+def test_a_default_deployment_has_no_dispute_key(d: Deployment) -> None:
+    """`deploy_market`'s default mode 0 is a CommitteeArbiter whose court is the deployment's
+    own ReexecVerifier; the one-key ManualArbiter is opt-in, and a committee without a pool,
+    or with an arbitration window no round fits, is refused before anything is sent."""
+    m = deploy_market(d.chain, d.actors.outsider, MarketConfig(metered_pricing=False), reexec=True)
+    assert m.reexec is not None
+    assert m.jobs.functions.modeOf(0).call()[0] == m.arbiter.address
+    assert m.arbiter.functions.courtOf(m.jobs.address).call() == m.reexec.address
+    assert Market.at(d.chain, m.jobs.address).arbiter.functions.courtMode().call() == 2
+    with pytest.raises(ValueError, match="needs the reexec mode"):
+        deploy_market(d.chain, d.actors.outsider, MarketConfig())
+    slow = ReexecConfig(draw_window=40_000, commit_window=40_000, reveal_window=5_000,
+                        challenge_window=90_000)  # fmt: skip
+    tight = MarketConfig(reexec=slow)
+    with pytest.raises(ValueError, match="cannot fit a dispute round"):
+        deploy_market(d.chain, d.actors.outsider, tight, reexec=True)
+    manual = deploy_market(d.chain, d.actors.outsider, MarketConfig(disputes="manual"))
+    assert Market.at(d.chain, manual.jobs.address).arbiter.functions.owner().call()

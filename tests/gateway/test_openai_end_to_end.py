@@ -90,7 +90,7 @@ def _serve(
     market = deploy_market(
         chain,
         anvil.keys[OWNER],
-        MarketConfig(fee_bps=FEE_BPS),
+        MarketConfig(fee_bps=FEE_BPS, disputes="manual"),
     )
     with IpfsClient(ipfs_api_url, timeout=10) as ipfs:
         published = publish_bundle(ipfs, bundle)

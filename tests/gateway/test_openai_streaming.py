@@ -188,7 +188,9 @@ def test_worker_killed_mid_stream_ends_it_with_an_error_and_the_job_is_refunded(
     chain: Chain, anvil: AnvilNode, ipfs_api_url: str, tmp_path: Path
 ) -> None:
     """A real gateway process (so chunks arrive as they are made) and a worker process."""
-    market = deploy_market(chain, anvil.keys[OWNER], MarketConfig(fee_bps=FEE_BPS))
+    market = deploy_market(
+        chain, anvil.keys[OWNER], MarketConfig(fee_bps=FEE_BPS, disputes="manual")
+    )
     with IpfsClient(ipfs_api_url, timeout=10) as ipfs:
         published = publish_bundle(ipfs, demo_bundle_path("tiny-gpt"))
     spec = ModelSpec(

@@ -39,7 +39,7 @@ def raw_cid(data: bytes) -> Cid:
 
 @pytest.fixture(scope="module")
 def market(chain: Chain, anvil: AnvilNode) -> Market:
-    config = MarketConfig()
+    config = MarketConfig(disputes="manual")
     market = deploy_market(chain, anvil.keys[OWNER], config)
     spec = ModelSpec(raw_cid(b"bundle"), b"\x42" * 32, "text-generation", PRICE, 1_000)
     chain.sender(anvil.keys[PROVIDER]).transact(

@@ -66,7 +66,7 @@ def publish_demos(ipfs: IpfsClient) -> dict[str, tuple[Cid, bytes]]:
 
 
 def deploy(chain: Chain, keys: list[str], accounts: list[str], bundles: dict) -> Deployed:
-    config = MarketConfig(fee_bps=FEE_BPS, challenge_window=CHALLENGE_S)
+    config = MarketConfig(fee_bps=FEE_BPS, challenge_window=CHALLENGE_S, disputes="manual")
     market = deploy_market(chain, keys[OWNER], config)
     provider = chain.sender(keys[PROVIDER])
     ids = []

@@ -69,8 +69,8 @@ class Zk:
 def zk(chain: Chain, anvil: AnvilNode, ipfs_api_url: str, circuit: Circuit, tmp_path_factory) -> Zk:
     """A market deployed with its ZK mode, and the digits MLP published with its circuit."""
     market = deploy_market(
-        chain, anvil.keys[OWNER], MarketConfig(fee_bps=FEE_BPS, challenge_window=CHALLENGE_S),
-        zk=True,
+        chain, anvil.keys[OWNER],
+        MarketConfig(fee_bps=FEE_BPS, challenge_window=CHALLENGE_S, disputes="manual"), zk=True,
     )  # fmt: skip
     tmp = tmp_path_factory.mktemp("zk-market")
     root = Path(shutil.copytree(MODEL_DIR, tmp / "digits-mlp"))
