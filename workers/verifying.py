@@ -13,6 +13,11 @@ Each tick reads the module's new events and moves every round it knows one step 
 - once the committee decided, finalize the job on the market (anyone may), then settle the
   round, which pays the committee.
 
+The same pool is the court of the optimistic tier (`CommitteeArbiter`, mode 0): a disputed
+job's dispute round (`DisputeRoundOpened`) goes through the same steps, except that the
+committee's majority resolves the market's dispute (`resolveDispute`), and a round without
+one waits for the dispute to expire (`expireDispute`, the worker paid) before it is settled.
+
 A vote's salt is derived from the key and the job id, so a worker restarted between commit
 and reveal still reveals (a silent member is slashed). A seat whose output cannot be fetched
 by the commit deadline gets a `disagree`: a result nobody can read is no result.
@@ -189,6 +194,8 @@ class VerifierDuty:
         span = {"from_block": self._from_block, "to_block": head}
         for e in events.SubmissionRecorded().get_logs(**span):
             self._rounds.add(int(e["args"]["jobId"]))
+        for e in events.DisputeRoundOpened().get_logs(**span):
+            self._rounds.add(int(e["args"]["jobId"]))
         for e in events.CommitteeDrawn().get_logs(**span):
             job_id = int(e["args"]["jobId"])
             self._rounds.add(job_id)
@@ -275,8 +282,11 @@ class VerifierDuty:
         """Finalize the market's job once the committee decided, then settle the round."""
         if not round_.all_revealed(self._params) and now <= round_.reveal_deadline(self._params):
             return
-        status, _deadline = self.chain.call(self.market.jobs.functions.jobStatus(job_id))
-        if JobStatus(status) == JobStatus.SUBMITTED:
+        status, deadline = self.chain.call(self.market.jobs.functions.jobStatus(job_id))
+        if round_.dispute and JobStatus(status) == JobStatus.DISPUTED:
+            if not self._end_dispute(job_id, now, deadline):
+                return
+        elif JobStatus(status) == JobStatus.SUBMITTED:
             record = self._jobs.job(job_id)
             verdict = self.chain.call(self.module.functions.verdict(job_id, record.job.as_abi()))
             if int(verdict) == PENDING:
@@ -287,6 +297,19 @@ class VerifierDuty:
         if self._try(job_id, "settle", self.module.functions.settle(job_id)):
             self._rounds.discard(job_id)
             self._seats.pop(job_id, None)
+
+    def _end_dispute(self, job_id: int, now: int, deadline: int) -> bool:
+        """Resolve the market's dispute by the committee's majority; without one, expire it
+        once its arbitration deadline passed (the result stands). False: not yet."""
+        record = self._jobs.job(job_id)
+        jobs = self.market.jobs.functions
+        if int(self.chain.call(self.module.functions.disputeVerdict(job_id))) != PENDING:
+            return self._try(
+                job_id, "resolve dispute", jobs.resolveDispute(job_id, record.job.as_abi())
+            )
+        if now <= deadline:
+            return False  # no majority: the dispute expires at its deadline
+        return self._try(job_id, "expire dispute", jobs.expireDispute(job_id, record.job.as_abi()))
 
     def _try(self, job_id: int, what: str, call: object) -> bool:
         """Send `call`; a revert (another member was first, a deadline moved) is logged."""

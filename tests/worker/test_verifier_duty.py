@@ -28,7 +28,7 @@ from inferchain.market import (
     deploy_market,
 )
 from inferchain.market.jobs import Result
-from inferchain.market.modes import REEXEC_MODE
+from inferchain.market.modes import MANUAL_MODE, REEXEC_MODE
 from inferchain.market.reexec import Stage, read_member, read_params, read_round
 from inferchain.worker import Worker
 from inferchain.worker.account import ensure_ready
@@ -104,14 +104,14 @@ def _duties(chain: Chain, anvil: AnvilNode, market: Market, ipfs: IpfsClient, tm
 
 
 def _submit(chain: Chain, anvil: AnvilNode, market: Market, ipfs: IpfsClient, model: int,
-            output: bytes) -> int:  # fmt: skip
-    """A reexec job created by the requester, then claimed and answered with `output` by the
-    worker in one call."""
+            output: bytes, mode: int = REEXEC_MODE) -> int:  # fmt: skip
+    """A job of `mode` (by default reexec) created by the requester, then claimed and
+    answered with `output` by the worker in one call."""
     assert market.reexec is not None
-    fee = read_params(chain, market.reexec).fee_per_verifier * 3
+    fee = read_params(chain, market.reexec).fee_per_verifier * 3 if mode == REEXEC_MODE else 0
     input_cid = ipfs.add_bytes(DIGITS_INPUT)
     request = JobRequest(model, input_cid.to_bytes(), PRICE + fee, chain.block_timestamp() + 3600,
-                         600, verification=REEXEC_MODE)  # fmt: skip
+                         600, verification=mode)  # fmt: skip
     requester = chain.sender(anvil.keys[REQUESTER])
     receipt = requester.transact(
         market.jobs.functions.createJob(requester.address, request.as_abi()), value=PRICE + fee
@@ -200,6 +200,47 @@ def test_verifier_workers_catch_a_wrong_output_and_confirm_a_right_one(
         (resolved,) = events_named(market, "DisputeResolved")
         assert resolved["jobId"] == job_id and resolved["workerWins"] is False
         assert resolved["slashed"] > 0 and stake_after == stake_before - resolved["slashed"]
+
+
+@pytest.mark.parametrize("honest", [False, True], ids=["wrong-output", "right-output"])
+def test_verifiers_judge_a_disputed_optimistic_job(
+    chain: Chain, anvil: AnvilNode, ipfs: IpfsClient, demo_bundles: dict, tmp_path: Path,
+    honest: bool,
+) -> None:  # fmt: skip
+    """The `none` tier's court: the requester disputes a mode-0 job and opens its dispute
+    round; the pool's duties re-run it, vote, resolve the market's dispute by their majority
+    (a wrong output: the worker slashed, the requester refunded; a right one: the worker
+    paid, the dispute bond lost) and settle the round, which pays them its fee."""
+    market, model, _other = _market(chain, anvil, demo_bundles)
+    assert market.reexec is not None
+    duties = _duties(chain, anvil, market, ipfs, tmp_path, VERIFIERS)
+    output = _honest_output(duties[0].runner, model)
+    if not honest:
+        doc = json.loads(output)
+        top = doc["result"]["predictions"]
+        top[0]["index"] = (top[0]["index"] + 1) % 10
+        output = json.dumps(doc).encode()
+    stake_before = stake_of(chain, market, anvil.accounts[WORKER])
+    job_id = _submit(chain, anvil, market, ipfs, model, output, mode=MANUAL_MODE)
+    job = records(market)[job_id].job
+    requester = chain.sender(anvil.keys[REQUESTER])
+    requester.transact(market.jobs.functions.dispute(job_id, job.as_abi()),
+                       value=job.terms.dispute_bond)  # fmt: skip
+    fee = int(chain.call(market.reexec.functions.disputeFee()))
+    requester.transact(market.reexec.functions.openDispute(job_id, job.as_abi()), value=fee)
+    _run_until_settled(chain, market, duties, job_id)
+
+    round_ = read_round(chain, market.reexec, job_id)
+    assert round_.dispute and (round_.agrees, round_.disagrees) == ((3, 0) if honest else (0, 3))
+    fee_share = read_params(chain, market.reexec).fee_per_verifier
+    for member in chain.call(market.reexec.functions.committeeOf(job_id)):
+        assert int(chain.call(market.reexec.functions.balanceOf(member))) == fee_share
+    assert JobStatus(chain.call(market.jobs.functions.jobStatus(job_id))[0]) == JobStatus.SETTLED
+    (resolved,) = events_named(market, "DisputeResolved")
+    assert resolved["jobId"] == job_id and resolved["workerWins"] is honest
+    stake_after = stake_of(chain, market, anvil.accounts[WORKER])
+    assert stake_after == stake_before - resolved["slashed"]
+    assert (resolved["slashed"] > 0) is not honest
 
 
 def test_verify_refuses_clearly_a_bond_the_wallet_cannot_pay_or_below_the_minimum(
