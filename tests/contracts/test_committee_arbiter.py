@@ -334,3 +334,33 @@ def test_a_default_deployment_has_no_dispute_key(d: Deployment) -> None:
         deploy_market(d.chain, d.actors.outsider, tight, reexec=True)
     manual = deploy_market(d.chain, d.actors.outsider, MarketConfig(disputes="manual"))
     assert Market.at(d.chain, manual.jobs.address).arbiter.functions.owner().call()
+
+
+def test_gas_of_a_committee_dispute(c: Court, d: Deployment) -> None:
+    """dispute + openDispute + draw + k commits + k reveals + resolveDispute + settle: what a
+    disputed optimistic job costs on top of its lifecycle, all parties together."""
+    job_id, job = d.create(verification=MODE)
+    job = d.submit(job_id, job)
+    start = d.chain.w3.eth.block_number
+    d.dispute(job_id, job)
+    c.open(job_id, job)
+    committee = c.r.draw(job_id)  # mines the seed block first: an empty block
+    ballots = {m: c.r.vote(job_id, m, False) for m in committee}
+    for member, ballot in ballots.items():
+        c.r.reveal(job_id, member, ballot)
+    c.resolve(job_id, job)
+    c.r.settle(job_id)
+    end = d.chain.w3.eth.block_number
+    blocks = [
+        d.chain.w3.eth.get_block(n, full_transactions=False) for n in range(start + 1, end + 1)
+    ]
+    receipts = [
+        d.chain.w3.eth.get_transaction_receipt(t) for b in blocks for t in b["transactions"]
+    ]
+    steps = [rc["gasUsed"] for rc in receipts]
+    names = ["dispute", "openDispute", "draw"] + ["commit"] * K + ["reveal"] * K
+    names += ["resolveDispute", "settle"]
+    assert len(steps) == len(names)
+    detail = " ".join(f"{n}={g}" for n, g in zip(names, steps, strict=True))
+    print(f"gas_committee_dispute {sum(steps)} ({detail})")
+    assert sum(steps) < 1_500_000
