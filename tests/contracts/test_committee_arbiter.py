@@ -364,3 +364,44 @@ def test_gas_of_a_committee_dispute(c: Court, d: Deployment) -> None:
     detail = " ".join(f"{n}={g}" for n, g in zip(names, steps, strict=True))
     print(f"gas_committee_dispute {sum(steps)} ({detail})")
     assert sum(steps) < 1_500_000
+
+
+def _escrow(d: Deployment, *extra: str) -> int:
+    """ETH the market holds beyond what it credited to the parties (the live escrow)."""
+    held = d.chain.w3.eth.get_balance(d.market.address)
+    roles = ("requester", "worker", "worker2", "provider", "outsider")
+    accounts = [d.addr(role) for role in roles] + [d.fees, *extra]
+    return held - sum(d.balance(a) for a in accounts)
+
+
+def test_a_dispute_nobody_takes_to_the_court_expires_for_the_worker(
+    c: Court, d: Deployment
+) -> None:
+    """Attack: the requester disputes to hold the worker's pay and never opens a round. The
+    pay is only delayed to the arbitration deadline; anyone then expires the dispute, the
+    market's escrow for the job goes out to the letter, and the court holds nothing."""
+    base = _escrow(d, c.module.address)
+    job_id, job = c.disputed()
+    assert _escrow(d, c.module.address) == base + ETH_PRICE + job["terms"]["disputeBond"]
+    _status, deadline = d.status(job_id)
+    d.chain.increase_time(deadline - d.now() + 1)
+    with reverts("ReexecDisputeTooLate"):  # too late for a round now
+        c.open(job_id, job)
+    worker_before = d.balance("worker")
+    d.tx("outsider", d.market.functions.expireDispute(job_id, job_tuple(job)))
+    assert d.balance("worker") - worker_before == SHARE
+    assert _escrow(d, c.module.address) == base
+    assert c.module.functions.roundOf(job_id).call()[3] == 0  # Stage.None: no round, no fee
+    c.conserved()
+
+
+def test_the_guardian_stopping_reexec_jobs_does_not_stop_the_court(c: Court, d: Deployment) -> None:
+    """Disabling mode 2 stops new `reexec` jobs only; the pool still judges disputes (the
+    guardian cannot silence the court to favour either side)."""
+    d.tx("guardian", d.governor.functions.setModeEnabled(d.market.address, COURT_MODE, False))
+    with reverts("JobMarketVerificationDisabled"):
+        c.r.create()
+    job_id, job, _committee = c.judged([False, False, False])
+    assert c.resolve(job_id, job)["workerWins"] is False
+    c.r.settle(job_id)
+    c.conserved()
