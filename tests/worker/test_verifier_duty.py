@@ -202,24 +202,41 @@ def test_verifier_workers_catch_a_wrong_output_and_confirm_a_right_one(
         assert resolved["slashed"] > 0 and stake_after == stake_before - resolved["slashed"]
 
 
-@pytest.mark.parametrize("honest", [False, True], ids=["wrong-output", "right-output"])
+def _with_float_noise(output: bytes) -> bytes:
+    """The same answer as another machine's floats could give it: every probability off by
+    a few ulps-worth of 1e-6, the order kept (well inside the 1e-4 tolerance)."""
+    doc = json.loads(output)
+    for i, p in enumerate(doc["result"]["predictions"]):
+        p["probability"] = p["probability"] + (1e-6 if i % 2 else -1e-6)
+    noisy = json.dumps(doc).encode()
+    assert noisy != output
+    return noisy
+
+
+@pytest.mark.parametrize(
+    "answer", ["wrong", "right", "right-with-float-noise"],
+)  # fmt: skip
 def test_verifiers_judge_a_disputed_optimistic_job(
     chain: Chain, anvil: AnvilNode, ipfs: IpfsClient, demo_bundles: dict, tmp_path: Path,
-    honest: bool,
+    answer: str,
 ) -> None:  # fmt: skip
     """The `none` tier's court: the requester disputes a mode-0 job and opens its dispute
     round; the pool's duties re-run it, vote, resolve the market's dispute by their majority
-    (a wrong output: the worker slashed, the requester refunded; a right one: the worker
-    paid, the dispute bond lost) and settle the round, which pays them its fee."""
+    (a wrong output: the worker slashed, the requester refunded; a right one, also one off by
+    float noise only: the worker paid, never slashed, the dispute bond lost) and settle the
+    round, which pays them its fee."""
+    honest = answer != "wrong"
     market, model, _other = _market(chain, anvil, demo_bundles)
     assert market.reexec is not None
     duties = _duties(chain, anvil, market, ipfs, tmp_path, VERIFIERS)
     output = _honest_output(duties[0].runner, model)
-    if not honest:
+    if answer == "wrong":
         doc = json.loads(output)
         top = doc["result"]["predictions"]
         top[0]["index"] = (top[0]["index"] + 1) % 10
         output = json.dumps(doc).encode()
+    elif answer == "right-with-float-noise":
+        output = _with_float_noise(output)
     stake_before = stake_of(chain, market, anvil.accounts[WORKER])
     job_id = _submit(chain, anvil, market, ipfs, model, output, mode=MANUAL_MODE)
     job = records(market)[job_id].job
