@@ -23,6 +23,14 @@ model, and three verifier duties (`workers/verifying.py`, each in its own thread
 every 0.2 s) in a pool of five. ``reexec_settle_s`` is the median wall time, over
 ``--reexec-jobs`` jobs, from the honest submission's receipt to the round settled: draw,
 three re-executions, commits, reveals, the market's finalize and the round's settle.
+
+Gas (``--tiers gas``, a private Anvil, the contract tests' deployment and steps):
+``gas_per_job_<tier>`` is what one job of each tier costs on-chain, all parties together:
+``none`` the steady-state lifecycle (create, submit on Open, finalize), ``reexec`` create,
+submit, draw, k = 3 commits and reveals, finalize and the round's settle (a pool of 7), and
+``zk`` (with the ZK tier) create plus ``zk_market_submit_gas``; ``gas_committee_dispute`` is
+what a disputed ``none`` job adds when the committee court judges it (dispute, openDispute,
+draw, votes, resolveDispute, settle).
 """
 
 from __future__ import annotations
@@ -134,11 +142,13 @@ def _bench_gas(circuit: Any, compiled: Any, proof: Any, claimed: Any, work: Path
         check = sender.transact(
             deployed.check.functions.check(claimed.input_digest, claimed.output_digest, *args)
         )
+        create_gas, submit_gas = _market_submit_gas(chain, deployed.verifier.address, proof)
         return {
             "zk_verify_gas": verify["gasUsed"],
             "zk_check_gas": check["gasUsed"],
             "zk_onsubmit_gas": _onsubmit_gas(chain, sender, deployed.verifier.address, proof),
-            "zk_market_submit_gas": _market_submit_gas(chain, deployed.verifier.address, proof),
+            "zk_market_submit_gas": submit_gas,
+            "gas_per_job_zk": create_gas + submit_gas,
         }
     finally:
         anvil.stop()
@@ -166,8 +176,9 @@ def _onsubmit_gas(chain: Chain, sender: Any, verifier: str, proof: Any) -> int:
     return int(sender.transact(call)["gasUsed"])
 
 
-def _market_submit_gas(chain: Chain, verifier: str, proof: Any) -> int:
-    """submitResult with a proof on an Open mode-1 job of a market deployed with its ZK mode."""
+def _market_submit_gas(chain: Chain, verifier: str, proof: Any) -> tuple[int, int]:
+    """Gas of createJob, then of submitResult with a proof on that Open mode-1 job, in a market
+    deployed with its ZK mode."""
     from web3.logs import DISCARD
 
     from inferchain.market.deploy import ZK_MODE
@@ -188,10 +199,10 @@ def _market_submit_gas(chain: Chain, verifier: str, proof: Any) -> int:
                          chain.block_timestamp() + 3_600, 600, verification=ZK_MODE)  # fmt: skip
     result = Result(Cid.for_raw_block(claimed.output_file), claimed.output_digest,
                     proof=encode_proof(proof))  # fmt: skip
-    _, sent = _create_and_submit(market, requester, worker, request, 10**16, result)
+    _, created, sent = _create_and_submit(market, requester, worker, request, 10**16, result)
     if not market.jobs.events.JobFinalized().process_receipt(sent, errors=DISCARD):
         raise SystemExit("the ZK job was not paid at submission")
-    return int(sent["gasUsed"])
+    return int(created["gasUsed"]), int(sent["gasUsed"])
 
 
 def bench_reexec(jobs: int, work: Path) -> dict[str, float | int]:
@@ -242,7 +253,7 @@ def bench_reexec(jobs: int, work: Path) -> dict[str, float | int]:
                                      chain.block_timestamp() + 3_600, 600,
                                      verification=REEXEC_MODE)  # fmt: skip
                 result = Result(ipfs.add_bytes(output), hashlib.sha256(output).digest())
-                job_id, _ = _create_and_submit(
+                job_id, _, _ = _create_and_submit(
                     market, requester, worker, request, 10**16 + fee, result
                 )
                 started = time.perf_counter()
@@ -261,6 +272,29 @@ def bench_reexec(jobs: int, work: Path) -> dict[str, float | int]:
                 duty.stop()
 
 
+def bench_gas() -> dict[str, int]:
+    """gas_per_job_none, gas_per_job_reexec and gas_committee_dispute on a private Anvil."""
+    from tests.contracts import gas
+    from tests.contracts.helpers import deploy
+    from tests.contracts.test_committee_arbiter import committee_dispute_gas, court
+    from tests.contracts.test_reexec_verifier import bonded_pool, reexec_job_gas
+
+    with tempfile.TemporaryDirectory(prefix="bench-verification-gas-") as tmp:
+        anvil = start_anvil(free_port(), Path(tmp) / "anvil.log")
+        try:
+            d = deploy(Chain(anvil.url), list(dev_private_keys()))
+            gas.lifecycle(d)  # pays the one-time zero-to-nonzero writes
+            none = gas.lifecycle(d)["total"]
+            pool = bonded_pool(d)
+            reexec_job_gas(pool)  # the first round pays the module's first writes
+            reexec = reexec_job_gas(pool)["total"]
+            dispute = committee_dispute_gas(court(pool))["total"]
+        finally:
+            anvil.stop()
+    return {"gas_per_job_none": none, "gas_per_job_reexec": reexec,
+            "gas_committee_dispute": dispute}  # fmt: skip
+
+
 def _register_model(
     chain: Chain, market: Market, provider: TransactionSender, bundle: Cid, manifest: bytes
 ) -> int:
@@ -277,9 +311,9 @@ def _create_and_submit(
     request: JobRequest,
     value: int,
     result: Result,
-) -> tuple[int, Any]:
+) -> tuple[int, Any, Any]:
     """Create a job for ``request`` paying ``value`` and submit ``result`` for it at once:
-    (its id, the submission's receipt)."""
+    (its id, the creation's receipt, the submission's receipt)."""
     receipt = requester.transact(
         market.jobs.functions.createJob(requester.address, request.as_abi()), value=value
     )
@@ -288,7 +322,7 @@ def _create_and_submit(
     sent = worker.transact(
         market.jobs.functions.submitResult(job_id, job.as_abi(), result.as_abi())
     )
-    return job_id, sent
+    return job_id, receipt, sent
 
 
 def main() -> None:
@@ -297,7 +331,7 @@ def main() -> None:
     )
     parser.add_argument("--proofs", type=int, default=5, help="proofs to time (median)")
     parser.add_argument("--reexec-jobs", type=int, default=3, help="reexec jobs to time")
-    parser.add_argument("--tiers", default="zk,reexec", help="comma-separated: zk, reexec")
+    parser.add_argument("--tiers", default="zk,reexec,gas", help="comma-separated: zk, reexec, gas")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     tiers = set(args.tiers.split(","))
@@ -307,6 +341,8 @@ def main() -> None:
             results |= bench_zk(args.proofs, Path(tmp))
         if "reexec" in tiers:
             results |= bench_reexec(args.reexec_jobs, Path(tmp))
+        if "gas" in tiers:
+            results |= bench_gas()
     results["load_avg_1m"] = round(os.getloadavg()[0], 2)
     if args.json:
         print(json.dumps(results, indent=2))
