@@ -10,11 +10,11 @@ the registry is; the timelock, governor, arbiter and market name each other in
 constructors, so they are reused or redeployed together. The arbiter is the one
 `market.disputes` asks for (CommitteeArbiter or ManualArbiter): a rerun whose networks file
 asks for the other one than the kept market has stops before sending (`DeploymentConflict`),
-as mode 0's module is fixed. Nothing is wired after the
-constructors: workers stake and allocate to the market themselves. ReexecVerifier is reused
-with its market only, and only when its immutable parameters are the networks file's
-`[networks.NAME.reexec]`: otherwise the run stops before sending (`DeploymentConflict`,
-naming each differing field), as a new module would need a new mode id through the timelock.
+as mode 0's module is fixed. Nothing is wired after the constructors: workers stake and
+allocate to the market themselves. ReexecVerifier is reused with its market only, and only
+when its immutable parameters are the networks file's `[networks.NAME.reexec]`: otherwise
+the run stops before sending (`DeploymentConflict`, naming each differing field), as a new
+module would need a new mode id through the timelock.
 
 A changed fee, collateral, bond, token list, guardian or delay in the networks file is never applied
 with a setter: the market's terms belong to the timelock. The rerun schedules the timelock
@@ -44,6 +44,7 @@ from inferchain.deploy.errors import DeployError, DeployerUnderfunded, Deploymen
 from inferchain.deploy.governance import (
     Proposal,
     ProposalState,
+    disputes_of,
     fixed_differences,
     governed_changes,
     plan_proposal,
@@ -74,8 +75,6 @@ UNSIMULATED_CALL_GAS = 80_000
 #: Gas allowed in a dry run for the market constructor's work on a mode whose module does
 #: not exist yet (reading its windows needs its immutables, which a code override lacks).
 UNSIMULATED_MODE_GAS = 80_000
-#: `ARBITERS`' values by name, back to the `market.disputes` setting choosing each.
-_DISPUTES_OF = {name: disputes for disputes, name in ARBITERS.items()}
 
 Progress = Callable[[str], None]
 
@@ -248,7 +247,7 @@ class _Deployment:
             f"JobMarket {market} on {self.network.name} has {recorded} {address} at mode 0, but "
             f'{section} says disputes = "{self.config.disputes}" ({self.config.arbiter}). A '
             f"mode's module is fixed for good: set disputes back to "
-            f'"{_DISPUTES_OF[recorded]}" to keep this market as it is, or deploy a '
+            f'"{disputes_of(recorded)}" to keep this market as it is, or deploy a '
             f"{self.config.arbiter} and register it under a free mode id through the timelock "
             f"(MarketGovernor.registerMode, then setModeEnabled) and tell users that id"
         )
@@ -369,7 +368,7 @@ class _Deployment:
                 )
             deployed[name] = record.address
             self.record.contracts[name] = record
-            if name in _DISPUTES_OF:  # a new market's arbiter: the old market's one is gone
+            if name in ARBITERS.values():  # a new market's arbiter: the old one's is gone
                 for other in set(ARBITERS.values()) - {name}:
                     self.record.contracts.pop(other, None)
             self.record.compiler = {"version": SOLC_VERSION, "settings": compiler_settings()}

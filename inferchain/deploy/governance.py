@@ -205,7 +205,7 @@ def _arbiter_differences(chain: Chain, deployed: dict[str, str], config: MarketC
             f"mode 0's arbiter is {name} {arbiter.address}, the networks file says disputes = "
             f'"{config.disputes}" ({config.arbiter}): '
             + _new_mode(config.arbiter)
-            + f', or set disputes back to "{_disputes_of(name)}"'
+            + f', or set disputes back to "{disputes_of(name)}"'
         )
     if name == "ManualArbiter":
         owner = Web3.to_checksum_address(chain.call(arbiter.functions.owner()))
@@ -242,7 +242,7 @@ def _new_mode(kind: str) -> str:
     )
 
 
-def _disputes_of(arbiter: str) -> str:
+def disputes_of(arbiter: str) -> str:
     """The `disputes` setting that chooses `arbiter` (a value of `ARBITERS`)."""
     return next(k for k, v in ARBITERS.items() if v == arbiter)
 
