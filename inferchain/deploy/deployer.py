@@ -7,11 +7,14 @@ its result: a recorded contract is reused when its artifact is unchanged and its
 code hash still matches. A re-run therefore sends nothing. `ModelRegistry` is reused on its
 own, and `JobRouter` and `WorkerRegistry` (shared, ownerless, without parameters) whenever
 the registry is; the timelock, governor, arbiter and market name each other in
-constructors, so they are reused or redeployed together. Nothing is wired after the
-constructors: workers stake and allocate to the market themselves. ReexecVerifier is reused
-with its market only, and only when its immutable parameters are the networks file's
-`[networks.NAME.reexec]`: otherwise the run stops before sending (`DeploymentConflict`,
-naming each differing field), as a new module would need a new mode id through the timelock.
+constructors, so they are reused or redeployed together. The arbiter is the one
+`market.disputes` asks for (CommitteeArbiter or ManualArbiter): a rerun whose networks file
+asks for the other one than the kept market has stops before sending (`DeploymentConflict`),
+as mode 0's module is fixed. Nothing is wired after the constructors: workers stake and
+allocate to the market themselves. ReexecVerifier is reused with its market only, and only
+when its immutable parameters are the networks file's `[networks.NAME.reexec]`: otherwise
+the run stops before sending (`DeploymentConflict`, naming each differing field), as a new
+module would need a new mode id through the timelock.
 
 A changed fee, collateral, bond, token list, guardian or delay in the networks file is never applied
 with a setter: the market's terms belong to the timelock. The rerun schedules the timelock
@@ -41,6 +44,7 @@ from inferchain.deploy.errors import DeployError, DeployerUnderfunded, Deploymen
 from inferchain.deploy.governance import (
     Proposal,
     ProposalState,
+    disputes_of,
     fixed_differences,
     governed_changes,
     plan_proposal,
@@ -55,7 +59,12 @@ from inferchain.deploy.records import (
     write_record,
 )
 from inferchain.market import MarketConfig
-from inferchain.market.deploy import constructor_args, create_address, market_contracts
+from inferchain.market.deploy import (
+    ARBITERS,
+    constructor_args,
+    create_address,
+    market_contracts,
+)
 from inferchain.market.metering import METERED_PRICING
 from inferchain.market.reexec import read_params
 from inferchain.solidity.config import SOLC_VERSION, compiler_settings
@@ -66,12 +75,6 @@ UNSIMULATED_CALL_GAS = 80_000
 #: Gas allowed in a dry run for the market constructor's work on a mode whose module does
 #: not exist yet (reading its windows needs its immutables, which a code override lacks).
 UNSIMULATED_MODE_GAS = 80_000
-_BOUND_TOGETHER = (
-    "InferchainTimelock",
-    "MarketGovernor",
-    "ManualArbiter",
-    "JobMarket",
-)
 
 Progress = Callable[[str], None]
 
@@ -214,8 +217,12 @@ class _Deployment:
             reused.add(shared)
         if self._matches("ZkVerifier"):  # it names the model registry only
             reused.add("ZkVerifier")
-        if all(self._matches(n) for n in _BOUND_TOGETHER):
-            reused.update(_BOUND_TOGETHER)
+        recorded = self._recorded_arbiter() or self.config.arbiter
+        bound = _bound_together(recorded)
+        if all(self._matches(n) for n in bound):
+            if recorded != self.config.arbiter:
+                raise self._arbiter_conflict(recorded)
+            reused.update(bound)
         # ReexecVerifier names the one market it serves: reused only with that market.
         if "JobMarket" in reused and self._matches("ReexecVerifier"):
             reused.add("ReexecVerifier")
@@ -223,6 +230,27 @@ class _Deployment:
         if self._matches("TokenMeteredPricing"):
             reused.add("TokenMeteredPricing")
         return reused
+
+    def _recorded_arbiter(self) -> str | None:
+        """Which of `ARBITERS` the record holds (the configured one if, oddly, both)."""
+        held = [n for n in ARBITERS.values() if n in self.record.contracts]
+        return self.config.arbiter if self.config.arbiter in held else next(iter(held), None)
+
+    def _arbiter_conflict(self, recorded: str) -> DeploymentConflict:
+        """The recorded market, kept, has the other arbiter at mode 0 than the networks file
+        asks for. Redeploying the market in silence would abandon it (its jobs, stakes and
+        governance), and a mode's module is fixed: say both ways on."""
+        address = self.record.contracts[recorded].address
+        market = self.record.contracts["JobMarket"].address
+        section = f"[networks.{self.network.name}.market]"
+        return DeploymentConflict(
+            f"JobMarket {market} on {self.network.name} has {recorded} {address} at mode 0, but "
+            f'{section} says disputes = "{self.config.disputes}" ({self.config.arbiter}). A '
+            f"mode's module is fixed for good: set disputes back to "
+            f'"{disputes_of(recorded)}" to keep this market as it is, or deploy a '
+            f"{self.config.arbiter} and register it under a free mode id through the timelock "
+            f"(MarketGovernor.registerMode, then setModeEnabled) and tell users that id"
+        )
 
     def _check_reexec_params(self) -> None:
         """Refuse to reuse a ReexecVerifier deployed with other parameters than the networks
@@ -340,6 +368,9 @@ class _Deployment:
                 )
             deployed[name] = record.address
             self.record.contracts[name] = record
+            if name in ARBITERS.values():  # a new market's arbiter: the old one's is gone
+                for other in set(ARBITERS.values()) - {name}:
+                    self.record.contracts.pop(other, None)
             self.record.compiler = {"version": SOLC_VERSION, "settings": compiler_settings()}
             self._save()
             report.steps.append(
@@ -469,6 +500,12 @@ class _Deployment:
     def _code_hash(self, address: str) -> str:
         code = self.w3.eth.get_code(Web3.to_checksum_address(address))
         return Web3.keccak(code).to_0x_hex() if code else ""
+
+
+def _bound_together(arbiter: str) -> tuple[str, ...]:
+    """The contracts reused or redeployed together: they name each other in constructors
+    (the market its governor and its mode 0 `arbiter`, the governor its timelock)."""
+    return ("InferchainTimelock", "MarketGovernor", arbiter, "JobMarket")
 
 
 def encode_constructor_args(name: str, args: tuple[Any, ...]) -> str:

@@ -4,7 +4,8 @@ The market's terms belong to the timelock, so a rerun never half-applies a chang
 setter. For each difference it looks for the matching timelock operation: none yet, it
 schedules one (when the deployer holds the proposer role) or prints it for the proposer;
 waiting, it reports when it is ready; ready, it executes it (anyone may). What is fixed at
-deployment (the arbiter's owner and windows, the proposer) is reported, never changed.
+deployment (mode 0's arbiter: the ManualArbiter's owner, either arbiter's windows, the
+CommitteeArbiter's court; the proposer) is reported, never changed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from web3.contract import Contract
 
 from inferchain.chain import Chain
 from inferchain.market import ZERO_ADDRESS, MarketConfig
-from inferchain.market.deploy import REEXEC_MODE, ZK_MODE, metered_pricing_calls
+from inferchain.market.deploy import ARBITERS, REEXEC_MODE, ZK_MODE, metered_pricing_calls
 from inferchain.market.governance import (
     Operation,
     OperationState,
@@ -157,27 +158,8 @@ def _same(a: str, b: str) -> bool:
 
 def fixed_differences(chain: Chain, deployed: dict[str, str], config: MarketConfig) -> list[str]:
     """Differences no operation applies in place, each with what to do instead."""
-    arbiter = chain.contract("ManualArbiter", deployed["ManualArbiter"])
     timelock = chain.contract("InferchainTimelock", deployed["InferchainTimelock"])
-    notes = []
-    owner = Web3.to_checksum_address(chain.call(arbiter.functions.owner()))
-    if config.arbiter_owner and owner != Web3.to_checksum_address(config.arbiter_owner):
-        notes.append(
-            f"ManualArbiter {arbiter.address} is owned by {owner}, the networks file says "
-            f"{config.arbiter_owner}: its owner hands it over (transferOwnership, then "
-            f"acceptOwnership by the new key)"
-        )
-    windows = (
-        int(chain.call(arbiter.functions.challengeWindow())),
-        int(chain.call(arbiter.functions.arbitrationWindow())),
-    )
-    if windows != (config.challenge_window, config.arbitration_window):
-        notes.append(
-            f"ManualArbiter windows are {windows}, the networks file says "
-            f"{(config.challenge_window, config.arbitration_window)}: a mode's windows are "
-            f"fixed; deploy a new ManualArbiter and register it as a new mode through the "
-            f"timelock (MarketGovernor.registerMode, then setModeEnabled)"
-        )
+    notes = _arbiter_differences(chain, deployed, config)
     for name, mode_id in _MODULE_MODES.items():
         module = deployed.get(name)
         mode = read_mode(chain, chain.contract("JobMarket", deployed["JobMarket"]), mode_id)
@@ -207,6 +189,62 @@ def fixed_differences(chain: Chain, deployed: dict[str, str], config: MarketConf
             f"grant it the role through the timelock (grantRole) or keep the current proposer"
         )
     return notes
+
+
+def _arbiter_differences(chain: Chain, deployed: dict[str, str], config: MarketConfig) -> list[str]:
+    """Mode 0's arbiter (whichever of `ARBITERS` is deployed) against `config`: its kind,
+    its windows, and the ManualArbiter's owner or the CommitteeArbiter's court."""
+    held = [n for n in ARBITERS.values() if n in deployed]
+    if not held:
+        return []
+    name = config.arbiter if config.arbiter in held else held[0]
+    arbiter = chain.contract(name, deployed[name])
+    notes = []
+    if name != config.arbiter:
+        notes.append(
+            f"mode 0's arbiter is {name} {arbiter.address}, the networks file says disputes = "
+            f'"{config.disputes}" ({config.arbiter}): '
+            + _new_mode(config.arbiter)
+            + f', or set disputes back to "{disputes_of(name)}"'
+        )
+    if name == "ManualArbiter":
+        owner = Web3.to_checksum_address(chain.call(arbiter.functions.owner()))
+        if config.arbiter_owner and owner != Web3.to_checksum_address(config.arbiter_owner):
+            notes.append(
+                f"ManualArbiter {arbiter.address} is owned by {owner}, the networks file says "
+                f"{config.arbiter_owner}: its owner hands it over (transferOwnership, then "
+                f"acceptOwnership by the new key)"
+            )
+    windows = (
+        int(chain.call(arbiter.functions.challengeWindow())),
+        int(chain.call(arbiter.functions.arbitrationWindow())),
+    )
+    if windows != (config.challenge_window, config.arbitration_window):
+        notes.append(
+            f"{name} windows are {windows}, the networks file says "
+            f"{(config.challenge_window, config.arbitration_window)}: " + _new_mode(name)
+        )
+    if name == "CommitteeArbiter":
+        court = int(chain.call(arbiter.functions.courtMode()))
+        if court != REEXEC_MODE:
+            notes.append(
+                f"CommitteeArbiter {arbiter.address} takes its court from mode {court}, not the "
+                f"reexec mode {REEXEC_MODE}, so no ReexecVerifier pool judges its disputes: "
+                + _new_mode(f"CommitteeArbiter (court mode {REEXEC_MODE})")
+            )
+    return notes
+
+
+def _new_mode(kind: str) -> str:
+    return (
+        f"a mode's module is fixed; deploy a new {kind} and register it as a new mode through "
+        f"the timelock (MarketGovernor.registerMode, then setModeEnabled)"
+    )
+
+
+def disputes_of(arbiter: str) -> str:
+    """The `disputes` setting that chooses `arbiter` (a value of `ARBITERS`)."""
+    return next(k for k, v in ARBITERS.items() if v == arbiter)
 
 
 def plan_proposal(

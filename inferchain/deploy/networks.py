@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -47,12 +47,15 @@ OptionalAddress = Annotated[str | None, AfterValidator(_address)]
 
 class MarketParams(BaseModel):
     """Fees, collateral, windows and delays, each within the governor's bounds (which the
-    contracts check again). Fee, collateral and bond are the market's config; the windows are
-    the ManualArbiter's, fixed at its deployment; the delay is the timelock's. The worker
-    registry has no parameters: workers stake and allocate what they choose."""
+    contracts check again). Fee, collateral and bond are the market's config; `disputes` and
+    the windows are mode 0's arbiter's, fixed at its deployment; the delay is the timelock's.
+    The worker registry has no parameters: workers stake and allocate what they choose."""
 
     model_config = ConfigDict(extra="forbid")
 
+    #: Who judges mode 0's disputes: "committee" (CommitteeArbiter: a committee drawn from the
+    #: reexec pool, no key) or "manual" (ManualArbiter: the `arbiter` key rules).
+    disputes: Literal["committee", "manual"] = "committee"
     fee_bps: int = Field(250, ge=0, le=1_000)
     dispute_bond_bps: int = Field(1_000, ge=500, le=5_000)
     timelock_delay: int = Field(DEFAULT_TIMELOCK_DELAY, ge=0)
@@ -124,7 +127,8 @@ class Network(BaseModel):
     proposer: OptionalAddress = None
     #: Who may pause and disable at once; empty means the deployer.
     guardian: OptionalAddress = None
-    #: Owner of the ManualArbiter (rules disputes); empty means the deployer, on local only.
+    #: Owner of the ManualArbiter (rules disputes) with `market.disputes = "manual"`; empty
+    #: means the deployer, on local chains only. Must be empty with the committee (no owner).
     arbiter: OptionalAddress = None
     allowed_tokens: list[Address] = Field(default_factory=list)
     explorer_url: str | None = None
@@ -144,33 +148,26 @@ class Network(BaseModel):
 
     def market_config(self, deployer: str) -> MarketConfig:
         """The deployment's config; off local chains it refuses a timelock delay under a day
-        and an arbiter owned by the proposer or the deployer (separate keys keep the protocol
-        owner from ruling on disputes)."""
+        and, with `market.disputes = "manual"`, an arbiter owned by the proposer or the
+        deployer (separate keys keep the protocol owner from ruling on disputes). With the
+        committee it refuses an arbitration window no dispute round fits."""
         m = self.market
         deployer = Web3.to_checksum_address(deployer)
         proposer = self.proposer or deployer
-        arbiter = self.arbiter or deployer
-        if not self.local:
-            if m.timelock_delay < MIN_PUBLIC_TIMELOCK_DELAY:
-                raise NetworkConfigError(
-                    f"network {self.name!r}: market.timelock_delay is {m.timelock_delay}s; "
-                    f"outside local chains it must be at least {MIN_PUBLIC_TIMELOCK_DELAY}s "
-                    f"(1 day), so that everyone sees owner actions coming"
-                )
-            if arbiter in (proposer, deployer):
-                who = "the deployer" if arbiter == deployer else "the proposer"
-                raise NetworkConfigError(
-                    f"network {self.name!r}: the arbiter owner {arbiter} is {who}; outside "
-                    f"local chains set `arbiter` to a key of its own (not the proposer "
-                    f"{proposer} nor the deployer {deployer})"
-                )
-        return MarketConfig(
+        if not self.local and m.timelock_delay < MIN_PUBLIC_TIMELOCK_DELAY:
+            raise NetworkConfigError(
+                f"network {self.name!r}: market.timelock_delay is {m.timelock_delay}s; "
+                f"outside local chains it must be at least {MIN_PUBLIC_TIMELOCK_DELAY}s "
+                f"(1 day), so that everyone sees owner actions coming"
+            )
+        config = MarketConfig(
             fee_bps=m.fee_bps,
             dispute_bond_bps=m.dispute_bond_bps,
             timelock_delay=m.timelock_delay,
             proposer=proposer,
             guardian=self.guardian or deployer,
-            arbiter_owner=arbiter,
+            disputes=m.disputes,
+            arbiter_owner=self._arbiter_owner(deployer, proposer),
             challenge_window=m.challenge_window,
             arbitration_window=m.arbitration_window,
             collateral_bps=m.collateral_bps,
@@ -178,6 +175,49 @@ class Network(BaseModel):
             metered_pricing=m.metered_pricing,
             reexec=self.reexec.config(),
         )
+        self._check_dispute_round(config)
+        return config
+
+    def _arbiter_owner(self, deployer: str, proposer: str) -> str | None:
+        """The ManualArbiter's owner, or None with the committee, which has no owner.
+
+        An `arbiter` set with the committee is refused rather than ignored: whoever set it
+        expects that key to rule disputes, and nothing would ever ask it to."""
+        if self.market.disputes == "committee":
+            if self.arbiter:
+                raise NetworkConfigError(
+                    f"network {self.name!r}: arbiter is {self.arbiter}, but market.disputes is "
+                    f'"committee", whose court has no owner: no key rules its disputes. '
+                    f'Empty `arbiter` to keep the committee, or set market.disputes = "manual" '
+                    f"for that key to rule them (ManualArbiter)"
+                )
+            return None
+        arbiter = self.arbiter or deployer
+        if not self.local and arbiter in (proposer, deployer):
+            who = "the deployer" if arbiter == deployer else "the proposer"
+            raise NetworkConfigError(
+                f"network {self.name!r}: the arbiter owner {arbiter} is {who}; outside "
+                f"local chains set `arbiter` to a key of its own (not the proposer "
+                f"{proposer} nor the deployer {deployer})"
+            )
+        return arbiter
+
+    def _check_dispute_round(self, config: MarketConfig) -> None:
+        """The committee's dispute round must end inside mode 0's arbitration window
+        (`MarketConfig.check_dispute_round`), named here by the networks file's fields."""
+        try:
+            config.check_dispute_round()
+        except ValueError as exc:
+            r = self.reexec
+            need = r.draw_window + r.commit_window + 2 * r.reveal_window
+            raise NetworkConfigError(
+                f"network {self.name!r}: market.arbitration_window is "
+                f"{self.market.arbitration_window}s, too short for a dispute round of the "
+                f"committee: reexec.draw_window + reexec.commit_window + 2 x "
+                f"reexec.reveal_window = {r.draw_window} + {r.commit_window} + 2 x "
+                f"{r.reveal_window} = {need}s. Raise market.arbitration_window to at least "
+                f'{need}, shorten those windows, or set market.disputes = "manual"'
+            ) from exc
 
 
 def default_networks_file() -> Path:

@@ -72,7 +72,7 @@ def test_deploy_quickstart_rehearsal_runs_as_written(anvil: AnvilNode, tmp_path:
     assert (tmp_path / "deployments" / "31337.json").is_file()
     verify = sorted(p.name for p in (tmp_path / "build" / "verify").iterdir())
     assert verify == [
-        "InferchainTimelock.json", "JobMarket.json", "JobRouter.json", "ManualArbiter.json",
+        "CommitteeArbiter.json", "InferchainTimelock.json", "JobMarket.json", "JobRouter.json",
         "MarketGovernor.json", "ModelRegistry.json", "ReexecVerifier.json",
         "TokenMeteredPricing.json", "WorkerRegistry.json", "ZkVerifier.json",
     ]  # fmt: skip

@@ -24,19 +24,23 @@ ALL_HOOKS = QUOTE | ON_SUBMIT | ON_FINALIZE
 
 NETWORKS = project_root() / "networks.toml"
 DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-#: Off local chains the arbiter must be a key of its own (here Anvil's account 9).
+#: Off local chains a ManualArbiter's owner must be a key of its own (here Anvil's account 9).
 ARBITER = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720"
+#: The sepolia entry with disputes ruled by the ARBITER key instead of the committee.
+MANUAL = (
+    ('disputes = "committee"', 'disputes = "manual"'),
+    ('arbiter = ""', f'arbiter = "{ARBITER}"'),
+)
 TWO_DAYS = 172_800
 REGISTER_PRICING = "MarketGovernor.registerPricing(1)"
 ENABLE_PRICING = "MarketGovernor.setPricingEnabled(1)"
 
 
 def _networks(tmp_path: Path, *replacements: tuple[str, str]) -> Path:
-    """The shipped networks file with the sepolia arbiter set and `replacements` applied."""
+    """The shipped networks file with `replacements` applied to the sepolia entry (each once)."""
     text = NETWORKS.read_text()
     sepolia = text.index("[networks.sepolia]")
     head, tail = text[:sepolia], text[sepolia:]
-    tail = tail.replace('arbiter = ""', f'arbiter = "{ARBITER}"', 1)
     for old, new in replacements:
         tail = tail.replace(old, new, 1)
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -85,7 +89,7 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
         "JobRouter",
         "InferchainTimelock",
         "MarketGovernor",
-        "ManualArbiter",
+        "CommitteeArbiter",
         "ZkVerifier",
         "ReexecVerifier",
         "JobMarket",
@@ -126,7 +130,10 @@ def test_deploy_records_everything_and_rerun_is_a_noop(
     assert chain.call(jobs.config()) == (250, 10_000, 1_000)
     assert chain.call(market.governor.functions.owner()) == a.timelock
     assert chain.call(market.timelock.functions.getMinDelay()) == TWO_DAYS
-    assert chain.call(market.arbiter.functions.owner()) == ARBITER
+    # Mode 0 is the committee court: no owner, its disputes judged by mode 2's pool.
+    assert record.contracts["CommitteeArbiter"].address == a.arbiter
+    assert chain.call(market.arbiter.functions.courtMode()) == REEXEC_MODE
+    assert chain.call(market.arbiter.functions.courtOf(a.job_market)) == a.reexec_verifier
     assert chain.call(market.router.functions.modelRegistry()) == a.model_registry
     # The worker registry is ownerless and has no parameters: nothing of it to configure.
     registry_functions = {i["name"] for i in market.workers.abi if i.get("type") == "function"}
@@ -297,8 +304,9 @@ def test_underfunded_deployer_is_refused_before_sending(
     ("replacements", "message"),
     [
         ((("timelock_delay = 172800", "timelock_delay = 3600"),), "at least 86400s (1 day)"),
-        ((), "is the deployer"),
-        ((('proposer = ""', f'proposer = "{ARBITER}"'),), "is the proposer"),
+        (MANUAL[:1], "is the deployer"),
+        ((*MANUAL[:1], ('proposer = ""', f'proposer = "{ARBITER}"'), MANUAL[1]), "is the proposer"),
+        (MANUAL[1:], 'but market.disputes is "committee", whose court has no owner'),
     ],
 )
 def test_unsafe_governance_is_refused_off_local_chains(
@@ -309,17 +317,92 @@ def test_unsafe_governance_is_refused_off_local_chains(
     replacements: tuple[tuple[str, str], ...],
     message: str,
 ) -> None:
+    """A manual arbiter must be a key of its own; an `arbiter` the committee would never ask
+    is refused rather than ignored."""
     networks = _networks(tmp_path, *replacements)
-    if not replacements:  # the shipped entry: no arbiter of its own
-        networks.write_text(networks.read_text().replace(f'arbiter = "{ARBITER}"', 'arbiter = ""'))
     out = _deploy(cli, sepolia_rpc, tmp_path / "d", deployer_keystore, networks=networks)
     assert out.code == 1 and message in out.error, out.error
     assert not (tmp_path / "d").exists()
 
 
+def test_a_committee_needs_no_arbiter_key_off_local_chains() -> None:
+    """The shipped sepolia entry: no `arbiter`, and none needed, since no key rules."""
+    config = load_networks(NETWORKS)["sepolia"].market_config(DEPLOYER)
+    assert (config.disputes, config.arbiter, config.arbiter_owner) == (
+        "committee",
+        "CommitteeArbiter",
+        None,
+    )
+
+
+#: A day-long draw window: the committee's round no longer fits a one-day arbitration window.
+LONG_DRAW = (
+    ("draw_window = 120", "draw_window = 86400"),
+    ("challenge_window = 600", "challenge_window = 172800"),
+)
+
+
+def test_an_arbitration_window_no_dispute_round_fits_is_refused_before_sending(
+    cli: Cli, sepolia_rpc: str, deployer_keystore: Path, tmp_path: Path
+) -> None:
+    """The committee's round (draw + commit + 2 x reveal) must end inside mode 0's
+    arbitration window, or openDispute refuses every dispute: caught in the networks file."""
+    networks = _networks(tmp_path, *LONG_DRAW)
+    nonce = Chain(sepolia_rpc).w3.eth.get_transaction_count(DEPLOYER)
+    for flags in (("--dry-run",), ()):
+        out = _deploy(
+            cli, sepolia_rpc, tmp_path / "d", deployer_keystore, *flags, networks=networks
+        )
+        assert out.code == 1, out.error
+        assert "market.arbitration_window is 86400s, too short" in out.error
+        assert "86400 + 240 + 2 x 240 = 87120s" in out.error
+        assert 'disputes = "manual"' in out.error
+    assert Chain(sepolia_rpc).w3.eth.get_transaction_count(DEPLOYER) == nonce
+    assert not (tmp_path / "d").exists()
+    manual = _networks(tmp_path, *LONG_DRAW, *MANUAL)
+    config = load_networks(manual)["sepolia"].market_config(DEPLOYER)  # no round to fit
+    assert config.arbiter == "ManualArbiter"
+
+
+def test_a_manual_network_deploys_its_owner_and_a_rerun_cannot_switch_to_the_committee(
+    cli: Cli, sepolia_rpc: str, deployer_keystore: Path, tmp_path: Path
+) -> None:
+    manual = _networks(tmp_path, *MANUAL)
+    first = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore, networks=manual)
+    assert first.code == 0, first.error
+    record = load_record(tmp_path, SEPOLIA_CHAIN_ID)
+    assert "ManualArbiter" in record.contracts and "CommitteeArbiter" not in record.contracts
+    chain = Chain(sepolia_rpc, expected_chain_id=SEPOLIA_CHAIN_ID)
+    market = Market.connect(chain, record.market_addresses())
+    assert market.addresses.arbiter == record.contracts["ManualArbiter"].address
+    assert chain.call(market.jobs.functions.modeOf(0))[:2] == (market.addresses.arbiter, 3_600)
+    assert chain.call(market.arbiter.functions.owner()) == ARBITER
+
+    # Asking for the committee now would need a new mode 0 module: refused, dry or not.
+    committee = _networks(tmp_path)
+    nonce = chain.w3.eth.get_transaction_count(DEPLOYER)
+    for flags in (("--dry-run",), ()):
+        out = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore, *flags, networks=committee)
+        assert out.code == 1
+        assert f"has ManualArbiter {market.addresses.arbiter} at mode 0" in out.error
+        assert 'disputes = "committee" (CommitteeArbiter)' in out.error
+        assert 'set disputes back to "manual"' in out.error and "registerMode" in out.error
+    assert chain.w3.eth.get_transaction_count(DEPLOYER) == nonce
+    assert load_record(tmp_path, SEPOLIA_CHAIN_ID).contracts == record.contracts
+    again = _deploy(cli, sepolia_rpc, tmp_path, deployer_keystore, networks=manual)
+    assert again.code == 0 and again.json()["transactions"] == 0, again.error
+    assert again.json()["notes"] == []
+
+
 def test_local_accepts_no_delay_and_the_deployer_as_arbiter() -> None:
-    config = load_networks(NETWORKS)["local"].market_config(DEPLOYER)
-    assert (config.timelock_delay, config.arbiter_owner, config.proposer) == (0, DEPLOYER, DEPLOYER)
+    local = load_networks(NETWORKS)["local"]
+    config = local.market_config(DEPLOYER)
+    assert (config.timelock_delay, config.proposer, config.disputes) == (0, DEPLOYER, "committee")
+    assert config.arbiter_owner is None  # the committee has no owner
+    manual = local.model_copy(
+        update={"market": local.market.model_copy(update={"disputes": "manual"})}
+    )
+    assert manual.market_config(DEPLOYER).arbiter_owner == DEPLOYER
 
 
 def test_local_deploy_offers_metered_pricing_in_one_run(

@@ -24,7 +24,11 @@ from tests.conftest import AnvilNode
 def test_rerun_registers_and_enables_the_reexec_mode_through_the_timelock(
     chain: Chain, anvil: AnvilNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    network = load_network("local", project_root() / "networks.toml")
+    # Before the reexec mode there was no committee either: the ManualArbiter ruled.
+    local = load_network("local", project_root() / "networks.toml")
+    network = local.model_copy(
+        update={"market": local.market.model_copy(update={"disputes": "manual"})}
+    )
     sender = chain.sender(anvil.keys[0])
     with monkeypatch.context() as old:  # the deployer as it was before the reexec mode
         without = lambda config: market_contracts(config, reexec=False)  # noqa: E731
