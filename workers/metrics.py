@@ -40,7 +40,7 @@ class WorkerMetrics:
         )
         self.finalized = Counter("inferchain_worker_jobs_finalized", "Jobs paid", registry=r)
         self.disputed = Counter(
-            "inferchain_worker_jobs_disputed", "Results disputed by their requester", registry=r
+            "inferchain_worker_jobs_disputed", "Results found disputed when finalizing", registry=r
         )
         self.disputes_ended = Counter(
             "inferchain_worker_disputes_ended",

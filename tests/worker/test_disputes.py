@@ -63,10 +63,17 @@ def _phase(worker: Worker, job_id: int) -> Phase | None:
 
 
 def _disputed_job(
-    chain: Chain, anvil: AnvilNode, ipfs: IpfsClient, deployed: Deployed, worker: Worker
+    chain: Chain,
+    anvil: AnvilNode,
+    ipfs: IpfsClient,
+    deployed: Deployed,
+    worker: Worker,
+    *,
+    seen: bool = True,
 ) -> tuple[int, Job]:
     """A job the worker ran, its result disputed by the requester (who opens no round);
-    returned once the worker, trying to finalize it, has seen the dispute."""
+    returned once the worker, trying to finalize it, has seen the dispute (or, not
+    ``seen``, at once: the challenge window still open)."""
     market = deployed.market
     job_id, _ = create_job(chain, market, anvil.keys[REQUESTER], deployed.sentiment,
                            ipfs.add_bytes(SENTIMENT_INPUT))  # fmt: skip
@@ -74,6 +81,8 @@ def _disputed_job(
     job = records(market)[job_id].job
     requester = chain.sender(anvil.keys[REQUESTER])
     requester.transact(market.jobs.functions.dispute(job_id, job.as_abi()), value=job.bond)
+    if not seen:
+        return job_id, job
     chain.increase_time(CHALLENGE_S + 1)
     wait_until(lambda: _phase(worker, job_id) is Phase.DISPUTED, 30, "the dispute to be seen")
     return job_id, job
@@ -182,6 +191,7 @@ def _tx_of(market: Market, job_id: int) -> bytes:
     return bytes(logs[0]["transactionHash"])
 
 
+@pytest.mark.parametrize("seen", [True, False], ids=["ruled-while-held-disputed", "ruled-early"])
 def test_a_ruling_against_the_worker_is_recorded_as_lost_and_the_job_dropped(
     chain: Chain,
     anvil: AnvilNode,
@@ -190,16 +200,22 @@ def test_a_ruling_against_the_worker_is_recorded_as_lost_and_the_job_dropped(
     deployed: Deployed,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    seen: bool,
 ) -> None:
+    """Ruled (and applied) by someone else: after the worker saw the dispute, or before its
+    challenge window closed, so that finalization finds the job settled and reads how."""
     caplog.set_level(logging.INFO, logger="inferchain.worker")
     market, me = deployed.market, anvil.accounts[KEY]
     worker = _worker(anvil, ipfs_api_url, deployed, tmp_path)
     try:
-        job_id, job = _disputed_job(chain, anvil, ipfs, deployed, worker)
+        job_id, job = _disputed_job(chain, anvil, ipfs, deployed, worker, seen=seen)
         stake_before = stake_of(chain, market, me)
         arbiter = chain.sender(anvil.keys[OWNER])  # the deployer rules the manual arbiter
         arbiter.transact(market.arbiter.functions.rule(market.jobs.address, job_id,
                                                        job.as_abi(), False))  # fmt: skip
+        if not seen:
+            assert _phase(worker, job_id) is Phase.SUBMITTED
+            chain.increase_time(CHALLENGE_S + 1)
         wait_until(lambda: job_id not in worker.held, 30, "the loss to be seen")
     finally:
         worker.stop()
