@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,14 @@ from eth_abi import encode as abi_encode
 from web3 import Web3
 
 from inferchain.chain import Chain
-from inferchain.ipfs import IpfsClient
+from inferchain.ipfs import Cid, IpfsClient
 from inferchain.market import ETH, Job, JobStatus, Market
 from inferchain.worker import Worker
+from inferchain.worker.account import ensure_ready
+from inferchain.worker.claimer import Claimer
+from inferchain.worker.disputes import Disputes, JobEnd
+from inferchain.worker.settlement import Settler
+from inferchain.worker.submitter import Submitter
 from inferchain.worker.tracked import Phase
 from tests.conftest import AnvilNode
 from tests.worker.helpers import (
@@ -33,9 +39,11 @@ from tests.worker.helpers import (
     REQUESTER,
     ROYALTY_BPS,
     SENTIMENT_INPUT,
+    STAKE,
     WORKER_KEYS,
     Deployed,
     create_job,
+    create_jobs_in_one_block,
     events_named,
     records,
     settings,
@@ -231,3 +239,55 @@ def test_a_ruling_against_the_worker_is_recorded_as_lost_and_the_job_dropped(
     assert worker.metrics.slashed.labels(ETH)._value.get() == resolved["slashed"]
     (saved,) = [json.loads(p.read_text()) for p in tmp_path.glob("state-*.json")]
     assert saved["held"] == []
+
+
+def test_one_refused_dispute_transaction_does_not_hold_up_the_others(
+    chain: Chain, anvil: AnvilNode, deployed: Deployed, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two disputed jobs past their deadline, one held with a tuple the market refuses: the
+    other is expired and paid, the refused one logged and kept, and expired next block once
+    its tuple is right again."""
+    caplog.set_level(logging.INFO, logger="inferchain.worker")
+    market, key = deployed.market, anvil.keys[WORKER_KEYS[1]]
+    sender = chain.sender(key)
+    ensure_ready(chain, market, sender, [deployed.sentiment], register=True,
+                 stake={ETH: STAKE})  # fmt: skip
+    cid = Cid.for_raw_block(SENTIMENT_INPUT)
+    ids = create_jobs_in_one_block(chain, market, anvil.accounts[REQUESTER], deployed.sentiment,
+                                   cid, 2)  # fmt: skip
+    known = records(market)
+    claimer = Claimer(chain, market, sender, margin_s=0, estimate_s=lambda _: 0.0)
+    held, _ = claimer.claim([known[i] for i in ids])
+    output = b'{"label": "positive"}'
+    for job in held:
+        job.fetched(SENTIMENT_INPUT)
+        job.ran(output, None, 0.01)
+        job.pinned(Cid.for_raw_block(output), b"\x11" * 32)
+    assert Submitter(chain, market, sender).submit(held, chain.block_timestamp()) == []
+    requester = chain.sender(anvil.keys[REQUESTER])
+    for job in held:
+        requester.transact(market.jobs.functions.dispute(job.job_id, job.job.as_abi()),
+                           value=job.job.bond)  # fmt: skip
+    chain.increase_time(CHALLENGE_S + 1)
+    assert Settler(chain, market, sender).finalize(held, chain.block_timestamp()) == {}
+    assert {j.phase for j in held} == {Phase.DISPUTED}
+
+    bad, good = held
+    right = bad.job
+    bad.job = replace(right, usage=b"\x01" * 32)  # not the tuple the market committed to
+    deadline = max(j.arbitration_deadline or 0 for j in held)
+    chain.increase_time(deadline - chain.block_timestamp() + 1)
+    disputes = Disputes(chain, market, sender, chunk=1_000)
+    head = chain.w3.eth.block_number
+    ended = disputes.settle(held, head, chain.block_timestamp())
+    assert ended == [(good, JobEnd("expired", SHARE))]
+    assert (bad.phase, good.phase) == (Phase.DISPUTED, Phase.FINALIZED)
+    (refused,) = [r for r in caplog.records if r.getMessage().startswith("dispute not settled")]
+    assert "JobMarketJobMismatch" in refused.error  # type: ignore[attr-defined]
+    assert disputes.settle(held, head, chain.block_timestamp()) == []  # same block: not asked
+
+    bad.job = right
+    chain.mine()
+    ended = disputes.settle(held, head + 1, chain.block_timestamp())
+    assert ended == [(bad, JobEnd("expired", SHARE))] and bad.phase is Phase.FINALIZED
+    assert _balance(chain, market, sender.address) == 2 * SHARE
