@@ -39,6 +39,19 @@ class WorkerMetrics:
             "inferchain_worker_jobs_abandoned", "Jobs left (deadline, settled)", registry=r
         )
         self.finalized = Counter("inferchain_worker_jobs_finalized", "Jobs paid", registry=r)
+        self.disputed = Counter(
+            "inferchain_worker_jobs_disputed", "Results found disputed when finalizing", registry=r
+        )
+        self.disputes_ended = Counter(
+            "inferchain_worker_disputes_ended",
+            "Disputes of this worker's results ended: won, expired (the result stood) or lost",
+            ["outcome"],
+            registry=r,
+        )
+        self.slashed = Counter(
+            "inferchain_worker_slashed", "Collateral slashed on lost disputes (token units)",
+            ["token"], registry=r,
+        )  # fmt: skip
         self.fast_path = Counter(
             "inferchain_worker_jobs_fast_path",
             "Results submitted on Open (claim and submit in one transaction)",

@@ -38,6 +38,7 @@ from inferchain.worker.account import AccountStatus, Standing, ensure_ready, met
 from inferchain.worker.batcher import Batcher
 from inferchain.worker.claimer import Claimer
 from inferchain.worker.discovery import Discovery
+from inferchain.worker.disputes import Disputes, JobEnd
 from inferchain.worker.errors import TransientFailure, WorkerNotReady
 from inferchain.worker.fetcher import InputFetcher
 from inferchain.worker.generation import Generations, streams_text
@@ -166,7 +167,8 @@ class Worker(Service):
         self.generations = Generations(s.inference_batch_size, self._wake.set)
         self.pinner = Pinner(self.ipfs, self._pool)
         self.submitter = Submitter(self.chain, self.market, self.sender, batch=tx_batch)
-        self.settler = Settler(self.chain, self.market, self.sender)
+        self.settler = Settler(self.chain, self.market, self.sender, s.log_chunk_blocks)
+        self.disputes = Disputes(self.chain, self.market, self.sender, s.log_chunk_blocks)
         if s.verify:
             self.verifier = self._verifier_duty(addresses, key)
         self._loadable(served)  # load early: a model that cannot load is said at start
@@ -324,7 +326,7 @@ class Worker(Service):
             self._save()
         self._submit(now)
         if s.finalize:
-            self._settle(now)
+            self._settle(head, now)
         self._forget_done()
         self.streams.prune()
         self.metrics.in_flight.set(self.in_flight)
@@ -606,18 +608,38 @@ class Worker(Service):
         self._retry("submit", failures, now)
         self._save()
 
-    def _settle(self, now: int) -> None:
+    def _settle(self, head: int, now: int) -> None:
+        """Finalize matured results; resolve or expire disputed ones (workers/disputes.py)."""
         submitted = [j for j in self.held.values() if j.phase is Phase.SUBMITTED]
         earned = self.settler.finalize(submitted, now)
-        if not earned:
-            return
+        newly_disputed = [j for j in submitted if j.phase is Phase.DISPUTED]
+        self.metrics.disputed.inc(len(newly_disputed))
+        self.metrics.finalized.inc(sum(1 for j in submitted if j.phase is Phase.FINALIZED))
+        # Settled by someone else: paid (counted above as finalized), or a dispute that
+        # ended before the challenge window closed.
+        ended = list(self.settler.ended)
+        disputed = [j for j in self.held.values() if j.phase is Phase.DISPUTED]
+        ended += self.disputes.settle(disputed, head, now)
+        for job, end in ended:
+            self._dispute_ended(job, end)
+            if end.paid:
+                token = job.job.terms.token
+                earned[token] = earned.get(token, 0) + end.amount
+        self.metrics.finalized.inc(sum(1 for j in disputed if j.phase is Phase.FINALIZED))
         for token, amount in earned.items():
             self.earned[token] = self.earned.get(token, 0) + amount
             self.metrics.earnings.labels(token).inc(amount)
-        self.metrics.finalized.inc(sum(1 for j in submitted if j.phase is Phase.FINALIZED))
-        tokens = {j.job.terms.token for j in submitted}
-        self.settler.maybe_withdraw(self.settings.auto_withdraw_threshold, tokens)
-        self._save()
+        if earned:
+            tokens = {j.job.terms.token for j in submitted + disputed}
+            self.settler.maybe_withdraw(self.settings.auto_withdraw_threshold, tokens)
+        if earned or newly_disputed or ended:
+            self._save()
+
+    def _dispute_ended(self, job: TrackedJob, end: JobEnd) -> None:
+        if end.outcome in ("won", "expired", "lost"):
+            self.metrics.disputes_ended.labels(end.outcome).inc()
+        if end.outcome == "lost":
+            self.metrics.slashed.labels(job.job.terms.token).inc(end.amount)
 
     # -- policy ------------------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 The saved state is a cache. Events since the saved block add jobs claimed just before a
 crash; if the registry still counts more held jobs than that (state lost), the whole
 history is folded. Every job is then checked with ``jobStatus``: still claimed and in time
-→ resume; already submitted → adopt for finalization, never resubmit; settled or past its
+→ resume; already submitted → adopt for finalization, never resubmit; disputed → keep, to
+collect its pay when the dispute ends (workers/disputes.py); saved as disputed and settled
+meanwhile → keep, for the first tick to read how it ended; otherwise settled or past its
 deadline → drop.
 """
 
@@ -29,6 +31,8 @@ def tracked_from_record(record: JobRecord) -> TrackedJob:
     if record.status in (JobStatus.SUBMITTED, JobStatus.DISPUTED):
         job.phase = Phase.SUBMITTED
         job.challenge_deadline = record.challenge_deadline
+    if record.status is JobStatus.DISPUTED:
+        job.disputed(record.arbitration_deadline or 0)
     return job
 
 
@@ -36,7 +40,7 @@ def own_records(
     market: Market, me: str, from_block: int, to_block: int, chunk: int
 ) -> dict[int, JobRecord]:
     folded = fold_range(market, from_block, to_block, chunk=chunk)
-    live = (JobStatus.CLAIMED, JobStatus.SUBMITTED)
+    live = (JobStatus.CLAIMED, JobStatus.SUBMITTED, JobStatus.DISPUTED)
     return {
         i: r for i, r in folded.items() if r.job.worker.lower() == me.lower() and r.status in live
     }
@@ -64,6 +68,19 @@ def reconcile_held(
         elif job.speculative and job_id not in records:
             # Unclaimed fast-path work: nothing is owed; submitted by a rival if not Open.
             log.info("fast-path job dropped at start", extra={"job_id": job_id})
+        elif status is JobStatus.DISPUTED and not job.is_failure:
+            if job.phase is not Phase.DISPUTED:
+                record = records.get(job_id)
+                if job.phase is Phase.PINNED:  # submitted just before the crash, then disputed
+                    job.submitted(0, worker=record.job.worker if record else None)
+                elif job.phase is not Phase.SUBMITTED:
+                    log.warning("disputed job without its tuple", extra={"job_id": job_id})
+                    continue
+                job.disputed(deadline)
+            job.arbitration_deadline = deadline
+            kept[job_id] = job
+        elif job.phase is Phase.DISPUTED and status in (JobStatus.SETTLED, JobStatus.PAID):
+            kept[job_id] = job  # ended while this worker was down: the first tick reads how
         elif status is JobStatus.SUBMITTED:
             if job.phase is Phase.PINNED and not job.is_failure:
                 # The submit landed just before the crash (on Open: the record names us).

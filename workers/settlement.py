@@ -1,8 +1,10 @@
 """Submitted jobs → paid: finalize matured jobs in batches, withdraw earnings past a threshold.
 
 Finalization is open to anyone; ``finalizeBatch`` skips a job someone else finalized (or
-disputed) first (``BatchItemSkipped``), which is dropped after a status check instead of
-retried. A batch that reverts (the market paused) is retried next tick.
+disputed) first (``BatchItemSkipped``), which is checked instead of retried: a disputed job
+goes on to workers/disputes.py (its pay is still to collect), a settled one ends as its
+events tell (paid, or a dispute lost). A batch that reverts (the market paused) is retried
+next tick.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from web3.logs import DISCARD
 
 from inferchain.chain import Chain, ContractReverted, TransactionFailed
 from inferchain.market import ETH, JobStatus, Market, read_job_state
+from inferchain.worker.disputes import JobEnd, find_end, settle_ended
 from inferchain.worker.seams import Sender
 from inferchain.worker.tracked import Phase, TrackedJob
 
@@ -21,8 +24,10 @@ log = logging.getLogger(__name__)
 
 
 class Settler:
-    def __init__(self, chain: Chain, market: Market, sender: Sender) -> None:
-        self._chain, self._market, self._sender = chain, market, sender
+    def __init__(self, chain: Chain, market: Market, sender: Sender, chunk: int = 5_000) -> None:
+        self._chain, self._market, self._sender, self._chunk = chain, market, sender, chunk
+        #: Jobs the last ``finalize`` found settled by someone else, with how they ended.
+        self.ended: list[tuple[TrackedJob, JobEnd]] = []
 
     def finalize(self, jobs: Sequence[TrackedJob], block_ts: int) -> dict[str, int]:
         """Finalize every matured job; returns the worker's earnings per token."""
@@ -30,6 +35,7 @@ class Settler:
             j for j in jobs if j.challenge_deadline is not None and block_ts > j.challenge_deadline
         ]
         earned: dict[str, int] = {}
+        self.ended = []
         size = self._market.max_batch
         for start in range(0, len(matured), size):
             batch = matured[start : start + size]
@@ -62,12 +68,22 @@ class Settler:
         return earned
 
     def _skipped(self, job: TrackedJob) -> None:
-        """A job the batch skipped: settled elsewhere (dropped) or not yet due (kept)."""
-        status = read_job_state(self._chain, self._market.jobs, job.job_id).status
-        if status is JobStatus.SUBMITTED:
+        """A job the batch skipped: not yet due (kept), disputed (kept, to collect its pay
+        once the dispute ends) or settled elsewhere (ended as its events tell)."""
+        state = read_job_state(self._chain, self._market.jobs, job.job_id)
+        if state.status is JobStatus.SUBMITTED:
             return  # its window is still open at the mined block: next tick
-        log.info("job settled elsewhere", extra={"job_id": job.job_id, "status": status.name})
-        job.advance(Phase.ABANDONED if status is JobStatus.DISPUTED else Phase.FINALIZED)
+        if state.status is JobStatus.DISPUTED:
+            log.warning(
+                "result disputed by the requester; waiting for the verdict or the deadline",
+                extra={"job_id": job.job_id, "arbitration_deadline": state.deadline},
+            )
+            job.disputed(state.deadline)
+            return
+        head = self._chain.w3.eth.block_number
+        end = find_end(self._chain, self._market, job.job_id, head, self._chunk)
+        settle_ended(job, end, how="settled by someone else")
+        self.ended.append((job, end))
 
     def maybe_withdraw(self, threshold: int | None, tokens: set[str]) -> dict[str, int]:
         """Withdraw each token balance at or above ``threshold`` to the worker's own address."""

@@ -33,6 +33,9 @@ from inferchain.worker.tracked import Phase, TrackedJob
 log = logging.getLogger(__name__)
 
 #: 3: contracts v2 slice 3 (the job tuple commits its input and usage; the bond is a term).
+#: Disputed jobs (phase ``disputed``, ``arbitration_deadline``) were added without a new
+#: version: older files read as they are; a worker older than them sets a newer file aside
+#: and rebuilds from the chain, as for any file it cannot read.
 VERSION = 3
 
 
@@ -268,7 +271,7 @@ def _record_from_json(d: dict[str, Any]) -> JobRecord:
 def _tracked_to_json(t: TrackedJob) -> dict[str, Any]:
     # Unpinned work is redone after a restart (outputs are deterministic), so only the
     # pinned CID and hash survive; earlier phases are saved as `claimed`.
-    keep = t.phase in (Phase.PINNED, Phase.SUBMITTED)
+    keep = t.phase in (Phase.PINNED, Phase.SUBMITTED, Phase.DISPUTED)
     start = Phase.OPEN if t.speculative else Phase.CLAIMED
     return {
         "job_id": t.job_id,
@@ -281,6 +284,7 @@ def _tracked_to_json(t: TrackedJob) -> dict[str, Any]:
         "is_failure": t.is_failure if keep else False,
         "usage": _hex(t.usage) if keep else None,
         "challenge_deadline": t.challenge_deadline,
+        "arbitration_deadline": t.arbitration_deadline,
         "speculative": t.speculative,
     }
 
@@ -299,6 +303,10 @@ def _tracked_from_json(d: dict[str, Any]) -> TrackedJob:
         output_hash=_unhex(d["output_hash"]),
         is_failure=is_failure,
         challenge_deadline=_int(d, "challenge_deadline", optional=True),
+        # files from before disputed jobs were kept have none (and no job disputed)
+        arbitration_deadline=_int(d, "arbitration_deadline", optional=True)
+        if "arbitration_deadline" in d
+        else None,
         speculative=speculative,
         usage=_unhex(d.get("usage")) or ZERO32,  # files from before metering have none
     )

@@ -95,7 +95,11 @@ class Submitter:
             return True
         if status in (JobStatus.SUBMITTED, JobStatus.DISPUTED) and not job.is_failure:
             log.info("result already on-chain; not resubmitting", extra={"job_id": job.job_id})
-            job.submitted(deadline)
+            if status is JobStatus.SUBMITTED:
+                job.submitted(deadline)
+            else:  # its deadline is the arbitration's: the challenge window is over
+                job.submitted(0)
+                job.disputed(deadline)
             return False
         log.warning(
             "abandoning job",

@@ -1,7 +1,9 @@
 """A job the worker holds: one lifecycle enum with guarded transitions.
 
     claimed ─▶ fetched ─▶ ran ─▶ pinned ─▶ submitted ─▶ finalized
-       │          │        │        │
+       │          │        │        │          │              ▲
+       │          │        │        │          └▶ disputed ───┤ (won, or expired: paid)
+       │          │        │        │                └───────▶ lost (ruled against: slashed)
        └──────────┴────────┴────────┴─▶ failed (invalid input reported) or abandoned
     open ─▶ (the same stages, unclaimed) ─▶ submitted, or dropped when a rival wins
 
@@ -13,6 +15,10 @@ lost race or a passed request deadline ends it quietly in ``dropped``.
 the CID of one or the other, so the submit stage either submits or reports failure. Every
 phase but the last two can also end in ``abandoned`` (deadline passed, job settled by
 someone else). A restart resumes unpinned work from ``claimed``.
+
+``disputed`` holds a result its requester disputed until the court rules or the arbitration
+deadline passes (workers/disputes.py): the pay and the locked collateral are still this
+worker's to collect, so the job is kept (and saved) rather than abandoned.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ class Phase(StrEnum):
     FAILED = "failed"
     ABANDONED = "abandoned"
     DROPPED = "dropped"
+    DISPUTED = "disputed"
+    LOST = "lost"
 
 
 _NEXT: dict[Phase, frozenset[Phase]] = {
@@ -48,18 +56,20 @@ _NEXT: dict[Phase, frozenset[Phase]] = {
     Phase.FETCHED: frozenset({Phase.RAN, Phase.ABANDONED, Phase.DROPPED}),
     Phase.RAN: frozenset({Phase.PINNED, Phase.ABANDONED, Phase.DROPPED}),
     Phase.PINNED: frozenset({Phase.SUBMITTED, Phase.FAILED, Phase.ABANDONED, Phase.DROPPED}),
-    Phase.SUBMITTED: frozenset({Phase.FINALIZED, Phase.ABANDONED}),
+    Phase.SUBMITTED: frozenset({Phase.FINALIZED, Phase.DISPUTED, Phase.LOST, Phase.ABANDONED}),
+    Phase.DISPUTED: frozenset({Phase.FINALIZED, Phase.LOST, Phase.ABANDONED}),
     Phase.FINALIZED: frozenset(),
     Phase.FAILED: frozenset(),
     Phase.ABANDONED: frozenset(),
     Phase.DROPPED: frozenset(),
+    Phase.LOST: frozenset(),
 }
 #: Phases of work under way before the (claim or request) deadline. A speculative job in
 #: them owes nothing, but takes a slot all the same.
 IN_FLIGHT = frozenset({Phase.OPEN, Phase.CLAIMED, Phase.FETCHED, Phase.RAN, Phase.PINNED})
 #: Phases whose input is still wanted.
 AWAITING_INPUT = frozenset({Phase.OPEN, Phase.CLAIMED})
-DONE = frozenset({Phase.FINALIZED, Phase.FAILED, Phase.ABANDONED, Phase.DROPPED})
+DONE = frozenset({Phase.FINALIZED, Phase.FAILED, Phase.ABANDONED, Phase.DROPPED, Phase.LOST})
 
 
 @dataclass
@@ -82,6 +92,9 @@ class TrackedJob:
     output_hash: bytes | None = None
     is_failure: bool = False
     challenge_deadline: int | None = None
+    #: Set when the result was disputed: the market's deadline for a verdict, after which
+    #: the dispute expires and the result stands.
+    arbitration_deadline: int | None = None
     model_time_s: float = 0.0
     claimed_at: float = field(default_factory=time.monotonic)
     retry_at: float = 0.0
@@ -149,6 +162,11 @@ class TrackedJob:
         )
         self.challenge_deadline = challenge_deadline
         self.speculative = False
+
+    def disputed(self, arbitration_deadline: int) -> None:
+        """Its requester disputed the result: kept until the verdict or the deadline."""
+        self.advance(Phase.DISPUTED)
+        self.arbitration_deadline = arbitration_deadline
 
     def result(self) -> Result:
         """What `submitResult` takes for this pinned job (flat pricing: zero usage)."""

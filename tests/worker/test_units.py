@@ -34,6 +34,7 @@ from inferchain.worker import (
     WorkerSettings,
 )
 from inferchain.worker.batcher import Batcher
+from inferchain.worker.disputes import JobEnd, end_of
 from inferchain.worker.errors import StateFileUnusable
 from inferchain.worker.fetcher import InputFetcher
 from inferchain.worker.lock import KeyLock
@@ -126,6 +127,71 @@ def test_state_round_trips_and_keeps_only_pins(tmp_path: Path) -> None:
     assert state.held[1].job == pinned.job
     assert list(tmp_path.iterdir()) == [path]  # no temp files left
     assert load_state(tmp_path / "missing.json", BINDING, head=50) is None
+
+
+def _submitted(job_id: int = 1) -> TrackedJob:
+    job = _tracked(job_id)
+    job.fetched(b"x")
+    job.ran(b"y", None, 0)
+    job.pinned(CID, b"\x02" * 32)
+    job.submitted(2000)
+    return job
+
+
+def test_a_disputed_job_ends_paid_or_lost_and_nothing_else() -> None:
+    won, lost = _submitted(1), _submitted(2)
+    for job in (won, lost):
+        job.disputed(9000)
+        assert job.phase is Phase.DISPUTED and job.arbitration_deadline == 9000
+        assert job.phase not in DONE and job.phase not in IN_FLIGHT
+        with pytest.raises(IllegalTransition, match="disputed -> submitted"):
+            job.advance(Phase.SUBMITTED)
+    won.advance(Phase.FINALIZED)
+    lost.advance(Phase.LOST)
+    assert lost.phase in DONE
+    with pytest.raises(IllegalTransition):
+        lost.advance(Phase.FINALIZED)
+
+
+def test_state_keeps_a_disputed_job_and_reads_files_from_before_disputes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.json"
+    disputed = _submitted(3)
+    disputed.disputed(9000)
+    save_state(path, WorkerState(BINDING, 42, {}, {3: disputed, 4: _submitted(4)}))
+    state = load_state(path, BINDING, head=50)
+    assert state is not None
+    back = state.held[3]
+    assert (back.phase, back.arbitration_deadline, back.challenge_deadline) == (
+        Phase.DISPUTED, 9000, 2000,
+    )  # fmt: skip
+    assert back.job == disputed.job and back.pinned_cid == CID
+    # A file written before disputed jobs were kept has no arbitration deadline: still read.
+    doc = json.loads(path.read_text())
+    for entry in doc["held"]:
+        del entry["arbitration_deadline"]
+    doc["held"] = [e for e in doc["held"] if e["phase"] != "disputed"]
+    path.write_text(json.dumps(doc))
+    state = load_state(path, BINDING, head=50)
+    assert state is not None and state.held[4].phase is Phase.SUBMITTED
+    assert state.held[4].arbitration_deadline is None
+
+
+def _event(name: str, **args: object) -> dict[str, object]:
+    return {"event": name, "args": args}
+
+
+def test_a_jobs_end_events_say_paid_won_expired_or_lost() -> None:
+    finalized = _event("JobFinalized", workerAmount=7)
+    assert end_of([finalized]) == JobEnd("paid", 7)
+    assert end_of([_event("DisputeExpired"), finalized]) == JobEnd("expired", 7)
+    won = _event("DisputeResolved", workerWins=True, slashed=0)
+    assert end_of([won, finalized]) == JobEnd("won", 7)
+    lost = _event("DisputeResolved", workerWins=False, slashed=5)
+    assert end_of([lost]) == JobEnd("lost", 5)
+    assert end_of([]) == JobEnd("unknown")
+    assert JobEnd("won", 7).paid and not JobEnd("lost", 5).paid
 
 
 def _speculative(job_id: int = 7) -> TrackedJob:
