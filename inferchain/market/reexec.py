@@ -64,6 +64,9 @@ class Round:
     commits: int
     agrees: int
     disagrees: int
+    #: A dispute round of the court (mode 0's CommitteeArbiter), opened by `openDispute`:
+    #: `submitted_at` and `submit_block` are then the opening's.
+    dispute: bool = False
 
     def commit_deadline(self, params: PoolParams) -> int:
         return self.submitted_at + params.draw_window + params.commit_window
@@ -77,11 +80,11 @@ class Round:
 
 def read_round(chain: Chain, module: Contract, job_id: int) -> Round:
     """`job_id`'s round in `module` (stage NONE when the job has none)."""
-    worker, at, block, stage, requester, fee, commits, agrees, disagrees = chain.call(
+    worker, at, block, stage, requester, fee, commits, agrees, disagrees, dispute = chain.call(
         module.functions.roundOf(job_id)
     )
     return Round(str(worker), int(at), int(block), Stage(int(stage)), str(requester), int(fee),
-                 int(commits), int(agrees), int(disagrees))  # fmt: skip
+                 int(commits), int(agrees), int(disagrees), bool(dispute))  # fmt: skip
 
 
 def read_member(chain: Chain, module: Contract, address: str) -> PoolMember:

@@ -1,0 +1,291 @@
+"""`job dispute` on the `none` tier (issue 14): the market's dispute and the committee's
+dispute round in one command, against a `deploy_market(..., reexec=True)` market (mode 0 a
+CommitteeArbiter judged by the ReexecVerifier pool); `--round-only` for a job already
+disputed; each refusal (pool too small, too late, already open, not disputed, too little
+ETH) says why and sends nothing. The quotes (`model show`, `job submit --verify none`) and
+`job status` show the round."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from inferchain.bundle import publish_bundle
+from inferchain.bundle.demos import demo_bundle_path
+from inferchain.chain import Chain
+from inferchain.deploy.records import ContractRecord, DeploymentRecord, write_record
+from inferchain.ipfs import Cid, IpfsClient
+from inferchain.market import (
+    ETH,
+    JobStatus,
+    Market,
+    MarketConfig,
+    ModelSpec,
+    deploy_market,
+    read_job_state,
+)
+from inferchain.market.court import court_of
+from inferchain.market.jobs import Result
+from inferchain.market.modes import MANUAL_MODE, read_mode
+from inferchain.market.reexec import Stage, read_params, read_round
+from inferchain.paths import project_root
+from inferchain.wallet import PRIVATE_KEY_ENV, MarketClient
+from inferchain.worker.account import ensure_ready
+from tests.cli.runner import Cli
+from tests.conftest import AnvilNode
+
+PRICE = 10**15
+OWNER, PROVIDER = 0, 1
+BOND_BPS = MarketConfig().dispute_bond_bps
+FUNDS = 10**21
+
+
+def _key(label: str) -> str:
+    """A fresh account, funded: no other test sends from it."""
+    return "0x" + Web3.keccak(text=f"cli dispute round {label}").hex().removeprefix("0x")
+
+
+def _fund(chain: Chain, key: str, wei: int = FUNDS) -> str:
+    address = Account.from_key(key).address
+    chain.w3.provider.make_request("anvil_setBalance", [address, hex(wei)])  # type: ignore[arg-type]
+    return address
+
+
+def _record(market: Market, chain_id: int, directory: Path) -> None:
+    """A deployment record naming `market`'s contracts, so the CLI connects to it."""
+    a = market.addresses
+    names = {
+        "ModelRegistry": a.model_registry,
+        "WorkerRegistry": a.worker_registry,
+        "JobMarket": a.job_market,
+        "JobRouter": a.router,
+        "MarketGovernor": a.governor,
+        "InferchainTimelock": a.timelock,
+        "CommitteeArbiter": a.arbiter,
+        "ReexecVerifier": a.reexec_verifier,
+    }
+    contracts = {
+        name: ContractRecord(str(address), "0x", a.deployed_block, "", "", "", "")
+        for name, address in names.items()
+    }
+    record = DeploymentRecord(chain_id, "local", "", {}, contracts)
+    write_record(directory, record)
+
+
+@pytest.fixture(scope="module")
+def court(
+    chain: Chain, anvil: AnvilNode, ipfs_api_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict:
+    """The market (committee at mode 0), the tiny-gpt model, a serving worker, and the CLI's
+    options to reach them; the pool is empty (each test bonds what it needs)."""
+    market = deploy_market(chain, anvil.keys[OWNER], MarketConfig(), reexec=True)
+    assert market.arbiter.address == read_mode(chain, market.jobs, MANUAL_MODE).module
+    with IpfsClient(ipfs_api_url, timeout=30) as ipfs:
+        published = publish_bundle(ipfs, demo_bundle_path("tiny-gpt"))
+    provider = chain.sender(anvil.keys[PROVIDER])
+    manifest = bytes.fromhex(published.manifest_sha256)
+    spec = ModelSpec(Cid.parse(published.cid), manifest, "text-generation", PRICE, 0)
+    provider.transact(market.models.functions.registerModel(spec.as_abi()))
+    model_id = int(chain.call(market.models.functions.modelCount()))
+    worker_key = _key("worker")
+    _fund(chain, worker_key)
+    worker = chain.sender(worker_key)
+    ensure_ready(chain, market, worker, [model_id], register=True, stake={ETH: 10**18})
+    directory = tmp_path_factory.mktemp("court-deployments")
+    _record(market, chain.chain_id, directory)
+    base = [
+        "--network", "local", "--networks-file", str(project_root() / "networks.toml"),
+        "--deployments-dir", str(directory),
+    ]  # fmt: skip
+    requester = _key("requester")
+    return {
+        "market": market,
+        "model": model_id,
+        "worker": worker,
+        "requester": requester,
+        "base": base,
+        "env": {
+            "INFERCHAIN_LOCAL_RPC_URL": anvil.rpc_url,
+            PRIVATE_KEY_ENV: requester,
+            "INFERCHAIN_KEYSTORE": "",
+            "INFERCHAIN_IPFS_API": ipfs_api_url,
+        },
+    }
+
+
+@pytest.fixture
+def c(court: dict, chain_snapshot: Chain) -> dict:
+    _fund(chain_snapshot, court["requester"])
+    return court
+
+
+def _bond_pool(chain: Chain, market: Market, members: int) -> None:
+    assert market.reexec is not None
+    bond = read_params(chain, market.reexec).min_bond
+    for i in range(members):
+        key = _key(f"member {i}")
+        _fund(chain, key)
+        chain.sender(key).transact(market.reexec.functions.join(), value=bond)
+
+
+def _submitted(cli: Cli, chain: Chain, c: dict) -> int:
+    """A `none`-tier job created through the CLI, then claimed and answered by the worker."""
+    out = cli("job", "submit", "--model", str(c["model"]), "--input", '{"prompt": "hi"}',
+              "--verify", "none", *c["base"], "--json", env=c["env"])  # fmt: skip
+    assert out.code == 0, out.error
+    job_id = out.json()["job_id"]
+    market: Market = c["market"]
+    job = MarketClient(market).job(job_id).job
+    c["worker"].transact(market.jobs.functions.claim(job_id, job.as_abi()))
+    job = MarketClient(market).job(job_id).job
+    output = b'{"result": {"text": "hello"}}'
+    digest = hashlib.sha256(output).digest()
+    result = Result(Cid.from_digest32(digest), digest)
+    c["worker"].transact(market.jobs.functions.submitResult(job_id, job.as_abi(), result.as_abi()))
+    return job_id
+
+
+def _status(chain: Chain, market: Market, job_id: int) -> JobStatus:
+    return read_job_state(chain, market.jobs, job_id).status
+
+
+def _fee(chain: Chain, market: Market) -> int:
+    assert market.reexec is not None
+    return int(chain.call(market.reexec.functions.disputeFee()))
+
+
+def test_dispute_pays_the_bond_and_opens_the_round(cli: Cli, c: dict, chain: Chain) -> None:
+    market: Market = c["market"]
+    _bond_pool(chain, market, 5)
+    shown = cli("model", "show", str(c["model"]), *c["base"], env=c["env"])
+    assert shown.code == 0, shown.error
+    fee = _fee(chain, market)
+    bond = PRICE * BOND_BPS // 10_000
+    assert "--verify none: fee 0" in shown.stdout
+    assert f"a dispute costs a bond of {bond} ({BOND_BPS} bps" in shown.stdout
+    assert f"the committee's fee of {fee} wei" in shown.stdout
+    none = cli("model", "show", str(c["model"]), *c["base"], "--json", env=c["env"]).json()
+    tier = none["tiers"][0]
+    assert (tier["name"], tier["disputes"], tier["dispute_bond"], tier["dispute_fee"]) == (
+        "none", "committee", bond, fee,
+    )  # fmt: skip
+
+    job_id = _submitted(cli, chain, c)
+    requester = Account.from_key(c["requester"]).address
+    before = chain.balance(requester)
+    out = cli("job", "dispute", str(job_id), *c["base"], env=c["env"])
+    assert out.code == 0, out.error
+    assert f"job {job_id} disputed with a bond of {bond}" in out.stdout
+    assert f"dispute round opened: fee {fee} wei paid" in out.stdout
+    assert "3 verifiers drawn from the pool re-run the job" in out.stdout
+    assert "the dispute expires: the result stands and the bond comes back" in out.stdout
+    assert _status(chain, market, job_id) == JobStatus.DISPUTED
+    assert market.reexec is not None
+    round_ = read_round(chain, market.reexec, job_id)
+    assert (round_.stage, round_.dispute, round_.fee) == (Stage.SUBMITTED, True, fee)
+    spent = before - chain.balance(requester)
+    assert bond + fee < spent < bond + fee + 10**16  # and gas
+
+    status = cli("job", "status", str(job_id), *c["base"], env=c["env"])
+    assert "dispute round: submitted" in status.stdout
+    assert "committee: not drawn yet" in status.stdout
+    assert "verdict: pending" in status.stdout
+    info = cli("job", "status", str(job_id), *c["base"], "--json", env=c["env"]).json()
+    assert info["dispute_bond"] == bond and info["dispute_round"]["fee"] == fee
+
+    # Opened already: `--round-only` refuses and sends nothing; so does a second dispute.
+    before = chain.balance(requester)
+    again = cli("job", "dispute", str(job_id), "--round-only", *c["base"], env=c["env"])
+    assert again.code == 1 and "dispute round is already open" in again.error
+    twice = cli("job", "dispute", str(job_id), *c["base"], env=c["env"])
+    assert twice.code == 1 and "already disputed" in twice.error
+    assert chain.balance(requester) == before
+
+
+def test_submit_quotes_the_dispute_cost(cli: Cli, c: dict, chain: Chain) -> None:
+    market: Market = c["market"]
+    out = cli("job", "submit", "--model", str(c["model"]), "--input", '{"prompt": "hi"}',
+              "--verify", "none", *c["base"], env=c["env"])  # fmt: skip
+    assert out.code == 0, out.error
+    fee, bond = _fee(chain, market), PRICE * BOND_BPS // 10_000
+    assert f"to dispute its result: a bond of {bond}" in out.stdout
+    assert f"the committee's fee of {fee} wei" in out.stdout
+
+
+def test_a_pool_too_small_refuses_before_anything_is_sent(cli: Cli, c: dict, chain: Chain) -> None:
+    market: Market = c["market"]
+    _bond_pool(chain, market, 4)  # k + 2 = 5 needed
+    job_id = _submitted(cli, chain, c)
+    requester = Account.from_key(c["requester"]).address
+    before = chain.balance(requester)
+    out = cli("job", "dispute", str(job_id), *c["base"], env=c["env"])
+    assert out.code == 1
+    assert "the reexec verifier pool has 4 members, 5 needed" in out.error
+    assert "nothing was sent" in out.error
+    assert _status(chain, market, job_id) == JobStatus.SUBMITTED
+    assert chain.balance(requester) == before
+    shown = cli("model", "show", str(c["model"]), *c["base"], env=c["env"])
+    assert "no dispute could be judged now: the pool has 4 members, 5 needed" in shown.stdout
+
+
+def test_too_little_eth_for_bond_and_fee_refuses(cli: Cli, c: dict, chain: Chain) -> None:
+    market: Market = c["market"]
+    _bond_pool(chain, market, 5)
+    job_id = _submitted(cli, chain, c)
+    requester = _fund(chain, c["requester"], PRICE // 10 + _fee(chain, market) // 2)
+    out = cli("job", "dispute", str(job_id), *c["base"], env=c["env"])
+    assert out.code == 1 and "insufficient funds" in out.error and "nothing was sent" in out.error
+    assert _status(chain, market, job_id) == JobStatus.SUBMITTED
+    assert chain.balance(requester) == PRICE // 10 + _fee(chain, market) // 2
+
+
+def test_round_only_opens_a_disputed_jobs_round_in_time(cli: Cli, c: dict, chain: Chain) -> None:
+    market: Market = c["market"]
+    assert market.reexec is not None
+    _bond_pool(chain, market, 5)
+    job_id = _submitted(cli, chain, c)
+    early = cli("job", "dispute", str(job_id), "--round-only", *c["base"], env=c["env"])
+    assert early.code == 1 and f"job {job_id} is submitted, not disputed" in early.error
+
+    # Disputed on the market alone (e.g. an older client): the round is still missing.
+    requester = chain.sender(c["requester"])
+    record = MarketClient(market).job(job_id)
+    bond = record.job.terms.dispute_bond
+    requester.transact(market.jobs.functions.dispute(job_id, record.job.as_abi()), value=bond)
+    status = cli("job", "status", str(job_id), *c["base"], env=c["env"])
+    assert "dispute round: not opened" in status.stdout and "--round-only" in status.stdout
+
+    # Anyone may open it, not only the requester.
+    outsider = _key("outsider")
+    _fund(chain, outsider)
+    env = {**c["env"], PRIVATE_KEY_ENV: outsider}
+    out = cli("job", "dispute", str(job_id), "--round-only", *c["base"], "--json", env=env)
+    assert out.code == 0, out.error
+    assert out.json()["round"]["fee"] == _fee(chain, market)
+    assert read_round(chain, market.reexec, job_id).stage is Stage.SUBMITTED
+
+
+def test_round_only_too_late_refuses(cli: Cli, c: dict, chain: Chain) -> None:
+    market: Market = c["market"]
+    _bond_pool(chain, market, 5)
+    job_id = _submitted(cli, chain, c)
+    record = MarketClient(market).job(job_id)
+    chain.sender(c["requester"]).transact(
+        market.jobs.functions.dispute(job_id, record.job.as_abi()),
+        value=record.job.terms.dispute_bond,
+    )
+    mode = read_mode(chain, market.jobs, MANUAL_MODE)
+    court = court_of(chain, market.jobs.address, mode.module)
+    assert court is not None
+    deadline = read_job_state(chain, market.jobs, job_id).deadline
+    chain.increase_time(court.latest_opening(deadline) - chain.block_timestamp() + 1)
+    requester = Account.from_key(c["requester"]).address
+    before = chain.balance(requester)
+    out = cli("job", "dispute", str(job_id), "--round-only", *c["base"], env=c["env"])
+    assert out.code == 1 and f"too late to open job {job_id}'s dispute round" in out.error
+    assert "nothing was sent" in out.error
+    assert chain.balance(requester) == before
