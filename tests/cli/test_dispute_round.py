@@ -289,3 +289,37 @@ def test_round_only_too_late_refuses(cli: Cli, c: dict, chain: Chain) -> None:
     assert out.code == 1 and f"too late to open job {job_id}'s dispute round" in out.error
     assert "nothing was sent" in out.error
     assert chain.balance(requester) == before
+
+
+def test_status_follows_the_round_to_its_verdict(cli: Cli, c: dict, chain: Chain) -> None:
+    """The committee draws, commits and reveals (by hand here: the verifier duty is tested
+    in tests/worker); `job status` shows the committee, the votes and the verdict, and
+    anyone then resolves the dispute."""
+    market: Market = c["market"]
+    module = market.reexec
+    assert module is not None
+    _bond_pool(chain, market, 5)
+    keys = {Account.from_key(_key(f"member {i}")).address: _key(f"member {i}") for i in range(5)}
+    job_id = _submitted(cli, chain, c)
+    assert cli("job", "dispute", str(job_id), *c["base"], env=c["env"]).code == 0
+    chain.mine(2)  # the seed block, and one after it
+    chain.sender(keys[next(iter(keys))]).transact(module.functions.draw(job_id))
+    committee = chain.call(module.functions.committeeOf(job_id))
+    salt = b"\x07" * 32
+    for member in committee:
+        commitment = chain.call(module.functions.voteHash(job_id, member, False, salt))
+        chain.sender(keys[member]).transact(module.functions.commit(job_id, commitment))
+    mid = cli("job", "status", str(job_id), *c["base"], env=c["env"]).stdout
+    assert f"committee: {', '.join(committee)}" in mid
+    assert "votes: 3 committed, 0 revealed" in mid and "verdict: pending" in mid
+    for member in committee:
+        chain.sender(keys[member]).transact(module.functions.reveal(job_id, False, salt))
+    done = cli("job", "status", str(job_id), *c["base"], env=c["env"]).stdout
+    assert "3 revealed (0 for the worker, 3 against)" in done
+    assert "verdict: worker loses" in done
+    job = MarketClient(market).job(job_id).job
+    chain.sender(_key("member 0")).transact(
+        market.jobs.functions.resolveDispute(job_id, job.as_abi())
+    )
+    info = cli("job", "status", str(job_id), *c["base"], "--json", env=c["env"]).json()
+    assert info["outcome"] == "refunded" and info["dispute_round"]["verdict"] == "worker_loses"
