@@ -171,8 +171,8 @@ def _court_note(court: Court) -> str:
     """What the `none` tier means for a user, and whether its court can sit now."""
     k = court.params.committee_size
     note = (
-        "optimistic: paid after the challenge window unless disputed; a dispute is judged "
-        f"by {k} verifiers drawn from the reexec pool, who re-run the job"
+        f"optimistic, unless disputed: a dispute is judged by {k} verifiers drawn from the "
+        "reexec pool, who re-run the job"
     )
     if not court.can_seat:
         note += (

@@ -389,5 +389,5 @@ def test_the_none_tier_quotes_its_dispute_cost(api, market: Market, anvil) -> No
         market.d.chain.w3.provider.make_request("anvil_setBalance", [address, hex(10**21)])  # type: ignore[arg-type]
         market.d.chain.sender(key).transact(court.reexec.functions.join(), value=reexec.min_bond)
     note = client.get("/models/1/tiers").json()[0]["note"]
-    assert note.startswith("optimistic: paid after the challenge window unless disputed")
+    assert note.startswith("optimistic, unless disputed: a dispute is judged by 3 verifiers")
     assert "needed" not in note
