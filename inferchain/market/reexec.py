@@ -64,8 +64,8 @@ class Round:
     commits: int
     agrees: int
     disagrees: int
-    #: A dispute round of the court (mode 0's CommitteeArbiter), opened by `openDispute`:
-    #: `submitted_at` and `submit_block` are then the opening's.
+    #: A dispute round of the committee court (opened by `openDispute` for a disputed
+    #: optimistic job, its fee paid in then), not a `reexec` job's submission round.
     dispute: bool = False
 
     def commit_deadline(self, params: PoolParams) -> int:
