@@ -21,10 +21,12 @@ from inferchain.deploy.records import ContractRecord, DeploymentRecord, write_re
 from inferchain.ipfs import Cid, IpfsClient
 from inferchain.market import (
     ETH,
+    JobRequest,
     JobStatus,
     Market,
     MarketConfig,
     ModelSpec,
+    created_job_id,
     deploy_market,
     read_job_state,
 )
@@ -55,7 +57,9 @@ def _fund(chain: Chain, key: str, wei: int = FUNDS) -> str:
     return address
 
 
-def _record(market: Market, chain_id: int, directory: Path) -> None:
+def _record(
+    market: Market, chain_id: int, directory: Path, arbiter: str = "CommitteeArbiter"
+) -> None:
     """A deployment record naming `market`'s contracts, so the CLI connects to it."""
     a = market.addresses
     names = {
@@ -65,7 +69,7 @@ def _record(market: Market, chain_id: int, directory: Path) -> None:
         "JobRouter": a.router,
         "MarketGovernor": a.governor,
         "InferchainTimelock": a.timelock,
-        "CommitteeArbiter": a.arbiter,
+        arbiter: a.arbiter,
         "ReexecVerifier": a.reexec_verifier,
     }
     contracts = {
@@ -323,3 +327,46 @@ def test_status_follows_the_round_to_its_verdict(cli: Cli, c: dict, chain: Chain
     )
     info = cli("job", "status", str(job_id), *c["base"], "--json", env=c["env"]).json()
     assert info["outcome"] == "refunded" and info["dispute_round"]["verdict"] == "worker_loses"
+
+
+def test_a_key_ruled_mode_0_disputes_without_a_round(
+    cli: Cli, court: dict, chain_snapshot: Chain, anvil: AnvilNode, tmp_path: Path
+) -> None:
+    """A deployment with `disputes="manual"`: `job dispute` pays the bond only and says the
+    arbiter rules; `--round-only` is refused, as there is no committee to open a round for."""
+    chain = chain_snapshot
+    market = deploy_market(chain, anvil.keys[OWNER], MarketConfig(disputes="manual"), reexec=True)
+    spec = ModelSpec(Cid.from_digest32(b"\x02" * 32), b"\x03" * 32, "text-generation", PRICE, 0)
+    chain.sender(anvil.keys[PROVIDER]).transact(
+        market.models.functions.registerModel(spec.as_abi())
+    )
+    model_id = int(chain.call(market.models.functions.modelCount()))
+    worker = court["worker"]
+    ensure_ready(chain, market, worker, [model_id], register=True, stake={ETH: 10**18})
+    requester = chain.sender(court["requester"])
+    _fund(chain, court["requester"])
+    request = JobRequest(model_id, Cid.from_digest32(b"\x04" * 32), PRICE,
+                         chain.block_timestamp() + 3600, 600)  # fmt: skip
+    receipt = requester.transact(
+        market.jobs.functions.createJob(requester.address, request.as_abi()), value=PRICE
+    )
+    job_id = created_job_id(market.jobs, receipt)
+    job = MarketClient(market).job(job_id).job
+    worker.transact(market.jobs.functions.claim(job_id, job.as_abi()))
+    job = MarketClient(market).job(job_id).job
+    result = Result(Cid.from_digest32(b"\x05" * 32), b"\x05" * 32)
+    worker.transact(market.jobs.functions.submitResult(job_id, job.as_abi(), result.as_abi()))
+    _record(market, chain.chain_id, tmp_path, arbiter="ManualArbiter")
+    base = [*court["base"][:-1], str(tmp_path)]
+
+    out = cli("job", "dispute", str(job_id), *base, env=court["env"])
+    assert out.code == 0, out.error
+    assert "its tier's arbiter rules the dispute by" in out.stdout
+    assert "dispute round" not in out.stdout
+    assert _status(chain, market, job_id) == JobStatus.DISPUTED
+    info = cli("job", "dispute", str(job_id), *base, "--json", env=court["env"])
+    assert info.code == 1 and "already disputed" in info.error
+    refused = cli("job", "dispute", str(job_id), "--round-only", *base, env=court["env"])
+    assert refused.code == 1 and "not judged by a committee" in refused.error
+    status = cli("job", "status", str(job_id), *base, env=court["env"])
+    assert "dispute_bond" in status.stdout and "dispute round" not in status.stdout
