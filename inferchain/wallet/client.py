@@ -113,9 +113,10 @@ def encode_input(task: str, text: str) -> bytes:
 
 @dataclass(frozen=True)
 class DisputeRoundOpened:
-    """A committee's dispute round, opened: its committee is drawn, re-runs the job and votes
-    by `verdict_by`; then anyone resolves the dispute (`JobMarket.resolveDispute`) before the
-    arbitration deadline, after which an undecided dispute expires and the worker is paid."""
+    """A committee's dispute round, opened: its committee is drawn from a later block, re-runs
+    the job and votes by `verdict_by` (the reveal deadline); then anyone resolves the dispute
+    (`JobMarket.resolveDispute`) before the arbitration deadline, after which an undecided
+    dispute expires and the worker is paid."""
 
     job_id: int
     fee: int
