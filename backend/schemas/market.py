@@ -24,12 +24,25 @@ class TierPublic(BaseModel):
     """What a verification tier adds to a job of one model (`verification` in POST /jobs)."""
 
     mode: int = Field(description="the job's `verification`")
-    name: str = Field(description="manual, zk, or `mode N`")
+    name: str = Field(description="none (a committee judges disputes), manual, zk, reexec, mode N")
     module: str
     available: bool = Field(description="enabled; a proof tier also needs the model's circuit")
     verify_fee: Wei = Field(description="escrowed on top of the price")
     settles_after_s: int = Field(description="submission to payment; 0: paid at submission")
     note: str
+    dispute_bond: Wei = Field(
+        description="what disputing a result locks, in the model's token (back if the dispute "
+        "is won or never decided); 0 where a proof settles the job at submission"
+    )
+    dispute_bond_bps: int = Field(description="the bond, in basis points of the price")
+    dispute_fee: Wei = Field(
+        description="the committee's fee (wei) for opening the dispute round, on top of the "
+        "bond; 0 where the mode's module rules disputes itself"
+    )
+    disputes: str = Field(
+        description="who decides a dispute: `committee` (verifiers drawn from the reexec "
+        "pool re-run the job), `arbiter` (the mode's module), empty: none reachable"
+    )
 
 
 class StakePublic(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
@@ -15,7 +17,7 @@ from inferchain.cli._network import (
 from inferchain.cli.output import JsonOption, emit
 from inferchain.market import JobRecord
 from inferchain.market.modes import parse_mode
-from inferchain.wallet import encode_input
+from inferchain.wallet import DisputeRoundOpened, encode_input
 
 app = typer.Typer(help="Submit inference jobs and follow them.", no_args_is_help=True)
 
@@ -50,12 +52,14 @@ def submit(
     work_time: int = typer.Option(600, "--work-time", min=1, help="Seconds a worker gets."),
     ttl: int = typer.Option(3600, "--ttl", min=60, help="Seconds the job waits for a worker."),
     verify: str = typer.Option(
-        "manual",
+        "none",
         "--verify",
-        help="Verification tier: manual (challenge window, disputes), zk (a proof checked "
-        "on-chain, paid at submission; models published with a circuit), reexec (a drawn "
-        "committee of staked verifiers re-runs the job and votes; ETH-priced models), or a "
-        "mode id.",
+        help="Verification tier: none (mode 0: paid after the challenge window unless you "
+        "dispute; a dispute costs a bond and the committee's fee, and a committee drawn from "
+        "the reexec pool re-runs the job; `manual` is the same mode where a key rules "
+        "disputes), zk (a proof checked on-chain, paid at submission; models published with a "
+        "circuit), reexec (a drawn committee of staked verifiers re-runs every job and votes; "
+        "ETH-priced models), or a mode id.",
     ),
     wait: bool = typer.Option(False, "--wait", help="Follow the job and print the result."),
     timeout: float = typer.Option(600.0, "--timeout", min=1, help="Seconds to --wait."),
@@ -86,9 +90,21 @@ def submit(
         "tx": sent.tx_hash,
         "verification": verification,
     }
+    quote = client.dispute_terms(model, verification)
+    dispute_line = ""
+    if quote is not None and quote.disputes:
+        info["dispute"] = {
+            "bond": quote.dispute_bond,
+            "bond_bps": quote.dispute_bond_bps,
+            "committee_fee": quote.dispute_fee,
+            "judged_by": quote.disputes,
+        }
+        dispute_line = "\n" + _dispute_cost(quote.dispute_bond, quote.dispute_fee, quote.disputes)
     if not wait:
         emit(
-            info, f"job {sent.job_id} created (input {sent.input_cid}, tx {sent.tx_hash})", as_json
+            info,
+            f"job {sent.job_id} created (input {sent.input_cid}, tx {sent.tx_hash})" + dispute_line,
+            as_json,
         )
         return
     if not as_json:
@@ -124,8 +140,33 @@ def status(
     _conn, client = target.client()
     info = client.status(job_id)
     lines = [f"job {job_id}: {info['outcome'] or info['status']}"]
-    lines += [f"  {k}: {v}" for k, v in info.items() if k not in ("job_id",) and v is not None]
+    lines += [
+        f"  {k}: {v}"
+        for k, v in info.items()
+        if k not in ("job_id", "dispute_round") and v is not None
+    ]
+    if "dispute_round" in info:
+        lines.append(_round_status(job_id, info["dispute_round"]))
     emit(info, "\n".join(lines), as_json)
+
+
+def _round_status(job_id: int, found: dict | None) -> str:
+    """The committee's dispute round, for `job status`."""
+    if found is None:
+        return (
+            "  dispute round: not opened (no committee decides without one: "
+            f"`inferchain job dispute {job_id} --round-only`)"
+        )
+    committee = ", ".join(found["committee"]) or "not drawn yet"
+    return "\n".join([
+        f"  dispute round: {found['stage']}, opened {_when(found['opened_at'])}, "
+        f"fee {found['fee']} wei",
+        f"    committee: {committee}",
+        f"    votes: {found['committed']} committed, {found['revealed']} revealed "
+        f"({found['agrees']} for the worker, {found['disagrees']} against), "
+        f"reveals close {_when(found['reveal_deadline'])}",
+        f"    verdict: {found['verdict'].replace('_', ' ')}",
+    ])  # fmt: skip
 
 
 @app.command()
@@ -161,21 +202,69 @@ def cancel(
     )
 
 
+def _dispute_cost(bond: int, fee: int, judged_by: str) -> str:
+    if judged_by == "committee":
+        return (
+            f"to dispute its result: a bond of {bond} (back if you win or nobody decides) "
+            f"and the committee's fee of {fee} wei, within the challenge window"
+        )
+    return f"to dispute its result: a bond of {bond}, within the challenge window"
+
+
+def _when(timestamp: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))
+
+
+def _round_text(job_id: int, opened: DisputeRoundOpened) -> str:
+    return (
+        f"dispute round opened: fee {opened.fee} wei paid (tx {opened.tx_hash}). "
+        f"{opened.committee_size} verifiers drawn from the pool re-run the job and vote by "
+        f"{_when(opened.verdict_by)}; once a majority is in, anyone resolves the dispute "
+        f"(`inferchain job status {job_id}` shows the votes). Without a majority by "
+        f"{_when(opened.arbitration_deadline)} the dispute expires: the result stands and "
+        "the bond comes back"
+    )
+
+
 @app.command()
 @market_options()
 def dispute(
     job_id: int = JobId,
+    round_only: bool = typer.Option(
+        False,
+        "--round-only",
+        help="Only open the committee's dispute round of a job already disputed (e.g. when "
+        "opening it failed); anyone may, paying the committee's fee.",
+    ),
     target: Target = Target(),
     as_json: bool = JsonOption,
 ) -> None:
-    """Contest a submitted result within its challenge window (pays the dispute bond)."""
+    """Contest a submitted result within its challenge window: pays the dispute bond and,
+    where a committee judges the job's tier (`none`), opens its dispute round (pays the
+    committee's fee). Everything is checked before anything is sent."""
     _conn, client = target.client(signs=True)
-    bond, tx = client.dispute(job_id)
-    emit(
-        {"job_id": job_id, "bond": bond, "tx": tx},
-        f"job {job_id} disputed with a bond of {bond} (tx {tx})",
-        as_json,
-    )
+    if round_only:
+        opened = client.open_dispute_round(job_id)
+        round_ = asdict(opened)
+        round_["tx"] = round_.pop("tx_hash")
+        emit(
+            {"job_id": job_id, "round": round_},
+            f"job {job_id}: " + _round_text(job_id, opened),
+            as_json,
+        )
+        return
+    done = client.dispute(job_id)
+    data = asdict(done)
+    data["tx"] = data.pop("tx_hash")
+    lines = [f"job {job_id} disputed with a bond of {done.bond} (tx {done.tx_hash})"]
+    if done.round is not None:
+        lines.append(_round_text(job_id, done.round))
+    else:
+        lines.append(
+            f"its tier's arbiter rules the dispute by {_when(done.arbitration_deadline)}; "
+            "without a ruling by then the result stands and the bond comes back"
+        )
+    emit(data, "\n".join(lines), as_json)
 
 
 @app.command()

@@ -284,6 +284,17 @@ def show(
         state = "" if t.available else " (unavailable)"
         note = f": {t.note}" if t.note else ""
         lines.append(f"  --verify {t.name}{state}: fee {t.verify_fee}, paid {settles}{note}")
+        if t.disputes == "committee":
+            lines.append(
+                f"    a dispute costs a bond of {t.dispute_bond} ({t.dispute_bond_bps} bps of "
+                f"the price, back if you win or nobody decides) and the committee's fee of "
+                f"{t.dispute_fee} wei"
+            )
+        elif t.disputes:
+            lines.append(
+                f"    a dispute costs a bond of {t.dispute_bond} ({t.dispute_bond_bps} bps of "
+                "the price); its module rules it"
+            )
     emit(data, "\n".join(lines), as_json)
 
 

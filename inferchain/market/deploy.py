@@ -25,9 +25,9 @@ from typing import Any, Literal
 from eth_utils import keccak, to_checksum_address
 from pydantic import SecretStr
 from web3.contract import Contract
-from web3.exceptions import BadFunctionCallOutput
 
-from inferchain.chain import Chain, ChainError
+from inferchain.chain import Chain
+from inferchain.market.court import is_committee_arbiter
 from inferchain.market.governance import Operation
 from inferchain.market.jobs import ZERO_ADDRESS
 from inferchain.market.metering import METERED_PRICING
@@ -272,12 +272,7 @@ def arbiter_of(deployed: Mapping[str, str]) -> str:
 def arbiter_kind(chain: Chain, address: str) -> str:
     """Which of `ARBITERS` the contract at `address` is: a CommitteeArbiter answers
     `courtMode()`, a ManualArbiter has no such function."""
-    committee = chain.contract("CommitteeArbiter", address)
-    try:
-        chain.call(committee.functions.courtMode())
-    except (ChainError, BadFunctionCallOutput):
-        return "ManualArbiter"
-    return "CommitteeArbiter"
+    return "CommitteeArbiter" if is_committee_arbiter(chain, address) else "ManualArbiter"
 
 
 def _optional_modules(chain: Chain, jobs: Contract) -> dict[str, str]:

@@ -14,6 +14,7 @@ from web3.contract import Contract
 from web3.exceptions import Web3Exception
 
 from inferchain.chain import Chain, ChainError, ContractReverted
+from inferchain.market.court import Court, court_of
 
 #: `VerifierHooks` flags (contracts/interfaces/IVerifier.sol).
 QUOTE = 1
@@ -25,8 +26,9 @@ MANUAL_MODE = 0
 ZK_MODE = 1
 #: The verification mode ReexecVerifier serves (`reexec`): a drawn committee re-runs the job.
 REEXEC_MODE = 2
-#: The modes a deployment sets up, by name (`inferchain job submit --verify`).
-MODE_NAMES = {"manual": MANUAL_MODE, "zk": ZK_MODE, "reexec": REEXEC_MODE}
+#: The modes a deployment sets up, by name (`inferchain job submit --verify`); `none` and
+#: `manual` both name mode 0, whichever arbiter the deployment gave it.
+MODE_NAMES = {"none": MANUAL_MODE, "manual": MANUAL_MODE, "zk": ZK_MODE, "reexec": REEXEC_MODE}
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ def verify_fee(
 
 
 def parse_mode(value: str) -> int:
-    """A verification mode from its name (`manual`, `zk`, `reexec`) or its id (0..255)."""
+    """A verification mode from its name (`none`, `manual`, `zk`, `reexec`) or its id."""
     key = value.strip().lower()
     if key in MODE_NAMES:
         return MODE_NAMES[key]
@@ -124,7 +126,8 @@ class TierQuote:
     """What choosing verification mode `mode` adds to a job of one model, quoted up front."""
 
     mode: int
-    #: `manual`, `zk`, `reexec`, or `mode N` for a mode this client has no name for.
+    #: `none` (mode 0 judged by the committee), `manual` (mode 0 ruled by a key), `zk`,
+    #: `reexec`, or `mode N` for a mode this client has no name for.
     name: str
     module: str
     #: Whether a job of this model may use it now (enabled; a proof mode needs a circuit).
@@ -137,6 +140,17 @@ class TierQuote:
     settles_after_s: int
     #: Why it is unavailable, or what it needs from the worker; empty otherwise.
     note: str = ""
+    #: What disputing a result costs the requester: the bond (in the job's token, back if
+    #: the dispute is won or never decided), from the market's bond bps at creation; 0 in a
+    #: mode paid at submission, which no dispute reaches.
+    dispute_bond: int = 0
+    dispute_bond_bps: int = 0
+    #: The committee's fee (ETH) for opening the dispute round, on top of the bond; 0 where a
+    #: key rules disputes. Not refunded: it pays the committee that re-runs the job.
+    dispute_fee: int = 0
+    #: Who decides a dispute: `committee` (a drawn committee of the reexec pool), `arbiter`
+    #: (the mode's module, e.g. a ManualArbiter's key), or empty when none is reachable.
+    disputes: str = ""
 
 
 def _refusal(exc: ContractReverted) -> str:
@@ -153,6 +167,21 @@ def _refusal(exc: ContractReverted) -> str:
     return f"the module refuses a quote: {exc}"
 
 
+def _court_note(court: Court) -> str:
+    """What the `none` tier means for a user, and whether its court can sit now."""
+    k = court.params.committee_size
+    note = (
+        f"optimistic, unless disputed: a dispute is judged by {k} verifiers drawn from the "
+        "reexec pool, who re-run the job"
+    )
+    if not court.can_seat:
+        note += (
+            f" (no dispute could be judged now: the pool has {court.pool_size} members, "
+            f"{court.seats_needed} needed)"
+        )
+    return note
+
+
 def quote_tiers(
     chain: Chain,
     market: Contract,
@@ -163,11 +192,12 @@ def quote_tiers(
     requester: str,
     modes: tuple[int, ...] = tuple(MODE_NAMES.values()),
 ) -> list[TierQuote]:
-    """The tiers a job of `model_id` (at `price` in `token`) may choose among `modes`; a mode
-    the market never registered is left out."""
-    names = {mode_id: name for name, mode_id in MODE_NAMES.items()}
+    """The tiers a job of `model_id` (at `price` in `token`) may choose among `modes`, each
+    with what a dispute of it would cost; a mode the market never registered is left out."""
+    names = {ZK_MODE: "zk", REEXEC_MODE: "reexec"}
+    bond_bps = int(chain.call(market.functions.config())[2])
     quotes = []
-    for mode_id in modes:
+    for mode_id in dict.fromkeys(modes):
         mode = read_mode(chain, market, mode_id)
         if not mode.registered:
             continue
@@ -181,6 +211,10 @@ def quote_tiers(
             )  # fmt: skip
         except ContractReverted as exc:  # the module refuses this job (a token price, a pool)
             fee, available, note = 0, False, _refusal(exc)
+        court = None if proves else court_of(chain, market.address, mode.module)
+        name = names.get(mode_id, f"mode {mode_id}")
+        if mode_id == MANUAL_MODE:
+            name = "none" if court is not None else "manual"
         if mode_id == REEXEC_MODE:
             if available:
                 note = "a drawn committee re-runs the job; paid once its majority agrees"
@@ -188,15 +222,22 @@ def quote_tiers(
             available, note = False, "the model has no ZK circuit"
         elif available and proves:
             note = "the worker proves its result; paid at submission"
+        elif available and court is not None:
+            note = _court_note(court)
+        bond = 0 if proves else price * bond_bps // 10_000
         quotes.append(
             TierQuote(
                 mode=mode_id,
-                name=names.get(mode_id, f"mode {mode_id}"),
+                name=name,
                 module=mode.module,
                 available=available,
                 verify_fee=fee,
                 settles_after_s=0 if proves else mode.challenge_window,
                 note=note,
+                dispute_bond=bond,
+                dispute_bond_bps=0 if proves else bond_bps,
+                dispute_fee=court.fee if court is not None else 0,
+                disputes="" if proves else "committee" if court is not None else "arbiter",
             )
         )
     return quotes

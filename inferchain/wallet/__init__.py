@@ -1,6 +1,12 @@
 """A user's wallet: encrypted keystores, key resolution, and the market actions it signs."""
 
-from inferchain.wallet.client import MarketClient, Submitted, encode_input
+from inferchain.wallet.client import (
+    Disputed,
+    DisputeRoundOpened,
+    MarketClient,
+    Submitted,
+    encode_input,
+)
 from inferchain.wallet.errors import (
     ActionRefused,
     InactiveModel,
@@ -10,6 +16,7 @@ from inferchain.wallet.errors import (
     KeyUnavailable,
     NotOwner,
     PriceAboveMax,
+    RoundNotOpened,
     UnknownJob,
     UnknownModel,
     WalletError,
@@ -30,6 +37,8 @@ __all__ = [
     "PASSWORD_ENV",
     "PRIVATE_KEY_ENV",
     "ActionRefused",
+    "DisputeRoundOpened",
+    "Disputed",
     "InactiveModel",
     "InsufficientFunds",
     "JobStateError",
@@ -39,6 +48,7 @@ __all__ = [
     "MarketClient",
     "NotOwner",
     "PriceAboveMax",
+    "RoundNotOpened",
     "Submitted",
     "UnknownJob",
     "UnknownModel",

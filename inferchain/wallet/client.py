@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eth_account import Account
@@ -22,7 +22,7 @@ from web3.types import TxReceipt
 from inferchain import untrusted_json
 from inferchain.bundle import BundleError, InvalidInput
 from inferchain.bundle.precheck import fetch_model_limits
-from inferchain.chain import TransactionSender
+from inferchain.chain import ChainError, TransactionSender
 from inferchain.ipfs import Cid, IpfsClient, IpfsError
 from inferchain.market import (
     ETH,
@@ -40,6 +40,13 @@ from inferchain.market import (
     read_job_state,
     read_model,
 )
+from inferchain.market.court import (
+    DISPUTE_GAS,
+    OPEN_ROUND_GAS,
+    Court,
+    court_of,
+    read_dispute_round,
+)
 from inferchain.market.metering import Rates, metered_pricing, read_rates
 from inferchain.market.modes import (
     Mode,
@@ -49,6 +56,7 @@ from inferchain.market.modes import (
     verify_fee,
     zk_circuit_set,
 )
+from inferchain.market.reexec import Stage, read_round
 from inferchain.wallet.errors import (
     ActionRefused,
     InactiveModel,
@@ -57,12 +65,16 @@ from inferchain.wallet.errors import (
     KeyUnavailable,
     NotOwner,
     PriceAboveMax,
+    RoundNotOpened,
     UnknownJob,
 )
 from inferchain.wallet.reverts import explained_reverts
 
 #: Input key of the text tasks, for `--input TEXT` given as plain text.
 TEXT_KEYS = {"text-generation": "prompt", "text-classification": "text", "embeddings": "text"}
+#: Seconds a dispute round must have to spare before its last opening time when checked:
+#: the opening is mined in a later block than the check reads.
+ROUND_MARGIN_S = 120
 #: Settled-job outcomes after which no result will ever come.
 _NO_RESULT = {
     JobOutcome.CANCELLED,
@@ -97,6 +109,35 @@ def encode_input(task: str, text: str) -> bytes:
             f"a {task} model takes a JSON object or a file as input, not plain text"
         )
     return json.dumps({key: text}, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class DisputeRoundOpened:
+    """A committee's dispute round, opened: its committee is drawn from a later block, re-runs
+    the job and votes by `verdict_by` (the reveal deadline); then anyone resolves the dispute
+    (`JobMarket.resolveDispute`) before the arbitration deadline, after which an undecided
+    dispute expires and the worker is paid."""
+
+    job_id: int
+    fee: int
+    committee_size: int
+    opened_at: int
+    verdict_by: int
+    arbitration_deadline: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class Disputed:
+    """A dispute the market took: the bond (in `token`), and the committee's round where
+    the job's mode is judged by one (None: its module rules, e.g. a ManualArbiter's key)."""
+
+    job_id: int
+    bond: int
+    token: str
+    tx_hash: str
+    arbitration_deadline: int
+    round: DisputeRoundOpened | None
 
 
 @dataclass(frozen=True)
@@ -377,7 +418,36 @@ class MarketClient:
             "token": record.job.terms.token,
             "input_cid": str(Cid.parse(record.input_cid)),
             "output_cid": str(Cid.parse(record.output_cid)) if record.output_cid else None,
+            **self._dispute_status(record),
         }
+
+    def _dispute_status(self, record: JobRecord) -> dict[str, Any]:
+        """A disputed job's bond and arbitration deadline and, where a committee judges its
+        mode, its round (`dispute_round`: None until opened); nothing for an undisputed job."""
+        if record.arbitration_deadline is None:
+            return {}
+        info: dict[str, Any] = {
+            "dispute_bond": record.dispute_bond,
+            "arbitration_deadline": record.arbitration_deadline,
+        }
+        mode = read_mode(self.chain, self.market.jobs, record.job.terms.verification)
+        court = court_of(self.chain, self.market.jobs.address, mode.module)
+        if court is not None:
+            found = read_dispute_round(self.chain, court, record.job_id)
+            info["dispute_round"] = found.as_dict() if found else None
+        return info
+
+    def dispute_terms(self, model_id: int, verification: int) -> TierQuote | None:
+        """What disputing a job of `model_id` in mode `verification` would cost now (bond
+        and committee fee), as `tiers` quotes it; None for a mode the market lacks."""
+        model = self.model(model_id)
+        with explained_reverts():
+            quotes = quote_tiers(
+                self.chain, self.market.jobs, model_id=model_id, token=model.token,
+                price=model.price, requester=self.address or ZERO_ADDRESS,
+                modes=(verification,),
+            )  # fmt: skip
+        return quotes[0] if quotes else None
 
     def result(self, job_id: int, *, timeout: float = 60.0) -> tuple[str, bytes]:
         """(output CID, output bytes), the bytes checked against the CID on-chain."""
@@ -421,15 +491,155 @@ class MarketClient:
             fn = self.market.jobs.functions.cancel(job_id, record.job.as_abi())
             return _tx(self.sender.transact(fn))
 
-    def dispute(self, job_id: int) -> tuple[int, str]:
+    def dispute(self, job_id: int) -> Disputed:
+        """Contest a submitted result: the market's dispute (the bond), then, where the job's
+        mode is judged by the committee court, its dispute round (the committee's fee).
+
+        Everything both steps need is checked before the first is sent (the result is still
+        contestable, a committee can be seated and end in time, the wallet pays bond, fee and
+        gas), so a refusal leaves nothing half-done; a round that still fails to open after a
+        taken dispute raises RoundNotOpened, which says how to open it alone."""
         record = self._own_job(job_id)
-        bond = record.job.terms.dispute_bond  # fixed when the job was created
-        value = bond if record.job.terms.token == ETH else 0
-        if value == 0 and bond:
-            self._fund_token(record.job.terms.token, bond)
+        sender = self.sender
+        state = read_job_state(self.chain, self.market.jobs, job_id)
+        if state.status == JobStatus.DISPUTED:
+            raise JobStateError(
+                f"job {job_id} is already disputed; to open its committee's round, if it is "
+                f"not open yet, use `inferchain job dispute {job_id} --round-only`"
+            )
+        if state.status != JobStatus.SUBMITTED:
+            raise JobStateError(
+                f"job {job_id} is {state.status.name.lower()}: only a submitted result can be "
+                "disputed; nothing was sent"
+            )
+        now = self.chain.block_timestamp()
+        if now >= state.deadline:
+            raise JobStateError(
+                f"job {job_id}: the challenge window closed at {state.deadline}; nothing was sent"
+            )
+        terms = record.job.terms
+        mode = read_mode(self.chain, self.market.jobs, terms.verification)
+        court = court_of(self.chain, self.market.jobs.address, mode.module)
+        fee, gas = 0, DISPUTE_GAS
+        if court is not None:
+            self._check_court(job_id, court, now + mode.arbitration_window, now)
+            fee, gas = court.fee, DISPUTE_GAS + OPEN_ROUND_GAS
+        self._check_dispute_funds(sender.address, terms.token, terms.dispute_bond, fee, gas)
+        value = terms.dispute_bond if terms.token == ETH else 0
+        if value == 0 and terms.dispute_bond:
+            self._fund_token(terms.token, terms.dispute_bond)
         with explained_reverts():
             fn = self.market.jobs.functions.dispute(job_id, record.job.as_abi())
-            return bond, _tx(self.sender.transact(fn, value=value))
+            tx = _tx(sender.transact(fn, value=value))
+        deadline = read_job_state(self.chain, self.market.jobs, job_id).deadline
+        disputed = Disputed(job_id, terms.dispute_bond, terms.token, tx, deadline, None)
+        if court is None:
+            return disputed
+        try:
+            opened = self._open_round(record, court, deadline)
+        except (ActionRefused, ChainError) as exc:
+            latest = court.latest_opening(deadline)
+            raise RoundNotOpened(
+                f"job {job_id} is disputed (bond {terms.dispute_bond}, tx {tx}) but its "
+                f"committee's round did not open: {exc}. Open it with `inferchain job dispute "
+                f"{job_id} --round-only` by {latest}, or the dispute expires at {deadline} "
+                "and the worker is paid (the bond comes back)",
+                job_id=job_id,
+                bond=terms.dispute_bond,
+                tx_hash=tx,
+            ) from exc
+        return replace(disputed, round=opened)
+
+    def open_dispute_round(self, job_id: int) -> DisputeRoundOpened:
+        """Open the committee's round of a disputed job (anyone may; the requester normally
+        does it with the dispute), paying the court's fee: its drawn committee re-runs the
+        job and its majority decides the dispute. Checked first: the job's disputes are the
+        committee's, it is disputed, no round is open, a committee can be seated and end
+        before the arbitration deadline, and the wallet pays the fee and gas."""
+        record = self.job(job_id)
+        sender = self.sender
+        mode = read_mode(self.chain, self.market.jobs, record.job.terms.verification)
+        court = court_of(self.chain, self.market.jobs.address, mode.module)
+        if court is None:
+            raise ActionRefused(
+                f"job {job_id}'s disputes (mode {record.job.terms.verification}) are not judged "
+                f"by a committee but by its module {mode.module}: there is no round to open"
+            )
+        state = read_job_state(self.chain, self.market.jobs, job_id)
+        if state.status != JobStatus.DISPUTED:
+            raise JobStateError(
+                f"job {job_id} is {state.status.name.lower()}, not disputed: its requester "
+                f"disputes it first (`inferchain job dispute {job_id}`, which opens the round "
+                "too); nothing was sent"
+            )
+        current = read_round(self.chain, court.module, job_id)
+        if current.stage is not Stage.NONE:
+            raise JobStateError(
+                f"job {job_id}'s dispute round is already open (since {current.submitted_at}, "
+                f"{current.stage.name.lower()}): nothing to do; follow it with "
+                f"`inferchain job status {job_id}`"
+            )
+        self._check_court(job_id, court, state.deadline, self.chain.block_timestamp())
+        self._check_dispute_funds(sender.address, ETH, 0, court.fee, OPEN_ROUND_GAS)
+        return self._open_round(record, court, state.deadline)
+
+    def _open_round(
+        self, record: JobRecord, court: Court, arbitration_deadline: int
+    ) -> DisputeRoundOpened:
+        with explained_reverts():
+            fn = court.module.functions.openDispute(record.job_id, record.job.as_abi())
+            receipt = self.sender.transact(fn, value=court.fee)
+        event = court.module.events.DisputeRoundOpened().process_receipt(receipt, errors=DISCARD)
+        opened_at = int(self.chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"])
+        p = court.params
+        return DisputeRoundOpened(
+            job_id=record.job_id,
+            fee=int(event[0]["args"]["fee"]) if event else court.fee,
+            committee_size=p.committee_size,
+            opened_at=opened_at,
+            verdict_by=opened_at + p.draw_window + p.commit_window + p.reveal_window,
+            arbitration_deadline=arbitration_deadline,
+            tx_hash=_tx(receipt),
+        )
+
+    def _check_court(self, job_id: int, court: Court, arbitration_deadline: int, now: int) -> None:
+        """Refuse a round the court would refuse: no committee to seat, or too late to end."""
+        if not court.can_seat:
+            raise ActionRefused(
+                f"no committee can judge a dispute of job {job_id}: the reexec verifier pool "
+                f"has {court.pool_size} members, {court.seats_needed} needed (a committee of "
+                f"{court.params.committee_size}, the worker and the requester left out); "
+                "without one the dispute would expire and the worker be paid; nothing was sent"
+            )
+        latest = court.latest_opening(arbitration_deadline)
+        if now + ROUND_MARGIN_S > latest:
+            raise JobStateError(
+                f"too late to open job {job_id}'s dispute round: it had to open by {latest} "
+                f"(the arbitration deadline {arbitration_deadline} less the round's "
+                f"{court.round_s}s), so no committee could decide; the dispute expires and the "
+                "result stands, the bond going back; nothing was sent"
+            )
+
+    def _check_dispute_funds(self, address: str, token: str, bond: int, fee: int, gas: int) -> None:
+        """The wallet pays the bond (in the job's token), the committee's fee (ETH) and gas."""
+        eth_needed = fee + gas * int(self.chain.w3.eth.gas_price)
+        parts = f"the committee's fee {fee} wei and gas" if fee else "gas"
+        if token == ETH:
+            eth_needed += bond
+            parts = f"the bond {bond} wei, " + parts
+        else:
+            held = self.chain.call(self._erc20(token).functions.balanceOf(address))
+            if held < bond:
+                raise InsufficientFunds(
+                    f"insufficient funds: {address} holds {held} of token {token}; the dispute "
+                    f"bond is {bond}; nothing was sent"
+                )
+        balance = self.chain.balance(address)
+        if balance < eth_needed:
+            raise InsufficientFunds(
+                f"insufficient funds: {address} holds {balance} wei; disputing needs about "
+                f"{eth_needed} ({parts}); nothing was sent"
+            )
 
     def deliver(self, job_id: int) -> dict[str, Any]:
         """Run a paid job's callback (anyone may; it earns the job's callback fee), or after

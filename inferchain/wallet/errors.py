@@ -11,7 +11,8 @@ WalletError
     ├── PriceAboveMax
     ├── UnknownJob       (also LookupError)
     ├── NotOwner         (also PermissionError)
-    └── JobStateError    the job is not in a status that allows the action
+    ├── JobStateError    the job is not in a status that allows the action
+    └── RoundNotOpened   a job was disputed but its committee's round could not be opened
 """
 
 from __future__ import annotations
@@ -65,3 +66,15 @@ class NotOwner(ActionRefused, PermissionError):
 
 class JobStateError(ActionRefused):
     pass
+
+
+class RoundNotOpened(ActionRefused):
+    """The market took the dispute (and its bond) but the committee's round failed to open.
+
+    Only a failure after the pre-checks reaches this (a race, a node error): the message
+    says how to open the round alone (`inferchain job dispute ID --round-only`) and by when.
+    """
+
+    def __init__(self, message: str, *, job_id: int, bond: int, tx_hash: str) -> None:
+        super().__init__(message)
+        self.job_id, self.bond, self.tx_hash = job_id, bond, tx_hash

@@ -8,6 +8,7 @@ from typing import Any
 
 from inferchain.chain import ContractReverted, TransactionFailed
 from inferchain.market import JobStatus
+from inferchain.market.reexec import Stage
 from inferchain.wallet.errors import (
     ActionRefused,
     InactiveModel,
@@ -22,6 +23,13 @@ from inferchain.wallet.errors import (
 def _status(value: Any) -> str:
     try:
         return JobStatus(int(value)).name.lower()
+    except ValueError:
+        return str(value)
+
+
+def _stage(value: Any) -> str:
+    try:
+        return Stage(int(value)).name.lower()
     except ValueError:
         return str(value)
 
@@ -108,6 +116,49 @@ REVERTS: dict[str, _Explain] = {
     "ReexecLeaveTooEarly": (
         ActionRefused,
         lambda a: f"{a['account']} may leave the verifier pool at {a['leaveAt']}, not before",
+    ),
+    "ReexecWrongFee": (
+        InsufficientFunds,
+        lambda a: (
+            f"a dispute round costs exactly {a['fee']} wei (the committee's fee), not {a['sent']}"
+        ),
+    ),
+    "ReexecJobMismatch": (
+        JobStateError,
+        lambda a: f"job {a['jobId']}: the job data sent is not the market's (stale or forged)",
+    ),
+    "ReexecNotDisputed": (
+        JobStateError,
+        lambda a: (
+            f"job {a['jobId']} is not disputed: its requester disputes it first "
+            f"(`inferchain job dispute {a['jobId']}`), which opens the round too"
+        ),
+    ),
+    "ReexecNotCourtOf": (
+        ActionRefused,
+        lambda a: (
+            f"job {a['jobId']}'s disputes are not judged by this committee: its mode's module "
+            f"{a['module']} is no CommitteeArbiter of this pool, so there is no round to open"
+        ),
+    ),
+    "ReexecDisputeTooLate": (
+        JobStateError,
+        lambda a: (
+            f"too late to open job {a['jobId']}'s dispute round: it had to be opened by "
+            f"{a['latest']} to end before the arbitration deadline; the dispute will expire "
+            "and the result stand (the bond goes back)"
+        ),
+    ),
+    "ReexecWrongStage": (
+        JobStateError,
+        lambda a: (
+            f"job {a['jobId']} already has a round in the verifier pool ({_stage(a['stage'])}): "
+            "nothing to open; follow it with `inferchain job status`"
+        ),
+    ),
+    "JobMarketVerdictPending": (
+        JobStateError,
+        lambda a: f"job {a['jobId']}'s dispute has no verdict yet: the committee has not decided",
     ),
     "ReexecStillAssigned": (
         ActionRefused,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from web3 import Web3
 
 from inferchain.bundle import publish_bundle
 from inferchain.bundle.demos import demo_bundle_path
@@ -192,16 +193,33 @@ def test_wallet_signer_grant_lower_revoke(
     assert bad.code != 0 and "not an address" in bad.error
 
 
+def _bond_pool(chain: Chain, market: Market, members: int = 5) -> None:
+    """`members` fresh accounts join the reexec pool (mode 0's court) with the least bond."""
+    assert market.reexec is not None
+    bond = chain.call(market.reexec.functions.params())[1]
+    for i in range(members):
+        key = "0x" + Web3.keccak(text=f"cli court member {i}").hex().removeprefix("0x")
+        chain.w3.provider.make_request(
+            "anvil_setBalance",
+            [Account.from_key(key).address, hex(10**21)],  # type: ignore[list-item]
+        )
+        chain.sender(key).transact(market.reexec.functions.join(), value=bond)
+
+
 def test_result_is_fetched_and_verified_then_disputed(
     cli: Cli,
     deployed: dict,
     anvil: AnvilNode,
     chain: Chain,
+    chain_snapshot: Chain,
     tmp_path: Path,
     ipfs_api_url: str,
     tiny_gpt: tuple[str, str],
 ) -> None:
-    """Acts as the worker by hand (claim + submit a really pinned output)."""
+    """Acts as the worker by hand (claim + submit a really pinned output). The dispute goes
+    to mode 0's committee court, whose pool is bonded here (rolled back after the test):
+    `job dispute` pays the bond and opens the dispute round
+    (tests/cli/test_dispute_round.py has the rest)."""
     market: Market = deployed["market"]
     model_id = _register_model(cli, deployed, anvil, tiny_gpt)
     keystore, _address = _fresh_wallet(cli, tmp_path, chain, anvil, fund=10**18)
@@ -239,9 +257,13 @@ def test_result_is_fetched_and_verified_then_disputed(
     out = cli("job", "result", str(job_id), *deployed["base"], "--out", str(saved), env=env)
     assert out.code == 0 and saved.read_bytes() == output and "verified" in out.stdout
 
+    _bond_pool(chain, market)
     disputed = cli("job", "dispute", str(job_id), *common, env=env)
     assert disputed.code == 0, disputed.error
     assert disputed.json()["bond"] == PRICE * 1000 // 10_000
+    assert market.reexec is not None
+    fee = chain.call(market.reexec.functions.disputeFee())
+    assert disputed.json()["round"]["fee"] == fee
     assert (
         cli("job", "status", str(job_id), *deployed["base"], "--json", env=env).json()["status"]
         == "disputed"
@@ -500,17 +522,21 @@ def test_model_rates_set_at_register_shown_changed_and_refused_to_strangers(
 def test_model_show_quotes_each_verification_tier(
     cli: Cli, deployed: dict, anvil: AnvilNode, tiny_gpt: tuple[str, str]
 ) -> None:
-    """`local` deploys the manual arbiter (mode 0), ZkVerifier (mode 1) and ReexecVerifier
-    (mode 2): a model published without a circuit cannot use the second, the third needs a
-    verifier pool (empty here), and `model show` says so before any job."""
+    """`local` deploys the committee court (mode 0, `none`), ZkVerifier (mode 1) and
+    ReexecVerifier (mode 2): a model published without a circuit cannot use the second, the
+    third needs a verifier pool (empty here), and `model show` says so before any job; the
+    first quotes its dispute cost, and that no dispute could be judged with that pool."""
     model_id = _register_model(cli, deployed, anvil, tiny_gpt)
     out = cli("model", "show", str(model_id), *deployed["base"], "--json", env=deployed["env"])
     assert out.code == 0, out.error
     shown = out.json()
     assert shown["price"] == PRICE and shown["task"] == "text-generation"
-    manual, zk, reexec = shown["tiers"]
-    assert (manual["name"], manual["available"], manual["verify_fee"]) == ("manual", True, 0)
-    assert manual["settles_after_s"] > 0  # the challenge window
+    none, zk, reexec = shown["tiers"]
+    assert (none["name"], none["available"], none["verify_fee"]) == ("none", True, 0)
+    assert none["settles_after_s"] > 0  # the challenge window
+    assert (none["disputes"], none["dispute_bond"]) == ("committee", PRICE * 1000 // 10_000)
+    assert none["dispute_fee"] == 3 * 10**14  # k x fee per verifier (networks.toml)
+    assert "the pool has 0 members, 5 needed" in none["note"]
     assert (zk["name"], zk["available"], zk["note"]) == ("zk", False, "the model has no ZK circuit")
     assert (reexec["name"], reexec["available"]) == ("reexec", False)
     assert "the verifier pool has 0 members, 5 needed" in reexec["note"]

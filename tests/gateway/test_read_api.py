@@ -355,3 +355,39 @@ def test_indexer_service_waits_out_an_unreachable_chain_then_indexes(
     finally:
         service.stop(timeout=10.0)
     assert not service.running
+
+
+def test_the_none_tier_quotes_its_dispute_cost(api, market: Market, anvil) -> None:
+    """A default deployment's mode 0 (`none`): a CommitteeArbiter, whose dispute costs the
+    bond (the market's bps of the price) and the committee's fee; until the pool can seat a
+    committee the quote says no dispute could be judged."""
+    from inferchain.market import MarketConfig, ModelSpec, deploy_market
+
+    court = deploy_market(market.d.chain, anvil.keys[0], MarketConfig(), reexec=True)
+    assert court.reexec is not None
+    spec = ModelSpec(Cid.parse(cid("court model")), b"\x01" * 32, "text-generation", ETH_PRICE, 0)
+    market.d.chain.sender(anvil.keys[1]).transact(
+        court.models.functions.registerModel(spec.as_abi())
+    )
+    client = api(market_address=court.jobs.address, deployment_block=court.addresses.deployed_block)
+    index(client)
+    none = client.get("/models/1/tiers").json()[0]
+    reexec = ReexecConfig()
+    fee = reexec.committee_size * reexec.fee_per_verifier
+    bond = ETH_PRICE * MarketConfig().dispute_bond_bps // 10_000
+    assert (none["mode"], none["name"], none["available"], none["verify_fee"]) == (
+        0, "none", True, "0",
+    )  # fmt: skip
+    assert (none["disputes"], none["dispute_bond"], none["dispute_fee"]) == (
+        "committee", str(bond), str(fee),
+    )  # fmt: skip
+    assert none["dispute_bond_bps"] == MarketConfig().dispute_bond_bps
+    assert "the pool has 0 members, 5 needed" in none["note"]
+    for i in range(5):
+        key = "0x" + Web3.keccak(text=f"court verifier {i}").hex().removeprefix("0x")
+        address = Account.from_key(key).address
+        market.d.chain.w3.provider.make_request("anvil_setBalance", [address, hex(10**21)])  # type: ignore[arg-type]
+        market.d.chain.sender(key).transact(court.reexec.functions.join(), value=reexec.min_bond)
+    note = client.get("/models/1/tiers").json()[0]["note"]
+    assert note.startswith("optimistic, unless disputed: a dispute is judged by 3 verifiers")
+    assert "needed" not in note
