@@ -101,8 +101,8 @@ WORKERS = ("worker", "worker2")
 MARGIN = 30  # seconds kept before a deadline, so that the next block cannot cross it
 # What one step does, weighted by repetition.
 COURT = 3  # the CommitteeArbiter's mode on the first market, judged by the REEXEC pool
-OPERATIONS = ("advance",) * 5 + ("create",) * 2 + ("round",) * 3
-OPERATIONS += ("withdraw", "worker", "wait", "bond")
+OPERATIONS = ("advance",) * 5 + ("create",) * 2 + ("round",) * 4
+OPERATIONS += ("withdraw", "withdraw", "worker", "wait", "bond")
 # Verification modes of new jobs on the first market (the second has mode 0 only).
 MODES = (0, REEXEC, REEXEC, COURT, COURT)
 # Edges out of each status, weighted the same way; the "early_" ones must revert.
@@ -248,7 +248,7 @@ class MarketMachine(RuleBasedStateMachine):
             operation = "create"
         if operation == "create":
             rnd = self.rnd
-            market = rnd.choice(self.markets)
+            market = rnd.choice((*self.markets, self.d.market))  # the modules' market first
             mode = rnd.choice(MODES) if market == self.d.market else 0
             self.create(
                 market,
@@ -1099,5 +1099,8 @@ def test_books_always_balance(deployed: Deployment, chain_snapshot: object) -> N
         "submission round",
         "draw",
         "commit",
+        "reveal",
+        "settle submission round",
+        "members slashed",
     ):
         assert seen[edge] > 0, f"no {edge} in {dict(seen)}"
