@@ -163,7 +163,8 @@ def test_an_honest_worker_wins_and_a_minority_member_pays(c: Court, d: Deploymen
     worker_before = d.balance("worker")
     resolved = c.resolve(job_id, job)
     assert resolved["workerWins"] is True
-    assert d.balance("worker") - worker_before >= SHARE
+    # Its share, and the requester's dispute bond for the dispute it won.
+    assert d.balance("worker") - worker_before == SHARE + job["terms"]["disputeBond"]
     penalised = events(c.module, c.r.settle(job_id), "MemberPenalised")
     assert [p["verifier"] for p in penalised] == [committee[2]]
     assert c.module.functions.memberOf(committee[2]).call()[0] == MIN_BOND - SLASH
@@ -188,9 +189,13 @@ def test_no_majority_lets_the_result_stand(c: Court, d: Deployment, votes: list)
     worker_before = d.balance("worker")
     receipt = d.tx("outsider", d.market.functions.expireDispute(job_id, job_tuple(job)))
     assert event(d.market, receipt, "JobFinalized")["workerAmount"] == SHARE
-    assert d.balance("worker") - worker_before >= SHARE
+    assert d.balance("worker") - worker_before == SHARE
     settled = event(c.module, c.r.settle(job_id), "RoundSettled")
-    assert settled["toRequester"] >= (DISPUTE_FEE if votes[0] is None else 0)
+    # Silent: the whole fee and three slashes; split: the revealers keep their shares (a
+    # tie), the silent member's share and slash go to the requester.
+    silent = votes.count(None)
+    forfeited = DISPUTE_FEE if silent == K else silent * FEE_PER_VERIFIER
+    assert settled["toRequester"] == forfeited + silent * SLASH
     c.conserved()
 
 
