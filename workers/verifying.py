@@ -37,6 +37,7 @@ from inferchain.bundle import BundleError, InvalidInput
 from inferchain.chain import Chain, ChainError, TransactionSender
 from inferchain.ipfs import Cid, IpfsClient, IpfsError
 from inferchain.market import JobStatus, Market
+from inferchain.market.court import Verdict
 from inferchain.market.history import JobRecord
 from inferchain.market.reexec import (
     PoolParams,
@@ -55,7 +56,6 @@ from inferchain.worker.runtimes.verify import outputs_agree
 
 log = logging.getLogger(__name__)
 
-PENDING = 0  # IVerifier.Verdict.Pending
 #: Seconds before the commit deadline at which an unreadable output gets a `disagree`.
 COMMIT_MARGIN_S = 30
 
@@ -289,7 +289,7 @@ class VerifierDuty:
         elif JobStatus(status) == JobStatus.SUBMITTED:
             record = self._jobs.job(job_id)
             verdict = self.chain.call(self.module.functions.verdict(job_id, record.job.as_abi()))
-            if int(verdict) == PENDING:
+            if Verdict(int(verdict)) is Verdict.PENDING:
                 return  # the worker's own settlement pays it at the window's end
             finalize = self.market.jobs.functions.finalize(job_id, record.job.as_abi())
             if not self._try(job_id, "finalize", finalize):
@@ -303,7 +303,8 @@ class VerifierDuty:
         once its arbitration deadline passed (the result stands). False: not yet."""
         record = self._jobs.job(job_id)
         jobs = self.market.jobs.functions
-        if int(self.chain.call(self.module.functions.disputeVerdict(job_id))) != PENDING:
+        verdict = Verdict(int(self.chain.call(self.module.functions.disputeVerdict(job_id))))
+        if verdict is not Verdict.PENDING:
             return self._try(
                 job_id, "resolve dispute", jobs.resolveDispute(job_id, record.job.as_abi())
             )

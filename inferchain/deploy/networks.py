@@ -208,8 +208,7 @@ class Network(BaseModel):
         try:
             config.check_dispute_round()
         except ValueError as exc:
-            r = self.reexec
-            need = r.draw_window + r.commit_window + 2 * r.reveal_window
+            r, need = self.reexec, config.reexec.dispute_round_s()
             raise NetworkConfigError(
                 f"network {self.name!r}: market.arbitration_window is "
                 f"{self.market.arbitration_window}s, too short for a dispute round of the "

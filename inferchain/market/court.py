@@ -18,7 +18,14 @@ from web3.contract import Contract
 from web3.exceptions import BadFunctionCallOutput
 
 from inferchain.chain import Chain, ChainError
-from inferchain.market.reexec import PoolParams, Round, Stage, read_params, read_round
+from inferchain.market.reexec import (
+    PoolParams,
+    Round,
+    Stage,
+    dispute_round_s,
+    read_params,
+    read_round,
+)
 
 #: openDispute seats a committee only from a pool of k + 2 (the worker and the requester may
 #: be members, and are skipped by the draw).
@@ -60,7 +67,7 @@ class Court:
         """Seconds from opening a round to its verdict at the latest, plus one reveal window
         for anyone to resolve it (what openDispute requires before the arbitration deadline)."""
         p = self.params
-        return p.draw_window + p.commit_window + 2 * p.reveal_window
+        return dispute_round_s(p.draw_window, p.commit_window, p.reveal_window)
 
     def latest_opening(self, arbitration_deadline: int) -> int:
         """The last second a round for a dispute ending at `arbitration_deadline` may open."""

@@ -32,6 +32,7 @@ from inferchain.market.governance import Operation
 from inferchain.market.jobs import ZERO_ADDRESS
 from inferchain.market.metering import METERED_PRICING
 from inferchain.market.modes import MANUAL_MODE, REEXEC_MODE, ZK_MODE, read_mode, read_pricing
+from inferchain.market.reexec import dispute_round_s
 
 ETHER = 10**18
 DAY = 86_400
@@ -62,6 +63,10 @@ class ReexecConfig:
     challenge_window: int = 600
     arbitration_window: int = DAY
     leave_delay: int = DAY
+
+    def dispute_round_s(self) -> int:
+        """What a dispute round needs before the arbitration deadline (`dispute_round_s`)."""
+        return dispute_round_s(self.draw_window, self.commit_window, self.reveal_window)
 
     def params(self) -> tuple[int, ...]:
         """IReexecVerifier.Params as the ABI tuple."""
@@ -128,8 +133,7 @@ class MarketConfig:
         window, or no dispute could ever be judged (ReexecVerifier.openDispute refuses it)."""
         if self.disputes != "committee":
             return
-        r = self.reexec
-        need = r.draw_window + r.commit_window + 2 * r.reveal_window
+        need = self.reexec.dispute_round_s()
         if self.arbitration_window < need:
             raise ValueError(
                 f"arbitration_window {self.arbitration_window}s cannot fit a dispute round: the "

@@ -78,6 +78,13 @@ class Round:
         return self.agrees + self.disagrees == params.committee_size
 
 
+def dispute_round_s(draw_window: int, commit_window: int, reveal_window: int) -> int:
+    """Seconds ReexecVerifier.openDispute requires before the market's arbitration deadline:
+    the round's draw, commit and reveal windows, then one more reveal window for anyone to
+    resolve the dispute once the votes are in. The one place this rule is written off-chain."""
+    return draw_window + commit_window + 2 * reveal_window
+
+
 def read_round(chain: Chain, module: Contract, job_id: int) -> Round:
     """`job_id`'s round in `module` (stage NONE when the job has none)."""
     worker, at, block, stage, requester, fee, commits, agrees, disagrees, dispute = chain.call(
