@@ -216,8 +216,13 @@ def _when(timestamp: int) -> str:
 
 
 def _round_text(job_id: int, opened: DisputeRoundOpened) -> str:
+    paid = (
+        "by another account, which paid its fee"
+        if opened.by_another
+        else f"fee {opened.fee} wei paid (tx {opened.tx_hash})"
+    )
     return (
-        f"dispute round opened: fee {opened.fee} wei paid (tx {opened.tx_hash}). "
+        f"dispute round opened: {paid}. "
         f"{opened.committee_size} verifiers drawn from the pool re-run the job and vote by "
         f"{_when(opened.verdict_by)}; once a majority is in, anyone resolves the dispute "
         f"(`inferchain job status {job_id}` shows the votes). Without a majority by "

@@ -125,6 +125,9 @@ class DisputeRoundOpened:
     verdict_by: int
     arbitration_deadline: int
     tx_hash: str
+    #: Opened by another account (a stranger may, paying the fee) between this wallet's
+    #: dispute and its own opening, which the court then refused: nothing paid here.
+    by_another: bool = False
 
 
 @dataclass(frozen=True)
@@ -538,6 +541,9 @@ class MarketClient:
         try:
             opened = self._open_round(record, court, deadline)
         except (ActionRefused, ChainError) as exc:
+            theirs = self._round_opened(court, job_id, deadline)
+            if theirs is not None:  # someone else opened it first: what was wanted
+                return replace(disputed, round=theirs)
             latest = court.latest_opening(deadline)
             raise RoundNotOpened(
                 f"job {job_id} is disputed (bond {terms.dispute_bond}, tx {tx}) but its "
@@ -600,6 +606,24 @@ class MarketClient:
             verdict_by=opened_at + p.draw_window + p.commit_window + p.reveal_window,
             arbitration_deadline=arbitration_deadline,
             tx_hash=_tx(receipt),
+        )
+
+    def _round_opened(
+        self, court: Court, job_id: int, arbitration_deadline: int
+    ) -> DisputeRoundOpened | None:
+        """The job's dispute round as the chain holds it, when another account opened it."""
+        r = read_round(self.chain, court.module, job_id)
+        if r.stage is Stage.NONE or not r.dispute:
+            return None
+        return DisputeRoundOpened(
+            job_id=job_id,
+            fee=r.fee,
+            committee_size=court.params.committee_size,
+            opened_at=r.submitted_at,
+            verdict_by=r.reveal_deadline(court.params),
+            arbitration_deadline=arbitration_deadline,
+            tx_hash="",
+            by_another=True,
         )
 
     def _check_court(self, job_id: int, court: Court, arbitration_deadline: int, now: int) -> None:

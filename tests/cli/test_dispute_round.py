@@ -370,3 +370,38 @@ def test_a_key_ruled_mode_0_disputes_without_a_round(
     assert refused.code == 1 and "not judged by a committee" in refused.error
     status = cli("job", "status", str(job_id), *base, env=court["env"])
     assert "dispute_bond" in status.stdout and "dispute round" not in status.stdout
+
+
+def test_a_round_a_stranger_opens_first_is_reported_as_open(
+    cli: Cli, c: dict, chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attack: a stranger watching the mempool opens the round between the requester's
+    dispute and its own opening (anyone may, paying the fee). The requester's opening is
+    refused (`ReexecWrongStage`), but the dispute has what it needs: `job dispute` reports
+    the round as open, charges no fee and does not tell the requester to retry."""
+    market: Market = c["market"]
+    assert market.reexec is not None
+    _bond_pool(chain, market, 5)
+    job_id = _submitted(cli, chain, c)
+    stranger = _key("stranger")
+    _fund(chain, stranger)
+    fee = _fee(chain, market)
+    real = MarketClient._open_round
+
+    def front_run(self: MarketClient, record, court, deadline):  # type: ignore[no-untyped-def]
+        assert market.reexec is not None
+        call = market.reexec.functions.openDispute(record.job_id, record.job.as_abi())
+        chain.sender(stranger).transact(call, value=fee)
+        return real(self, record, court, deadline)
+
+    monkeypatch.setattr(MarketClient, "_open_round", front_run)
+    requester = Account.from_key(c["requester"]).address
+    before = chain.balance(requester)
+    out = cli("job", "dispute", str(job_id), *c["base"], env=c["env"])
+    assert out.code == 0, out.error
+    assert "dispute round opened: by another account, which paid its fee" in out.stdout
+    round_ = read_round(chain, market.reexec, job_id)
+    assert (round_.stage, round_.dispute, round_.fee) == (Stage.SUBMITTED, True, fee)
+    bond = PRICE * BOND_BPS // 10_000
+    spent = before - chain.balance(requester)
+    assert bond < spent < bond + fee  # the bond and gas, no fee
