@@ -134,6 +134,9 @@ class VerifierDuty:
         self._params: PoolParams = read_params(self.chain, self.module)
         self._from_block = market.addresses.deployed_block
         self._rounds: set[int] = set()  # recorded, not settled
+        #: Dispute rounds that ended without a majority: nothing to do before the market's
+        #: arbitration deadline (up to days), so they are not read again until then.
+        self._idle_until: dict[int, int] = {}
         self._seats: dict[int, _Seat] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -164,6 +167,8 @@ class VerifierDuty:
         self._read_events()
         now = self.chain.block_timestamp()
         for job_id in sorted(self._rounds):
+            if now <= self._idle_until.get(job_id, -1):
+                continue
             try:
                 self._step(job_id, now)
             except Exception:  # one poisoned round (hostile output, a runtime crash) must
@@ -185,6 +190,7 @@ class VerifierDuty:
         else:
             self._rounds.discard(job_id)
             self._seats.pop(job_id, None)
+            self._idle_until.pop(job_id, None)
 
     def _read_events(self) -> None:
         head = min(self.chain.w3.eth.block_number, self._from_block + self._chunk - 1)
@@ -297,20 +303,20 @@ class VerifierDuty:
         if self._try(job_id, "settle", self.module.functions.settle(job_id)):
             self._rounds.discard(job_id)
             self._seats.pop(job_id, None)
+            self._idle_until.pop(job_id, None)
 
     def _end_dispute(self, job_id: int, now: int, deadline: int) -> bool:
         """Resolve the market's dispute by the committee's majority; without one, expire it
         once its arbitration deadline passed (the result stands). False: not yet."""
-        record = self._jobs.job(job_id)
-        jobs = self.market.jobs.functions
         verdict = Verdict(int(self.chain.call(self.module.functions.disputeVerdict(job_id))))
+        if verdict is Verdict.PENDING and now <= deadline:
+            self._idle_until[job_id] = deadline  # no majority: it expires at its deadline
+            return False
+        job = self._jobs.job(job_id).job.as_abi()  # a log scan: only when sending
+        jobs = self.market.jobs.functions
         if verdict is not Verdict.PENDING:
-            return self._try(
-                job_id, "resolve dispute", jobs.resolveDispute(job_id, record.job.as_abi())
-            )
-        if now <= deadline:
-            return False  # no majority: the dispute expires at its deadline
-        return self._try(job_id, "expire dispute", jobs.expireDispute(job_id, record.job.as_abi()))
+            return self._try(job_id, "resolve dispute", jobs.resolveDispute(job_id, job))
+        return self._try(job_id, "expire dispute", jobs.expireDispute(job_id, job))
 
     def _try(self, job_id: int, what: str, call: object) -> bool:
         """Send `call`; a revert (another member was first, a deadline moved) is logged."""

@@ -354,3 +354,47 @@ def test_a_round_whose_re_execution_crashes_does_not_stall_the_rounds_after_it(
     round_ = read_round(chain, market.reexec, job_id)  # type: ignore[arg-type]
     assert (round_.agrees, round_.disagrees) == (3, 0)
     assert read_round(chain, market.reexec, poisoned).commits == 0  # type: ignore[arg-type]
+
+
+def test_a_dispute_round_without_a_majority_is_expired_then_settled_by_the_duties(
+    chain: Chain, anvil: AnvilNode, ipfs: IpfsClient, demo_bundles: dict, tmp_path: Path
+) -> None:
+    """The committee is drawn but stays silent (its members come back after the commit
+    deadline): no majority, so the duties leave the dispute alone until its arbitration
+    deadline (no job read, no transaction), then expire it (the result stands, the worker is
+    paid) and settle the round (fee and slashes to the requester)."""
+    market, model, _other = _market(chain, anvil, demo_bundles)
+    assert market.reexec is not None
+    duties = _duties(chain, anvil, market, ipfs, tmp_path, VERIFIERS)
+    job_id = _submit(chain, anvil, market, ipfs, model, b"{}", mode=MANUAL_MODE)
+    job = records(market)[job_id].job
+    requester = chain.sender(anvil.keys[REQUESTER])
+    requester.transact(market.jobs.functions.dispute(job_id, job.as_abi()),
+                       value=job.terms.dispute_bond)  # fmt: skip
+    fee = int(chain.call(market.reexec.functions.disputeFee()))
+    requester.transact(market.reexec.functions.openDispute(job_id, job.as_abi()), value=fee)
+    for _ in range(3):  # mine the seed block, then draw
+        duties[0].tick()
+    assert read_round(chain, market.reexec, job_id).stage is Stage.DRAWN
+    params = read_params(chain, market.reexec)
+    chain.increase_time(params.draw_window + params.commit_window + params.reveal_window + 1)
+    chain.mine()
+    reads = []
+    for duty in duties:
+        real = duty._jobs.job
+        duty._jobs.job = lambda i, real=real: reads.append(i) or real(i)  # type: ignore[method-assign]
+    for _ in range(3):
+        for duty in duties:
+            duty.tick()
+    assert reads == [] and events_named(market, "DisputeExpired") == []
+    _status, deadline = chain.call(market.jobs.functions.jobStatus(job_id))
+    chain.increase_time(deadline - chain.block_timestamp() + 1)
+    chain.mine()
+    _run_until_settled(chain, market, duties, job_id)
+    (expired,) = events_named(market, "DisputeExpired")
+    assert expired["jobId"] == job_id
+    assert JobStatus(chain.call(market.jobs.functions.jobStatus(job_id))[0]) == JobStatus.SETTLED
+    slash = params.min_bond * params.slash_bps // 10_000
+    assert int(chain.call(market.reexec.functions.balanceOf(anvil.accounts[REQUESTER]))) == (
+        fee + params.committee_size * slash
+    )
